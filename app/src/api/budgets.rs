@@ -1,0 +1,89 @@
+//! Budgets: every budget of the deployment (enumerated from the store, the
+//! trait has no listing) with usage per dimension against soft and hard
+//! limits (`get_budget_status`).
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DimensionUsage {
+    pub name: String,
+    pub used: u64,
+    pub soft: Option<u64>,
+    pub hard: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BudgetView {
+    pub budget_id: String,
+    pub scope: String,
+    pub enforcement: String,
+    pub dimensions: Vec<DimensionUsage>,
+    pub breach_count: u64,
+    pub soft_breach_count: u64,
+    pub last_breach_at: Option<String>,
+    pub last_breach_dim: Option<String>,
+    pub next_reset_at: Option<String>,
+}
+
+#[server(prefix = "/api", endpoint = "list_budgets")]
+pub async fn list_budgets() -> Result<Vec<BudgetView>, AppError> {
+    use futures::{StreamExt, TryStreamExt};
+    let c = crate::state::conn()?;
+    let ids = ff_board_engine::side::budget_ids(&c)
+        .await
+        .map_err(|e| AppError::Engine { op: "list budgets".into(), error: e })?;
+    futures::stream::iter(ids)
+        .map(|id| {
+            let backend = c.backend.clone();
+            async move { backend.get_budget_status(&id).await.map(view) }
+        })
+        .buffered(16)
+        .try_collect()
+        .await
+        .map_err(|e| AppError::engine("get_budget_status", e))
+}
+
+#[server(prefix = "/api", endpoint = "budget_detail")]
+pub async fn budget_detail(budget_id: String) -> Result<BudgetView, AppError> {
+    use ff_core::types::BudgetId;
+    let raw = budget_id.trim();
+    let id = BudgetId::parse(raw)
+        .map_err(|_| AppError::BadRequest(format!("malformed budget id {budget_id:?}: expected a UUID")))?;
+    let c = crate::state::conn()?;
+    let known = ff_board_engine::side::budget_ids(&c)
+        .await
+        .map_err(|e| AppError::Engine { op: "list budgets".into(), error: e })?;
+    if !known.iter().any(|k| k == &id) {
+        return Err(AppError::not_found("budget", raw));
+    }
+    c.backend.get_budget_status(&id).await.map(view).map_err(|e| AppError::engine("get_budget_status", e))
+}
+
+#[cfg(feature = "ssr")]
+fn view(s: ff_core::contracts::BudgetStatus) -> BudgetView {
+    let mut names: Vec<&String> = s.usage.keys().chain(s.hard_limits.keys()).chain(s.soft_limits.keys()).collect();
+    names.sort();
+    names.dedup();
+    let dimensions = names
+        .into_iter()
+        .map(|n| DimensionUsage {
+            name: n.clone(),
+            used: s.usage.get(n).copied().unwrap_or(0),
+            soft: s.soft_limits.get(n).copied(),
+            hard: s.hard_limits.get(n).copied(),
+        })
+        .collect();
+    BudgetView {
+        budget_id: s.budget_id.clone(),
+        scope: format!("{} {}", s.scope_type, s.scope_id).trim().to_owned(),
+        enforcement: s.enforcement_mode.clone(),
+        dimensions,
+        breach_count: s.breach_count,
+        soft_breach_count: s.soft_breach_count,
+        last_breach_at: s.last_breach_at.clone(),
+        last_breach_dim: s.last_breach_dim.clone(),
+        next_reset_at: s.next_reset_at.clone(),
+    }
+}

@@ -1,0 +1,191 @@
+//! Executions: the board-wide list and one execution in full (state
+//! vector, lane, priority, attempts, lease, tags, result, stream frames and
+//! summary). Reads a backend does not offer are reported per field as
+//! "not supported by this backend", never as a page error.
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// A field that may be unsupported by the backend.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Field<T> {
+    Value(T),
+    Unsupported(String),
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionRow {
+    pub execution_id: String,
+    pub flow_id: Option<String>,
+    pub lane: String,
+    pub namespace: String,
+    pub state: String,
+    pub attempts: u32,
+    pub created_at: i64,
+    pub last_mutation_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionsList {
+    pub rows: Vec<ExecutionRow>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeaseView {
+    pub holder: String,
+    pub lease_id: String,
+    pub epoch: u64,
+    pub attempt_index: u32,
+    pub expires_at: i64,
+    pub last_heartbeat_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameView {
+    pub id: String,
+    pub fields: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionDetail {
+    pub row: ExecutionRow,
+    pub blocking_reason: Option<String>,
+    pub blocking_detail: Option<String>,
+    pub current_attempt: Option<u32>,
+    pub lease: Option<LeaseView>,
+    pub waitpoint: Option<String>,
+    pub tags: Vec<(String, String)>,
+    /// `(name, value)` of the state vector dimensions, plus kind/priority.
+    pub info: Field<Vec<(String, String)>>,
+    /// The result, decoded as text when it is UTF-8, capped at [`RESULT_CAP`].
+    pub result: Field<Option<(String, usize)>>,
+    pub frames: Field<Vec<FrameView>>,
+    pub summary: Field<Option<String>>,
+}
+
+/// Bytes of the result shown.
+pub const RESULT_CAP: usize = 4096;
+/// Stream frames shown (the newest).
+pub const FRAMES: u64 = 50;
+
+#[server(prefix = "/api", endpoint = "list_executions")]
+pub async fn list_executions(cursor: Option<String>) -> Result<ExecutionsList, AppError> {
+    use ff_board_engine::board::{describe_many, executions_page};
+    let c = crate::state::conn()?;
+    let after = match cursor.as_deref().filter(|s| !s.is_empty()) {
+        Some(raw) => Some(super::parse::execution_id(raw)?),
+        None => None,
+    };
+    let (ids, next) = executions_page(&c, after, 50).await.map_err(|e| AppError::engine("list_executions", e))?;
+    let snaps = describe_many(&c, ids).await.map_err(|e| AppError::engine("describe_execution", e))?;
+    Ok(ExecutionsList { rows: snaps.into_iter().map(row).collect(), next_cursor: next.map(|n| n.to_string()) })
+}
+
+#[server(prefix = "/api", endpoint = "get_execution")]
+pub async fn get_execution(execution_id: String) -> Result<ExecutionDetail, AppError> {
+    use ff_core::contracts::StreamCursor;
+    let id = super::parse::execution_id(&execution_id)?;
+    let c = crate::state::conn()?;
+    let b = &c.backend;
+    let s = b
+        .describe_execution(&id)
+        .await
+        .map_err(|e| AppError::engine("describe_execution", e))?
+        .ok_or_else(|| AppError::not_found("execution", execution_id.clone()))?;
+    let info = field(b.read_execution_info(&id).await, |i| {
+        let Some(i) = i else { return vec![] };
+        let sv = serde_json::to_value(&i.state_vector).unwrap_or_default();
+        let mut out = vec![
+            ("kind".to_owned(), i.execution_kind.clone()),
+            ("priority".to_owned(), i.priority.to_string()),
+        ];
+        if let Some(map) = sv.as_object() {
+            for (k, v) in map {
+                out.push((k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())));
+            }
+        }
+        if let Some(t) = &i.started_at {
+            out.push(("started_at".into(), t.clone()));
+        }
+        if let Some(t) = &i.completed_at {
+            out.push(("completed_at".into(), t.clone()));
+        }
+        out
+    });
+    let result = field(b.get_execution_result(&id).await, |r| {
+        r.map(|bytes| {
+            let len = bytes.len();
+            let shown = &bytes[..len.min(RESULT_CAP)];
+            let text = match std::str::from_utf8(shown) {
+                Ok(t) => t.to_owned(),
+                Err(_) => shown.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+            };
+            (text, len)
+        })
+    });
+    let attempt = s.current_attempt.as_ref().map(|a| a.attempt_index);
+    let (frames, summary) = match attempt {
+        Some(ai) => {
+            let frames = field(b.read_stream(&id, ai, StreamCursor::Start, StreamCursor::End, 10_000).await, |f| {
+                let n = f.frames.len();
+                f.frames
+                    .into_iter()
+                    .skip(n.saturating_sub(FRAMES as usize))
+                    .map(|fr| FrameView { id: fr.id, fields: fr.fields.into_iter().collect() })
+                    .collect()
+            });
+            let summary = field(b.read_summary(&id, ai).await, |d| {
+                d.map(|d| String::from_utf8_lossy(&d.document_json).into_owned())
+            });
+            (frames, summary)
+        }
+        None => (Field::Value(vec![]), Field::Value(None)),
+    };
+    Ok(ExecutionDetail {
+        blocking_reason: s.blocking_reason.clone(),
+        blocking_detail: s.blocking_detail.clone(),
+        current_attempt: attempt.map(|a| a.0),
+        lease: s.current_lease.as_ref().map(|l| LeaseView {
+            holder: l.worker_instance_id.to_string(),
+            lease_id: l.lease_id.to_string(),
+            epoch: l.lease_epoch.0,
+            attempt_index: l.attempt_index.0,
+            expires_at: l.expires_at.0,
+            last_heartbeat_at: l.last_heartbeat_at.map(|t| t.0),
+        }),
+        waitpoint: s.current_waitpoint.as_ref().map(|w| w.to_string()),
+        tags: s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        info,
+        result,
+        frames,
+        summary,
+        row: row(s),
+    })
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn row(s: ff_core::contracts::ExecutionSnapshot) -> ExecutionRow {
+    ExecutionRow {
+        execution_id: s.execution_id.to_string(),
+        flow_id: s.flow_id.map(|f| f.to_string()),
+        lane: s.lane_id.to_string(),
+        namespace: s.namespace.to_string(),
+        state: s.public_state.as_str().to_owned(),
+        attempts: s.total_attempt_count,
+        created_at: s.created_at.0,
+        last_mutation_at: s.last_mutation_at.0,
+    }
+}
+
+/// Turn an optional read into a [`Field`].
+#[cfg(feature = "ssr")]
+fn field<T, U>(r: Result<T, ff_core::engine_error::EngineError>, f: impl FnOnce(T) -> U) -> Field<U> {
+    match r {
+        Ok(v) => Field::Value(f(v)),
+        Err(ff_core::engine_error::EngineError::Unavailable { op }) => Field::Unsupported(op.to_owned()),
+        Err(e) => Field::Failed(e.to_string()),
+    }
+}

@@ -1,0 +1,232 @@
+//! Flows: the board-wide list (every partition, filters, opaque cursor) and
+//! one flow with its members and DAG (`describe_flow`, `list_edges`).
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// One row of /flows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlowRow {
+    pub flow_id: String,
+    pub kind: String,
+    pub namespace: String,
+    pub state: String,
+    pub node_count: u32,
+    pub edge_count: u32,
+    pub created_at: i64,
+    pub last_mutation_at: i64,
+}
+
+/// The /flows query, as carried in the URL.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlowsQuery {
+    pub state: Option<String>,
+    pub namespace: Option<String>,
+    /// A flow id to jump to.
+    pub q: Option<String>,
+    /// Opaque cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlowsList {
+    pub rows: Vec<FlowRow>,
+    pub next_cursor: Option<String>,
+    pub partitions: u16,
+}
+
+/// A DAG node: one member execution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DagNode {
+    pub execution_id: String,
+    pub state: String,
+    pub lane: String,
+    pub attempts: u32,
+    pub blocking_reason: Option<String>,
+}
+
+/// A DAG edge.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DagEdge {
+    pub edge_id: String,
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub condition: String,
+    pub state: String,
+}
+
+/// The edge group in front of a downstream node (its join policy).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EdgeGroupView {
+    pub downstream: String,
+    /// `all_of`, `any_of`, `quorum(k)` with the on-satisfied choice.
+    pub policy: String,
+    pub total: u32,
+    pub satisfied: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub running: u32,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlowDetail {
+    pub flow: FlowRow,
+    pub graph_revision: u64,
+    pub cancelled_at: Option<i64>,
+    pub cancel_reason: Option<String>,
+    pub tags: Vec<(String, String)>,
+    pub nodes: Vec<DagNode>,
+    pub edges: Vec<DagEdge>,
+    pub groups: Vec<EdgeGroupView>,
+}
+
+/// Flows per page.
+pub const PAGE: usize = 50;
+
+#[server(prefix = "/api", endpoint = "list_flows")]
+pub async fn list_flows(query: FlowsQuery) -> Result<FlowsList, AppError> {
+    use ff_board_engine::board::{flows_page, FlowFilter};
+    let c = crate::state::conn()?;
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let id = super::parse::flow_id(q)?;
+        let snap = c.backend.describe_flow(&id).await.map_err(|e| AppError::engine("describe_flow", e))?;
+        return Ok(FlowsList { rows: snap.map(row).into_iter().collect(), next_cursor: None, partitions: c.partitions.num_flow_partitions });
+    }
+    let state = query.state.filter(|s| !s.is_empty());
+    if let Some(s) = &state {
+        if !["active", "completed", "failed", "cancelled"].contains(&s.as_str()) {
+            return Err(AppError::BadRequest(format!(
+                "unknown flow state {s:?}: expected active, completed, failed or cancelled"
+            )));
+        }
+    }
+    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(raw) => Some(decode_cursor(raw)?),
+        None => None,
+    };
+    let filter = FlowFilter { state, namespace: query.namespace.filter(|s| !s.is_empty()) };
+    let page = flows_page(&c, &filter, cursor, PAGE, PAGE * 10)
+        .await
+        .map_err(|e| AppError::engine("list_flows", e))?;
+    Ok(FlowsList {
+        rows: page.flows.into_iter().map(row).collect(),
+        next_cursor: page.next_cursor.map(|f| encode_cursor(&f)),
+        partitions: c.partitions.num_flow_partitions,
+    })
+}
+
+#[server(prefix = "/api", endpoint = "get_flow")]
+pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
+    use ff_board_engine::board::describe_many;
+    use ff_core::contracts::EdgeDirection;
+    use futures::{StreamExt, TryStreamExt};
+
+    let id = super::parse::flow_id(&flow_id)?;
+    let c = crate::state::conn()?;
+    let snap = c
+        .backend
+        .describe_flow(&id)
+        .await
+        .map_err(|e| AppError::engine("describe_flow", e))?
+        .ok_or_else(|| AppError::not_found("flow", flow_id.clone()))?;
+    let members = ff_board_engine::side::flow_members(&c, &id)
+        .await
+        .map_err(|e| AppError::Engine { op: "flow members".into(), error: e })?;
+    let snaps = describe_many(&c, members.clone()).await.map_err(|e| AppError::engine("describe_execution", e))?;
+    let edges = futures::stream::iter(members)
+        .map(|m| {
+            let backend = c.backend.clone();
+            let id = id.clone();
+            async move { backend.list_edges(&id, EdgeDirection::Outgoing { from_node: m }).await }
+        })
+        .buffered(16)
+        .try_concat()
+        .await
+        .map_err(|e| AppError::engine("list_edges", e))?;
+    let mut edges: Vec<DagEdge> = edges
+        .into_iter()
+        .map(|e| DagEdge {
+            edge_id: e.edge_id.to_string(),
+            from: e.upstream_execution_id.to_string(),
+            to: e.downstream_execution_id.to_string(),
+            kind: e.dependency_kind,
+            condition: e.satisfaction_condition,
+            state: e.edge_state,
+        })
+        .collect();
+    edges.sort_by(|a, b| a.edge_id.cmp(&b.edge_id));
+    let groups = snap.edge_groups.iter().map(group).collect();
+    Ok(FlowDetail {
+        graph_revision: snap.graph_revision,
+        cancelled_at: snap.cancelled_at.map(|t| t.0),
+        cancel_reason: snap.cancel_reason.clone(),
+        tags: snap.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        nodes: snaps
+            .into_iter()
+            .map(|s| DagNode {
+                execution_id: s.execution_id.to_string(),
+                state: s.public_state.as_str().to_owned(),
+                lane: s.lane_id.to_string(),
+                attempts: s.total_attempt_count,
+                blocking_reason: s.blocking_reason,
+            })
+            .collect(),
+        edges,
+        groups,
+        flow: row(snap),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn row(s: ff_core::contracts::FlowSnapshot) -> FlowRow {
+    FlowRow {
+        flow_id: s.flow_id.to_string(),
+        kind: s.flow_kind,
+        namespace: s.namespace.to_string(),
+        state: s.public_flow_state,
+        node_count: s.node_count,
+        edge_count: s.edge_count,
+        created_at: s.created_at.0,
+        last_mutation_at: s.last_mutation_at.0,
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn group(g: &ff_core::contracts::EdgeGroupSnapshot) -> EdgeGroupView {
+    use ff_core::contracts::EdgeDependencyPolicy as P;
+    let policy = match &g.policy {
+        P::AllOf => "all_of".to_owned(),
+        P::AnyOf { on_satisfied } => format!("any_of, {}", on_satisfied.variant_str()),
+        P::Quorum { k, on_satisfied } => format!("quorum {k} of {}, {}", g.total_deps, on_satisfied.variant_str()),
+        other => format!("{other:?}"),
+    };
+    EdgeGroupView {
+        downstream: g.downstream_execution_id.to_string(),
+        policy,
+        total: g.total_deps,
+        satisfied: g.satisfied_count,
+        failed: g.failed_count,
+        skipped: g.skipped_count,
+        running: g.running_count,
+        state: g.group_state.as_str().to_owned(),
+    }
+}
+
+/// The cursor is the last flow id of the page, base64url so it stays opaque.
+#[cfg(feature = "ssr")]
+fn encode_cursor(f: &ff_core::types::FlowId) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(f.to_string())
+}
+
+#[cfg(feature = "ssr")]
+fn decode_cursor(raw: &str) -> Result<ff_core::types::FlowId, AppError> {
+    use base64::Engine as _;
+    let bad = || AppError::BadRequest(format!("malformed cursor {raw:?}: start again from the first page"));
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    ff_core::types::FlowId::parse(&text).map_err(|_| bad())
+}

@@ -1,0 +1,72 @@
+//! Backend identity, health and the `Supports` table (header badge, /status).
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What the header shows on every page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BoardInfo {
+    /// `sqlite`, `postgres`, `valkey`.
+    pub kind: String,
+    /// Backend location without credentials.
+    pub backend: String,
+    /// The engine's own family and version (`capabilities().identity`).
+    pub version: Option<String>,
+    pub dev_backend: bool,
+    pub embedded_demo: bool,
+    pub connected: bool,
+    pub error: Option<String>,
+}
+
+/// /status: identity plus every `Supports` flag.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub info: BoardInfo,
+    pub partitions: u16,
+    pub supports: Vec<(String, bool)>,
+}
+
+#[server(prefix = "/api", endpoint = "get_board_info")]
+pub async fn get_board_info() -> Result<BoardInfo, AppError> {
+    use ff_board_engine::connect::BackendSpec;
+    let engine = crate::state::engine()?;
+    let status = engine.status();
+    let version = engine.connected().ok().map(|c| {
+        let id = c.backend.capabilities().identity;
+        format!("{} {}.{}.{}", id.family, id.version.major, id.version.minor, id.version.patch)
+    });
+    let embedded_demo = matches!(engine.spec(), BackendSpec::Sqlite { embedded_demo: true, .. });
+    Ok(BoardInfo {
+        kind: status.kind.as_str().to_owned(),
+        backend: status.backend,
+        version,
+        dev_backend: status.kind == ff_board_engine::BackendKind::Sqlite,
+        embedded_demo,
+        connected: status.connected,
+        error: status.error,
+    })
+}
+
+#[server(prefix = "/api", endpoint = "get_status")]
+pub async fn get_status() -> Result<StatusView, AppError> {
+    let info = get_board_info().await?;
+    let c = crate::state::conn()?;
+    let caps = c.backend.capabilities();
+    Ok(StatusView { info, partitions: c.partitions.num_flow_partitions, supports: supports_table(&caps.supports) })
+}
+
+/// `Supports` has only flat bools and no serde: read them off its Debug
+/// form so every flag the engine adds shows up without a board change.
+#[cfg(feature = "ssr")]
+pub fn supports_table(s: &ff_core::capability::Supports) -> Vec<(String, bool)> {
+    let text = format!("{s:?}");
+    let inner = text.split_once('{').map(|(_, r)| r.trim_end_matches('}')).unwrap_or("");
+    inner
+        .split(',')
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once(':')?;
+            Some((k.trim().to_owned(), v.trim() == "true"))
+        })
+        .collect()
+}

@@ -1,0 +1,111 @@
+//! The page frame: left navigation (current page marked), and a header with
+//! the backend badge (a loud "dev backend" for SQLite), the backend-down
+//! banner (shown while the backend is unreachable, cleared when it answers
+//! again) and the dark-mode toggle.
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::api::status::{get_board_info, BoardInfo};
+use crate::components::refresh::use_tick;
+
+const NAV: &[(&str, &str)] = &[
+    ("/flows", "Flows"),
+    ("/approvals", "Approvals"),
+    ("/executions", "Executions"),
+    ("/leases", "Leases & workers"),
+    ("/budgets", "Budgets"),
+    ("/lanes", "Lanes"),
+    ("/status", "Status"),
+];
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let tick = use_tick(3000);
+    let info = Resource::new(move || tick.get(), |_| get_board_info());
+    let path = use_location().pathname;
+    view! {
+        <div class="flex min-h-screen">
+            <nav class="w-52 shrink-0 border-r border-slate-200 bg-white px-3 py-4 dark:border-slate-800 dark:bg-slate-900" aria-label="main">
+                <a href="/flows" class="mb-6 block px-2 text-lg font-bold tracking-tight">"ff-board"</a>
+                <ul class="space-y-0.5">
+                    {NAV.iter().map(|(href, label)| {
+                        let href = *href;
+                        let current = move || {
+                            let p = path.get();
+                            p == href || p.starts_with(&format!("{href}/")) || (href == "/flows" && p == "/")
+                        };
+                        view! {
+                            <li>
+                                <a href=href data-testid=format!("nav-{}", &href[1..])
+                                    aria-current=move || current().then_some("page")
+                                    class=move || if current() {
+                                        "block rounded px-2 py-1.5 text-sm font-semibold bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900"
+                                    } else {
+                                        "block rounded px-2 py-1.5 text-sm text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
+                                    }>{*label}</a>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </nav>
+            <div class="min-w-0 flex-1">
+                <header class="flex items-center gap-3 border-b border-slate-200 bg-white px-6 py-2 dark:border-slate-800 dark:bg-slate-900">
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match info.await {
+                                Ok(i) => view! { <Badge info=i/> }.into_any(),
+                                Err(e) => view! { <span class="text-sm text-red-700">{e.to_string()}</span> }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                    <div class="flex-1"></div>
+                    <ThemeToggle/>
+                </header>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        info.await.ok().filter(|i| !i.connected).map(|i| view! {
+                            <div data-testid="backend-banner" role="alert" class="border-b border-red-300 bg-red-50 px-6 py-2 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100">
+                                <strong>"Backend unavailable: "</strong>{i.backend.clone()}" — "{i.error.clone().unwrap_or_default()}
+                                <span class="text-red-700 dark:text-red-300">" · retrying"</span>
+                            </div>
+                        })
+                    })}
+                </Transition>
+                <main class="mx-auto max-w-7xl px-6 py-6">{children()}</main>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn Badge(info: BoardInfo) -> impl IntoView {
+    let label = info.version.clone().unwrap_or_else(|| info.kind.clone());
+    view! {
+        <span data-testid="backend-badge" class="rounded bg-slate-100 px-2 py-0.5 font-mono text-xs dark:bg-slate-800" title=info.backend.clone()>{label}</span>
+        {info.dev_backend.then(|| view! {
+            <span data-testid="dev-badge" class="rounded bg-amber-400 px-2 py-0.5 text-xs font-bold uppercase text-amber-950">"dev backend"</span>
+        })}
+        {info.embedded_demo.then(|| view! {
+            <span class="text-xs text-slate-500">"embedded demo workload running"</span>
+        })}
+        <span class=if info.connected { "text-xs text-green-700 dark:text-green-400" } else { "text-xs text-red-700" }>
+            {if info.connected { "● backend ok" } else { "● backend down" }}
+        </span>
+    }
+}
+
+#[component]
+fn ThemeToggle() -> impl IntoView {
+    let toggle = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let dark = root.class_list().toggle("dark").unwrap_or(false);
+            if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+                let _ = s.set_item("ffb-theme", if dark { "dark" } else { "light" });
+            }
+        }
+    };
+    view! {
+        <button type="button" data-testid="theme-toggle" on:click=toggle class="rounded px-2 py-1 text-sm text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800" title="toggle dark mode">"◐"</button>
+    }
+}

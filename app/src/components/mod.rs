@@ -1,0 +1,9 @@
+//! Shared widgets: the page layout, state badges, ids, times, the DAG, the
+//! budget bars and the error / empty states.
+pub mod budget_bar;
+pub mod dag;
+pub mod feedback;
+pub mod layout;
+pub mod refresh;
+pub mod state;
+pub mod text;

@@ -1,0 +1,67 @@
+//! The one error type of every server function, shared with the browser.
+//!
+//! It carries the HTTP status a page shows (400 malformed id, 404 unknown
+//! id, 501 not supported by this backend, 503 backend down, 502 engine call
+//! failed) and a message naming the failing engine call.
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Malformed input (an id that cannot be parsed, a bad filter).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A well-formed id the engine does not know.
+    #[error("{what} {id} not found")]
+    NotFound { what: String, id: String },
+    /// The backend answers `Unavailable` for this call.
+    #[error("not supported by this backend: {op}")]
+    Unsupported { op: String },
+    /// The backend is not reachable.
+    #[error("backend {backend} is unavailable: {error}")]
+    BackendDown { backend: String, error: String },
+    /// An engine call failed.
+    #[error("engine call {op} failed: {error}")]
+    Engine { op: String, error: String },
+    /// The request itself failed (network, encoding).
+    #[error("request failed: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status a page showing this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadRequest(_) => 400,
+            AppError::NotFound { .. } => 404,
+            AppError::Unsupported { .. } => 501,
+            AppError::BackendDown { .. } => 503,
+            AppError::Engine { .. } | AppError::Transport(_) => 502,
+        }
+    }
+
+    pub fn not_found(what: &str, id: impl Into<String>) -> Self {
+        AppError::NotFound { what: what.into(), id: id.into() }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// Map an engine error of call `op`.
+    pub fn engine(op: &str, e: ff_core::engine_error::EngineError) -> Self {
+        match e {
+            ff_core::engine_error::EngineError::Unavailable { op } => AppError::Unsupported { op: op.into() },
+            ff_core::engine_error::EngineError::NotFound { entity } => AppError::not_found(entity, ""),
+            other => AppError::Engine { op: op.into(), error: other.to_string() },
+        }
+    }
+}

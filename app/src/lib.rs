@@ -1,0 +1,72 @@
+//! ff-board's Leptos app: the routes, the page shell, and the modules the
+//! server and the browser share.
+//!
+//! - [`api`]: server functions by domain, next to the serde types the
+//!   browser sees (no `ff-*` type ever reaches the wasm build);
+//! - [`pages`]: one file per route; [`components`]: shared widgets;
+//! - [`error`]: the one [`error::AppError`] every server function returns.
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use components::layout::Layout;
+use pages::*;
+
+/// The HTML document around the app (rendered on the server only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <script>
+                    "try{var t=localStorage.getItem('ffb-theme');if(t==='dark'||(!t&&matchMedia('(prefers-color-scheme: dark)').matches))document.documentElement.classList.add('dark')}catch(e){}"
+                </script>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The routed app.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/ff-board.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "ff-board".to_owned() } else { format!("{t} · ff-board") }/>
+        <Router>
+            <Layout>
+                <Routes fallback=|| view! { <NotFoundPage/> }>
+                    <Route path=path!("/") view=FlowsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/flows") view=FlowsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/flows/:flow_id") view=FlowPage ssr=SsrMode::Async/>
+                    <Route path=path!("/executions") view=ExecutionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/executions/:execution_id") view=ExecutionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/budgets") view=BudgetsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/budgets/:budget_id") view=BudgetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/leases") view=LeasesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/lanes") view=LanesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async/>
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

@@ -1,0 +1,69 @@
+//! /approvals: the inbox of suspended executions over all partitions, with
+//! reason, age, and each pending waitpoint (key, required signals, state).
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::approvals::list_approvals;
+use crate::components::feedback::{Empty, ErrorPanel, Loading};
+use crate::components::refresh::{now_ms, use_tick};
+use crate::components::state::StateBadge;
+use crate::components::text::{execution_href, flow_href, Id, Time};
+
+#[component]
+pub fn ApprovalsPage() -> impl IntoView {
+    let tick = use_tick(3000);
+    let data = Resource::new(move || tick.get(), |_| list_approvals());
+    view! {
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                let now = now_ms();
+                match data.await {
+                    Err(e) => view! { <Title text="Approvals"/><ErrorPanel error=e/> }.into_any(),
+                    Ok(rows) if rows.is_empty() => view! {
+                        <Title text="Approvals"/>
+                        <h1 class="mb-4 text-2xl font-semibold">"Approvals"</h1>
+                        <Empty title="Nothing is waiting for approval" hint="Executions suspended on a waitpoint show up here, oldest first."/>
+                    }.into_any(),
+                    Ok(rows) => view! {
+                        <Title text=format!("Approvals ({})", rows.len())/>
+                        <h1 class="mb-4 text-2xl font-semibold">"Approvals "<span class="text-slate-500">{format!("({})", rows.len())}</span></h1>
+                        <ul class="space-y-3">
+                            {rows.into_iter().map(|r| view! {
+                                <li data-testid="approval-row" data-execution-id=r.execution_id.clone() class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
+                                    <div class="flex flex-wrap items-center gap-3 text-sm">
+                                        <StateBadge state="suspended"/>
+                                        <Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/>
+                                        {r.flow_id.clone().map(|f| view! { <span class="text-slate-500">"flow "</span><Id id=f.clone() href=flow_href(&f)/> })}
+                                        <span class="text-slate-500">{format!("{} · {}", r.namespace, r.lane)}</span>
+                                        <span class="flex-1"></span>
+                                        <span class="text-slate-500">"suspended "<Time t=r.suspended_at now=now/></span>
+                                    </div>
+                                    <p class="mt-2 text-sm"><span class="text-slate-500">"Reason: "</span><span data-testid="approval-reason" class="font-medium">{r.reason.clone()}</span></p>
+                                    {match r.waitpoints.clone() {
+                                        Err(e) => view! { <p class="mt-2 text-sm italic text-slate-500">"waitpoints: "{e}</p> }.into_any(),
+                                        Ok(wps) if wps.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No pending waitpoint."</p> }.into_any(),
+                                        Ok(wps) => view! {
+                                            <table class="mt-2 w-full text-sm">
+                                                <thead class="text-left text-xs uppercase text-slate-500"><tr><th>"Waitpoint key"</th><th>"Waits for"</th><th>"State"</th><th class="text-right">"Times out"</th></tr></thead>
+                                                <tbody>
+                                                    {wps.into_iter().map(|w| view! {
+                                                        <tr data-testid="waitpoint">
+                                                            <td class="font-mono text-xs">{w.key}</td>
+                                                            <td>{if w.required_signals.is_empty() { "any signal".to_owned() } else { w.required_signals.join(", ") }}</td>
+                                                            <td><StateBadge state=w.state/></td>
+                                                            <td class="text-right">{match w.expires_at { Some(t) => view! { <Time t=t now=now/> }.into_any(), None => view! { <span class="text-slate-500">"never"</span> }.into_any() }}</td>
+                                                        </tr>
+                                                    }).collect_view()}
+                                                </tbody>
+                                            </table>
+                                        }.into_any(),
+                                    }}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

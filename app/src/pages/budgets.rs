@@ -1,0 +1,83 @@
+//! /budgets and /budgets/{budget_id}: usage per dimension against soft and
+//! hard limits as bars, breach counts, next reset.
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::budgets::{budget_detail, list_budgets, BudgetView};
+use crate::components::budget_bar::BudgetBar;
+use crate::components::feedback::{Empty, ErrorPanel, Loading};
+use crate::components::refresh::use_tick;
+use crate::components::text::{decode, encode};
+
+#[component]
+pub fn BudgetsPage() -> impl IntoView {
+    let tick = use_tick(3000);
+    let data = Resource::new(move || tick.get(), |_| list_budgets());
+    view! {
+        <Title text="Budgets"/>
+        <h1 class="mb-4 text-2xl font-semibold">"Budgets"</h1>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <Empty title="No budgets" hint="Budgets created with create_budget appear here with their usage."/>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <div class="grid gap-4 md:grid-cols-2">
+                            {list.into_iter().map(|b| view! { <BudgetCard budget=b link=true/> }).collect_view()}
+                        </div>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn BudgetPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || decode(&params.get().get("budget_id").unwrap_or_default());
+    let tick = use_tick(3000);
+    let data = Resource::new(move || (id(), tick.get()), |(id, _)| budget_detail(id));
+    view! {
+        <Title text="Budget"/>
+        <a href="/budgets" class="text-sm text-blue-700 hover:underline dark:text-blue-300">"← Budgets"</a>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(b) => view! { <div class="mt-2 max-w-2xl"><BudgetCard budget=b link=false/></div> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn BudgetCard(budget: BudgetView, link: bool) -> impl IntoView {
+    let b = budget;
+    let title = if link {
+        view! { <a class="font-mono text-sm font-semibold text-blue-700 hover:underline dark:text-blue-300" href=format!("/budgets/{}", encode(&b.budget_id))>{b.budget_id.clone()}</a> }.into_any()
+    } else {
+        view! { <h1 class="font-mono text-lg font-semibold">{b.budget_id.clone()}</h1> }.into_any()
+    };
+    view! {
+        <section data-testid="budget" data-budget-id=b.budget_id.clone() class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
+            <div class="mb-3 flex items-baseline justify-between gap-2">
+                {title}
+                <span class="text-xs text-slate-500">{format!("{} · {}", b.scope, b.enforcement)}</span>
+            </div>
+            <div class="space-y-3">
+                {b.dimensions.into_iter().map(|d| view! { <BudgetBar dim=d/> }).collect_view()}
+            </div>
+            <dl class="mt-3 grid grid-cols-3 gap-2 text-xs">
+                <div><dt class="text-slate-500">"Hard breaches"</dt><dd class="tabular-nums font-semibold" data-testid="hard-breaches">{b.breach_count}</dd></div>
+                <div><dt class="text-slate-500">"Soft breaches"</dt><dd class="tabular-nums font-semibold">{b.soft_breach_count}</dd></div>
+                <div><dt class="text-slate-500">"Next reset"</dt><dd>{b.next_reset_at.clone().unwrap_or_else(|| "no reset".into())}</dd></div>
+            </dl>
+            {b.last_breach_dim.clone().map(|d| view! { <p class="mt-1 text-xs text-slate-500">{format!("last breach: {d} at {}", b.last_breach_at.clone().unwrap_or_default())}</p> })}
+        </section>
+    }
+}

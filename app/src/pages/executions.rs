@@ -1,0 +1,56 @@
+//! /executions: every execution over all partitions, paged by id.
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::executions::list_executions;
+use crate::components::feedback::{Empty, ErrorPanel, Loading};
+use crate::components::refresh::{now_ms, use_tick};
+use crate::components::state::StateBadge;
+use crate::components::text::{encode, execution_href, flow_href, Id, Time};
+
+#[component]
+pub fn ExecutionsPage() -> impl IntoView {
+    let query = use_query_map();
+    let cursor = move || query.get().get("cursor");
+    let tick = use_tick(5000);
+    let data = Resource::new(move || (cursor(), tick.get()), |(c, _)| list_executions(c));
+    view! {
+        <Title text="Executions"/>
+        <h1 class="mb-4 text-2xl font-semibold">"Executions"</h1>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                let now = now_ms();
+                match data.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(list) if list.rows.is_empty() => view! {
+                        <Empty title="No executions" hint="Nothing has been submitted to this backend yet."/>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <table class="w-full text-sm">
+                            <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
+                                <tr><th class="py-2">"Execution"</th><th>"Flow"</th><th>"State"</th><th>"Lane"</th><th>"Namespace"</th><th class="text-right">"Attempts"</th><th class="text-right">"Changed"</th></tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                                {list.rows.into_iter().map(|r| view! {
+                                    <tr data-testid="execution-row">
+                                        <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
+                                        <td>{r.flow_id.map(|f| view! { <Id id=f.clone() href=flow_href(&f)/> })}</td>
+                                        <td><StateBadge state=r.state/></td>
+                                        <td>{r.lane}</td>
+                                        <td class="text-slate-600 dark:text-slate-400">{r.namespace}</td>
+                                        <td class="text-right tabular-nums">{r.attempts}</td>
+                                        <td class="text-right"><Time t=r.last_mutation_at now=now/></td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        {list.next_cursor.map(|c| view! {
+                            <a class="mt-3 block text-right text-sm text-blue-700 hover:underline dark:text-blue-300" href=format!("/executions?cursor={}", encode(&c))>"Next page →"</a>
+                        })}
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

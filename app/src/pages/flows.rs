@@ -1,0 +1,105 @@
+//! /flows: every flow over all partitions, filter by state and namespace,
+//! jump to a flow id; filters and paging live in the URL.
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::flows::{list_flows, FlowsQuery};
+use crate::components::feedback::{Empty, ErrorPanel, Loading};
+use crate::components::refresh::{now_ms, use_tick};
+use crate::components::state::StateBadge;
+use crate::components::text::{flow_href, Id, Time};
+
+#[component]
+pub fn FlowsPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || {
+        let m = query.get();
+        FlowsQuery { state: m.get("state"), namespace: m.get("namespace"), q: m.get("q"), cursor: m.get("cursor") }
+    };
+    let tick = use_tick(3000);
+    let data = Resource::new(move || (q(), tick.get()), |(q, _)| list_flows(q));
+    view! {
+        <Title text="Flows"/>
+        <div class="mb-4 flex items-end justify-between gap-4">
+            <h1 class="text-2xl font-semibold">"Flows"</h1>
+            <Filters current=q()/>
+        </div>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                let now = now_ms();
+                match data.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(list) if list.rows.is_empty() => view! {
+                        <Empty title="No flows match" hint="Clear the filters, or point the board at a backend where flows are being created (the embedded demo creates some every few seconds)."/>
+                    }.into_any(),
+                    Ok(list) => {
+                        let next = list.next_cursor.clone().map(|c| {
+                            let mut cur = q();
+                            cur.cursor = Some(c);
+                            href(&cur)
+                        });
+                        view! {
+                            <table class="w-full text-sm" data-testid="flows-table">
+                                <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
+                                    <tr><th class="py-2">"Flow"</th><th>"Kind"</th><th>"Namespace"</th><th>"State"</th><th class="text-right">"Members"</th><th class="text-right">"Edges"</th><th class="text-right">"Created"</th></tr>
+                                </thead>
+                                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                                    {list.rows.into_iter().map(|r| view! {
+                                        <tr data-testid="flow-row" data-flow-id=r.flow_id.clone() data-state=r.state.clone() class="hover:bg-slate-100 dark:hover:bg-slate-900">
+                                            <td class="py-1.5"><Id id=r.flow_id.clone() href=flow_href(&r.flow_id)/></td>
+                                            <td>{r.kind}</td>
+                                            <td class="text-slate-600 dark:text-slate-400">{r.namespace}</td>
+                                            <td><StateBadge state=r.state.clone()/></td>
+                                            <td class="text-right tabular-nums">{r.node_count}</td>
+                                            <td class="text-right tabular-nums">{r.edge_count}</td>
+                                            <td class="text-right"><Time t=r.created_at now=now/></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <div class="mt-3 flex justify-between text-sm text-slate-500">
+                                <span>{format!("merged over {} partition(s)", list.partitions)}</span>
+                                {next.map(|h| view! { <a data-testid="next-page" class="text-blue-700 hover:underline dark:text-blue-300" href=h>"Next page →"</a> })}
+                            </div>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The filter form: a plain GET form, so it works without wasm too.
+#[component]
+fn Filters(current: FlowsQuery) -> impl IntoView {
+    let sel = current.state.clone().unwrap_or_default();
+    view! {
+        <form method="get" action="/flows" class="flex items-end gap-2 text-sm" data-testid="flow-filters">
+            <label class="flex flex-col text-xs text-slate-500">"State"
+                <select name="state" class="rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100">
+                    {["", "active", "completed", "failed", "cancelled"].into_iter().map(|s| view! {
+                        <option value=s selected=s == sel>{if s.is_empty() { "any" } else { s }}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="flex flex-col text-xs text-slate-500">"Namespace"
+                <input name="namespace" value=current.namespace.clone().unwrap_or_default() placeholder="any" class="w-32 rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
+            </label>
+            <label class="flex flex-col text-xs text-slate-500">"Flow id"
+                <input name="q" value=current.q.clone().unwrap_or_default() placeholder="uuid" data-testid="flow-search" class="w-72 rounded border border-slate-300 bg-white px-2 py-1 font-mono text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
+            </label>
+            <button class="rounded bg-slate-900 px-3 py-1.5 text-white dark:bg-slate-100 dark:text-slate-900">"Apply"</button>
+        </form>
+    }
+}
+
+fn href(q: &FlowsQuery) -> String {
+    let mut parts = vec![];
+    for (k, v) in [("state", &q.state), ("namespace", &q.namespace), ("q", &q.q), ("cursor", &q.cursor)] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", crate::components::text::encode(v)));
+        }
+    }
+    if parts.is_empty() { "/flows".into() } else { format!("/flows?{}", parts.join("&")) }
+}

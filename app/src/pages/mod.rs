@@ -1,0 +1,18 @@
+//! One file per route.
+mod approvals;
+mod budgets;
+mod execution;
+mod executions;
+mod flow;
+mod flows;
+mod leases;
+mod status;
+
+pub use approvals::ApprovalsPage;
+pub use budgets::{BudgetPage, BudgetsPage};
+pub use execution::ExecutionPage;
+pub use executions::ExecutionsPage;
+pub use flow::FlowPage;
+pub use flows::FlowsPage;
+pub use leases::{LanesPage, LeasesPage};
+pub use status::{NotFoundPage, StatusPage};

@@ -1,0 +1,335 @@
+//! Backend selection and connection supervision.
+//!
+//! `FF_BOARD_BACKEND` (or `--backend`) is a URL: unset means the embedded
+//! demo on `./ff-board-demo.db`; `sqlite:PATH`, `postgres://…` and
+//! `valkey://host:port` pick a real backend. [`Engine`] holds the one
+//! `Arc<dyn EngineBackend>` the board uses, dials it in the background, and
+//! keeps pinging it so a backend that is down at start or goes away later is
+//! shown (see [`EngineStatus`]) and retried instead of crashing the board.
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ff_core::engine_backend::EngineBackend;
+use ff_core::engine_error::EngineError;
+use ff_core::partition::PartitionConfig;
+use serde::Serialize;
+
+use crate::sqlite_reads::SqliteFilled;
+
+/// Default SQLite file of the embedded demo.
+pub const DEMO_DB: &str = "./ff-board-demo.db";
+
+/// The backend family, as shown in the header badge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+    Valkey,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+            BackendKind::Valkey => "valkey",
+        }
+    }
+}
+
+/// What `FF_BOARD_BACKEND` asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackendSpec {
+    /// A SQLite file; `embedded_demo` is true when no backend was configured.
+    Sqlite { path: String, embedded_demo: bool },
+    Postgres { url: String },
+    Valkey { host: String, port: u16 },
+}
+
+impl BackendSpec {
+    /// Parse the setting. `None` (or empty) selects the embedded demo.
+    pub fn parse(value: Option<&str>) -> Result<Self, String> {
+        let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(BackendSpec::Sqlite { path: DEMO_DB.to_owned(), embedded_demo: true });
+        };
+        if let Some(path) = v.strip_prefix("sqlite://").or_else(|| v.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err("sqlite backend needs a path: sqlite:PATH".into());
+            }
+            return Ok(BackendSpec::Sqlite { path: path.to_owned(), embedded_demo: false });
+        }
+        if v.starts_with("postgres://") || v.starts_with("postgresql://") {
+            return Ok(BackendSpec::Postgres { url: v.to_owned() });
+        }
+        if let Some(rest) = v.strip_prefix("valkey://").or_else(|| v.strip_prefix("redis://")) {
+            let rest = rest.trim_end_matches('/');
+            let (host, port) = match rest.rsplit_once(':') {
+                Some((h, p)) => (
+                    h.to_owned(),
+                    p.parse::<u16>().map_err(|_| format!("invalid valkey port in {v:?}"))?,
+                ),
+                None => (rest.to_owned(), 6379),
+            };
+            if host.is_empty() {
+                return Err(format!("valkey backend needs a host: {v:?}"));
+            }
+            return Ok(BackendSpec::Valkey { host, port });
+        }
+        Err(format!(
+            "unrecognised FF_BOARD_BACKEND {v:?}: expected sqlite:PATH, postgres://… or valkey://host:port"
+        ))
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            BackendSpec::Sqlite { .. } => BackendKind::Sqlite,
+            BackendSpec::Postgres { .. } => BackendKind::Postgres,
+            BackendSpec::Valkey { .. } => BackendKind::Valkey,
+        }
+    }
+
+    /// A display form without credentials.
+    pub fn redacted(&self) -> String {
+        match self {
+            BackendSpec::Sqlite { path, .. } => format!("sqlite:{path}"),
+            BackendSpec::Postgres { url } => match (url.find("://"), url.rfind('@')) {
+                (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+                _ => url.clone(),
+            },
+            BackendSpec::Valkey { host, port } => format!("valkey://{host}:{port}"),
+        }
+    }
+}
+
+/// Connection to a store beside the trait, for what the trait does not give
+/// (budget enumeration, SQLite reads).
+#[derive(Clone)]
+pub enum SideStore {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+    Valkey(ferriskey::Client),
+}
+
+/// A dialed backend.
+#[derive(Clone)]
+pub struct Connected {
+    pub backend: Arc<dyn EngineBackend>,
+    pub side: SideStore,
+    pub partitions: PartitionConfig,
+    pub kind: BackendKind,
+}
+
+/// Dial a backend once. `migrate` applies the Postgres schema / loads the
+/// Valkey library; without it a missing Postgres schema is a clear error.
+pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String> {
+    match spec {
+        BackendSpec::Sqlite { path, .. } => {
+            if std::env::var("FF_DEV_MODE").as_deref() != Ok("1") {
+                return Err("the SQLite backend is dev-only: set FF_DEV_MODE=1".into());
+            }
+            let inner = ff_backend_sqlite::SqliteBackend::new(path)
+                .await
+                .map_err(|e| format!("open sqlite {path}: {e}"))?;
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await
+                .map_err(|e| format!("open sqlite read pool {path}: {e}"))?;
+            let backend: Arc<dyn EngineBackend> = SqliteFilled::new(inner, pool.clone());
+            Ok(Connected {
+                backend,
+                side: SideStore::Sqlite(pool),
+                // The SQLite backend is one logical partition.
+                partitions: PartitionConfig { num_flow_partitions: 1, ..PartitionConfig::default() },
+                kind: BackendKind::Sqlite,
+            })
+        }
+        BackendSpec::Postgres { url } => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await
+                .map_err(|e| format!("connect postgres: {e}"))?;
+            if migrate {
+                ff_backend_postgres::migrate::apply_migrations(&pool)
+                    .await
+                    .map_err(|e| format!("apply FlowFabric migrations: {e}"))?;
+            } else {
+                let present: Option<String> =
+                    sqlx::query_scalar("SELECT to_regclass('ff_exec_core')::text")
+                        .fetch_one(&pool)
+                        .await
+                        .map_err(|e| format!("check schema: {e}"))?;
+                if present.is_none() {
+                    return Err("FlowFabric schema missing in this database (no table ff_exec_core): \
+                                start the board with --migrate to apply it"
+                        .into());
+                }
+            }
+            let partitions = PartitionConfig::default();
+            let backend: Arc<dyn EngineBackend> =
+                ff_backend_postgres::PostgresBackend::from_pool(pool.clone(), partitions);
+            Ok(Connected { backend, side: SideStore::Postgres(pool), partitions, kind: BackendKind::Postgres })
+        }
+        BackendSpec::Valkey { host, port } => {
+            let config = ff_core::backend::BackendConfig::valkey(host.clone(), *port);
+            let backend = ff_backend_valkey::ValkeyBackend::connect(config.clone())
+                .await
+                .map_err(|e| format!("connect valkey {host}:{port}: {e}"))?;
+            if migrate {
+                backend.prepare().await.map_err(|e| format!("load FlowFabric library: {e}"))?;
+            }
+            let client = ff_backend_valkey::build_client(&config)
+                .await
+                .map_err(|e| format!("connect valkey side client: {e}"))?;
+            Ok(Connected {
+                backend,
+                side: SideStore::Valkey(client),
+                partitions: PartitionConfig::default(),
+                kind: BackendKind::Valkey,
+            })
+        }
+    }
+}
+
+/// What the header banner shows about the backend.
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineStatus {
+    pub backend: String,
+    pub kind: BackendKind,
+    pub connected: bool,
+    /// The last dial / ping error while the backend is unhealthy.
+    pub error: Option<String>,
+    pub failures: u32,
+}
+
+/// The board's one engine seam: the dialed backend plus its health.
+pub struct Engine {
+    spec: BackendSpec,
+    migrate: bool,
+    current: RwLock<Option<Connected>>,
+    status: RwLock<EngineStatus>,
+}
+
+impl Engine {
+    pub fn new(spec: BackendSpec, migrate: bool) -> Arc<Self> {
+        let status = EngineStatus {
+            backend: spec.redacted(),
+            kind: spec.kind(),
+            connected: false,
+            error: Some("connecting…".into()),
+            failures: 0,
+        };
+        Arc::new(Self { spec, migrate, current: RwLock::new(None), status: RwLock::new(status) })
+    }
+
+    /// Wrap an already-dialed backend (tests, benchmarks).
+    pub fn from_connected(spec: BackendSpec, connected: Connected) -> Arc<Self> {
+        let engine = Self::new(spec, false);
+        engine.install(connected);
+        engine
+    }
+
+    pub fn spec(&self) -> &BackendSpec {
+        &self.spec
+    }
+
+    pub fn status(&self) -> EngineStatus {
+        self.status.read().expect("status lock").clone()
+    }
+
+    /// The dialed backend, or the reason there is none.
+    pub fn connected(&self) -> Result<Connected, EngineDown> {
+        match &*self.current.read().expect("engine lock") {
+            Some(c) => Ok(c.clone()),
+            None => Err(EngineDown { backend: self.spec.redacted(), error: self.status().error }),
+        }
+    }
+
+    fn install(&self, connected: Connected) {
+        *self.current.write().expect("engine lock") = Some(connected);
+        self.mark(None);
+    }
+
+    fn mark(&self, error: Option<String>) {
+        let mut s = self.status.write().expect("status lock");
+        s.connected = error.is_none();
+        s.failures = if error.is_some() { s.failures + 1 } else { 0 };
+        s.error = error;
+    }
+
+    /// Dial until it works, then ping every few seconds; errors are kept
+    /// in [`EngineStatus`] and retried with capped backoff.
+    pub async fn supervise(self: Arc<Self>) {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            let have = self.current.read().expect("engine lock").clone();
+            match have {
+                None => match dial(&self.spec, self.migrate).await {
+                    Ok(c) => {
+                        tracing::info!(backend = %self.spec.redacted(), "backend connected");
+                        self.install(c);
+                        backoff = Duration::from_millis(250);
+                    }
+                    Err(e) => {
+                        tracing::warn!(backend = %self.spec.redacted(), error = %e, "backend dial failed");
+                        self.mark(Some(e));
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                        continue;
+                    }
+                },
+                Some(c) => {
+                    let ping = tokio::time::timeout(Duration::from_secs(3), c.backend.ping()).await;
+                    match ping {
+                        Ok(Ok(())) => self.mark(None),
+                        Ok(Err(e)) => self.mark(Some(format!("ping: {e}"))),
+                        Err(_) => self.mark(Some("ping: no answer within 3 s".into())),
+                    }
+                }
+            }
+            let healthy = self.status().connected;
+            tokio::time::sleep(if healthy { Duration::from_secs(3) } else { Duration::from_secs(1) }).await;
+        }
+    }
+}
+
+/// The backend is not dialed (yet).
+#[derive(Clone, Debug)]
+pub struct EngineDown {
+    pub backend: String,
+    pub error: Option<String>,
+}
+
+/// Whether an engine error means "this backend does not do that".
+pub fn is_unavailable(e: &EngineError) -> bool {
+    matches!(e, EngineError::Unavailable { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_backend_urls() {
+        assert!(matches!(BackendSpec::parse(None), Ok(BackendSpec::Sqlite { embedded_demo: true, .. })));
+        assert_eq!(
+            BackendSpec::parse(Some("sqlite:/tmp/x.db")).unwrap(),
+            BackendSpec::Sqlite { path: "/tmp/x.db".into(), embedded_demo: false }
+        );
+        assert_eq!(
+            BackendSpec::parse(Some("valkey://127.0.0.1:7001")).unwrap(),
+            BackendSpec::Valkey { host: "127.0.0.1".into(), port: 7001 }
+        );
+        assert!(BackendSpec::parse(Some("mysql://x")).is_err());
+        assert!(BackendSpec::parse(Some("valkey://h:notaport")).is_err());
+        let pg = BackendSpec::parse(Some("postgres://u:secret@h/db")).unwrap();
+        assert_eq!(pg.redacted(), "postgres://…@h/db");
+    }
+}

@@ -1,0 +1,257 @@
+//! The embedded live demo: an in-process workload that drives the
+//! `EngineBackend` trait the way FlowFabric's workers do, so a newcomer
+//! sees a populated board that moves within seconds.
+//!
+//! One task ([`spawn`]) runs a tick every [`TICK`]; each tick does a little
+//! of everything, as separate small activities:
+//!
+//! - [`flows::create_flow_with_dag`]: a few flows every ~5 s (kinds
+//!   `deploy`, `etl.nightly`, `media.transcode`, `billing.invoice-run`,
+//!   and now and then a 57-node `search.reindex`), with fan-out / fan-in
+//!   edges, AllOf groups and AnyOf / Quorum groups where the backend takes
+//!   them (`set_edge_group_policy` is Unavailable on SQLite). Creation stops
+//!   at [`flows::MAX_FLOWS`] so the store does not grow without bound.
+//! - [`work::work_some`]: claims with `claim` (the worker hot path; it works
+//!   on all three backends), appends stream frames, reports progress,
+//!   renews, completes; fails some steps with a retryable class (they come
+//!   back as a new attempt) and some for good; "crashes" some workers (the
+//!   lease is never renewed and expires).
+//! - [`work::suspend_for_approval`] / [`work::approvals_tick`]: approval
+//!   gates on waitpoints that wait for the signal `approved` — one kind
+//!   needs two distinct approvers (`Count { n: 2, DistinctSources }`), the
+//!   others one; some are approved over time (signal bridge:
+//!   `read_waitpoint_token` + `deliver_signal`), the rest are left for the
+//!   operator.
+//! - [`budgets::budgets_tick`]: budgets with soft and hard limits on a few
+//!   dimensions; usage reported by the workers and by an admin path drives
+//!   one over its soft limit and one into its hard limit.
+//! - [`work::register_workers`]: the worker registry (`register_worker` /
+//!   `heartbeat_worker`), so the workers list is not empty.
+//!
+//! Engine duties the backends leave to a scheduler / scanner that the board
+//! does not run are stood in for in [`standin`], and only there:
+//! `submitted → runnable` promotion on SQLite and Postgres, the completion
+//! cascade that unblocks DAG children on Postgres and Valkey, Valkey's
+//! delayed-retry promotion, and the waitpoint HMAC secret a server seeds at
+//! boot.
+//!
+//! Execution ids: SQLite is one logical partition, so every id is minted
+//! on partition 0 (`{fp:0}:<uuid>`); on Postgres and Valkey ids come from
+//! `ExecutionId::for_flow`, spreading executions over the partitions.
+//!
+//! The loop never panics out: every tick runs under `catch_unwind`, errors
+//! are logged with `tracing::warn!`, and a backend that goes away is retried
+//! with capped backoff.
+mod budgets;
+mod flows;
+mod standin;
+mod work;
+
+use std::time::{Duration, Instant};
+
+use ff_core::engine_error::EngineError;
+use ff_core::types::{BudgetId, ExecutionId, FlowId};
+use futures::FutureExt;
+
+use crate::connect::Connected;
+
+/// Time between two ticks of the running demo.
+pub const TICK: Duration = Duration::from_millis(2_500);
+
+/// Counts of what one [`seed`] (or one tick) did, plus the ids a caller
+/// needs to look the results up through the trait.
+#[derive(Clone, Debug, Default)]
+pub struct DemoReport {
+    /// Flows created.
+    pub flows: usize,
+    /// Executions created (flow members).
+    pub executions: usize,
+    /// Dependency edges staged and applied.
+    pub edges: usize,
+    /// AnyOf / Quorum edge-group policies set.
+    pub edge_group_policies: usize,
+    /// Executions claimed.
+    pub claimed: usize,
+    /// Stream frames appended.
+    pub frames: usize,
+    /// Executions completed.
+    pub completed: usize,
+    /// Executions failed for good.
+    pub failed: usize,
+    /// Attempts failed with a retryable class (a new attempt follows).
+    pub retried: usize,
+    /// Claims left to expire (never renewed nor completed).
+    pub abandoned: usize,
+    /// Executions suspended on an approval waitpoint.
+    pub suspended: usize,
+    /// Approval signals delivered.
+    pub approvals: usize,
+    /// Suspended executions resumed, claimed again and completed.
+    pub resumed: usize,
+    /// Budgets created (idempotent: counted when newly created).
+    pub budgets: usize,
+    /// Usage reports answered with a soft breach.
+    pub soft_breaches: usize,
+    /// Usage reports refused with a hard breach.
+    pub hard_breaches: usize,
+    /// Workers registered.
+    pub workers: usize,
+    /// Flows created in this round.
+    pub flow_ids: Vec<FlowId>,
+    /// Executions suspended on a two-distinct-approver gate.
+    pub two_approver_gates: Vec<ExecutionId>,
+    /// Budgets that refused a report over their hard limit.
+    pub hard_breached_budgets: Vec<BudgetId>,
+    /// What the backend does not take and was skipped (`op: reason`).
+    pub skipped: Vec<String>,
+}
+
+impl DemoReport {
+    fn skip(&mut self, op: &str, e: &EngineError) {
+        let line = format!("{op}: {e}");
+        if !self.skipped.contains(&line) {
+            self.skipped.push(line);
+        }
+    }
+}
+
+/// What the demo remembers between ticks.
+struct DemoState {
+    rng: rand::rngs::StdRng,
+    /// Flows in the store (counted at start, then incremented).
+    flows_total: usize,
+    /// Flows created by this process (picks the next template).
+    created: usize,
+    last_flows_at: Option<Instant>,
+    last_heartbeat_at: Option<Instant>,
+    last_budget_at: Option<Instant>,
+    running: Vec<work::Running>,
+    gates: Vec<work::Gate>,
+    retries: Vec<work::DelayedRetry>,
+    /// Flow members that reached a terminal outcome and whose completion
+    /// still has to be cascaded to their DAG children.
+    finished: Vec<standin::Finished>,
+}
+
+impl DemoState {
+    fn new() -> Self {
+        use rand::SeedableRng;
+        DemoState {
+            rng: rand::rngs::StdRng::from_entropy(),
+            flows_total: 0,
+            created: 0,
+            last_flows_at: None,
+            last_heartbeat_at: None,
+            last_budget_at: None,
+            running: Vec::new(),
+            gates: Vec::new(),
+            retries: Vec::new(),
+            finished: Vec::new(),
+        }
+    }
+}
+
+/// Start the demo workload: one [`seed`] round, then a tick every
+/// [`TICK`], forever. Errors are logged and retried with backoff.
+pub fn spawn(connected: Connected) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut st = DemoState::new();
+        let mut seeded = false;
+        let mut backoff = TICK;
+        loop {
+            let round = async {
+                if seeded {
+                    tick(&connected, &mut st).await.map(|_| ()).map_err(|e| e.to_string())
+                } else {
+                    let report = seed_round(&connected, &mut st).await?;
+                    tracing::info!(?report, "demo seeded");
+                    seeded = true;
+                    Ok(())
+                }
+            };
+            match std::panic::AssertUnwindSafe(round).catch_unwind().await {
+                Ok(Ok(())) => backoff = TICK,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "demo tick failed");
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+                Err(_) => {
+                    tracing::warn!(retry_in = ?backoff, "demo tick panicked; state reset");
+                    st = DemoState::new();
+                    seeded = false;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+            tokio::time::sleep(backoff).await;
+        }
+    })
+}
+
+/// One round of everything, run to a standstill: workers, budgets with a
+/// soft and a hard breach, one flow of each kind (one of 57 nodes), and the
+/// work that follows until nothing more is claimable (steps that complete,
+/// retry, fail, crash, or suspend on approval gates — one gate needing two
+/// distinct approvers stays pending).
+pub async fn seed(connected: &Connected) -> Result<DemoReport, String> {
+    seed_round(connected, &mut DemoState::new()).await
+}
+
+async fn seed_round(c: &Connected, st: &mut DemoState) -> Result<DemoReport, String> {
+    let mut report = DemoReport::default();
+    standin::ensure_waitpoint_secret(c).await.map_err(|e| format!("seed waitpoint secret: {e}"))?;
+    work::register_workers(c, &mut report).await.map_err(|e| format!("register workers: {e}"))?;
+    st.last_heartbeat_at = Some(Instant::now());
+    budgets::budgets_tick(c, &mut st.rng, &mut report, true)
+        .await
+        .map_err(|e| format!("budgets: {e}"))?;
+    st.last_budget_at = Some(Instant::now());
+    st.flows_total = flows::count_flows(c).await;
+    for template in flows::Template::ALL {
+        flows::create_flow_with_dag(c, st, template, false, &mut report)
+            .await
+            .map_err(|e| format!("create {} flow: {e}", template.kind()))?;
+    }
+    st.last_flows_at = Some(Instant::now());
+    // Work until a pass moves nothing: each pass unblocks the next DAG layer.
+    for _ in 0..32 {
+        standin::cascade_completions(c, &mut st.finished).await.map_err(|e| format!("cascade: {e}"))?;
+        standin::promote_submitted(c).await.map_err(|e| format!("promote: {e}"))?;
+        let before = (report.claimed, report.resumed);
+        work::approvals_tick(c, st, true, &mut report).await.map_err(|e| format!("approvals: {e}"))?;
+        work::work_some(c, st, 400, true, &mut report).await.map_err(|e| format!("work: {e}"))?;
+        if (report.claimed, report.resumed) == before && st.finished.is_empty() {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// One tick of the running demo.
+async fn tick(c: &Connected, st: &mut DemoState) -> Result<DemoReport, EngineError> {
+    let mut report = DemoReport::default();
+    let due = |at: Option<Instant>, every: Duration| at.is_none_or(|t| t.elapsed() >= every);
+    if due(st.last_heartbeat_at, Duration::from_secs(10)) {
+        work::heartbeat_workers(c, &mut report).await?;
+        st.last_heartbeat_at = Some(Instant::now());
+    }
+    if due(st.last_flows_at, Duration::from_secs(5)) && st.flows_total < flows::MAX_FLOWS {
+        let n = if rand::Rng::gen_bool(&mut st.rng, 0.3) { 2 } else { 1 };
+        for _ in 0..n {
+            let template = flows::Template::next(st);
+            flows::create_flow_with_dag(c, st, template, true, &mut report).await?;
+        }
+        st.last_flows_at = Some(Instant::now());
+    }
+    standin::promote_submitted(c).await?;
+    standin::promote_due_retries(c, &mut st.retries).await?;
+    // Approvals first: a gate approved on the board is claimed as resumed
+    // before a plain claim could pick it up.
+    work::approvals_tick(c, st, false, &mut report).await?;
+    work::work_some(c, st, 6, false, &mut report).await?;
+    standin::cascade_completions(c, &mut st.finished).await?;
+    if due(st.last_budget_at, Duration::from_secs(15)) {
+        budgets::budgets_tick(c, &mut st.rng, &mut report, false).await?;
+        st.last_budget_at = Some(Instant::now());
+    }
+    Ok(report)
+}

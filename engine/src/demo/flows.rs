@@ -1,0 +1,414 @@
+//! Flow templates and their creation: flow header, member executions,
+//! edge-group policies, then staged + applied dependency edges.
+use std::collections::HashMap;
+
+use ff_core::contracts::{
+    AddExecutionToFlowArgs, ApplyDependencyToChildArgs, CreateExecutionArgs, CreateFlowArgs, EdgeDependencyPolicy,
+    OnSatisfied, StageDependencyEdgeArgs, StageDependencyEdgeResult,
+};
+use ff_core::engine_error::{ContentionKind, EngineError, ValidationKind};
+use ff_core::policy::{BackoffStrategy, ExecutionPolicy, RetryPolicy};
+use ff_core::types::{EdgeId, ExecutionId, FlowId, LaneId, Namespace, TimestampMs};
+use rand::Rng;
+
+use super::{DemoReport, DemoState};
+use crate::connect::{is_unavailable, BackendKind, Connected};
+
+/// The demo stops creating flows once the store holds this many.
+pub(super) const MAX_FLOWS: usize = 60;
+
+/// What the simulated worker does with a step once it claims it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Fate {
+    /// Runs, streams a few frames, completes.
+    Ok,
+    /// First attempt fails with a retryable class; the retry completes.
+    Flaky,
+    /// Fails for good.
+    Fail,
+    /// The worker dies: the lease is never renewed and expires.
+    Crash,
+    /// Suspends until this many distinct approvers sent `approved`.
+    Approval(u32),
+}
+
+impl Fate {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Fate::Ok => "ok",
+            Fate::Flaky => "flaky",
+            Fate::Fail => "fail",
+            Fate::Crash => "crash",
+            Fate::Approval(_) => "approval",
+        }
+    }
+
+    pub(super) fn parse(name: &str, approvers: u32) -> Fate {
+        match name {
+            "flaky" => Fate::Flaky,
+            "fail" => Fate::Fail,
+            "crash" => Fate::Crash,
+            "approval" => Fate::Approval(approvers.max(1)),
+            _ => Fate::Ok,
+        }
+    }
+}
+
+/// The flow shapes the demo creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Template {
+    Deploy,
+    EtlNightly,
+    MediaTranscode,
+    BillingRun,
+    SearchReindex,
+}
+
+struct Node {
+    step: String,
+    kind: &'static str,
+    fate: Fate,
+}
+
+struct Spec {
+    nodes: Vec<Node>,
+    edges: Vec<(usize, usize)>,
+    /// Non-AllOf inbound groups, by downstream node.
+    groups: Vec<(usize, EdgeDependencyPolicy)>,
+}
+
+impl Spec {
+    fn node(&mut self, step: impl Into<String>, kind: &'static str, fate: Fate) -> usize {
+        self.nodes.push(Node { step: step.into(), kind, fate });
+        self.nodes.len() - 1
+    }
+
+    fn fan_in(&mut self, from: &[usize], to: usize) {
+        self.edges.extend(from.iter().map(|&f| (f, to)));
+    }
+}
+
+impl Template {
+    /// One of each, in the order `seed` creates them.
+    pub(super) const ALL: [Template; 5] = [
+        Template::Deploy,
+        Template::EtlNightly,
+        Template::MediaTranscode,
+        Template::BillingRun,
+        Template::SearchReindex,
+    ];
+
+    /// The next template of the running demo: a rotation of the small
+    /// ones, with a large `search.reindex` every seventh flow.
+    pub(super) fn next(st: &DemoState) -> Template {
+        if st.created % 7 == 6 {
+            return Template::SearchReindex;
+        }
+        Template::ALL[st.created % 4]
+    }
+
+    pub(super) fn kind(self) -> &'static str {
+        match self {
+            Template::Deploy => "deploy",
+            Template::EtlNightly => "etl.nightly",
+            Template::MediaTranscode => "media.transcode",
+            Template::BillingRun => "billing.invoice-run",
+            Template::SearchReindex => "search.reindex",
+        }
+    }
+
+    fn namespace(self) -> &'static str {
+        match self {
+            Template::Deploy | Template::BillingRun => "payments",
+            Template::EtlNightly | Template::SearchReindex => "search",
+            Template::MediaTranscode => "media",
+        }
+    }
+
+    fn lane(self) -> &'static str {
+        match self {
+            Template::Deploy => "deploy",
+            Template::BillingRun => "billing",
+            Template::EtlNightly => "etl",
+            Template::SearchReindex => "search",
+            Template::MediaTranscode => "media",
+        }
+    }
+
+    fn priority(self) -> i32 {
+        match self {
+            Template::Deploy => 50,
+            Template::BillingRun => 40,
+            Template::MediaTranscode => 20,
+            Template::EtlNightly => 10,
+            Template::SearchReindex => 0,
+        }
+    }
+
+    fn spec(self) -> Spec {
+        let mut s = Spec { nodes: Vec::new(), edges: Vec::new(), groups: Vec::new() };
+        match self {
+            Template::Deploy => {
+                let build = s.node("build", "ci.build", Fate::Ok);
+                let checks = [
+                    s.node("unit-tests", "ci.test", Fate::Ok),
+                    s.node("integration-tests", "ci.test", Fate::Flaky),
+                    s.node("e2e-tests", "ci.test", Fate::Ok),
+                    s.node("security-scan", "ci.scan", Fate::Ok),
+                ];
+                let gate = s.node("approve-production", "approval.gate", Fate::Approval(2));
+                let canary = s.node("canary-rollout", "deploy.rollout", Fate::Ok);
+                let full = s.node("full-rollout", "deploy.rollout", Fate::Ok);
+                for &c in &checks {
+                    s.edges.push((build, c));
+                }
+                s.fan_in(&checks, gate);
+                s.edges.extend([(gate, canary), (canary, full)]);
+            }
+            Template::EtlNightly => {
+                let extracts = [
+                    s.node("extract-orders", "etl.extract", Fate::Ok),
+                    s.node("extract-customers", "etl.extract", Fate::Ok),
+                    s.node("extract-clickstream", "etl.extract", Fate::Flaky),
+                ];
+                let transform = s.node("transform", "etl.transform", Fate::Ok);
+                let review = s.node("review-anomalies", "approval.gate", Fate::Approval(1));
+                let loads = [
+                    s.node("load-warehouse", "etl.load", Fate::Ok),
+                    s.node("load-search-index", "etl.load", Fate::Ok),
+                ];
+                let notify = s.node("notify-analytics", "notify", Fate::Ok);
+                s.fan_in(&extracts, transform);
+                s.edges.push((transform, review));
+                for &l in &loads {
+                    s.edges.push((review, l));
+                }
+                s.fan_in(&loads, notify);
+                s.groups.push((notify, EdgeDependencyPolicy::any_of(OnSatisfied::let_run())));
+            }
+            Template::MediaTranscode => {
+                let probe = s.node("probe", "media.probe", Fate::Ok);
+                let renditions = [
+                    s.node("transcode-240p", "media.transcode", Fate::Ok),
+                    s.node("transcode-480p", "media.transcode", Fate::Ok),
+                    s.node("transcode-720p", "media.transcode", Fate::Ok),
+                    s.node("transcode-1080p", "media.transcode", Fate::Crash),
+                ];
+                let package = s.node("package-hls", "media.package", Fate::Ok);
+                let thumbs = s.node("thumbnails", "media.thumbnails", Fate::Ok);
+                let publish = s.node("publish", "approval.gate", Fate::Approval(1));
+                for &r in &renditions {
+                    s.edges.push((probe, r));
+                }
+                s.fan_in(&renditions, package);
+                s.groups.push((package, EdgeDependencyPolicy::quorum(3, OnSatisfied::let_run())));
+                s.edges.push((probe, thumbs));
+                s.fan_in(&[package, thumbs], publish);
+            }
+            Template::BillingRun => {
+                let fetch = [
+                    s.node("fetch-usage", "billing.fetch", Fate::Ok),
+                    s.node("fetch-contracts", "billing.fetch", Fate::Ok),
+                ];
+                let compute = s.node("compute-invoices", "billing.compute", Fate::Fail);
+                let render = s.node("render-pdfs", "billing.render", Fate::Ok);
+                let send = s.node("send-invoices", "billing.send", Fate::Ok);
+                s.fan_in(&fetch, compute);
+                s.edges.extend([(compute, render), (render, send)]);
+            }
+            Template::SearchReindex => {
+                let snapshot = s.node("snapshot-catalog", "search.snapshot", Fate::Ok);
+                let shards: Vec<usize> = (0..48)
+                    .map(|i| {
+                        let fate = if i == 17 || i == 33 { Fate::Flaky } else { Fate::Ok };
+                        s.node(format!("index-shard-{i:02}"), "search.index", fate)
+                    })
+                    .collect();
+                let merges: Vec<usize> =
+                    (0..6).map(|i| s.node(format!("merge-segment-{i}"), "search.merge", Fate::Ok)).collect();
+                let swap = s.node("swap-alias", "search.swap", Fate::Ok);
+                let warm = s.node("warm-cache", "search.warm", Fate::Ok);
+                for &sh in &shards {
+                    s.edges.push((snapshot, sh));
+                }
+                for (i, &m) in merges.iter().enumerate() {
+                    s.fan_in(&shards[i * 8..(i + 1) * 8], m);
+                }
+                s.fan_in(&merges, swap);
+                s.fan_in(&merges, warm);
+                s.groups.push((warm, EdgeDependencyPolicy::any_of(OnSatisfied::let_run())));
+            }
+        }
+        s
+    }
+}
+
+/// A fresh execution id for a member of `flow`: partition 0 on SQLite (one
+/// logical partition; `for_flow` ids are refused there), the flow's
+/// partition elsewhere.
+fn mint_execution_id(c: &Connected, flow: &FlowId) -> Result<ExecutionId, EngineError> {
+    match c.kind {
+        BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4()))
+            .map_err(|e| EngineError::Validation { kind: ValidationKind::InvalidInput, detail: e.to_string() }),
+        BackendKind::Postgres | BackendKind::Valkey => Ok(ExecutionId::for_flow(flow, &c.partitions)),
+    }
+}
+
+/// Retry policy every demo step carries: Valkey's Lua retries only when
+/// the execution has one (Postgres and SQLite retry any retryable class).
+fn retry_policy() -> ExecutionPolicy {
+    ExecutionPolicy {
+        retry_policy: Some(RetryPolicy {
+            max_retries: 2,
+            backoff: BackoffStrategy::Fixed { delay_ms: 2_000 },
+            retryable_categories: Vec::new(),
+        }),
+        ..ExecutionPolicy::default()
+    }
+}
+
+/// Create one flow of `template`: header, members, AnyOf / Quorum group
+/// policies (skipped where the backend does not take them), then every
+/// edge staged and applied. With `vary`, a few `Ok` steps get another fate
+/// so no two flows behave the same.
+pub(super) async fn create_flow_with_dag(
+    c: &Connected,
+    st: &mut DemoState,
+    template: Template,
+    vary: bool,
+    report: &mut DemoReport,
+) -> Result<FlowId, EngineError> {
+    let spec = template.spec();
+    let flow_id = FlowId::new();
+    let namespace = Namespace::new(template.namespace());
+    let lane = LaneId::new(template.lane());
+    let now = TimestampMs::now();
+    c.backend
+        .create_flow(CreateFlowArgs {
+            flow_id: flow_id.clone(),
+            flow_kind: template.kind().to_owned(),
+            namespace: namespace.clone(),
+            now,
+        })
+        .await?;
+
+    let mut ids = Vec::with_capacity(spec.nodes.len());
+    for node in &spec.nodes {
+        let fate = match node.fate {
+            Fate::Ok if vary => match st.rng.gen_range(0..100) {
+                0..=3 => Fate::Flaky,
+                4..=5 => Fate::Fail,
+                6..=7 => Fate::Crash,
+                _ => Fate::Ok,
+            },
+            f => f,
+        };
+        let execution_id = mint_execution_id(c, &flow_id)?;
+        let approvers = if let Fate::Approval(n) = fate { n } else { 0 };
+        let input = serde_json::json!({
+            "flow_id": flow_id.to_string(),
+            "flow_kind": template.kind(),
+            "step": node.step,
+            "simulate": fate.name(),
+            "approvers": approvers,
+        });
+        c.backend
+            .create_execution(CreateExecutionArgs {
+                execution_id: execution_id.clone(),
+                namespace: namespace.clone(),
+                lane_id: lane.clone(),
+                execution_kind: node.kind.to_owned(),
+                input_payload: input.to_string().into_bytes(),
+                payload_encoding: Some("json".to_owned()),
+                priority: template.priority(),
+                creator_identity: "ff-board-demo".to_owned(),
+                idempotency_key: None,
+                tags: HashMap::from([("demo.step".to_owned(), node.step.clone())]),
+                policy: Some(retry_policy()),
+                delay_until: None,
+                execution_deadline_at: None,
+                partition_id: execution_id.partition(),
+                now,
+            })
+            .await?;
+        c.backend
+            .add_execution_to_flow(AddExecutionToFlowArgs {
+                flow_id: flow_id.clone(),
+                execution_id: execution_id.clone(),
+                now,
+            })
+            .await?;
+        ids.push(execution_id);
+    }
+    report.executions += ids.len();
+
+    for (down, policy) in spec.groups {
+        match c.backend.set_edge_group_policy(&flow_id, &ids[down], policy).await {
+            Ok(_) => report.edge_group_policies += 1,
+            Err(e) if is_unavailable(&e) => report.skip("set_edge_group_policy (AllOf kept)", &e),
+            Err(e) => return Err(e),
+        }
+    }
+
+    // Every add_execution_to_flow bumps the graph revision by one.
+    let mut revision = ids.len() as u64;
+    for (up, down) in spec.edges {
+        let edge_id = EdgeId::new();
+        let stage = |expected_graph_revision| StageDependencyEdgeArgs {
+            flow_id: flow_id.clone(),
+            edge_id: edge_id.clone(),
+            upstream_execution_id: ids[up].clone(),
+            downstream_execution_id: ids[down].clone(),
+            dependency_kind: "success_only".to_owned(),
+            data_passing_ref: None,
+            expected_graph_revision,
+            now,
+        };
+        let staged = match c.backend.stage_dependency_edge(stage(revision)).await {
+            Err(EngineError::Contention(ContentionKind::StaleGraphRevision)) => {
+                let current = c.backend.describe_flow(&flow_id).await?.map(|f| f.graph_revision);
+                c.backend.stage_dependency_edge(stage(current.unwrap_or(revision))).await?
+            }
+            other => other?,
+        };
+        let StageDependencyEdgeResult::Staged { new_graph_revision, .. } = staged;
+        revision = new_graph_revision;
+        c.backend
+            .apply_dependency_to_child(ApplyDependencyToChildArgs {
+                flow_id: flow_id.clone(),
+                edge_id,
+                downstream_execution_id: ids[down].clone(),
+                upstream_execution_id: ids[up].clone(),
+                graph_revision: revision,
+                dependency_kind: "success_only".to_owned(),
+                data_passing_ref: None,
+                now,
+            })
+            .await?;
+        report.edges += 1;
+    }
+
+    report.flows += 1;
+    report.flow_ids.push(flow_id.clone());
+    st.flows_total += 1;
+    st.created += 1;
+    Ok(flow_id)
+}
+
+/// How many flows the store holds (first page of every partition; enough
+/// to compare with [`MAX_FLOWS`]). A store that cannot list counts as empty.
+pub(super) async fn count_flows(c: &Connected) -> usize {
+    let backend = c.backend.clone();
+    let counted = crate::board::each_partition(c, |p| {
+        let backend = backend.clone();
+        async move { Ok(vec![backend.list_flows(p, None, 500).await?.flows.len()]) }
+    })
+    .await;
+    match counted {
+        Ok(counts) => counts.into_iter().sum(),
+        Err(e) => {
+            tracing::warn!(error = %e, "demo: cannot count flows; assuming none");
+            0
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Command line and environment: `--backend URL` / `FF_BOARD_BACKEND`,
+//! `--migrate`, `--demo` / `--no-demo`, `FF_BOARD_ADDR`.
+use ff_board_engine::BackendSpec;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub backend: BackendSpec,
+    pub migrate: bool,
+    /// Run the demo workload (default: only for the embedded demo).
+    pub demo: bool,
+    pub addr: Option<String>,
+}
+
+/// Parse arguments (without the program name) and the environment values.
+pub fn parse(args: &[String], env_backend: Option<String>, env_addr: Option<String>) -> Result<Options, String> {
+    let mut backend = env_backend;
+    let mut migrate = false;
+    let mut demo: Option<bool> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--backend" => backend = Some(it.next().ok_or("--backend needs a URL")?.clone()),
+            s if s.starts_with("--backend=") => backend = Some(s["--backend=".len()..].to_owned()),
+            "--migrate" => migrate = true,
+            "--demo" => demo = Some(true),
+            "--no-demo" => demo = Some(false),
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    let backend = BackendSpec::parse(backend.as_deref())?;
+    let embedded = matches!(backend, BackendSpec::Sqlite { embedded_demo: true, .. });
+    Ok(Options {
+        // The embedded demo store is the board's own: create its schema.
+        migrate: migrate || embedded,
+        demo: demo.unwrap_or(embedded),
+        backend,
+        addr: env_addr.filter(|a| !a.is_empty()),
+    })
+}
+
+pub const USAGE: &str = "usage: ff-board [--backend URL] [--migrate] [--demo|--no-demo]
+  URL: sqlite:PATH | postgres://… | valkey://host:port (default: embedded demo on ./ff-board-demo.db)
+  env: FF_BOARD_BACKEND (same as --backend), FF_BOARD_ADDR (listen address, default 127.0.0.1:3000)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults_to_embedded_demo() {
+        let o = parse(&[], None, None).unwrap();
+        assert!(o.demo && o.migrate);
+        assert!(matches!(o.backend, BackendSpec::Sqlite { embedded_demo: true, .. }));
+    }
+
+    #[test]
+    fn flags_and_env() {
+        let o = parse(&s(&["--backend", "valkey://h:1", "--demo"]), Some("sqlite:x".into()), Some("0.0.0.0:1".into())).unwrap();
+        assert_eq!(o.backend, BackendSpec::Valkey { host: "h".into(), port: 1 });
+        assert!(o.demo && !o.migrate);
+        assert_eq!(o.addr.as_deref(), Some("0.0.0.0:1"));
+        assert!(!parse(&[], Some("sqlite:x".into()), None).unwrap().demo);
+        assert!(parse(&s(&["--bogus"]), None, None).is_err());
+        assert!(parse(&[], Some("mysql://x".into()), None).is_err());
+    }
+}

@@ -1,0 +1,45 @@
+//! The ff-board server as a library: the axum router (Leptos SSR pages,
+//! server functions, static files, `/healthz`) over one [`Engine`], so the
+//! binary and the integration tests build exactly the same app.
+use std::sync::Arc;
+
+use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Json, Router};
+use ff_board_app::{shell, state::AppState, App};
+use ff_board_engine::Engine;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+pub mod cli;
+
+/// Build the whole app.
+pub fn router(engine: Arc<Engine>, leptos_options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    let state = AppState { leptos_options, engine };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+}
+
+/// 200 whenever the board runs; the body says whether the backend answers.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let status = state.engine.status();
+    let body = serde_json::json!({
+        "board": "ok",
+        "backend": status.backend,
+        "kind": status.kind,
+        "backend_ok": status.connected,
+        "error": status.error,
+    });
+    (StatusCode::OK, Json(body))
+}
+
+/// Leptos options for a server started outside cargo-leptos (tests):
+/// site root and package name as in the workspace metadata.
+pub fn default_options(site_root: &str) -> LeptosOptions {
+    LeptosOptions::builder().output_name("ff-board").site_root(site_root).site_pkg_dir("pkg").build()
+}

