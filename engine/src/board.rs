@@ -84,7 +84,7 @@ pub async fn flows_page(
         let mut merged = each_partition(c, |p| {
             let backend = backend.clone();
             let after = after.clone();
-            async move { Ok(backend.list_flows(p, after, limit).await?.flows) }
+            async move { Ok(backend.list_flows(p, after, limit + 1).await?.flows) }
         })
         .await?;
         merged.sort_by(|a, b| a.flow_id.to_string().cmp(&b.flow_id.to_string()));
@@ -126,7 +126,7 @@ pub async fn executions_page(
     let mut merged = each_partition(c, |p| {
         let backend = backend.clone();
         let after = cursor.clone();
-        async move { Ok(backend.list_executions(p, after, limit).await?.executions) }
+        async move { Ok(backend.list_executions(p, after, limit + 1).await?.executions) }
     })
     .await?;
     merged.sort_by(|a, b| a.as_str().cmp(b.as_str()));

@@ -42,8 +42,12 @@ pub struct Valkey {
 
 impl Valkey {
     pub fn start() -> Valkey {
+        Self::start_on(free_port())
+    }
+
+    /// Start on a given port (to bring a "crashed" server back).
+    pub fn start_on(port: u16) -> Valkey {
         let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
-        let port = free_port();
         let child = Command::new(&bin)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())

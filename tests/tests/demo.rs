@@ -15,7 +15,7 @@ use ff_core::contracts::{
 };
 use ff_core::partition::{execution_partition, PartitionKey};
 use ff_core::state::{PublicState, TerminalOutcome};
-use ff_core::types::{ExecutionId, SignalId, TimestampMs, WaitpointId, WaitpointToken};
+use ff_core::types::{ExecutionId, Namespace, SignalId, TimestampMs, WaitpointId, WaitpointToken};
 
 /// Members of the five seeded flows: 8 + 8 + 8 + 5 + 57.
 const SEEDED_EXECUTIONS: usize = 86;
@@ -68,8 +68,14 @@ async fn check(c: &Connected, r: &DemoReport) {
     check_two_approver_gate(c, r).await;
     check_budgets(c, r).await;
 
-    let workers = c.backend.list_workers(ListWorkersArgs::new()).await.expect("list_workers");
-    assert!(workers.entries.len() >= 3, "registered workers: {:?}", workers.entries);
+    // Per namespace: Postgres refuses a cross-namespace listing.
+    let mut workers = Vec::new();
+    for ns in ["payments", "search", "media"] {
+        let mut args = ListWorkersArgs::new();
+        args.namespace = Some(Namespace::new(ns));
+        workers.extend(c.backend.list_workers(args).await.expect("list_workers").entries);
+    }
+    assert_eq!(workers.len(), 3, "registered workers: {workers:?}");
 }
 
 /// Every seeded flow is listed, and its members' outgoing edges add up.

@@ -413,9 +413,10 @@ async fn filled_sqlite_reads_match_postgres() {
         pg.b().list_suspended(pg.key(), None, 10).await,
         p
     );
-    let mut suspended: Vec<_> = all.entries.iter().map(|e| e.execution_id.clone()).collect();
-    suspended.sort_by_key(|e| uuid_of(e));
-    assert_eq!(suspended, vec![sq.eid(ids.ex[1]), sq.eid(ids.ex[2])], "B and C are suspended");
+    let suspended: Vec<_> = all.entries.iter().map(|e| uuid_of(&e.execution_id)).collect();
+    let mut expected = vec![ids.ex[1], ids.ex[2]];
+    expected.sort();
+    assert_eq!(suspended, expected, "B and C are suspended, tied on time, ordered by id");
     assert!(all.entries.iter().all(|e| e.reason == "waiting_for_approval" && e.suspended_at_ms == ts(40).0));
     let (mut sq_cur, mut pg_cur, mut seen) = (None, None, Vec::new());
     loop {

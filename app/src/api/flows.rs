@@ -87,7 +87,13 @@ pub struct FlowDetail {
 pub const PAGE: usize = 50;
 
 #[server(prefix = "/api", endpoint = "list_flows")]
-pub async fn list_flows(query: FlowsQuery) -> Result<FlowsList, AppError> {
+pub async fn list_flows(
+    state: Option<String>,
+    namespace: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+) -> Result<FlowsList, AppError> {
+    let query = FlowsQuery { state, namespace, q, cursor };
     use ff_board_engine::board::{flows_page, FlowFilter};
     let c = crate::state::conn()?;
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {

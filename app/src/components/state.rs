@@ -37,9 +37,9 @@ pub fn glyph(state: &str) -> &'static str {
         "completed" | "satisfied" => "✓",
         "failed" | "impossible" => "✕",
         "active" | "running" => "▶",
-        "suspended" | "resumable" => "⏸",
+        "suspended" | "resumable" => "❙❙",
         "cancelled" | "skipped" => "⊘",
-        "expired" => "⌛",
+        "expired" => "◔",
         "rate_limited" | "waiting_children" | "blocked" => "⋯",
         _ => "○",
     }

@@ -18,12 +18,12 @@ pub fn FlowsPage() -> impl IntoView {
         FlowsQuery { state: m.get("state"), namespace: m.get("namespace"), q: m.get("q"), cursor: m.get("cursor") }
     };
     let tick = use_tick(3000);
-    let data = Resource::new(move || (q(), tick.get()), |(q, _)| list_flows(q));
+    let data = Resource::new(move || (q(), tick.get()), |(q, _)| list_flows(q.state, q.namespace, q.q, q.cursor));
     view! {
         <Title text="Flows"/>
         <div class="mb-4 flex items-end justify-between gap-4">
             <h1 class="text-2xl font-semibold">"Flows"</h1>
-            <Filters current=q()/>
+            {move || view! { <Filters current=q()/> }}
         </div>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {

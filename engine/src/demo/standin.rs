@@ -50,6 +50,12 @@ pub(super) async fn ensure_waitpoint_secret(c: &Connected) -> Result<(), EngineE
 /// is the only place the demo writes `ff_exec_core` directly, and it never
 /// runs against a real deployment's data unless the demo is started there.
 ///
+/// Only `lifecycle_phase` moves (plus the dependency gate below): the other
+/// state columns keep the values `create_execution` wrote, which every
+/// reader of the backend understands (`ff-dev`'s extra `public_state =
+/// 'pending'` / `attempt_state = 'initial'` are refused as corrupt by the
+/// Postgres readers).
+///
 /// DAG gating follows each backend's own engine:
 /// - Postgres: a member with incoming edges becomes runnable but
 ///   `blocked_by_dependencies` (the shape Valkey's Lua gives it); the
@@ -63,7 +69,7 @@ pub(super) async fn promote_submitted(c: &Connected) -> Result<u64, EngineError>
     let done = match &c.side {
         SideStore::Sqlite(pool) => sqlx::query(
             "UPDATE ff_exec_core \
-                SET lifecycle_phase = 'runnable', public_state = 'pending', attempt_state = 'initial' \
+                SET lifecycle_phase = 'runnable' \
               WHERE lifecycle_phase = 'submitted' \
                 AND NOT EXISTS ( \
                     SELECT 1 FROM ff_edge e \
@@ -81,9 +87,9 @@ pub(super) async fn promote_submitted(c: &Connected) -> Result<u64, EngineError>
         .rows_affected(),
         SideStore::Postgres(pool) => sqlx::query(
             "UPDATE ff_exec_core c \
-                SET lifecycle_phase = 'runnable', attempt_state = 'initial', \
+                SET lifecycle_phase = 'runnable', \
                     eligibility_state = CASE WHEN s.gated THEN 'blocked_by_dependencies' ELSE 'eligible_now' END, \
-                    public_state = CASE WHEN s.gated THEN 'waiting_children' ELSE 'pending' END, \
+                    public_state = CASE WHEN s.gated THEN 'waiting_children' ELSE c.public_state END, \
                     blocking_reason = CASE WHEN s.gated THEN 'waiting_for_children' ELSE c.blocking_reason END \
                FROM (SELECT x.partition_key, x.execution_id, \
                             EXISTS (SELECT 1 FROM ff_edge e \

@@ -1,0 +1,183 @@
+//! What the board serves, over HTTP, against real backends (SQLite,
+//! Postgres, Valkey): the demo workload builds flows, approvals and budgets
+//! through the trait, then each page is checked against independent trait
+//! reads. Also: malformed / unknown ids give 400 / 404, and a backend that
+//! goes away is shown and recovered from.
+use std::time::Duration;
+
+use ff_board_engine::connect::Connected;
+use ff_board_engine::{demo, BackendSpec, Engine};
+use ff_board_tests::{connect, dev_mode, fresh_postgres, sqlite_path, Valkey};
+
+/// Serve the board over `c` on a free port; returns its base URL.
+async fn serve(spec: BackendSpec, c: Connected) -> String {
+    let engine = Engine::from_connected(spec, c);
+    tokio::spawn(engine.clone().supervise());
+    serve_engine(engine).await
+}
+
+async fn serve_engine(engine: std::sync::Arc<Engine>) -> String {
+    let app = ff_board::router(engine, ff_board::default_options("target/site"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("body"))
+}
+
+fn count(html: &str, needle: &str) -> usize {
+    html.matches(needle).count()
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// The checks every backend must pass.
+async fn board_matches_trait(url: &str) {
+    dev_mode();
+    let c = connect(url).await;
+    let report = demo::seed(&c).await.unwrap_or_else(|e| panic!("seed on {url}: {e}"));
+    let base = serve(BackendSpec::parse(Some(url)).unwrap(), c.clone()).await;
+
+    let (status, health) = get(&format!("{base}/healthz")).await;
+    assert_eq!(status, 200);
+    assert!(health.contains("\"backend_ok\":true"), "{health}");
+
+    // Flows: every flow the demo made is on /flows; each flow page draws one
+    // node per member and one path per edge, as describe_flow counts them.
+    let (status, flows) = get(&format!("{base}/flows")).await;
+    assert_eq!(status, 200);
+    assert!(count(&flows, "data-testid=\"flow-row\"") >= report.flow_ids.len().min(50));
+    let mut saw_small = false;
+    for id in &report.flow_ids {
+        let snap = c.backend.describe_flow(id).await.expect("describe_flow").expect("flow exists");
+        let members = ff_board_engine::side::flow_members(&c, id).await.expect("members");
+        assert_eq!(members.len() as u32, snap.node_count, "members of {id}");
+        let (status, page) = get(&format!("{base}/flows/{id}")).await;
+        assert_eq!(status, 200, "flow page {id}");
+        assert_eq!(count(&page, "data-testid=\"dag-node\""), snap.node_count as usize, "nodes of {id}");
+        assert_eq!(count(&page, "data-testid=\"dag-edge\""), snap.edge_count as usize, "edges of {id}");
+        saw_small |= snap.node_count == 5 && snap.edge_count == 4;
+    }
+    assert!(saw_small, "the demo builds a 5-member, 4-edge flow");
+
+    // Approvals: every suspended 2-approver gate is listed with its reason.
+    let (status, approvals) = get(&format!("{base}/approvals")).await;
+    assert_eq!(status, 200);
+    assert!(!report.two_approver_gates.is_empty());
+    for eid in &report.two_approver_gates {
+        let part = ff_core::partition::PartitionKey::from(ff_core::partition::Partition {
+            family: ff_core::partition::PartitionFamily::Flow,
+            index: eid.partition(),
+        });
+        let page = c.backend.list_suspended(part, None, 500).await.expect("list_suspended");
+        let entry = page.entries.iter().find(|e| &e.execution_id == eid).expect("gate is suspended");
+        assert!(approvals.contains(&format!("data-execution-id=\"{}\"", eid)), "{eid} on /approvals");
+        assert!(approvals.contains(&entry.reason), "reason {:?} on /approvals", entry.reason);
+    }
+    assert!(!approvals.contains("token_fingerprint") && !approvals.contains("hmac"));
+
+    // Budgets: a hard-breached budget shows a full red bar.
+    let (status, budgets) = get(&format!("{base}/budgets")).await;
+    assert_eq!(status, 200);
+    for bid in &report.hard_breached_budgets {
+        let (status, page) = get(&format!("{base}/budgets/{bid}")).await;
+        assert_eq!(status, 200);
+        let st = c.backend.get_budget_status(bid).await.expect("budget status");
+        assert!(st.breach_count > 0, "{bid} breached per the trait");
+        assert!(page.contains("data-breach=\"hard\" data-fill=\"100\""), "full hard bar for {bid}");
+        assert!(budgets.contains(&format!("data-budget-id=\"{bid}\"")));
+    }
+
+    // Execution detail of a member, with an encoded id.
+    let member = ff_board_engine::side::flow_members(&c, &report.flow_ids[0]).await.unwrap().remove(0);
+    let (status, page) = get(&format!("{base}/executions/{}", enc(member.as_str()))).await;
+    assert_eq!(status, 200, "execution page");
+    assert!(page.contains("data-testid=\"execution-facts\""));
+
+    // Malformed → 400, unknown → 404, never 500.
+    for (path, want) in [
+        ("/flows/not-a-uuid".to_owned(), 400),
+        ("/flows/00000000-0000-4000-8000-000000000000".to_owned(), 404),
+        ("/executions/garbage".to_owned(), 400),
+        (format!("/executions/{}", enc("{fp:0}:00000000-0000-4000-8000-000000000000")), 404),
+        ("/budgets/nope".to_owned(), 400),
+        ("/budgets/00000000-0000-4000-8000-000000000000".to_owned(), 404),
+        ("/flows?cursor=%%%".to_owned(), 400),
+        ("/flows?state=bogus".to_owned(), 400),
+        ("/no/such/page".to_owned(), 404),
+    ] {
+        let (status, body) = get(&format!("{base}{path}")).await;
+        assert_eq!(status, want, "{path}: {}", &body[..body.len().min(300)]);
+        assert!(body.contains("data-testid=\"error\""), "{path} shows an error panel");
+    }
+    let (status, page) = get(&format!("{base}/status")).await;
+    assert_eq!(status, 200);
+    assert!(count(&page, "data-testid=\"support\"") > 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_board_matches_trait() {
+    board_matches_trait(&format!("sqlite:{}", sqlite_path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_board_matches_trait() {
+    board_matches_trait(&fresh_postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valkey_board_matches_trait() {
+    let v = Valkey::start();
+    board_matches_trait(&v.url()).await;
+}
+
+/// A backend down at start is shown (banner, 503 pages, healthz) and the
+/// board recovers by itself once it comes up; the same when it goes away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_down_is_shown_and_recovered() {
+    let port = ff_board_tests::free_port();
+    let spec = BackendSpec::Valkey { host: "127.0.0.1".into(), port };
+    let engine = Engine::new(spec, true);
+    tokio::spawn(engine.clone().supervise());
+    let base = serve_engine(engine).await;
+
+    let (status, health) = get(&format!("{base}/healthz")).await;
+    assert_eq!(status, 200);
+    assert!(health.contains("\"backend_ok\":false"), "{health}");
+    let (status, page) = get(&format!("{base}/flows")).await;
+    assert_eq!(status, 503);
+    assert!(page.contains("data-testid=\"backend-banner\""));
+
+    let valkey = Valkey::start_on(port);
+    wait_for(&base, true).await;
+    let (status, _) = get(&format!("{base}/flows")).await;
+    assert_eq!(status, 200);
+
+    drop(valkey);
+    wait_for(&base, false).await;
+    let (_, page) = get(&format!("{base}/approvals")).await;
+    assert!(page.contains("data-testid=\"backend-banner\""));
+
+    let _valkey = Valkey::start_on(port);
+    wait_for(&base, true).await;
+}
+
+async fn wait_for(base: &str, ok: bool) {
+    let want = format!("\"backend_ok\":{ok}");
+    for _ in 0..120 {
+        if get(&format!("{base}/healthz")).await.1.contains(&want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("backend_ok never became {ok}");
+}
