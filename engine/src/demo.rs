@@ -205,20 +205,28 @@ async fn seed_round(c: &Connected, st: &mut DemoState) -> Result<DemoReport, Str
         .await
         .map_err(|e| format!("budgets: {e}"))?;
     st.last_budget_at = Some(Instant::now());
+    let t = Instant::now();
     st.flows_total = flows::count_flows(c).await;
+    eprintln!("TIMING setup+count {:?}", t.elapsed());
+    let t = Instant::now();
     for template in flows::Template::ALL {
         flows::create_flow_with_dag(c, st, template, false, &mut report)
             .await
             .map_err(|e| format!("create {} flow: {e}", template.kind()))?;
     }
     st.last_flows_at = Some(Instant::now());
+    eprintln!("TIMING create {:?}", t.elapsed());
     // Work until a pass moves nothing: each pass unblocks the next DAG layer.
     for _ in 0..32 {
+        let t0 = Instant::now();
         standin::cascade_completions(c, &mut st.finished).await.map_err(|e| format!("cascade: {e}"))?;
         standin::promote_submitted(c).await.map_err(|e| format!("promote: {e}"))?;
         let before = (report.claimed, report.resumed);
+        let t1 = Instant::now();
         work::approvals_tick(c, st, true, &mut report).await.map_err(|e| format!("approvals: {e}"))?;
+        let t2 = Instant::now();
         work::work_some(c, st, 400, true, &mut report).await.map_err(|e| format!("work: {e}"))?;
+        eprintln!("TIMING pass: cascade+promote {:?} approvals {:?} work {:?} claimed {}", t1-t0, t2-t1, t2.elapsed(), report.claimed);
         if (report.claimed, report.resumed) == before && st.finished.is_empty() {
             break;
         }

@@ -5,19 +5,23 @@
 //! the board depends on: `describe_flow`, `list_flows`, `list_edges`,
 //! `describe_edge`, `describe_execution`, `list_executions`, `list_lanes`,
 //! `list_suspended` and `resolve_execution_flow_id`. [`SqliteFilled`]
-//! wraps the backend, answers those nine from the backend's own tables
-//! through a side `SqlitePool` (see [`queries`], ported from the Postgres
-//! backend so both give the same shapes, orderings and cursors), and
-//! delegates every other trait method — including the ones with a
-//! default body in the trait, `capabilities()`, `backend_label()`,
-//! `prepare`, `ping` and the `subscribe_*` family — to the wrapped
-//! backend unchanged.
+//! wraps the backend and answers those nine from the backend's own tables
+//! through a side `SqlitePool` (module `queries`, ported from the Postgres
+//! backend so both give the same shapes, orderings and cursors).
 //!
-//! Every delegated call goes through `<SqliteBackend as EngineBackend>`
-//! so an inherent `SqliteBackend` method of the same name can never be
-//! picked instead. ff-core is built with its default features
-//! (core, streaming, suspension, budget), so every feature-gated trait
-//! method exists and is delegated here.
+//! Every other trait method is delegated to the wrapped backend,
+//! including the ones with a default body in the trait, `capabilities()`,
+//! `backend_label()`, `prepare` and the `subscribe_*` family. The one
+//! addition is `ping`: the SQLite backend leaves it at the trait's
+//! `Unavailable` default, so that answer is replaced by a `SELECT 1` on
+//! the side pool (otherwise every health check would report the backend
+//! down). `as_any` returns the wrapper, so it downcasts to `SqliteFilled`.
+//!
+//! Delegated calls go through `<SqliteBackend as EngineBackend>` so an
+//! inherent `SqliteBackend` method of the same name is never picked
+//! instead. ff-core is built with its default features (core, streaming,
+//! suspension, budget), so every feature-gated trait method exists and is
+//! delegated here.
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

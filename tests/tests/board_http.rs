@@ -30,6 +30,14 @@ async fn get(url: &str) -> (u16, String) {
     (status, r.text().await.expect("body"))
 }
 
+/// The message of an error panel, for assertion output.
+fn error_text(html: &str) -> String {
+    match html.find("data-testid=\"error\"") {
+        Some(i) => html[i..].chars().take(400).collect(),
+        None => String::new(),
+    }
+}
+
 fn count(html: &str, needle: &str) -> usize {
     html.matches(needle).count()
 }
@@ -62,7 +70,7 @@ async fn board_matches_trait(url: &str) {
         let members = ff_board_engine::side::flow_members(&c, id).await.expect("members");
         assert_eq!(members.len() as u32, snap.node_count, "members of {id}");
         let (status, page) = get(&format!("{base}/flows/{id}")).await;
-        assert_eq!(status, 200, "flow page {id}");
+        assert_eq!(status, 200, "flow page {id}: {}", error_text(&page));
         assert_eq!(count(&page, "data-testid=\"dag-node\""), snap.node_count as usize, "nodes of {id}");
         assert_eq!(count(&page, "data-testid=\"dag-edge\""), snap.edge_count as usize, "edges of {id}");
         saw_small |= snap.node_count == 5 && snap.edge_count == 4;
