@@ -25,7 +25,7 @@ build:
 	cargo leptos build
 
 unit:
-	cargo test --workspace -- --test-threads=2
+	cargo test --workspace --exclude ff-board-frontend -- --test-threads=2
 
 e2e:
 	bash scripts/e2e.sh

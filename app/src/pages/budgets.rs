@@ -8,7 +8,17 @@ use crate::api::budgets::{budget_detail, list_budgets, BudgetView};
 use crate::components::budget_bar::BudgetBar;
 use crate::components::feedback::{Empty, ErrorPanel, Loading};
 use crate::components::refresh::use_tick;
-use crate::components::text::{decode, encode};
+use crate::components::refresh::now_ms;
+use crate::components::text::{decode, encode, Time};
+
+/// The engine reports these instants as ms strings: show them as times.
+fn when(raw: Option<String>, none: &'static str) -> AnyView {
+    match raw.as_deref().map(str::parse::<i64>) {
+        Some(Ok(t)) => view! { <Time t=t now=now_ms()/> }.into_any(),
+        Some(Err(_)) => raw.unwrap_or_default().into_any(),
+        None => none.into_any(),
+    }
+}
 
 #[component]
 pub fn BudgetsPage() -> impl IntoView {
@@ -75,9 +85,9 @@ fn BudgetCard(budget: BudgetView, link: bool) -> impl IntoView {
             <dl class="mt-3 grid grid-cols-3 gap-2 text-xs">
                 <div><dt class="text-slate-500">"Hard breaches"</dt><dd class="tabular-nums font-semibold" data-testid="hard-breaches">{b.breach_count}</dd></div>
                 <div><dt class="text-slate-500">"Soft breaches"</dt><dd class="tabular-nums font-semibold">{b.soft_breach_count}</dd></div>
-                <div><dt class="text-slate-500">"Next reset"</dt><dd>{b.next_reset_at.clone().unwrap_or_else(|| "no reset".into())}</dd></div>
+                <div><dt class="text-slate-500">"Next reset"</dt><dd>{when(b.next_reset_at.clone(), "no reset")}</dd></div>
             </dl>
-            {b.last_breach_dim.clone().map(|d| view! { <p class="mt-1 text-xs text-slate-500">{format!("last breach: {d} at {}", b.last_breach_at.clone().unwrap_or_default())}</p> })}
+            {b.last_breach_dim.clone().map(|d| view! { <p class="mt-1 text-xs text-slate-500">"last breach: "{d}" "{when(b.last_breach_at.clone(), "")}</p> })}
         </section>
     }
 }
