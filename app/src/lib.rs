@@ -15,6 +15,7 @@ use leptos_router::{
 pub mod api;
 pub mod components;
 pub mod error;
+pub mod live;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -49,6 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    components::live::provide_live();
     view! {
         <Stylesheet id="leptos" href="/pkg/ff-board.css"/>
         <Title formatter=|t: String| if t.is_empty() { "ff-board".to_owned() } else { format!("{t} · ff-board") }/>
@@ -66,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/leases") view=LeasesPage ssr=SsrMode::Async/>
                     <Route path=path!("/lanes") view=LanesPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async/>
+                    <Route path=path!("/live") view=LivePage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -10,11 +10,21 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 pub mod cli;
+pub mod live;
 
-/// Build the whole app.
-pub fn router(engine: Arc<Engine>, leptos_options: LeptosOptions) -> Router {
+/// The whole board: a live bus fed by the engine readers (started once
+/// the backend is dialed) and the router.
+pub fn app(engine: Arc<Engine>, leptos_options: LeptosOptions) -> Router {
+    let bus = live::bus::Bus::new();
+    live::pump::spawn(engine.clone(), bus.clone());
+    router(engine, leptos_options, bus)
+}
+
+/// The router over an engine and a bus.
+pub fn router(engine: Arc<Engine>, leptos_options: LeptosOptions, bus: Arc<live::bus::Bus>) -> Router {
     let routes = generate_route_list(App);
     let state = AppState { leptos_options, engine };
+    let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(bus);
     Router::new()
         .route("/healthz", get(healthz))
         .leptos_routes(&state, routes, {
@@ -23,6 +33,7 @@ pub fn router(engine: Arc<Engine>, leptos_options: LeptosOptions) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
+        .merge(ws)
 }
 
 /// 200 whenever the board runs; the body says whether the backend answers.

@@ -58,7 +58,7 @@ async fn serve(opts: cli::Options) {
             }
         });
     }
-    let app = ff_board::router(engine, leptos_options);
+    let app = ff_board::app(engine, leptos_options);
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap_or_else(|e| {
         eprintln!("cannot listen on {addr}: {e}");
         std::process::exit(1)

@@ -17,7 +17,7 @@ async fn serve(spec: BackendSpec, c: Connected) -> String {
 }
 
 async fn serve_engine(engine: std::sync::Arc<Engine>) -> String {
-    let app = ff_board::router(engine, ff_board::default_options("target/site"));
+    let app = ff_board::app(engine, ff_board::default_options("target/site"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });

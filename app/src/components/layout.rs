@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::api::status::{get_board_info, BoardInfo};
+use crate::components::live::LiveIndicator;
 use crate::components::refresh::use_tick;
 
 const NAV: &[(&str, &str)] = &[
@@ -15,6 +16,7 @@ const NAV: &[(&str, &str)] = &[
     ("/leases", "Leases & workers"),
     ("/budgets", "Budgets"),
     ("/lanes", "Lanes"),
+    ("/live", "Live"),
     ("/status", "Status"),
 ];
 
@@ -59,6 +61,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                         })}
                     </Transition>
                     <div class="flex-1"></div>
+                    <LiveIndicator/>
                     <ThemeToggle/>
                 </header>
                 <Transition fallback=|| ()>

@@ -4,6 +4,7 @@ pub mod budget_bar;
 pub mod dag;
 pub mod feedback;
 pub mod layout;
+pub mod live;
 pub mod refresh;
 pub mod state;
 pub mod text;

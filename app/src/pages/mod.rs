@@ -6,6 +6,7 @@ mod executions;
 mod flow;
 mod flows;
 mod leases;
+mod live;
 mod status;
 
 pub use approvals::ApprovalsPage;
@@ -15,4 +16,5 @@ pub use executions::ExecutionsPage;
 pub use flow::FlowPage;
 pub use flows::FlowsPage;
 pub use leases::{LanesPage, LeasesPage};
+pub use live::LivePage;
 pub use status::{NotFoundPage, StatusPage};

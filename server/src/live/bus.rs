@@ -1,0 +1,153 @@
+//! The one broadcast bus of a board process.
+//!
+//! Every event gets the next `seq` (consecutive, starting at 1) and the
+//! process `epoch`. The bus keeps the last [`REPLAY`] frames so a client
+//! reconnecting with `after` gets exactly what it missed, or a `resync` when
+//! `after` is older than the buffer or from another epoch (another replica
+//! or a restarted board). Live fan-out is a `tokio::sync::broadcast` channel
+//! of [`FANOUT`] frames: each client reads at its own pace and one that falls
+//! further behind than that is told to resync — it never slows the others or
+//! the engine readers.
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use ff_board_app::live::{Frame, LiveEvent};
+use tokio::sync::broadcast;
+
+/// Frames kept for resume.
+pub const REPLAY: usize = 4096;
+/// Frames a client may lag behind before it gets `resync`.
+pub const FANOUT: usize = 1024;
+
+pub struct Bus {
+    epoch: String,
+    inner: Mutex<Inner>,
+    tx: broadcast::Sender<Arc<Frame>>,
+}
+
+struct Inner {
+    next_seq: u64,
+    ring: VecDeque<Arc<Frame>>,
+    /// The latest engine-reader state frame, sent to every new subscriber.
+    streams: Option<Arc<Frame>>,
+}
+
+/// What a new subscriber starts with.
+pub struct Subscription {
+    /// Missed frames to send first (resume), in order.
+    pub backlog: Vec<Arc<Frame>>,
+    /// Set when the requested resume point cannot be served.
+    pub resync: Option<String>,
+    pub rx: broadcast::Receiver<Arc<Frame>>,
+}
+
+impl Bus {
+    pub fn new() -> Arc<Self> {
+        Self::with_epoch(new_epoch())
+    }
+
+    pub fn with_epoch(epoch: String) -> Arc<Self> {
+        let (tx, _) = broadcast::channel(FANOUT);
+        Arc::new(Bus { epoch, inner: Mutex::new(Inner { next_seq: 1, ring: VecDeque::with_capacity(REPLAY), streams: None }), tx })
+    }
+
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Stamp and fan out one event.
+    pub fn publish(&self, at: i64, event: LiveEvent) -> Arc<Frame> {
+        let mut inner = self.inner.lock().expect("bus lock");
+        let frame = Arc::new(Frame { seq: inner.next_seq, epoch: self.epoch.clone(), at, event });
+        inner.next_seq += 1;
+        if inner.ring.len() == REPLAY {
+            inner.ring.pop_front();
+        }
+        inner.ring.push_back(frame.clone());
+        if matches!(frame.event, LiveEvent::Streams { .. }) {
+            inner.streams = Some(frame.clone());
+        }
+        // No receivers is fine: the frame stays in the replay ring.
+        let _ = self.tx.send(frame.clone());
+        frame
+    }
+
+    /// The latest engine-reader state frame.
+    pub fn streams(&self) -> Option<Arc<Frame>> {
+        self.inner.lock().expect("bus lock").streams.clone()
+    }
+
+    /// The seq of the last frame published (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.inner.lock().expect("bus lock").next_seq - 1
+    }
+
+    /// Subscribe, resuming after `after` of `epoch` when given. Backlog and
+    /// receiver are taken under one lock, so nothing falls between them.
+    pub fn subscribe(&self, after: Option<u64>, epoch: Option<&str>) -> Subscription {
+        let inner = self.inner.lock().expect("bus lock");
+        let rx = self.tx.subscribe();
+        let Some(after) = after else {
+            return Subscription { backlog: vec![], resync: None, rx };
+        };
+        if epoch.is_some_and(|e| e != self.epoch) {
+            return Subscription { backlog: vec![], resync: Some("another board process (epoch changed)".into()), rx };
+        }
+        let last = inner.next_seq - 1;
+        if after > last {
+            return Subscription { backlog: vec![], resync: Some(format!("after {after} is ahead of this board ({last})")), rx };
+        }
+        let oldest = inner.ring.front().map(|f| f.seq).unwrap_or(inner.next_seq);
+        if after + 1 < oldest {
+            return Subscription {
+                backlog: vec![],
+                resync: Some(format!("after {after} is older than the replay buffer (oldest {oldest})")),
+                rx,
+            };
+        }
+        let backlog = inner.ring.iter().filter(|f| f.seq > after).cloned().collect();
+        Subscription { backlog, resync: None, rx }
+    }
+}
+
+/// A process epoch: random, so replicas and restarts differ.
+fn new_epoch() -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:04x}", n & 0xffff_ffff_ffff, std::process::id() & 0xffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(i: u64) -> LiveEvent {
+        LiveEvent::Completion { execution_id: format!("e{i}"), flow_id: None, outcome: "success".into() }
+    }
+
+    #[test]
+    fn seq_is_consecutive_and_resume_replays_exactly() {
+        let bus = Bus::with_epoch("ep".into());
+        for i in 0..10 {
+            assert_eq!(bus.publish(0, ev(i)).seq, i + 1);
+        }
+        let s = bus.subscribe(Some(6), Some("ep"));
+        assert!(s.resync.is_none());
+        assert_eq!(s.backlog.iter().map(|f| f.seq).collect::<Vec<_>>(), vec![7, 8, 9, 10]);
+        assert!(bus.subscribe(Some(10), Some("ep")).backlog.is_empty());
+    }
+
+    #[test]
+    fn resync_when_out_of_window_or_other_epoch() {
+        let bus = Bus::with_epoch("ep".into());
+        for i in 0..(REPLAY as u64 + 5) {
+            bus.publish(0, ev(i));
+        }
+        assert!(bus.subscribe(Some(1), Some("ep")).resync.is_some());
+        assert!(bus.subscribe(Some(6), Some("ep")).resync.is_none());
+        assert!(bus.subscribe(Some(6), Some("other")).resync.is_some());
+        assert!(bus.subscribe(Some(u64::MAX - 1), None).resync.is_some());
+    }
+}
