@@ -9,6 +9,12 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
+    /// Not signed in (or the session expired).
+    #[error("sign in required: {0}")]
+    Unauthorized(String),
+    /// Signed in, but the role does not allow it, or the CSRF token is wrong.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// Malformed input (an id that cannot be parsed, a bad filter).
     #[error("{0}")]
     BadRequest(String),
@@ -34,6 +40,8 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::BadRequest(_) => 400,
+            AppError::Unauthorized(_) => 401,
+            AppError::Forbidden(_) => 403,
             AppError::NotFound { .. } => 404,
             AppError::Unsupported { .. } => 501,
             AppError::BackendDown { .. } => 503,

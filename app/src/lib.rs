@@ -13,6 +13,7 @@ use leptos_router::{
 };
 
 pub mod api;
+pub mod auth;
 pub mod components;
 pub mod error;
 pub mod live;
@@ -69,6 +70,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/lanes") view=LanesPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async/>
                     <Route path=path!("/live") view=LivePage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

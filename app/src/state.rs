@@ -8,12 +8,18 @@ use ff_board_engine::connect::Connected;
 use ff_board_engine::Engine;
 use leptos::prelude::*;
 
+use ff_board_engine::audit::AuditLog;
+
+use crate::auth::{Actor, Authenticator, Role};
 use crate::error::AppError;
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub engine: Arc<Engine>,
+    pub auth: Arc<dyn Authenticator>,
+    /// The audit log, opened on the backend's store at first use.
+    pub audit: Arc<tokio::sync::OnceCell<Arc<AuditLog>>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -28,6 +34,63 @@ impl FromRef<AppState> for Arc<Engine> {
     }
 }
 
+fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| AppError::Transport("board state missing from request context".into()))
+}
+
+/// The request's headers (SSR and server functions).
+fn headers() -> http::HeaderMap {
+    use_context::<http::request::Parts>().map(|p| p.headers).unwrap_or_default()
+}
+
+/// The signed-in user of this request, if any.
+pub fn actor() -> Option<Actor> {
+    let s = state().ok()?;
+    s.auth.actor(&headers())
+}
+
+/// Gate a read: anonymous reads only where the board allows them.
+pub fn reader() -> Result<Option<Actor>, AppError> {
+    let s = state()?;
+    match s.auth.actor(&headers()) {
+        Some(a) => Ok(Some(a)),
+        None if s.auth.anonymous_read() => Ok(None),
+        None => Err(AppError::Unauthorized("this board needs a signed-in user to read".into())),
+    }
+}
+
+/// Gate a write: a session with at least `needed`, and its CSRF token.
+pub fn writer(needed: Role, csrf: &str) -> Result<Actor, AppError> {
+    let a = actor().ok_or_else(|| AppError::Unauthorized("sign in to act".into()))?;
+    if a.csrf.is_empty() || !ct_eq(a.csrf.as_bytes(), csrf.as_bytes()) {
+        return Err(AppError::Forbidden("missing or invalid CSRF token: reload the page".into()));
+    }
+    if !a.role.can(needed) {
+        return Err(AppError::Forbidden(format!("{} may not do this: it needs the {} role", a.role.as_str(), needed.as_str())));
+    }
+    Ok(a)
+}
+
+/// Constant-time comparison of two tokens.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The audit log of the connected backend.
+pub async fn audit(c: &Connected) -> Result<Arc<AuditLog>, AppError> {
+    let s = state()?;
+    s.audit
+        .get_or_try_init(|| async { AuditLog::open(&c.side).await.map(Arc::new) })
+        .await
+        .cloned()
+        .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })
+}
+
+/// The authenticator.
+pub fn auth() -> Result<Arc<dyn Authenticator>, AppError> {
+    Ok(state()?.auth)
+}
+
 /// The engine of this request.
 pub fn engine() -> Result<Arc<Engine>, AppError> {
     use_context::<AppState>()
@@ -35,8 +98,10 @@ pub fn engine() -> Result<Arc<Engine>, AppError> {
         .ok_or_else(|| AppError::Transport("board state missing from request context".into()))
 }
 
-/// The dialed backend, or a `BackendDown` error naming it.
+/// The dialed backend for a request allowed to read, or a `BackendDown`
+/// error naming it.
 pub fn conn() -> Result<Connected, AppError> {
+    reader()?;
     engine()?.connected().map_err(|d| AppError::BackendDown {
         backend: d.backend,
         error: d.error.unwrap_or_else(|| "not connected".into()),

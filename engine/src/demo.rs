@@ -47,10 +47,11 @@ mod flows;
 mod standin;
 mod work;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ff_core::engine_error::EngineError;
-use ff_core::types::{BudgetId, ExecutionId, FlowId};
+use ff_core::types::{BudgetId, ExecutionId, FlowId, TimestampMs};
 use futures::FutureExt;
 
 use crate::connect::Connected;
@@ -128,6 +129,9 @@ struct DemoState {
     running: Vec<work::Running>,
     gates: Vec<work::Gate>,
     retries: Vec<work::DelayedRetry>,
+    /// Lanes whose last claim found nothing, polled again after this time
+    /// (Postgres's `claim` walks all 256 partitions, one transaction each).
+    idle_until: HashMap<&'static str, Instant>,
     /// Flow members that reached a terminal outcome and whose completion
     /// still has to be cascaded to their DAG children.
     finished: Vec<standin::Finished>,
@@ -146,6 +150,7 @@ impl DemoState {
             running: Vec::new(),
             gates: Vec::new(),
             retries: Vec::new(),
+            idle_until: HashMap::new(),
             finished: Vec::new(),
         }
     }
@@ -205,30 +210,28 @@ async fn seed_round(c: &Connected, st: &mut DemoState) -> Result<DemoReport, Str
         .await
         .map_err(|e| format!("budgets: {e}"))?;
     st.last_budget_at = Some(Instant::now());
-    let t = Instant::now();
     st.flows_total = flows::count_flows(c).await;
-    eprintln!("TIMING setup+count {:?}", t.elapsed());
-    let t = Instant::now();
     for template in flows::Template::ALL {
         flows::create_flow_with_dag(c, st, template, false, &mut report)
             .await
             .map_err(|e| format!("create {} flow: {e}", template.kind()))?;
     }
     st.last_flows_at = Some(Instant::now());
-    eprintln!("TIMING create {:?}", t.elapsed());
     // Work until a pass moves nothing: each pass unblocks the next DAG layer.
     for _ in 0..32 {
-        let t0 = Instant::now();
         standin::cascade_completions(c, &mut st.finished).await.map_err(|e| format!("cascade: {e}"))?;
         standin::promote_submitted(c).await.map_err(|e| format!("promote: {e}"))?;
+        standin::promote_due_retries(c, &mut st.retries).await.map_err(|e| format!("retries: {e}"))?;
         let before = (report.claimed, report.resumed);
-        let t1 = Instant::now();
         work::approvals_tick(c, st, true, &mut report).await.map_err(|e| format!("approvals: {e}"))?;
-        let t2 = Instant::now();
         work::work_some(c, st, 400, true, &mut report).await.map_err(|e| format!("work: {e}"))?;
-        eprintln!("TIMING pass: cascade+promote {:?} approvals {:?} work {:?} claimed {}", t1-t0, t2-t1, t2.elapsed(), report.claimed);
         if (report.claimed, report.resumed) == before && st.finished.is_empty() {
-            break;
+            // Valkey parks retries until their backoff passes: wait for them.
+            let Some(next) = st.retries.iter().map(|r| r.until.0).min() else {
+                break;
+            };
+            let wait = u64::try_from(next - TimestampMs::now().0).unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(wait + 50)).await;
         }
     }
     Ok(report)
@@ -256,6 +259,10 @@ async fn tick(c: &Connected, st: &mut DemoState) -> Result<DemoReport, EngineErr
     // before a plain claim could pick it up.
     work::approvals_tick(c, st, false, &mut report).await?;
     work::work_some(c, st, 6, false, &mut report).await?;
+    if !st.finished.is_empty() {
+        // Children may be claimable now: poll every lane again.
+        st.idle_until.clear();
+    }
     standin::cascade_completions(c, &mut st.finished).await?;
     if due(st.last_budget_at, Duration::from_secs(15)) {
         budgets::budgets_tick(c, &mut st.rng, &mut report, false).await?;

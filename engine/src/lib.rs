@@ -8,6 +8,8 @@
 //! - [`board`]: board-wide listings merged over every partition;
 //! - [`side`]: reads the trait lacks (budgets, flow members, active leases);
 //! - [`demo`]: the embedded demo workload.
+pub mod actions;
+pub mod audit;
 pub mod board;
 pub mod side;
 pub mod connect;

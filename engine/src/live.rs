@@ -55,3 +55,178 @@ pub struct LiveHandle {
     pub events: mpsc::Receiver<SourceEvent>,
     pub status: watch::Receiver<BTreeMap<&'static str, StreamState>>,
 }
+
+mod postgres;
+mod trait_streams;
+mod valkey;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::connect::SideStore;
+
+/// Capacity of [`LiveHandle::events`]. A reader whose event does not fit
+/// waits (with a warning in the log, at most every 10 s) until the
+/// consumer takes events again: backpressure is the consumer's job, and no
+/// event is dropped. 4096 holds several seconds of a busy deployment's
+/// lease / signal / completion traffic, so a briefly slow consumer does not
+/// stall the readers.
+pub const EVENT_BUFFER: usize = 4096;
+
+/// The three stream names of [`LiveHandle::status`].
+pub const STREAMS: [&str; 3] = ["completion", "lease", "signal"];
+
+/// Start one reader per stream family for `c`, covering every partition
+/// of its backend, and return their events and states. Call it once per
+/// process, inside a Tokio runtime. Every stream starts as `Reconnecting
+/// { error: "starting" }` and turns `Live` once its reader is positioned;
+/// events are delivered from that moment on (a reader tails from "now",
+/// it does not replay history). The readers stop when `events` is dropped.
+///
+/// Sourcing per backend (details and measured costs in the modules):
+/// - SQLite: the trait's three subscriptions (durable outbox cursors);
+/// - Postgres: the three outbox tables read directly, all partitions, by
+///   `event_id`, woken by LISTEN;
+/// - Valkey: completions from the trait (pubsub); lease history by tailing
+///   the per-execution lease streams of executions found in the partition
+///   indexes; signal deliveries from the 256 per-partition aggregate streams.
+pub fn spawn(c: Connected) -> LiveHandle {
+    let (tx, events) = mpsc::channel(EVENT_BUFFER);
+    let initial: BTreeMap<&'static str, StreamState> = STREAMS
+        .iter()
+        .map(|s| (*s, StreamState::Reconnecting { error: "starting".into() }))
+        .collect();
+    let (status_tx, status) = watch::channel(initial);
+    let status_tx = Arc::new(status_tx);
+    let feed = |stream: &'static str| Feed::new(stream, tx.clone(), status_tx.clone());
+    match c.side.clone() {
+        SideStore::Sqlite(pool) => {
+            tokio::spawn(trait_streams::completions(c.clone(), pool.clone(), feed("completion")));
+            tokio::spawn(trait_streams::leases(c.clone(), pool.clone(), feed("lease")));
+            tokio::spawn(trait_streams::signals(c, pool, feed("signal")));
+        }
+        SideStore::Postgres(pool) => {
+            tokio::spawn(postgres::run(pool.clone(), &postgres::COMPLETIONS, feed("completion")));
+            tokio::spawn(postgres::run(pool.clone(), &postgres::LEASES, feed("lease")));
+            tokio::spawn(postgres::run(pool, &postgres::SIGNALS, feed("signal")));
+        }
+        SideStore::Valkey(client) => {
+            tokio::spawn(valkey::completions(c.clone(), client.clone(), feed("completion")));
+            tokio::spawn(valkey::leases(c.clone(), client.clone(), feed("lease")));
+            tokio::spawn(valkey::signals(c, client, feed("signal")));
+        }
+    }
+    LiveHandle { events, status }
+}
+
+/// One reader's outlet: its events and its entry in the status map.
+pub(crate) struct Feed {
+    stream: &'static str,
+    tx: mpsc::Sender<SourceEvent>,
+    status: Arc<watch::Sender<BTreeMap<&'static str, StreamState>>>,
+    last_full_warning: Option<Instant>,
+}
+
+impl Feed {
+    fn new(
+        stream: &'static str,
+        tx: mpsc::Sender<SourceEvent>,
+        status: Arc<watch::Sender<BTreeMap<&'static str, StreamState>>>,
+    ) -> Self {
+        Self { stream, tx, status, last_full_warning: None }
+    }
+
+    /// Hand one event to the consumer, waiting while the buffer is full.
+    /// False when the consumer is gone (the reader should stop).
+    pub(crate) async fn emit(&mut self, event: SourceEvent) -> bool {
+        match self.tx.try_send(event) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                if self.last_full_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                    self.last_full_warning = Some(Instant::now());
+                    tracing::warn!(
+                        stream = self.stream,
+                        capacity = EVENT_BUFFER,
+                        "live: event buffer full, the {} reader waits for the consumer",
+                        self.stream
+                    );
+                }
+                self.tx.send(event).await.is_ok()
+            }
+        }
+    }
+
+    /// Tell the consumer that events of this stream may have been lost.
+    pub(crate) async fn resync(&mut self, reason: impl Into<String>) -> bool {
+        let reason = reason.into();
+        tracing::info!(stream = self.stream, %reason, "live: resync");
+        self.emit(SourceEvent::Resync { stream: self.stream, reason }).await
+    }
+
+    pub(crate) fn live(&self) {
+        self.set(StreamState::Live);
+    }
+
+    pub(crate) fn reconnecting(&self, error: impl Into<String>) {
+        let error = error.into();
+        tracing::warn!(stream = self.stream, %error, "live: reader reconnecting");
+        self.set(StreamState::Reconnecting { error });
+    }
+
+    fn set(&self, state: StreamState) {
+        let stream = self.stream;
+        self.status.send_if_modified(|m| {
+            if m.get(stream) == Some(&state) {
+                false
+            } else {
+                m.insert(stream, state);
+                true
+            }
+        });
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Resolves when the consumer dropped the events receiver.
+    pub(crate) async fn closed(&self) {
+        self.tx.closed().await
+    }
+
+    /// Sleep `d`; false if the consumer went away meanwhile.
+    pub(crate) async fn sleep(&self, d: Duration) -> bool {
+        tokio::select! {
+            _ = self.tx.closed() => false,
+            _ = tokio::time::sleep(d) => true,
+        }
+    }
+}
+
+/// Capped exponential backoff between reconnect attempts: 250 ms doubling
+/// to 5 s.
+pub(crate) struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    const CAP: Duration = Duration::from_secs(5);
+
+    pub(crate) fn new() -> Self {
+        Self { next: Self::FIRST }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+
+    /// Wait the current delay, then double it; false if the consumer went
+    /// away meanwhile.
+    pub(crate) async fn wait(&mut self, feed: &Feed) -> bool {
+        let d = self.next;
+        self.next = (self.next * 2).min(Self::CAP);
+        feed.sleep(d).await
+    }
+}

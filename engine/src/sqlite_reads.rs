@@ -1,4 +1,5 @@
-//! `SqliteFilled`: the SQLite backend with its missing reads filled in.
+//! `SqliteFilled`: the SQLite backend with its missing reads filled in,
+//! and [`Filled`], the delegating wrapper it is an instance of.
 //!
 //! The 0.15 SQLite backend (`ff-backend-sqlite`) answers
 //! `EngineError::Unavailable` for nine reads of the `EngineBackend` trait
@@ -9,25 +10,37 @@
 //! through a side `SqlitePool` (module `queries`, ported from the Postgres
 //! backend so both give the same shapes, orderings and cursors).
 //!
-//! Every other trait method is delegated to the wrapped backend,
-//! including the ones with a default body in the trait, `capabilities()`,
-//! `backend_label()`, `prepare` and the `subscribe_*` family. The one
-//! addition is `ping`: the SQLite backend leaves it at the trait's
-//! `Unavailable` default, so that answer is replaced by a `SELECT 1` on
-//! the side pool (otherwise every health check would report the backend
-//! down). `as_any` returns the wrapper, so it downcasts to `SqliteFilled`.
+//! [`Filled<S>`] is generic over the side store `S` ([`FillReads`]): the
+//! Postgres backend is wrapped the same way (`crate::pg_reads`), so one
+//! delegating impl serves both. Every trait method is delegated to the
+//! wrapped backend, including the ones with a default body in the trait,
+//! `capabilities()`, `backend_label()`, `prepare` and the `subscribe_*`
+//! family, except:
+//! - `describe_execution`, always answered from the `ff_exec_core` row
+//!   ([`ExecRow`]): the Postgres 0.15 decoder fails on its own flow
+//!   members, and on both backends finished executions keep a live
+//!   `public_state` (see `crate::state_fix`);
+//! - `read_execution_info`, delegated but with that same state fix on
+//!   terminal rows;
+//! - the reads the store fills through [`FillReads`] (defaults delegate).
+//!   SQLite fills the eight other reads above and `ping`: the SQLite
+//!   backend leaves `ping` at the trait's `Unavailable` default, so that
+//!   answer is replaced by a `SELECT 1` on the side pool (otherwise every
+//!   health check would report the backend down).
 //!
-//! Delegated calls go through `<SqliteBackend as EngineBackend>` so an
-//! inherent `SqliteBackend` method of the same name is never picked
-//! instead. ff-core is built with its default features (core, streaming,
-//! suspension, budget), so every feature-gated trait method exists and is
-//! delegated here.
+//! `as_any` returns the wrapper, so it downcasts to `SqliteFilled` (or
+//! `PostgresFilled`).
+//!
+//! Delegated calls go through `<Backend as EngineBackend>` so an inherent
+//! backend method of the same name is never picked instead. ff-core is
+//! built with its default features (core, streaming, suspension, budget),
+//! so every feature-gated trait method exists and is delegated here.
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ff_backend_sqlite::SqliteBackend as Inner;
+use ff_backend_sqlite::SqliteBackend;
 use ff_core::backend::{
     AppendFrameOutcome, CancelFlowPolicy, CancelFlowWait, CapabilitySet, ClaimPolicy, CompletionPayload,
     FailOutcome, FailureClass, FailureReason, Frame, Handle, LeaseRenewal, PendingWaitpoint, PrepareOutcome,
@@ -39,7 +52,7 @@ use ff_core::contracts::*;
 use ff_core::engine_backend::{EngineBackend, ExpirePhase, ReconcileCounts, SiblingCancelReconcileAction};
 use ff_core::engine_error::EngineError;
 use ff_core::partition::{Partition, PartitionKey};
-use ff_core::state::PublicState;
+use ff_core::state::{LifecyclePhase, PublicState};
 use ff_core::stream_events::{
     CompletionSubscription, InstanceTagSubscription, LeaseHistorySubscription, SignalDeliverySubscription,
 };
@@ -47,39 +60,205 @@ use ff_core::types::{
     AttemptIndex, BudgetId, EdgeId, ExecutionId, FlowId, LaneId, LeaseFence, QuotaPolicyId, TimestampMs,
     WaitpointId,
 };
+use sqlx::SqlitePool;
 
 mod queries;
 
-/// The SQLite backend plus the nine reads it lacks (see the module doc).
-pub struct SqliteFilled {
-    inner: Arc<Inner>,
-    pool: sqlx::SqlitePool,
+pub use queries::{exec_row_sql, ExecRow};
+
+/// The side store of a [`Filled`] backend: the `ff_exec_core` row reader
+/// every wrapper needs, plus the reads it answers instead of its backend.
+/// Each of those defaults to the backend's own answer.
+#[async_trait]
+pub trait FillReads: Send + Sync + 'static {
+    /// The wrapped backend.
+    type Backend: EngineBackend;
+
+    /// The `ff_exec_core` row of `id` with its current attempt's outcome
+    /// ([`exec_row_sql`]); `Ok(None)` when the execution is missing.
+    async fn exec_row(&self, id: &ExecutionId) -> Result<Option<ExecRow>, EngineError>;
+
+    async fn describe_flow(&self, b: &Self::Backend, id: &FlowId) -> Result<Option<FlowSnapshot>, EngineError> {
+        b.describe_flow(id).await
+    }
+    async fn list_flows(
+        &self,
+        b: &Self::Backend,
+        partition: PartitionKey,
+        cursor: Option<FlowId>,
+        limit: usize,
+    ) -> Result<ListFlowsPage, EngineError> {
+        b.list_flows(partition, cursor, limit).await
+    }
+    async fn list_edges(
+        &self,
+        b: &Self::Backend,
+        flow_id: &FlowId,
+        direction: EdgeDirection,
+    ) -> Result<Vec<EdgeSnapshot>, EngineError> {
+        b.list_edges(flow_id, direction).await
+    }
+    async fn describe_edge(
+        &self,
+        b: &Self::Backend,
+        flow_id: &FlowId,
+        edge_id: &EdgeId,
+    ) -> Result<Option<EdgeSnapshot>, EngineError> {
+        b.describe_edge(flow_id, edge_id).await
+    }
+    async fn resolve_execution_flow_id(
+        &self,
+        b: &Self::Backend,
+        eid: &ExecutionId,
+    ) -> Result<Option<FlowId>, EngineError> {
+        b.resolve_execution_flow_id(eid).await
+    }
+    async fn list_lanes(
+        &self,
+        b: &Self::Backend,
+        cursor: Option<LaneId>,
+        limit: usize,
+    ) -> Result<ListLanesPage, EngineError> {
+        b.list_lanes(cursor, limit).await
+    }
+    async fn list_suspended(
+        &self,
+        b: &Self::Backend,
+        partition: PartitionKey,
+        cursor: Option<ExecutionId>,
+        limit: usize,
+    ) -> Result<ListSuspendedPage, EngineError> {
+        b.list_suspended(partition, cursor, limit).await
+    }
+    async fn list_executions(
+        &self,
+        b: &Self::Backend,
+        partition: PartitionKey,
+        cursor: Option<ExecutionId>,
+        limit: usize,
+    ) -> Result<ListExecutionsPage, EngineError> {
+        b.list_executions(partition, cursor, limit).await
+    }
+    async fn ping(&self, b: &Self::Backend) -> Result<(), EngineError> {
+        b.ping().await
+    }
 }
 
-impl SqliteFilled {
-    /// Wrap `inner`; `pool` must be opened on the same database file.
-    pub fn new(inner: Arc<Inner>, pool: sqlx::SqlitePool) -> Arc<Self> {
+/// A backend plus its side store `S` (see the module doc).
+pub struct Filled<S: FillReads> {
+    inner: Arc<S::Backend>,
+    pool: S,
+}
+
+type Inner<S> = <S as FillReads>::Backend;
+
+/// The SQLite backend plus the nine reads it lacks.
+pub type SqliteFilled = Filled<SqlitePool>;
+
+impl<S: FillReads> Filled<S> {
+    /// Wrap `inner`; `pool` must be opened on the same database.
+    pub fn new(inner: Arc<S::Backend>, pool: S) -> Arc<Self> {
         Arc::new(Self { inner, pool })
     }
 
     /// The wrapped backend.
-    pub fn inner(&self) -> &Arc<Inner> {
+    pub fn inner(&self) -> &Arc<S::Backend> {
         &self.inner
     }
 }
 
+/// The SQLite side pool fills every read the SQLite backend lacks.
 #[async_trait]
-impl EngineBackend for SqliteFilled {
+impl FillReads for SqlitePool {
+    type Backend = SqliteBackend;
+
+    async fn exec_row(&self, id: &ExecutionId) -> Result<Option<ExecRow>, EngineError> {
+        queries::exec_row(self, id).await
+    }
+    async fn describe_flow(&self, _: &SqliteBackend, id: &FlowId) -> Result<Option<FlowSnapshot>, EngineError> {
+        queries::describe_flow(self, id).await
+    }
+    async fn list_flows(
+        &self,
+        _: &SqliteBackend,
+        partition: PartitionKey,
+        cursor: Option<FlowId>,
+        limit: usize,
+    ) -> Result<ListFlowsPage, EngineError> {
+        queries::list_flows(self, partition, cursor, limit).await
+    }
+    async fn list_edges(
+        &self,
+        _: &SqliteBackend,
+        flow_id: &FlowId,
+        direction: EdgeDirection,
+    ) -> Result<Vec<EdgeSnapshot>, EngineError> {
+        queries::list_edges(self, flow_id, direction).await
+    }
+    async fn describe_edge(
+        &self,
+        _: &SqliteBackend,
+        flow_id: &FlowId,
+        edge_id: &EdgeId,
+    ) -> Result<Option<EdgeSnapshot>, EngineError> {
+        queries::describe_edge(self, flow_id, edge_id).await
+    }
+    async fn resolve_execution_flow_id(
+        &self,
+        _: &SqliteBackend,
+        eid: &ExecutionId,
+    ) -> Result<Option<FlowId>, EngineError> {
+        queries::resolve_execution_flow_id(self, eid).await
+    }
+    async fn list_lanes(
+        &self,
+        _: &SqliteBackend,
+        cursor: Option<LaneId>,
+        limit: usize,
+    ) -> Result<ListLanesPage, EngineError> {
+        queries::list_lanes(self, cursor, limit).await
+    }
+    async fn list_suspended(
+        &self,
+        _: &SqliteBackend,
+        partition: PartitionKey,
+        cursor: Option<ExecutionId>,
+        limit: usize,
+    ) -> Result<ListSuspendedPage, EngineError> {
+        queries::list_suspended(self, partition, cursor, limit).await
+    }
+    async fn list_executions(
+        &self,
+        _: &SqliteBackend,
+        partition: PartitionKey,
+        cursor: Option<ExecutionId>,
+        limit: usize,
+    ) -> Result<ListExecutionsPage, EngineError> {
+        queries::list_executions(self, partition, cursor, limit).await
+    }
+    async fn ping(&self, b: &SqliteBackend) -> Result<(), EngineError> {
+        // The 0.15 SQLite backend leaves `ping` at the trait's
+        // `Unavailable` default, which a health check would read as "down":
+        // answer that case with a round trip on the same database.
+        match <SqliteBackend as EngineBackend>::ping(b).await {
+            Err(EngineError::Unavailable { .. }) => queries::ping(self).await,
+            other => other,
+        }
+    }
+}
+
+#[async_trait]
+impl<S: FillReads> EngineBackend for Filled<S> {
     async fn claim(
         &self,
         lane: &LaneId,
         capabilities: &CapabilitySet,
         policy: ClaimPolicy,
     ) -> Result<Option<Handle>, EngineError> {
-        <Inner as EngineBackend>::claim(&self.inner, lane, capabilities, policy).await
+        <Inner<S> as EngineBackend>::claim(&self.inner, lane, capabilities, policy).await
     }
     async fn renew(&self, handle: &Handle) -> Result<LeaseRenewal, EngineError> {
-        <Inner as EngineBackend>::renew(&self.inner, handle).await
+        <Inner<S> as EngineBackend>::renew(&self.inner, handle).await
     }
     async fn progress(
         &self,
@@ -87,13 +266,13 @@ impl EngineBackend for SqliteFilled {
         percent: Option<u8>,
         message: Option<String>,
     ) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::progress(&self.inner, handle, percent, message).await
+        <Inner<S> as EngineBackend>::progress(&self.inner, handle, percent, message).await
     }
     async fn append_frame(&self, handle: &Handle, frame: Frame) -> Result<AppendFrameOutcome, EngineError> {
-        <Inner as EngineBackend>::append_frame(&self.inner, handle, frame).await
+        <Inner<S> as EngineBackend>::append_frame(&self.inner, handle, frame).await
     }
     async fn complete(&self, handle: &Handle, payload: Option<Vec<u8>>) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::complete(&self.inner, handle, payload).await
+        <Inner<S> as EngineBackend>::complete(&self.inner, handle, payload).await
     }
     async fn fail(
         &self,
@@ -101,13 +280,13 @@ impl EngineBackend for SqliteFilled {
         reason: FailureReason,
         classification: FailureClass,
     ) -> Result<FailOutcome, EngineError> {
-        <Inner as EngineBackend>::fail(&self.inner, handle, reason, classification).await
+        <Inner<S> as EngineBackend>::fail(&self.inner, handle, reason, classification).await
     }
     async fn cancel(&self, handle: &Handle, reason: &str) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::cancel(&self.inner, handle, reason).await
+        <Inner<S> as EngineBackend>::cancel(&self.inner, handle, reason).await
     }
     async fn suspend(&self, handle: &Handle, args: SuspendArgs) -> Result<SuspendOutcome, EngineError> {
-        <Inner as EngineBackend>::suspend(&self.inner, handle, args).await
+        <Inner<S> as EngineBackend>::suspend(&self.inner, handle, args).await
     }
     async fn suspend_by_triple(
         &self,
@@ -115,7 +294,7 @@ impl EngineBackend for SqliteFilled {
         triple: LeaseFence,
         args: SuspendArgs,
     ) -> Result<SuspendOutcome, EngineError> {
-        <Inner as EngineBackend>::suspend_by_triple(&self.inner, exec_id, triple, args).await
+        <Inner<S> as EngineBackend>::suspend_by_triple(&self.inner, exec_id, triple, args).await
     }
     async fn create_waitpoint(
         &self,
@@ -123,62 +302,65 @@ impl EngineBackend for SqliteFilled {
         waitpoint_key: &str,
         expires_in: Duration,
     ) -> Result<PendingWaitpoint, EngineError> {
-        <Inner as EngineBackend>::create_waitpoint(&self.inner, handle, waitpoint_key, expires_in).await
+        <Inner<S> as EngineBackend>::create_waitpoint(&self.inner, handle, waitpoint_key, expires_in).await
     }
     async fn read_waitpoint_token(
         &self,
         partition: PartitionKey,
         waitpoint_id: &WaitpointId,
     ) -> Result<Option<String>, EngineError> {
-        <Inner as EngineBackend>::read_waitpoint_token(&self.inner, partition, waitpoint_id).await
+        <Inner<S> as EngineBackend>::read_waitpoint_token(&self.inner, partition, waitpoint_id).await
     }
     async fn observe_signals(&self, handle: &Handle) -> Result<Vec<ResumeSignal>, EngineError> {
-        <Inner as EngineBackend>::observe_signals(&self.inner, handle).await
+        <Inner<S> as EngineBackend>::observe_signals(&self.inner, handle).await
     }
     async fn claim_from_resume_grant(&self, token: ResumeToken) -> Result<Option<Handle>, EngineError> {
-        <Inner as EngineBackend>::claim_from_resume_grant(&self.inner, token).await
+        <Inner<S> as EngineBackend>::claim_from_resume_grant(&self.inner, token).await
     }
     async fn issue_reclaim_grant(
         &self,
         args: IssueReclaimGrantArgs,
     ) -> Result<IssueReclaimGrantOutcome, EngineError> {
-        <Inner as EngineBackend>::issue_reclaim_grant(&self.inner, args).await
+        <Inner<S> as EngineBackend>::issue_reclaim_grant(&self.inner, args).await
     }
     async fn reclaim_execution(
         &self,
         args: ReclaimExecutionArgs,
     ) -> Result<ReclaimExecutionOutcome, EngineError> {
-        <Inner as EngineBackend>::reclaim_execution(&self.inner, args).await
+        <Inner<S> as EngineBackend>::reclaim_execution(&self.inner, args).await
     }
     async fn delay(&self, handle: &Handle, delay_until: TimestampMs) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::delay(&self.inner, handle, delay_until).await
+        <Inner<S> as EngineBackend>::delay(&self.inner, handle, delay_until).await
     }
     async fn wait_children(&self, handle: &Handle) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::wait_children(&self.inner, handle).await
+        <Inner<S> as EngineBackend>::wait_children(&self.inner, handle).await
     }
     async fn describe_execution(&self, id: &ExecutionId) -> Result<Option<ExecutionSnapshot>, EngineError> {
-        queries::describe_execution(&self.pool, id).await
+        match S::exec_row(&self.pool, id).await? {
+            Some(row) => row.snapshot(id),
+            None => Ok(None),
+        }
     }
     async fn read_execution_context(
         &self,
         execution_id: &ExecutionId,
     ) -> Result<ExecutionContext, EngineError> {
-        <Inner as EngineBackend>::read_execution_context(&self.inner, execution_id).await
+        <Inner<S> as EngineBackend>::read_execution_context(&self.inner, execution_id).await
     }
     async fn read_current_attempt_index(
         &self,
         execution_id: &ExecutionId,
     ) -> Result<AttemptIndex, EngineError> {
-        <Inner as EngineBackend>::read_current_attempt_index(&self.inner, execution_id).await
+        <Inner<S> as EngineBackend>::read_current_attempt_index(&self.inner, execution_id).await
     }
     async fn read_total_attempt_count(
         &self,
         execution_id: &ExecutionId,
     ) -> Result<AttemptIndex, EngineError> {
-        <Inner as EngineBackend>::read_total_attempt_count(&self.inner, execution_id).await
+        <Inner<S> as EngineBackend>::read_total_attempt_count(&self.inner, execution_id).await
     }
     async fn describe_flow(&self, id: &FlowId) -> Result<Option<FlowSnapshot>, EngineError> {
-        queries::describe_flow(&self.pool, id).await
+        S::describe_flow(&self.pool, &self.inner, id).await
     }
     async fn set_execution_tag(
         &self,
@@ -186,43 +368,43 @@ impl EngineBackend for SqliteFilled {
         key: &str,
         value: &str,
     ) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::set_execution_tag(&self.inner, execution_id, key, value).await
+        <Inner<S> as EngineBackend>::set_execution_tag(&self.inner, execution_id, key, value).await
     }
     async fn set_flow_tag(&self, flow_id: &FlowId, key: &str, value: &str) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::set_flow_tag(&self.inner, flow_id, key, value).await
+        <Inner<S> as EngineBackend>::set_flow_tag(&self.inner, flow_id, key, value).await
     }
     async fn get_execution_tag(
         &self,
         execution_id: &ExecutionId,
         key: &str,
     ) -> Result<Option<String>, EngineError> {
-        <Inner as EngineBackend>::get_execution_tag(&self.inner, execution_id, key).await
+        <Inner<S> as EngineBackend>::get_execution_tag(&self.inner, execution_id, key).await
     }
     async fn get_execution_namespace(
         &self,
         execution_id: &ExecutionId,
     ) -> Result<Option<String>, EngineError> {
-        <Inner as EngineBackend>::get_execution_namespace(&self.inner, execution_id).await
+        <Inner<S> as EngineBackend>::get_execution_namespace(&self.inner, execution_id).await
     }
     async fn get_flow_tag(&self, flow_id: &FlowId, key: &str) -> Result<Option<String>, EngineError> {
-        <Inner as EngineBackend>::get_flow_tag(&self.inner, flow_id, key).await
+        <Inner<S> as EngineBackend>::get_flow_tag(&self.inner, flow_id, key).await
     }
     async fn list_edges(
         &self,
         flow_id: &FlowId,
         direction: EdgeDirection,
     ) -> Result<Vec<EdgeSnapshot>, EngineError> {
-        queries::list_edges(&self.pool, flow_id, direction).await
+        S::list_edges(&self.pool, &self.inner, flow_id, direction).await
     }
     async fn describe_edge(
         &self,
         flow_id: &FlowId,
         edge_id: &EdgeId,
     ) -> Result<Option<EdgeSnapshot>, EngineError> {
-        queries::describe_edge(&self.pool, flow_id, edge_id).await
+        S::describe_edge(&self.pool, &self.inner, flow_id, edge_id).await
     }
     async fn resolve_execution_flow_id(&self, eid: &ExecutionId) -> Result<Option<FlowId>, EngineError> {
-        queries::resolve_execution_flow_id(&self.pool, eid).await
+        S::resolve_execution_flow_id(&self.pool, &self.inner, eid).await
     }
     async fn list_flows(
         &self,
@@ -230,10 +412,10 @@ impl EngineBackend for SqliteFilled {
         cursor: Option<FlowId>,
         limit: usize,
     ) -> Result<ListFlowsPage, EngineError> {
-        queries::list_flows(&self.pool, partition, cursor, limit).await
+        S::list_flows(&self.pool, &self.inner, partition, cursor, limit).await
     }
     async fn list_lanes(&self, cursor: Option<LaneId>, limit: usize) -> Result<ListLanesPage, EngineError> {
-        queries::list_lanes(&self.pool, cursor, limit).await
+        S::list_lanes(&self.pool, &self.inner, cursor, limit).await
     }
     async fn list_suspended(
         &self,
@@ -241,7 +423,7 @@ impl EngineBackend for SqliteFilled {
         cursor: Option<ExecutionId>,
         limit: usize,
     ) -> Result<ListSuspendedPage, EngineError> {
-        queries::list_suspended(&self.pool, partition, cursor, limit).await
+        S::list_suspended(&self.pool, &self.inner, partition, cursor, limit).await
     }
     async fn list_executions(
         &self,
@@ -249,34 +431,34 @@ impl EngineBackend for SqliteFilled {
         cursor: Option<ExecutionId>,
         limit: usize,
     ) -> Result<ListExecutionsPage, EngineError> {
-        queries::list_executions(&self.pool, partition, cursor, limit).await
+        S::list_executions(&self.pool, &self.inner, partition, cursor, limit).await
     }
     async fn deliver_signal(&self, args: DeliverSignalArgs) -> Result<DeliverSignalResult, EngineError> {
-        <Inner as EngineBackend>::deliver_signal(&self.inner, args).await
+        <Inner<S> as EngineBackend>::deliver_signal(&self.inner, args).await
     }
     async fn claim_resumed_execution(
         &self,
         args: ClaimResumedExecutionArgs,
     ) -> Result<ClaimResumedExecutionResult, EngineError> {
-        <Inner as EngineBackend>::claim_resumed_execution(&self.inner, args).await
+        <Inner<S> as EngineBackend>::claim_resumed_execution(&self.inner, args).await
     }
     async fn scan_eligible_executions(
         &self,
         args: ScanEligibleArgs,
     ) -> Result<Vec<ExecutionId>, EngineError> {
-        <Inner as EngineBackend>::scan_eligible_executions(&self.inner, args).await
+        <Inner<S> as EngineBackend>::scan_eligible_executions(&self.inner, args).await
     }
     async fn issue_claim_grant(
         &self,
         args: IssueClaimGrantArgs,
     ) -> Result<IssueClaimGrantOutcome, EngineError> {
-        <Inner as EngineBackend>::issue_claim_grant(&self.inner, args).await
+        <Inner<S> as EngineBackend>::issue_claim_grant(&self.inner, args).await
     }
     async fn block_route(&self, args: BlockRouteArgs) -> Result<BlockRouteOutcome, EngineError> {
-        <Inner as EngineBackend>::block_route(&self.inner, args).await
+        <Inner<S> as EngineBackend>::block_route(&self.inner, args).await
     }
     async fn claim_execution(&self, args: ClaimExecutionArgs) -> Result<ClaimExecutionResult, EngineError> {
-        <Inner as EngineBackend>::claim_execution(&self.inner, args).await
+        <Inner<S> as EngineBackend>::claim_execution(&self.inner, args).await
     }
     async fn cancel_flow(
         &self,
@@ -284,7 +466,7 @@ impl EngineBackend for SqliteFilled {
         policy: CancelFlowPolicy,
         wait: CancelFlowWait,
     ) -> Result<CancelFlowResult, EngineError> {
-        <Inner as EngineBackend>::cancel_flow(&self.inner, id, policy, wait).await
+        <Inner<S> as EngineBackend>::cancel_flow(&self.inner, id, policy, wait).await
     }
     async fn set_edge_group_policy(
         &self,
@@ -292,20 +474,20 @@ impl EngineBackend for SqliteFilled {
         downstream_execution_id: &ExecutionId,
         policy: EdgeDependencyPolicy,
     ) -> Result<SetEdgeGroupPolicyResult, EngineError> {
-        <Inner as EngineBackend>::set_edge_group_policy(&self.inner, flow_id, downstream_execution_id, policy)
+        <Inner<S> as EngineBackend>::set_edge_group_policy(&self.inner, flow_id, downstream_execution_id, policy)
             .await
     }
     async fn rotate_waitpoint_hmac_secret_all(
         &self,
         args: RotateWaitpointHmacSecretAllArgs,
     ) -> Result<RotateWaitpointHmacSecretAllResult, EngineError> {
-        <Inner as EngineBackend>::rotate_waitpoint_hmac_secret_all(&self.inner, args).await
+        <Inner<S> as EngineBackend>::rotate_waitpoint_hmac_secret_all(&self.inner, args).await
     }
     async fn seed_waitpoint_hmac_secret(
         &self,
         args: SeedWaitpointHmacSecretArgs,
     ) -> Result<SeedOutcome, EngineError> {
-        <Inner as EngineBackend>::seed_waitpoint_hmac_secret(&self.inner, args).await
+        <Inner<S> as EngineBackend>::seed_waitpoint_hmac_secret(&self.inner, args).await
     }
     async fn report_usage(
         &self,
@@ -313,7 +495,7 @@ impl EngineBackend for SqliteFilled {
         budget: &BudgetId,
         dimensions: UsageDimensions,
     ) -> Result<ReportUsageResult, EngineError> {
-        <Inner as EngineBackend>::report_usage(&self.inner, handle, budget, dimensions).await
+        <Inner<S> as EngineBackend>::report_usage(&self.inner, handle, budget, dimensions).await
     }
     async fn read_stream(
         &self,
@@ -323,7 +505,7 @@ impl EngineBackend for SqliteFilled {
         to: StreamCursor,
         count_limit: u64,
     ) -> Result<StreamFrames, EngineError> {
-        <Inner as EngineBackend>::read_stream(&self.inner, execution_id, attempt_index, from, to, count_limit)
+        <Inner<S> as EngineBackend>::read_stream(&self.inner, execution_id, attempt_index, from, to, count_limit)
             .await
     }
     async fn tail_stream(
@@ -335,7 +517,7 @@ impl EngineBackend for SqliteFilled {
         count_limit: u64,
         visibility: TailVisibility,
     ) -> Result<StreamFrames, EngineError> {
-        <Inner as EngineBackend>::tail_stream(
+        <Inner<S> as EngineBackend>::tail_stream(
             &self.inner,
             execution_id,
             attempt_index,
@@ -351,79 +533,79 @@ impl EngineBackend for SqliteFilled {
         execution_id: &ExecutionId,
         attempt_index: AttemptIndex,
     ) -> Result<Option<SummaryDocument>, EngineError> {
-        <Inner as EngineBackend>::read_summary(&self.inner, execution_id, attempt_index).await
+        <Inner<S> as EngineBackend>::read_summary(&self.inner, execution_id, attempt_index).await
     }
     async fn create_execution(
         &self,
         args: CreateExecutionArgs,
     ) -> Result<CreateExecutionResult, EngineError> {
-        <Inner as EngineBackend>::create_execution(&self.inner, args).await
+        <Inner<S> as EngineBackend>::create_execution(&self.inner, args).await
     }
     async fn create_flow(&self, args: CreateFlowArgs) -> Result<CreateFlowResult, EngineError> {
-        <Inner as EngineBackend>::create_flow(&self.inner, args).await
+        <Inner<S> as EngineBackend>::create_flow(&self.inner, args).await
     }
     async fn add_execution_to_flow(
         &self,
         args: AddExecutionToFlowArgs,
     ) -> Result<AddExecutionToFlowResult, EngineError> {
-        <Inner as EngineBackend>::add_execution_to_flow(&self.inner, args).await
+        <Inner<S> as EngineBackend>::add_execution_to_flow(&self.inner, args).await
     }
     async fn stage_dependency_edge(
         &self,
         args: StageDependencyEdgeArgs,
     ) -> Result<StageDependencyEdgeResult, EngineError> {
-        <Inner as EngineBackend>::stage_dependency_edge(&self.inner, args).await
+        <Inner<S> as EngineBackend>::stage_dependency_edge(&self.inner, args).await
     }
     async fn apply_dependency_to_child(
         &self,
         args: ApplyDependencyToChildArgs,
     ) -> Result<ApplyDependencyToChildResult, EngineError> {
-        <Inner as EngineBackend>::apply_dependency_to_child(&self.inner, args).await
+        <Inner<S> as EngineBackend>::apply_dependency_to_child(&self.inner, args).await
     }
     async fn resolve_dependency(
         &self,
         args: ResolveDependencyArgs,
     ) -> Result<ResolveDependencyOutcome, EngineError> {
-        <Inner as EngineBackend>::resolve_dependency(&self.inner, args).await
+        <Inner<S> as EngineBackend>::resolve_dependency(&self.inner, args).await
     }
     async fn cascade_completion(&self, payload: &CompletionPayload) -> Result<CascadeOutcome, EngineError> {
-        <Inner as EngineBackend>::cascade_completion(&self.inner, payload).await
+        <Inner<S> as EngineBackend>::cascade_completion(&self.inner, payload).await
     }
     async fn cancel_execution(
         &self,
         args: CancelExecutionArgs,
     ) -> Result<CancelExecutionResult, EngineError> {
-        <Inner as EngineBackend>::cancel_execution(&self.inner, args).await
+        <Inner<S> as EngineBackend>::cancel_execution(&self.inner, args).await
     }
     async fn change_priority(&self, args: ChangePriorityArgs) -> Result<ChangePriorityResult, EngineError> {
-        <Inner as EngineBackend>::change_priority(&self.inner, args).await
+        <Inner<S> as EngineBackend>::change_priority(&self.inner, args).await
     }
     async fn replay_execution(
         &self,
         args: ReplayExecutionArgs,
     ) -> Result<ReplayExecutionResult, EngineError> {
-        <Inner as EngineBackend>::replay_execution(&self.inner, args).await
+        <Inner<S> as EngineBackend>::replay_execution(&self.inner, args).await
     }
     async fn revoke_lease(&self, args: RevokeLeaseArgs) -> Result<RevokeLeaseResult, EngineError> {
-        <Inner as EngineBackend>::revoke_lease(&self.inner, args).await
+        <Inner<S> as EngineBackend>::revoke_lease(&self.inner, args).await
     }
     async fn complete_execution(
         &self,
         args: CompleteExecutionArgs,
     ) -> Result<CompleteExecutionResult, EngineError> {
-        <Inner as EngineBackend>::complete_execution(&self.inner, args).await
+        <Inner<S> as EngineBackend>::complete_execution(&self.inner, args).await
     }
     async fn fail_execution(&self, args: FailExecutionArgs) -> Result<FailExecutionResult, EngineError> {
-        <Inner as EngineBackend>::fail_execution(&self.inner, args).await
+        <Inner<S> as EngineBackend>::fail_execution(&self.inner, args).await
     }
     async fn renew_lease(&self, args: RenewLeaseArgs) -> Result<RenewLeaseResult, EngineError> {
-        <Inner as EngineBackend>::renew_lease(&self.inner, args).await
+        <Inner<S> as EngineBackend>::renew_lease(&self.inner, args).await
     }
     async fn resume_execution(
         &self,
         args: ResumeExecutionArgs,
     ) -> Result<ResumeExecutionResult, EngineError> {
-        <Inner as EngineBackend>::resume_execution(&self.inner, args).await
+        <Inner<S> as EngineBackend>::resume_execution(&self.inner, args).await
     }
     async fn check_admission(
         &self,
@@ -431,184 +613,189 @@ impl EngineBackend for SqliteFilled {
         dimension: &str,
         args: CheckAdmissionArgs,
     ) -> Result<CheckAdmissionResult, EngineError> {
-        <Inner as EngineBackend>::check_admission(&self.inner, quota_policy_id, dimension, args).await
+        <Inner<S> as EngineBackend>::check_admission(&self.inner, quota_policy_id, dimension, args).await
     }
     async fn block_execution_for_admission(
         &self,
         args: BlockExecutionForAdmissionArgs,
     ) -> Result<BlockExecutionForAdmissionOutcome, EngineError> {
-        <Inner as EngineBackend>::block_execution_for_admission(&self.inner, args).await
+        <Inner<S> as EngineBackend>::block_execution_for_admission(&self.inner, args).await
     }
     async fn read_budget_usage_and_limits(
         &self,
         budget_id: &BudgetId,
     ) -> Result<BudgetUsageAndLimits, EngineError> {
-        <Inner as EngineBackend>::read_budget_usage_and_limits(&self.inner, budget_id).await
+        <Inner<S> as EngineBackend>::read_budget_usage_and_limits(&self.inner, budget_id).await
     }
     async fn read_quota_policy_limits(
         &self,
         quota_policy_id: &QuotaPolicyId,
     ) -> Result<Option<QuotaPolicyLimits>, EngineError> {
-        <Inner as EngineBackend>::read_quota_policy_limits(&self.inner, quota_policy_id).await
+        <Inner<S> as EngineBackend>::read_quota_policy_limits(&self.inner, quota_policy_id).await
     }
     async fn evaluate_flow_eligibility(
         &self,
         args: EvaluateFlowEligibilityArgs,
     ) -> Result<EvaluateFlowEligibilityResult, EngineError> {
-        <Inner as EngineBackend>::evaluate_flow_eligibility(&self.inner, args).await
+        <Inner<S> as EngineBackend>::evaluate_flow_eligibility(&self.inner, args).await
     }
     async fn record_spend(&self, args: RecordSpendArgs) -> Result<ReportUsageResult, EngineError> {
-        <Inner as EngineBackend>::record_spend(&self.inner, args).await
+        <Inner<S> as EngineBackend>::record_spend(&self.inner, args).await
     }
     async fn release_budget(&self, args: ReleaseBudgetArgs) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::release_budget(&self.inner, args).await
+        <Inner<S> as EngineBackend>::release_budget(&self.inner, args).await
     }
     async fn release_admission(
         &self,
         args: ReleaseAdmissionArgs,
     ) -> Result<ReleaseAdmissionResult, EngineError> {
-        <Inner as EngineBackend>::release_admission(&self.inner, args).await
+        <Inner<S> as EngineBackend>::release_admission(&self.inner, args).await
     }
     async fn deliver_approval_signal(
         &self,
         args: DeliverApprovalSignalArgs,
     ) -> Result<DeliverSignalResult, EngineError> {
-        <Inner as EngineBackend>::deliver_approval_signal(&self.inner, args).await
+        <Inner<S> as EngineBackend>::deliver_approval_signal(&self.inner, args).await
     }
     async fn issue_grant_and_claim(
         &self,
         args: IssueGrantAndClaimArgs,
     ) -> Result<ClaimGrantOutcome, EngineError> {
-        <Inner as EngineBackend>::issue_grant_and_claim(&self.inner, args).await
+        <Inner<S> as EngineBackend>::issue_grant_and_claim(&self.inner, args).await
     }
     async fn create_budget(&self, args: CreateBudgetArgs) -> Result<CreateBudgetResult, EngineError> {
-        <Inner as EngineBackend>::create_budget(&self.inner, args).await
+        <Inner<S> as EngineBackend>::create_budget(&self.inner, args).await
     }
     async fn reset_budget(&self, args: ResetBudgetArgs) -> Result<ResetBudgetResult, EngineError> {
-        <Inner as EngineBackend>::reset_budget(&self.inner, args).await
+        <Inner<S> as EngineBackend>::reset_budget(&self.inner, args).await
     }
     async fn create_quota_policy(
         &self,
         args: CreateQuotaPolicyArgs,
     ) -> Result<CreateQuotaPolicyResult, EngineError> {
-        <Inner as EngineBackend>::create_quota_policy(&self.inner, args).await
+        <Inner<S> as EngineBackend>::create_quota_policy(&self.inner, args).await
     }
     async fn get_budget_status(&self, id: &BudgetId) -> Result<BudgetStatus, EngineError> {
-        <Inner as EngineBackend>::get_budget_status(&self.inner, id).await
+        <Inner<S> as EngineBackend>::get_budget_status(&self.inner, id).await
     }
     async fn report_usage_admin(
         &self,
         budget: &BudgetId,
         args: ReportUsageAdminArgs,
     ) -> Result<ReportUsageResult, EngineError> {
-        <Inner as EngineBackend>::report_usage_admin(&self.inner, budget, args).await
+        <Inner<S> as EngineBackend>::report_usage_admin(&self.inner, budget, args).await
     }
     async fn get_execution_result(&self, id: &ExecutionId) -> Result<Option<Vec<u8>>, EngineError> {
-        <Inner as EngineBackend>::get_execution_result(&self.inner, id).await
+        <Inner<S> as EngineBackend>::get_execution_result(&self.inner, id).await
     }
     async fn list_pending_waitpoints(
         &self,
         args: ListPendingWaitpointsArgs,
     ) -> Result<ListPendingWaitpointsResult, EngineError> {
-        <Inner as EngineBackend>::list_pending_waitpoints(&self.inner, args).await
+        <Inner<S> as EngineBackend>::list_pending_waitpoints(&self.inner, args).await
     }
     async fn ping(&self) -> Result<(), EngineError> {
-        // The 0.15 SQLite backend leaves `ping` at the trait's
-        // `Unavailable` default, which a health check would read as "down":
-        // answer that case with a round trip on the same database.
-        match <Inner as EngineBackend>::ping(&self.inner).await {
-            Err(EngineError::Unavailable { .. }) => queries::ping(&self.pool).await,
-            other => other,
-        }
+        S::ping(&self.pool, &self.inner).await
     }
     async fn register_worker(&self, args: RegisterWorkerArgs) -> Result<RegisterWorkerOutcome, EngineError> {
-        <Inner as EngineBackend>::register_worker(&self.inner, args).await
+        <Inner<S> as EngineBackend>::register_worker(&self.inner, args).await
     }
     async fn heartbeat_worker(
         &self,
         args: HeartbeatWorkerArgs,
     ) -> Result<HeartbeatWorkerOutcome, EngineError> {
-        <Inner as EngineBackend>::heartbeat_worker(&self.inner, args).await
+        <Inner<S> as EngineBackend>::heartbeat_worker(&self.inner, args).await
     }
     async fn mark_worker_dead(&self, args: MarkWorkerDeadArgs) -> Result<MarkWorkerDeadOutcome, EngineError> {
-        <Inner as EngineBackend>::mark_worker_dead(&self.inner, args).await
+        <Inner<S> as EngineBackend>::mark_worker_dead(&self.inner, args).await
     }
     async fn list_expired_leases(
         &self,
         args: ListExpiredLeasesArgs,
     ) -> Result<ListExpiredLeasesResult, EngineError> {
-        <Inner as EngineBackend>::list_expired_leases(&self.inner, args).await
+        <Inner<S> as EngineBackend>::list_expired_leases(&self.inner, args).await
     }
     async fn list_workers(&self, args: ListWorkersArgs) -> Result<ListWorkersResult, EngineError> {
-        <Inner as EngineBackend>::list_workers(&self.inner, args).await
+        <Inner<S> as EngineBackend>::list_workers(&self.inner, args).await
     }
     async fn claim_for_worker(&self, args: ClaimForWorkerArgs) -> Result<ClaimForWorkerOutcome, EngineError> {
-        <Inner as EngineBackend>::claim_for_worker(&self.inner, args).await
+        <Inner<S> as EngineBackend>::claim_for_worker(&self.inner, args).await
     }
     fn backend_label(&self) -> &'static str {
-        <Inner as EngineBackend>::backend_label(&self.inner)
+        <Inner<S> as EngineBackend>::backend_label(&self.inner)
     }
     fn as_any(&self) -> &(dyn std::any::Any + 'static) {
         self
     }
     fn capabilities(&self) -> Capabilities {
-        <Inner as EngineBackend>::capabilities(&self.inner)
+        <Inner<S> as EngineBackend>::capabilities(&self.inner)
     }
     async fn prepare(&self) -> Result<PrepareOutcome, EngineError> {
-        <Inner as EngineBackend>::prepare(&self.inner).await
+        <Inner<S> as EngineBackend>::prepare(&self.inner).await
     }
     async fn shutdown_prepare(&self, grace: Duration) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::shutdown_prepare(&self.inner, grace).await
+        <Inner<S> as EngineBackend>::shutdown_prepare(&self.inner, grace).await
     }
     async fn cancel_flow_header(&self, args: CancelFlowArgs) -> Result<CancelFlowHeader, EngineError> {
-        <Inner as EngineBackend>::cancel_flow_header(&self.inner, args).await
+        <Inner<S> as EngineBackend>::cancel_flow_header(&self.inner, args).await
     }
     async fn ack_cancel_member(
         &self,
         flow_id: &FlowId,
         execution_id: &ExecutionId,
     ) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::ack_cancel_member(&self.inner, flow_id, execution_id).await
+        <Inner<S> as EngineBackend>::ack_cancel_member(&self.inner, flow_id, execution_id).await
     }
     async fn read_execution_info(&self, id: &ExecutionId) -> Result<Option<ExecutionInfo>, EngineError> {
-        <Inner as EngineBackend>::read_execution_info(&self.inner, id).await
+        let Some(mut info) = <Inner<S> as EngineBackend>::read_execution_info(&self.inner, id).await? else {
+            return Ok(None);
+        };
+        // Same 0.15 gap as `describe_execution` (see `state_fix`): a
+        // terminal row may still carry its last live `public_state`.
+        if info.state_vector.lifecycle_phase == LifecyclePhase::Terminal {
+            if let Some(row) = S::exec_row(&self.pool, id).await? {
+                let state = row.public_state()?;
+                (info.public_state, info.state_vector.public_state) = (state, state);
+            }
+        }
+        Ok(Some(info))
     }
     async fn read_execution_state(&self, id: &ExecutionId) -> Result<Option<PublicState>, EngineError> {
-        <Inner as EngineBackend>::read_execution_state(&self.inner, id).await
+        <Inner<S> as EngineBackend>::read_execution_state(&self.inner, id).await
     }
     async fn subscribe_lease_history(
         &self,
         cursor: ff_core::stream_subscribe::StreamCursor,
         filter: &ScannerFilter,
     ) -> Result<LeaseHistorySubscription, EngineError> {
-        <Inner as EngineBackend>::subscribe_lease_history(&self.inner, cursor, filter).await
+        <Inner<S> as EngineBackend>::subscribe_lease_history(&self.inner, cursor, filter).await
     }
     async fn subscribe_completion(
         &self,
         cursor: ff_core::stream_subscribe::StreamCursor,
         filter: &ScannerFilter,
     ) -> Result<CompletionSubscription, EngineError> {
-        <Inner as EngineBackend>::subscribe_completion(&self.inner, cursor, filter).await
+        <Inner<S> as EngineBackend>::subscribe_completion(&self.inner, cursor, filter).await
     }
     async fn subscribe_signal_delivery(
         &self,
         cursor: ff_core::stream_subscribe::StreamCursor,
         filter: &ScannerFilter,
     ) -> Result<SignalDeliverySubscription, EngineError> {
-        <Inner as EngineBackend>::subscribe_signal_delivery(&self.inner, cursor, filter).await
+        <Inner<S> as EngineBackend>::subscribe_signal_delivery(&self.inner, cursor, filter).await
     }
     async fn subscribe_instance_tags(
         &self,
         cursor: ff_core::stream_subscribe::StreamCursor,
     ) -> Result<InstanceTagSubscription, EngineError> {
-        <Inner as EngineBackend>::subscribe_instance_tags(&self.inner, cursor).await
+        <Inner<S> as EngineBackend>::subscribe_instance_tags(&self.inner, cursor).await
     }
     async fn mark_lease_expired_if_due(
         &self,
         partition: Partition,
         execution_id: &ExecutionId,
     ) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::mark_lease_expired_if_due(&self.inner, partition, execution_id).await
+        <Inner<S> as EngineBackend>::mark_lease_expired_if_due(&self.inner, partition, execution_id).await
     }
     async fn promote_delayed(
         &self,
@@ -617,7 +804,7 @@ impl EngineBackend for SqliteFilled {
         execution_id: &ExecutionId,
         now_ms: TimestampMs,
     ) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::promote_delayed(&self.inner, partition, lane, execution_id, now_ms).await
+        <Inner<S> as EngineBackend>::promote_delayed(&self.inner, partition, lane, execution_id, now_ms).await
     }
     async fn close_waitpoint(
         &self,
@@ -626,7 +813,7 @@ impl EngineBackend for SqliteFilled {
         waitpoint_id: &str,
         now_ms: TimestampMs,
     ) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::close_waitpoint(&self.inner, partition, execution_id, waitpoint_id, now_ms)
+        <Inner<S> as EngineBackend>::close_waitpoint(&self.inner, partition, execution_id, waitpoint_id, now_ms)
             .await
     }
     async fn expire_execution(
@@ -636,7 +823,7 @@ impl EngineBackend for SqliteFilled {
         phase: ExpirePhase,
         now_ms: TimestampMs,
     ) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::expire_execution(&self.inner, partition, execution_id, phase, now_ms).await
+        <Inner<S> as EngineBackend>::expire_execution(&self.inner, partition, execution_id, phase, now_ms).await
     }
     async fn expire_suspension(
         &self,
@@ -644,7 +831,7 @@ impl EngineBackend for SqliteFilled {
         execution_id: &ExecutionId,
         now_ms: TimestampMs,
     ) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::expire_suspension(&self.inner, partition, execution_id, now_ms).await
+        <Inner<S> as EngineBackend>::expire_suspension(&self.inner, partition, execution_id, now_ms).await
     }
     async fn unblock_execution(
         &self,
@@ -654,7 +841,7 @@ impl EngineBackend for SqliteFilled {
         expected_blocking_reason: &str,
         now_ms: TimestampMs,
     ) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::unblock_execution(
+        <Inner<S> as EngineBackend>::unblock_execution(
             &self.inner,
             partition,
             lane_id,
@@ -670,7 +857,7 @@ impl EngineBackend for SqliteFilled {
         flow_id: &FlowId,
         downstream_eid: &ExecutionId,
     ) -> Result<(), EngineError> {
-        <Inner as EngineBackend>::drain_sibling_cancel_group(
+        <Inner<S> as EngineBackend>::drain_sibling_cancel_group(
             &self.inner,
             flow_partition,
             flow_id,
@@ -684,7 +871,7 @@ impl EngineBackend for SqliteFilled {
         flow_id: &FlowId,
         downstream_eid: &ExecutionId,
     ) -> Result<SiblingCancelReconcileAction, EngineError> {
-        <Inner as EngineBackend>::reconcile_sibling_cancel_group(
+        <Inner<S> as EngineBackend>::reconcile_sibling_cancel_group(
             &self.inner,
             flow_partition,
             flow_id,
@@ -698,21 +885,21 @@ impl EngineBackend for SqliteFilled {
         lanes: &[LaneId],
         filter: &ScannerFilter,
     ) -> Result<ReconcileCounts, EngineError> {
-        <Inner as EngineBackend>::reconcile_execution_index(&self.inner, partition, lanes, filter).await
+        <Inner<S> as EngineBackend>::reconcile_execution_index(&self.inner, partition, lanes, filter).await
     }
     async fn reconcile_budget_counters(
         &self,
         partition: Partition,
         now_ms: TimestampMs,
     ) -> Result<ReconcileCounts, EngineError> {
-        <Inner as EngineBackend>::reconcile_budget_counters(&self.inner, partition, now_ms).await
+        <Inner<S> as EngineBackend>::reconcile_budget_counters(&self.inner, partition, now_ms).await
     }
     async fn reconcile_quota_counters(
         &self,
         partition: Partition,
         now_ms: TimestampMs,
     ) -> Result<ReconcileCounts, EngineError> {
-        <Inner as EngineBackend>::reconcile_quota_counters(&self.inner, partition, now_ms).await
+        <Inner<S> as EngineBackend>::reconcile_quota_counters(&self.inner, partition, now_ms).await
     }
     async fn project_flow_summary(
         &self,
@@ -720,7 +907,7 @@ impl EngineBackend for SqliteFilled {
         flow_id: &FlowId,
         now_ms: TimestampMs,
     ) -> Result<bool, EngineError> {
-        <Inner as EngineBackend>::project_flow_summary(&self.inner, partition, flow_id, now_ms).await
+        <Inner<S> as EngineBackend>::project_flow_summary(&self.inner, partition, flow_id, now_ms).await
     }
     async fn trim_retention(
         &self,
@@ -731,7 +918,7 @@ impl EngineBackend for SqliteFilled {
         batch_size: u32,
         filter: &ScannerFilter,
     ) -> Result<u32, EngineError> {
-        <Inner as EngineBackend>::trim_retention(
+        <Inner<S> as EngineBackend>::trim_retention(
             &self.inner,
             partition,
             lane_id,
@@ -748,9 +935,9 @@ impl EngineBackend for SqliteFilled {
         execution_id: &ExecutionId,
         fields: &[&str],
     ) -> Result<HashMap<String, Option<String>>, EngineError> {
-        <Inner as EngineBackend>::read_exec_core_fields(&self.inner, partition, execution_id, fields).await
+        <Inner<S> as EngineBackend>::read_exec_core_fields(&self.inner, partition, execution_id, fields).await
     }
     async fn server_time_ms(&self) -> Result<u64, EngineError> {
-        <Inner as EngineBackend>::server_time_ms(&self.inner).await
+        <Inner<S> as EngineBackend>::server_time_ms(&self.inner).await
     }
 }

@@ -9,6 +9,7 @@ use ff_board_engine::Engine;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
+pub mod auth;
 pub mod cli;
 pub mod live;
 

@@ -28,6 +28,19 @@ pub struct ApprovalRow {
     pub waitpoints: Result<Vec<WaitpointView>, String>,
 }
 
+/// A pending waitpoint without its token (kid and fingerprint stay on the server too).
+#[cfg(feature = "ssr")]
+pub fn waitpoint_view(w: ff_core::contracts::PendingWaitpointInfo) -> WaitpointView {
+    WaitpointView {
+        waitpoint_id: w.waitpoint_id.to_string(),
+        key: w.waitpoint_key,
+        state: w.state,
+        required_signals: w.required_signal_names,
+        created_at: w.created_at.0,
+        expires_at: w.expires_at.map(|t| t.0),
+    }
+}
+
 /// Suspended executions read per partition.
 pub const PER_PARTITION: usize = 200;
 
@@ -47,19 +60,7 @@ pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
                 let waitpoints = backend
                     .list_pending_waitpoints(ListPendingWaitpointsArgs::new(entry.execution_id.clone()).with_limit(20))
                     .await
-                    .map(|r| {
-                        r.entries
-                            .into_iter()
-                            .map(|w| WaitpointView {
-                                waitpoint_id: w.waitpoint_id.to_string(),
-                                key: w.waitpoint_key,
-                                state: w.state,
-                                required_signals: w.required_signal_names,
-                                created_at: w.created_at.0,
-                                expires_at: w.expires_at.map(|t| t.0),
-                            })
-                            .collect()
-                    })
+                    .map(|r| r.entries.into_iter().map(waitpoint_view).collect())
                     .map_err(|e| match e {
                         ff_core::engine_error::EngineError::Unavailable { .. } => {
                             "not supported by this backend".to_owned()

@@ -1,11 +1,14 @@
 //! Server functions by domain, each next to the serde types it returns.
 //! Every function returns `Result<_, AppError>`; ids arrive as strings and
 //! are parsed on the server (400 when malformed, 404 when unknown).
+pub mod actions;
 pub mod approvals;
+pub mod audit_types;
 pub mod budgets;
 pub mod executions;
 pub mod flows;
 pub mod leases;
+pub mod session;
 pub mod status;
 
 #[cfg(feature = "ssr")]

@@ -23,6 +23,8 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     set_status(error.status());
     let title = match &error {
         AppError::BadRequest(_) => "Bad request",
+        AppError::Unauthorized(_) => "Sign in required",
+        AppError::Forbidden(_) => "Forbidden",
         AppError::NotFound { .. } => "Not found",
         AppError::Unsupported { .. } => "Not supported by this backend",
         AppError::BackendDown { .. } => "Backend unavailable",

@@ -17,6 +17,7 @@ const NAV: &[(&str, &str)] = &[
     ("/budgets", "Budgets"),
     ("/lanes", "Lanes"),
     ("/live", "Live"),
+    ("/audit", "Audit"),
     ("/status", "Status"),
 ];
 
@@ -62,6 +63,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     </Transition>
                     <div class="flex-1"></div>
                     <LiveIndicator/>
+                    <UserMenu/>
                     <ThemeToggle/>
                 </header>
                 <Transition fallback=|| ()>
@@ -94,6 +96,26 @@ fn Badge(info: BoardInfo) -> impl IntoView {
         <span class=if info.connected { "text-xs text-green-700 dark:text-green-400" } else { "text-xs text-red-700" }>
             {if info.connected { "● backend ok" } else { "● backend down" }}
         </span>
+    }
+}
+
+/// The signed-in user and role, with sign-out (a plain form post).
+#[component]
+fn UserMenu() -> impl IntoView {
+    let me = Resource::new(|| (), |_| crate::api::session::get_me());
+    let logout = ServerAction::<crate::api::session::Logout>::new();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await.ok().and_then(|m| m.actor) {
+                    Some(a) => view! {
+                        <span data-testid="user" class="text-sm">{a.user.clone()}<span class="ml-1 rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800">{a.role.as_str()}</span></span>
+                        <ActionForm action=logout><button type="submit" data-testid="logout" class="text-xs text-slate-500 hover:underline">"Sign out"</button></ActionForm>
+                    }.into_any(),
+                    None => view! { <a href="/login" data-testid="sign-in" class="text-sm text-blue-700 hover:underline dark:text-blue-300">"Sign in"</a> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

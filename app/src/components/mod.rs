@@ -1,5 +1,7 @@
 //! Shared widgets: the page layout, state badges, ids, times, the DAG, the
 //! budget bars and the error / empty states.
+pub mod actions;
+pub mod audit;
 pub mod budget_bar;
 pub mod dag;
 pub mod feedback;

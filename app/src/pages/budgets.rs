@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::budgets::{budget_detail, list_budgets, BudgetView};
+use crate::components::actions::BudgetReset;
 use crate::components::budget_bar::BudgetBar;
 use crate::components::feedback::{Empty, ErrorPanel, Loading};
 use crate::components::refresh::use_tick;
@@ -62,6 +63,7 @@ pub fn BudgetPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <div class="max-w-2xl"><BudgetReset id=Signal::derive(id)/></div>
     }
 }
 

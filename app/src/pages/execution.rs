@@ -6,6 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::executions::{get_execution, RESULT_CAP};
+use crate::components::actions::ExecutionActions;
+use crate::components::audit::AuditTrail;
 use crate::components::feedback::{field_view, ErrorPanel, Loading};
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::state::StateBadge;
@@ -18,6 +20,7 @@ pub fn ExecutionPage() -> impl IntoView {
     let tick = use_tick(3000);
     let data = Resource::new(move || (id(), tick.get()), |(id, _)| get_execution(id));
     let section = "mt-6 mb-2 text-lg font-semibold";
+    let id_signal = Signal::derive(id);
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
@@ -95,5 +98,7 @@ pub fn ExecutionPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <ExecutionActions id=id_signal/>
+        <AuditTrail target=id_signal/>
     }
 }

@@ -5,6 +5,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::flows::get_flow;
+use crate::components::actions::FlowCancel;
+use crate::components::audit::AuditTrail;
 use crate::components::dag::Dag;
 use crate::components::feedback::{ErrorPanel, Loading};
 use crate::components::refresh::{now_ms, use_tick};
@@ -17,7 +19,9 @@ pub fn FlowPage() -> impl IntoView {
     let id = move || decode(&params.get().get("flow_id").unwrap_or_default());
     let tick = use_tick(3000);
     let data = Resource::new(move || (id(), tick.get()), |(id, _)| get_flow(id));
+    let id_signal = Signal::derive(id);
     view! {
+        <div class="mb-2 flex justify-end"><FlowCancel id=id_signal/></div>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let now = now_ms();
@@ -90,6 +94,7 @@ pub fn FlowPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <AuditTrail target=id_signal/>
     }
 }
 

@@ -7,6 +7,7 @@ mod flow;
 mod flows;
 mod leases;
 mod live;
+mod session;
 mod status;
 
 pub use approvals::ApprovalsPage;
@@ -17,4 +18,5 @@ pub use flow::FlowPage;
 pub use flows::FlowsPage;
 pub use leases::{LanesPage, LeasesPage};
 pub use live::LivePage;
+pub use session::{AuditPage, LoginPage};
 pub use status::{NotFoundPage, StatusPage};

@@ -388,6 +388,7 @@ pub(super) async fn create_flow_with_dag(
         report.edges += 1;
     }
 
+    st.idle_until.remove(template.lane());
     report.flows += 1;
     report.flow_ids.push(flow_id.clone());
     st.flows_total += 1;

@@ -8,7 +8,7 @@ use ff_core::backend::{
 };
 use ff_core::contracts::{
     ClaimResumedExecutionArgs, ClaimResumedExecutionResult, CompositeBody, CountKind, DeliverSignalArgs,
-    DeliverSignalResult, HeartbeatWorkerArgs, HeartbeatWorkerOutcome, ListPendingWaitpointsArgs,
+    DeliverSignalResult, HeartbeatWorkerArgs, IssueClaimGrantArgs, HeartbeatWorkerOutcome, ListPendingWaitpointsArgs,
     RegisterWorkerArgs, ResumeCondition, ResumePolicy, SignalMatcher, SuspendArgs, SuspendOutcome,
     SuspensionReasonCode, SuspensionRequester, TimeoutBehavior, WaitpointBinding,
 };
@@ -28,6 +28,9 @@ use crate::connect::{is_unavailable, BackendKind, Connected};
 /// Lease the workers take; renewed while a step runs, left to expire by a
 /// "crashed" worker.
 const LEASE_TTL_MS: u32 = 20_000;
+
+/// How long a worker leaves a lane alone after a claim found nothing.
+const IDLE_BACKOFF: Duration = Duration::from_millis(7_500);
 
 /// The signal every approval gate waits for.
 const APPROVED: &str = "approved";
@@ -150,7 +153,8 @@ async fn frame(c: &Connected, handle: &Handle, kind: FrameKind, text: String, re
 }
 
 /// Advance the steps held from earlier ticks, then claim up to
-/// `max_claims` new ones across the workers' lanes. With `inline`, claimed
+/// `max_claims` new ones across the workers' lanes (a lane that had no work
+/// is skipped for [`IDLE_BACKOFF`], as a polling worker would). With `inline`, claimed
 /// steps run to their end at once (seed); otherwise they run 1–3 ticks.
 /// A claim error (backend gone) ends the call; an error on one execution
 /// is logged and that execution dropped.
@@ -168,11 +172,17 @@ pub(super) async fn work_some(
     }
     let mut claims = 0;
     for w in &WORKERS {
-        for lane in w.lanes {
-            let lane = LaneId::new(*lane);
+        for &name in w.lanes {
+            if st.idle_until.get(name).is_some_and(|t| *t > Instant::now()) {
+                continue;
+            }
+            let lane = LaneId::new(name);
             while claims < max_claims {
                 let policy = ClaimPolicy::new(WorkerId::new(w.id), w.instance(), LEASE_TTL_MS, None);
                 let Some(handle) = c.backend.claim(&lane, &CapabilitySet::default(), policy).await? else {
+                    if !inline {
+                        st.idle_until.insert(name, Instant::now() + IDLE_BACKOFF);
+                    }
                     break;
                 };
                 claims += 1;
@@ -448,6 +458,21 @@ async fn approve(c: &Connected, gate: &Gate, who: &'static str, report: &mut Dem
 async fn resume_and_finish(c: &Connected, st: &mut DemoState, gate: &Gate, report: &mut DemoReport) -> Result<(), EngineError> {
     let w = Worker::serving(gate.lane.as_str());
     let attempt = c.backend.read_current_attempt_index(&gate.execution_id).await?;
+    if c.kind == BackendKind::Valkey {
+        // Valkey's resumed claim consumes a claim grant, which its
+        // scheduler issues (Postgres and SQLite take none).
+        let grant = IssueClaimGrantArgs::new(
+            gate.execution_id.clone(),
+            gate.lane.clone(),
+            WorkerId::new(w.id),
+            w.instance(),
+            execution_partition(&gate.execution_id, &c.partitions),
+            BTreeSet::new(),
+            5_000,
+            TimestampMs::now(),
+        );
+        c.backend.issue_claim_grant(grant).await?;
+    }
     let ClaimResumedExecutionResult::Claimed(claimed) = c
         .backend
         .claim_resumed_execution(ClaimResumedExecutionArgs {

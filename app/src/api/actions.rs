@@ -1,0 +1,303 @@
+//! Operator actions: cancel a flow or an execution, approve / reject a
+//! waitpoint, revoke a lease, change priority, replay, reset a budget.
+//!
+//! Every action: the role is checked here (hidden buttons are not
+//! security), the CSRF token must match the session, input is validated
+//! with clear messages, the attempt is written to the audit log BEFORE the
+//! engine call and the outcome after it, and an idempotency key makes a
+//! double click, a retry or two tabs one effect (the second call returns
+//! the first call's outcome).
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What an action did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActionResult {
+    pub ok: bool,
+    pub message: String,
+    pub audit_id: String,
+    /// The idempotency key had been used: this is the earlier outcome.
+    pub duplicate: bool,
+}
+
+/// What a dialog shows before an action.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preview {
+    /// Plain-words effect, e.g. "cancel flow 7f3a…: 12 members, 3 running".
+    pub summary: String,
+    /// `(state, count)` of the members hit.
+    pub counts: Vec<(String, usize)>,
+    /// Executions affected besides the target (replay: downstream nodes).
+    pub affected: Vec<String>,
+    pub backend: String,
+}
+
+#[cfg(feature = "ssr")]
+mod run {
+    //! The shared action pipeline.
+    use std::future::Future;
+
+    use crate::api::actions::ActionResult;
+    use crate::auth::Role;
+    use crate::error::AppError;
+    use ff_board_engine::audit::Recorded;
+    use ff_board_engine::connect::Connected;
+
+    pub fn check_text(reason: &str, key: &str) -> Result<(), AppError> {
+        if reason.chars().count() > 500 {
+            return Err(AppError::BadRequest("reason is longer than 500 characters".into()));
+        }
+        if key.trim().is_empty() || key.len() > 128 {
+            return Err(AppError::BadRequest("missing or oversized idempotency key: reload the page".into()));
+        }
+        Ok(())
+    }
+
+    /// Authorize, audit, call, audit the outcome.
+    pub async fn act<F, Fut>(
+        needed: Role,
+        csrf: &str,
+        action: &str,
+        target: &str,
+        reason: &str,
+        key: &str,
+        call: F,
+    ) -> Result<ActionResult, AppError>
+    where
+        F: FnOnce(Connected) -> Fut,
+        Fut: Future<Output = Result<String, AppError>>,
+    {
+        let actor = crate::state::writer(needed, csrf)?;
+        check_text(reason, key)?;
+        let c = crate::state::conn()?;
+        let audit = crate::state::audit(&c).await?;
+        let entry = match audit
+            .record_attempt(&actor.user, actor.role.as_str(), action, target, reason, key)
+            .await
+            .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?
+        {
+            Recorded::Existing(e) => {
+                let outcome = e.outcome.clone().unwrap_or_else(|| "still in progress".into());
+                return Ok(ActionResult { ok: !outcome.starts_with("error"), message: outcome, audit_id: e.id, duplicate: true });
+            }
+            Recorded::New(e) => e,
+        };
+        let result = call(c).await;
+        let outcome = match &result {
+            Ok(m) => format!("ok: {m}"),
+            Err(e) => format!("error: {e}"),
+        };
+        if let Err(e) = audit.record_outcome(&entry.id, &outcome).await {
+            tracing::error!(audit_id = %entry.id, error = %e, "audit outcome not recorded");
+        }
+        result.map(|message| ActionResult { ok: true, message, audit_id: entry.id, duplicate: false })
+    }
+}
+
+#[server(prefix = "/api", endpoint = "cancel_flow_action")]
+pub async fn cancel_flow_action(
+    flow_id: String,
+    policy: String,
+    wait: String,
+    timeout_ms: Option<u64>,
+    reason: String,
+    idempotency_key: String,
+    csrf: String,
+) -> Result<ActionResult, AppError> {
+    use ff_board_engine::actions;
+    let id = super::parse::flow_id(&flow_id)?;
+    let p = actions::cancel_policy(&policy)
+        .ok_or_else(|| AppError::BadRequest(format!("unknown cancel policy {policy:?}: cancel_all, cancel_pending or flow_only")))?;
+    let w = actions::cancel_wait(&wait, timeout_ms)
+        .ok_or_else(|| AppError::BadRequest(format!("bad wait choice {wait:?}: none, indefinite, or timeout with 1..300000 ms")))?;
+    let c0 = crate::state::conn()?;
+    let sup = c0.backend.capabilities().supports;
+    if matches!(w, ff_core::backend::CancelFlowWait::WaitTimeout(_)) && !sup.cancel_flow_wait_timeout
+        || matches!(w, ff_core::backend::CancelFlowWait::WaitIndefinite) && !sup.cancel_flow_wait_indefinite
+    {
+        return Err(AppError::Unsupported { op: format!("cancel_flow with wait {wait}") });
+    }
+    run::act(crate::auth::Role::Operator, &csrf, "cancel_flow", &flow_id, &reason, &idempotency_key, |c| async move {
+        actions::cancel_flow(&c, &id, p, w).await.map_err(|e| AppError::engine("cancel_flow", e))
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "execution_action")]
+pub async fn execution_action(
+    execution_id: String,
+    action: String,
+    priority: Option<i32>,
+    reason: String,
+    idempotency_key: String,
+    csrf: String,
+) -> Result<ActionResult, AppError> {
+    use ff_board_engine::actions;
+    let id = super::parse::execution_id(&execution_id)?;
+    let sup = crate::state::conn()?.backend.capabilities().supports;
+    let gate = |supported: bool, op: &str| if supported { Ok(()) } else { Err(AppError::Unsupported { op: op.into() }) };
+    match action.as_str() {
+        "cancel" => gate(sup.cancel_execution, "cancel_execution")?,
+        "revoke_lease" => gate(sup.revoke_lease, "revoke_lease")?,
+        "replay" => gate(sup.replay_execution, "replay_execution")?,
+        "change_priority" => {
+            gate(sup.change_priority, "change_priority")?;
+            if !priority.is_some_and(|p| (-1000..=1000).contains(&p)) {
+                return Err(AppError::BadRequest("priority must be a whole number from -1000 to 1000".into()));
+            }
+        }
+        other => return Err(AppError::BadRequest(format!("unknown action {other:?}"))),
+    }
+    let act = action.clone();
+    let why = reason.clone();
+    run::act(crate::auth::Role::Operator, &csrf, &action, &execution_id, &reason, &idempotency_key, |c| async move {
+        let r = match act.as_str() {
+            "cancel" => actions::cancel_execution(&c, &id, &why).await,
+            "revoke_lease" => actions::revoke_lease(&c, &id, &why).await,
+            "replay" => actions::replay_execution(&c, &id).await,
+            _ => actions::change_priority(&c, &id, priority.unwrap_or_default()).await,
+        };
+        r.map_err(|e| AppError::engine(&act, e))
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "decide_waitpoint")]
+pub async fn decide_waitpoint(
+    execution_id: String,
+    waitpoint_id: String,
+    decision: String,
+    reason: String,
+    idempotency_key: String,
+    csrf: String,
+) -> Result<ActionResult, AppError> {
+    use ff_core::contracts::ListPendingWaitpointsArgs;
+    let id = super::parse::execution_id(&execution_id)?;
+    let wp = ff_core::types::WaitpointId::parse(waitpoint_id.trim())
+        .map_err(|_| AppError::BadRequest(format!("malformed waitpoint id {waitpoint_id:?}")))?;
+    let c = crate::state::conn()?;
+    let pending = c
+        .backend
+        .list_pending_waitpoints(ListPendingWaitpointsArgs::new(id.clone()).with_limit(50))
+        .await
+        .map_err(|e| AppError::engine("list_pending_waitpoints", e))?;
+    let entry = pending
+        .entries
+        .into_iter()
+        .find(|w| w.waitpoint_id == wp)
+        .ok_or_else(|| AppError::not_found("pending waitpoint", waitpoint_id.clone()))?;
+    let signal = match decision.as_str() {
+        "approve" => entry.required_signal_names.first().cloned().unwrap_or_else(|| "approved".into()),
+        "reject" => "rejected".to_owned(),
+        other => return Err(AppError::BadRequest(format!("decision must be approve or reject, not {other:?}"))),
+    };
+    let actor = crate::state::actor();
+    let who = actor.map(|a| a.user).unwrap_or_default();
+    let key = idempotency_key.clone();
+    let why = reason.clone();
+    run::act(crate::auth::Role::Operator, &csrf, &decision, &format!("{execution_id} {waitpoint_id}"), &reason, &idempotency_key, |c| async move {
+        ff_board_engine::actions::signal_waitpoint(&c, &id, &wp, &signal, &who, &why, &key)
+            .await
+            .map_err(|e| AppError::engine("deliver_signal", e))
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "reset_budget_action")]
+pub async fn reset_budget_action(budget_id: String, reason: String, idempotency_key: String, csrf: String) -> Result<ActionResult, AppError> {
+    let id = ff_core::types::BudgetId::parse(budget_id.trim())
+        .map_err(|_| AppError::BadRequest(format!("malformed budget id {budget_id:?}")))?;
+    run::act(crate::auth::Role::Admin, &csrf, "reset_budget", &budget_id, &reason, &idempotency_key, |c| async move {
+        ff_board_engine::actions::reset_budget(&c, &id).await.map_err(|e| AppError::engine("reset_budget", e))
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "flow_cancel_preview")]
+pub async fn flow_cancel_preview(flow_id: String) -> Result<Preview, AppError> {
+    let id = super::parse::flow_id(&flow_id)?;
+    let c = crate::state::conn()?;
+    let counts: Vec<(String, usize)> = ff_board_engine::actions::flow_blast_radius(&c, &id)
+        .await
+        .map_err(|e| AppError::Engine { op: "flow members".into(), error: e })?
+        .into_iter()
+        .collect();
+    let total: usize = counts.iter().map(|(_, n)| n).sum();
+    let running = counts.iter().filter(|(s, _)| s == "active").map(|(_, n)| n).sum::<usize>();
+    Ok(Preview {
+        summary: format!("cancel flow {}: {total} members, {running} running", crate::components::text::short_id(&flow_id)),
+        counts,
+        affected: vec![],
+        backend: crate::state::engine()?.spec().redacted(),
+    })
+}
+
+#[server(prefix = "/api", endpoint = "replay_preview")]
+pub async fn replay_preview(execution_id: String) -> Result<Preview, AppError> {
+    let id = super::parse::execution_id(&execution_id)?;
+    let c = crate::state::conn()?;
+    let flow = c.backend.resolve_execution_flow_id(&id).await.map_err(|e| AppError::engine("resolve_execution_flow_id", e))?;
+    let affected = match &flow {
+        Some(f) => ff_board_engine::actions::downstream(&c, f, &id).await.map_err(|e| AppError::engine("list_edges", e))?,
+        None => vec![],
+    };
+    Ok(Preview {
+        summary: format!(
+            "replay {}: it runs again{}",
+            crate::components::text::short_id(&execution_id),
+            if affected.is_empty() { String::new() } else { format!(", and {} downstream node(s) re-run", affected.len()) }
+        ),
+        counts: vec![],
+        affected: affected.into_iter().map(|e| e.to_string()).collect(),
+        backend: crate::state::engine()?.spec().redacted(),
+    })
+}
+
+/// What the action panel of an execution page needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionPanel {
+    pub actor: Option<crate::auth::Actor>,
+    pub state: String,
+    pub terminal: bool,
+    pub has_lease: bool,
+    pub flow_id: Option<String>,
+    /// Changes whenever the execution changes: part of idempotency keys, so
+    /// two tabs looking at the same state act once.
+    pub version: i64,
+    pub waitpoints: Vec<crate::api::approvals::WaitpointView>,
+    /// `(cancel, revoke_lease, replay, change_priority)` support.
+    pub supports: (bool, bool, bool, bool),
+    pub backend: String,
+}
+
+#[server(prefix = "/api", endpoint = "execution_panel")]
+pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel, AppError> {
+    use ff_core::contracts::ListPendingWaitpointsArgs;
+    let id = super::parse::execution_id(&execution_id)?;
+    let c = crate::state::conn()?;
+    let s = c
+        .backend
+        .describe_execution(&id)
+        .await
+        .map_err(|e| AppError::engine("describe_execution", e))?
+        .ok_or_else(|| AppError::not_found("execution", execution_id.clone()))?;
+    let waitpoints = match c.backend.list_pending_waitpoints(ListPendingWaitpointsArgs::new(id.clone()).with_limit(20)).await {
+        Ok(r) => r.entries.into_iter().map(crate::api::approvals::waitpoint_view).collect(),
+        Err(_) => vec![],
+    };
+    let sup = c.backend.capabilities().supports;
+    let state = s.public_state.as_str().to_owned();
+    Ok(ExecutionPanel {
+        actor: crate::state::actor(),
+        terminal: matches!(state.as_str(), "completed" | "failed" | "cancelled" | "expired" | "skipped"),
+        state,
+        has_lease: s.current_lease.is_some(),
+        flow_id: s.flow_id.map(|f| f.to_string()),
+        version: s.last_mutation_at.0,
+        waitpoints,
+        supports: (sup.cancel_execution, sup.revoke_lease, sup.replay_execution, sup.change_priority),
+        backend: crate::state::engine()?.spec().redacted(),
+    })
+}

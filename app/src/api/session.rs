@@ -1,0 +1,88 @@
+//! Sign-in, sign-out, who am I, and the audit log (admins).
+use leptos::prelude::*;
+
+use crate::auth::Me;
+use crate::error::AppError;
+
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn get_me() -> Result<Me, AppError> {
+    let auth = crate::state::auth()?;
+    Ok(Me { actor: crate::state::actor(), anonymous_read: auth.anonymous_read(), demo_accounts: auth.demo_accounts() })
+}
+
+/// `/login` form post: fields `username`, `password`, optional `next`.
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let auth = crate::state::auth()?;
+    let addr = client_addr();
+    let (_, cookie) = auth.login(username.trim(), &password, &addr).map_err(AppError::Unauthorized)?;
+    set_cookie(&cookie);
+    let to = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/flows".into());
+    leptos_axum::redirect(&to);
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    let auth = crate::state::auth()?;
+    set_cookie(&auth.logout_cookie());
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn set_cookie(value: &str) {
+    if let (Some(r), Ok(v)) = (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(value)) {
+        r.append_header(http::header::SET_COOKIE, v);
+    }
+}
+
+/// The client address for rate limiting (proxy header first).
+#[cfg(feature = "ssr")]
+fn client_addr() -> String {
+    let Some(parts) = use_context::<http::request::Parts>() else { return "unknown".into() };
+    if let Some(f) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        return f.split(',').next().unwrap_or("unknown").trim().to_owned();
+    }
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// One audit entry as the browser sees it.
+pub use crate::api::audit_types::AuditRow;
+
+#[server(prefix = "/api", endpoint = "list_audit")]
+pub async fn list_audit(user: Option<String>, action: Option<String>, target: Option<String>) -> Result<Vec<AuditRow>, AppError> {
+    use ff_board_engine::audit::AuditFilter;
+    let me = crate::state::actor().ok_or_else(|| AppError::Unauthorized("sign in to read the audit log".into()))?;
+    // Every signed-in user sees the entries of a target (flow / execution pages); the full log is for admins.
+    let scoped = target.as_deref().is_some_and(|t| !t.trim().is_empty());
+    if !scoped && !me.role.can(crate::auth::Role::Admin) {
+        return Err(AppError::Forbidden("the audit log is for admins".into()));
+    }
+    let c = crate::state::conn()?;
+    let audit = crate::state::audit(&c).await?;
+    let nonempty = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let rows = audit
+        .list(&AuditFilter { user: nonempty(user), action: nonempty(action), target_contains: nonempty(target), limit: 500 })
+        .await
+        .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?;
+    Ok(rows
+        .into_iter()
+        .map(|e| AuditRow {
+            id: e.id,
+            at_ms: e.at_ms,
+            user: e.user,
+            role: e.role,
+            action: e.action,
+            target: e.target,
+            reason: e.reason,
+            idempotency_key: e.idempotency_key,
+            outcome: e.outcome,
+            outcome_at_ms: e.outcome_at_ms,
+        })
+        .collect())
+}

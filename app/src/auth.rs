@@ -1,0 +1,65 @@
+//! Who is acting: the signed-in operator as the browser sees it, and (on
+//! the server) the seam to the board's authenticator. Roles are enforced in
+//! the server functions; the UI only mirrors them.
+use serde::{Deserialize, Serialize};
+
+/// viewer < operator < admin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl Role {
+    pub fn can(self, needed: Role) -> bool {
+        self >= needed
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// The signed-in user, with the CSRF token their forms carry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user: String,
+    pub role: Role,
+    pub csrf: String,
+}
+
+/// What every page knows about the visitor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub actor: Option<Actor>,
+    /// Whether pages may be read without signing in.
+    pub anonymous_read: bool,
+    /// Demo accounts `(name, password, role)`, listed on /login in demo mode only.
+    pub demo_accounts: Vec<(String, String, Role)>,
+}
+
+#[cfg(feature = "ssr")]
+pub use server::*;
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::*;
+
+    /// The board's authenticator, implemented by the server crate.
+    pub trait Authenticator: Send + Sync + 'static {
+        /// The session of this request, if any and valid.
+        fn actor(&self, headers: &http::HeaderMap) -> Option<Actor>;
+        /// Verify credentials for `addr`; on success the `Set-Cookie` value.
+        fn login(&self, user: &str, password: &str, addr: &str) -> Result<(Actor, String), String>;
+        /// The `Set-Cookie` value that ends a session.
+        fn logout_cookie(&self) -> String;
+        fn anonymous_read(&self) -> bool;
+        fn demo_accounts(&self) -> Vec<(String, String, Role)>;
+    }
+}

@@ -1,0 +1,301 @@
+//! Action panels. Each destructive action sits behind a confirmation that
+//! states its effect, asks for a reason and names the backend; it is a
+//! plain form (a `<details>` disclosure and a form post), so it works
+//! without wasm, and with wasm it posts in place and shows the outcome.
+//! Panels live outside the live-refreshed part of a page and refetch only
+//! after an action, so a live update never closes an open confirmation.
+use leptos::prelude::*;
+
+use crate::api::actions::{
+    decide_waitpoint, execution_action, get_execution_panel, flow_cancel_preview, replay_preview, reset_budget_action,
+    ActionResult, CancelFlowAction, DecideWaitpoint, ExecutionAction, ResetBudgetAction,
+};
+use crate::auth::{Actor, Role};
+use crate::components::text::{execution_href, short_id};
+use crate::error::AppError;
+
+const BTN: &str = "rounded px-3 py-1.5 text-sm font-medium";
+const INPUT: &str = "w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100";
+
+/// The outcome of the last action, where the operator is looking.
+#[component]
+pub fn Outcome(value: Signal<Option<Result<ActionResult, AppError>>>) -> impl IntoView {
+    move || {
+        value.get().map(|r| match r {
+            Ok(a) => view! {
+                <p data-testid="action-result" data-ok="true" role="status" class="rounded border border-green-300 bg-green-50 px-3 py-2 text-sm text-green-900 dark:border-green-800 dark:bg-green-950 dark:text-green-100">
+                    {if a.duplicate { "Already done: " } else { "Done: " }}{a.message}
+                    <span class="ml-2 text-xs opacity-70">{format!("audit {}", a.audit_id)}</span>
+                </p>
+            }
+            .into_any(),
+            Err(e) => view! {
+                <p data-testid="action-result" data-ok="false" role="alert" class="rounded border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100">{e.to_string()}</p>
+            }
+            .into_any(),
+        })
+    }
+}
+
+/// A confirmation disclosure around a form body.
+#[component]
+fn Confirm(#[prop(into)] label: String, #[prop(into)] testid: String, danger: bool, children: Children) -> impl IntoView {
+    let class = if danger {
+        format!("{BTN} cursor-pointer list-none bg-red-600 text-white hover:bg-red-700")
+    } else {
+        format!("{BTN} cursor-pointer list-none bg-slate-900 text-white hover:bg-slate-700 dark:bg-slate-100 dark:text-slate-900")
+    };
+    view! {
+        <details data-testid=testid class="group">
+            <summary class=class>{label}"…"</summary>
+            <div role="dialog" data-testid="confirm-dialog" class="mt-2 w-96 space-y-2 rounded-lg border border-slate-300 bg-white p-3 shadow-lg dark:border-slate-700 dark:bg-slate-900">
+                {children()}
+            </div>
+        </details>
+    }
+}
+
+/// Shown instead of actions to whoever may not act.
+#[component]
+fn NoActions(actor: Option<Actor>, needed: Role) -> impl IntoView {
+    let why = match &actor {
+        None => "Sign in as an operator to act.".to_owned(),
+        Some(a) => format!("Signed in as {} ({}): actions need the {} role.", a.user, a.role.as_str(), needed.as_str()),
+    };
+    view! { <p data-testid="action-disabled" class="text-sm text-slate-500">{why}" "<a class="text-blue-700 underline" href="/login">"Sign in"</a></p> }
+}
+
+fn can(actor: &Option<Actor>, needed: Role) -> Option<Actor> {
+    actor.clone().filter(|a| a.role.can(needed))
+}
+
+/// Reason field and hidden form fields every action carries.
+#[component]
+fn Common(csrf: String, key: String) -> impl IntoView {
+    view! {
+        <input type="hidden" name="csrf" value=csrf/>
+        <input type="hidden" name="idempotency_key" value=key/>
+        <label class="block text-xs text-slate-500">"Reason (recorded in the audit log)"
+            <input name="reason" maxlength="500" required class=INPUT placeholder="why"/>
+        </label>
+    }
+}
+
+/// Actions of one execution.
+#[component]
+pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
+    let exec = ServerAction::<ExecutionAction>::new();
+    let decide = ServerAction::<DecideWaitpoint>::new();
+    let done = Memo::new(move |_| exec.version().get() + decide.version().get());
+    let panel = Resource::new(move || (id.get(), done.get()), |(id, _)| get_execution_panel(id));
+    let replay = Resource::new(move || id.get(), replay_preview);
+    let last = Signal::derive(move || {
+        if decide.version().get() > exec.version().get() { decide.value().get() } else { exec.value().get() }
+    });
+    let _ = (execution_action, decide_waitpoint);
+    view! {
+        <section data-testid="execution-actions" class="mt-4 space-y-3 rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
+            <h2 class="text-lg font-semibold">"Actions"</h2>
+            <Outcome value=last/>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let p = match panel.await { Ok(p) => p, Err(e) => return view! { <p class="text-sm text-red-700">{e.to_string()}</p> }.into_any() };
+                    let Some(actor) = can(&p.actor, Role::Operator) else {
+                        return view! { <NoActions actor=p.actor.clone() needed=Role::Operator/> }.into_any();
+                    };
+                    let backend = p.backend.clone();
+                    let eid = id.get_untracked();
+                    let version = p.version;
+                    let key = move |a: &str| format!("{a}:{}:{version}", id.get_untracked());
+                    let (sup_cancel, sup_revoke, sup_replay, sup_prio) = p.supports;
+                    let approvals = p.waitpoints.iter().map(|w| {
+                        let waits = if w.required_signals.is_empty() { "approved".to_owned() } else { w.required_signals.join(", ") };
+                        view! {
+                            <div data-testid="waitpoint-decision" class="flex flex-wrap items-start gap-2">
+                                <span class="text-sm">"Waitpoint "<code class="text-xs">{w.key.clone()}</code>" waits for "<b>{waits.clone()}</b></span>
+                                <Decision act=decide decision="approve" eid=eid.clone() waitpoint=w.waitpoint_id.clone() signal=waits.clone() actor=actor.clone() backend=backend.clone()/>
+                                <Decision act=decide decision="reject" eid=eid.clone() waitpoint=w.waitpoint_id.clone() signal="rejected".into() actor=actor.clone() backend=backend.clone()/>
+                            </div>
+                        }
+                    }).collect_view();
+                    let cancel_text = format!("Cancel execution {} ({}) on {backend}. Its lease is dropped and it will not run again.", short_id(&eid), p.state);
+                    let revoke_text = format!("Revoke the lease on {} on {backend}: its worker loses it and the execution becomes claimable again.", short_id(&eid));
+                    view! {
+                        {approvals}
+                        <div class="flex flex-wrap items-start gap-2">
+                            {(!p.terminal && sup_cancel).then(|| view! { <ExecForm act=exec action="cancel" label="Cancel execution" danger=true text=cancel_text eid=eid.clone() csrf=actor.csrf.clone() key=key("cancel") replay=None/> })}
+                            {(p.has_lease && sup_revoke).then(|| view! { <ExecForm act=exec action="revoke_lease" label="Revoke lease" danger=true text=revoke_text eid=eid.clone() csrf=actor.csrf.clone() key=key("revoke_lease") replay=None/> })}
+                            {(!p.terminal && sup_prio).then(|| view! { <ExecForm act=exec action="change_priority" label="Change priority" danger=false text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key("change_priority") replay=None/> })}
+                            {(p.terminal && sup_replay).then(|| view! { <ExecForm act=exec action="replay" label="Replay" danger=true text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key("replay") replay=Some(replay)/> })}
+                        </div>
+                    }.into_any()
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// One execution action behind its confirmation. `replay` carries the
+/// replay preview (downstream nodes that re-run).
+#[component]
+fn ExecForm(
+    act: ServerAction<ExecutionAction>,
+    action: &'static str,
+    label: &'static str,
+    danger: bool,
+    text: String,
+    eid: String,
+    csrf: String,
+    key: String,
+    replay: Option<Resource<Result<crate::api::actions::Preview, AppError>>>,
+) -> impl IntoView {
+    let preview = move || replay.and_then(|r| r.get()).and_then(|r| r.ok());
+    let color = if danger { "bg-red-600 text-white" } else { "bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900" };
+    view! {
+        <Confirm label=label testid=format!("{action}-open") danger=danger>
+            <ActionForm action=act>
+                {(!text.is_empty()).then(|| view! { <p class="text-sm">{text.clone()}</p> })}
+                {replay.is_some().then(|| view! {
+                    <p class="text-sm" data-testid="replay-summary">{move || preview().map(|p| p.summary).unwrap_or_default()}</p>
+                    <ul class="max-h-32 overflow-auto text-xs" data-testid="replay-affected">
+                        {move || preview().map(|p| p.affected).unwrap_or_default().into_iter().map(|n| view! { <li><a class="font-mono text-blue-700" href=execution_href(&n)>{short_id(&n)}</a></li> }).collect_view()}
+                    </ul>
+                })}
+                <input type="hidden" name="execution_id" value=eid.clone()/>
+                <input type="hidden" name="action" value=action/>
+                {(action == "change_priority").then(|| view! {
+                    <label class="block text-xs text-slate-500">"New priority (-1000 … 1000)"<input type="number" name="priority" required min="-1000" max="1000" class=INPUT/></label>
+                })}
+                <Common csrf=csrf.clone() key=key.clone()/>
+                <button type="submit" data-testid=format!("{action}-confirm") class=format!("{BTN} {color}")>{label}</button>
+            </ActionForm>
+        </Confirm>
+    }
+}
+
+/// Approve or reject one waitpoint.
+#[component]
+fn Decision(
+    act: ServerAction<DecideWaitpoint>,
+    decision: &'static str,
+    eid: String,
+    waitpoint: String,
+    signal: String,
+    actor: Actor,
+    backend: String,
+) -> impl IntoView {
+    let verb = if decision == "approve" { "Approve" } else { "Reject" };
+    view! {
+        <Confirm label=verb testid=format!("{decision}-open") danger=decision == "reject">
+            <ActionForm action=act>
+                <p class="text-sm">{format!("{verb} {}: sends signal {signal} as {} on {backend}.", short_id(&eid), actor.user)}</p>
+                <input type="hidden" name="execution_id" value=eid.clone()/>
+                <input type="hidden" name="waitpoint_id" value=waitpoint.clone()/>
+                <input type="hidden" name="decision" value=decision/>
+                <Common csrf=actor.csrf.clone() key=format!("{decision}:{eid}:{waitpoint}:{}", actor.user)/>
+                <button type="submit" data-testid=format!("{decision}-confirm") class=format!("{BTN} bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900")>{format!("Confirm {decision}")}</button>
+            </ActionForm>
+        </Confirm>
+    }
+}
+
+/// Cancel a flow, with its blast radius.
+#[component]
+pub fn FlowCancel(id: Signal<String>) -> impl IntoView {
+    let me = Resource::new(|| (), |_| crate::api::session::get_me());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let actor = me.await.ok().and_then(|m| m.actor);
+                view! { <FlowCancelForm id=id actor=actor/> }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn FlowCancelForm(id: Signal<String>, actor: Option<Actor>) -> impl IntoView {
+    let act = ServerAction::<CancelFlowAction>::new();
+    let preview = Resource::new(move || (id.get(), act.version().get()), |(id, _)| flow_cancel_preview(id));
+    let Some(actor) = can(&actor, Role::Operator) else {
+        return view! { <NoActions actor=actor needed=Role::Operator/> }.into_any();
+    };
+    let value = Signal::derive(move || act.value().get());
+    view! {
+        <div data-testid="flow-actions" class="space-y-2">
+            <Outcome value=value/>
+            <Confirm label="Cancel flow" testid="cancel-flow-open" danger=true>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        preview.await.ok().map(|p| view! {
+                            <p data-testid="cancel-flow-summary" class="text-sm font-medium">{p.summary.clone()}" on "{p.backend.clone()}</p>
+                            <ul class="text-xs text-slate-600">{p.counts.iter().map(|(s, n)| view! { <li>{format!("{n} {s}")}</li> }).collect_view()}</ul>
+                        })
+                    })}
+                </Suspense>
+                <ActionForm action=act>
+                    <input type="hidden" name="flow_id" value=id.get_untracked()/>
+                    <label class="block text-xs text-slate-500">"Members"
+                        <select name="policy" class=INPUT>
+                            <option value="cancel_all">"cancel all members"</option>
+                            <option value="cancel_pending">"cancel members not yet running"</option>
+                            <option value="flow_only">"flow only (members keep running)"</option>
+                        </select>
+                    </label>
+                    <label class="block text-xs text-slate-500">"Wait"
+                        <select name="wait" class=INPUT>
+                            <option value="none">"return at once"</option>
+                            <option value="timeout">"wait up to the timeout below"</option>
+                            <option value="indefinite">"wait until every member is cancelled"</option>
+                        </select>
+                    </label>
+                    <input type="hidden" name="timeout_ms" value="30000"/>
+                    <Common csrf=actor.csrf.clone() key=format!("cancel_flow:{}", id.get_untracked())/>
+                    <button type="submit" data-testid="cancel-flow-confirm" class=format!("{BTN} bg-red-600 text-white")>"Cancel flow"</button>
+                </ActionForm>
+            </Confirm>
+        </div>
+    }
+    .into_any()
+}
+
+/// Reset a budget (admins).
+#[component]
+pub fn BudgetReset(id: Signal<String>) -> impl IntoView {
+    let act = ServerAction::<ResetBudgetAction>::new();
+    let me = Resource::new(|| (), |_| crate::api::session::get_me());
+    // Refetched only after a reset: the key changes with the usage it resets.
+    let budget = Resource::new(move || (id.get(), act.version().get()), |(id, _)| crate::api::budgets::budget_detail(id));
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let actor = me.await.ok().and_then(|m| m.actor);
+                let version = budget.await.map(|b| format!("{}-{}", b.dimensions.iter().map(|d| d.used).sum::<u64>(), b.breach_count)).unwrap_or_default();
+                view! { <BudgetResetForm act=act id=id.get_untracked() version=version actor=actor/> }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn BudgetResetForm(act: ServerAction<ResetBudgetAction>, id: String, version: String, actor: Option<Actor>) -> impl IntoView {
+    let _ = reset_budget_action;
+    let Some(admin) = can(&actor, Role::Admin) else {
+        return view! { <NoActions actor=actor needed=Role::Admin/> }.into_any();
+    };
+    let value = Signal::derive(move || act.value().get());
+    view! {
+        <div class="mt-3 space-y-2">
+            <Outcome value=value/>
+            <Confirm label="Reset budget" testid="reset-open" danger=true>
+                <ActionForm action=act>
+                    <p class="text-sm">{format!("Reset every usage counter of budget {} to zero.", short_id(&id))}</p>
+                    <input type="hidden" name="budget_id" value=id.clone()/>
+                    <Common csrf=admin.csrf.clone() key=format!("reset_budget:{id}:{version}")/>
+                    <button type="submit" data-testid="reset-confirm" class=format!("{BTN} bg-red-600 text-white")>"Reset budget"</button>
+                </ActionForm>
+            </Confirm>
+        </div>
+    }
+    .into_any()
+}

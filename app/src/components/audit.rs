@@ -1,0 +1,62 @@
+//! Audit entries as a table: the full log on /audit, a target's own
+//! entries on flow and execution pages.
+use leptos::prelude::*;
+
+use crate::api::session::{list_audit, AuditRow};
+use crate::components::refresh::{now_ms, use_tick};
+use crate::components::text::Time;
+
+#[component]
+pub fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
+    let now = now_ms();
+    view! {
+        <table class="w-full text-sm" data-testid="audit-table">
+            <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
+                <tr><th class="py-2">"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Reason"</th><th>"Outcome"</th></tr>
+            </thead>
+            <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                {rows.into_iter().map(|r| {
+                    let (class, outcome) = match &r.outcome {
+                        None => ("text-amber-700", "in progress…".to_owned()),
+                        Some(o) if o.starts_with("error") => ("text-red-700 dark:text-red-300", o.clone()),
+                        Some(o) => ("text-green-700 dark:text-green-400", o.clone()),
+                    };
+                    let (action, key) = (r.action.clone(), format!("key {}", r.idempotency_key));
+                    view! {
+                        <tr data-testid="audit-row" data-action=action title=key>
+                            <td class="py-1.5"><Time t=r.at_ms now=now/></td>
+                            <td>{r.user}<span class="text-xs text-slate-500">{format!(" ({})", r.role)}</span></td>
+                            <td class="font-mono text-xs">{r.action}</td>
+                            <td class="max-w-48 truncate font-mono text-xs" title=r.target.clone()>{r.target.clone()}</td>
+                            <td class="text-xs">{r.reason}</td>
+                            <td class=format!("text-xs {class}")>{outcome}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// This target's audit entries (hidden when the visitor may not read them).
+#[component]
+pub fn AuditTrail(target: Signal<String>) -> impl IntoView {
+    let tick = use_tick(10_000);
+    let rows = Resource::new(move || (target.get(), tick.get()), |(t, _)| list_audit(None, None, Some(t)));
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                rows.await.ok().map(|rows| view! {
+                    <section class="mt-6" data-testid="audit-trail">
+                        <h2 class="mb-2 text-lg font-semibold">"Audit"</h2>
+                        {if rows.is_empty() {
+                            view! { <p class="text-sm text-slate-500">"No operator action on this yet."</p> }.into_any()
+                        } else {
+                            view! { <AuditTable rows=rows/> }.into_any()
+                        }}
+                    </section>
+                })
+            })}
+        </Transition>
+    }
+}

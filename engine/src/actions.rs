@@ -1,0 +1,182 @@
+//! Operator actions over the trait, and the previews their confirmation
+//! dialogs show (members a flow cancel hits, nodes a replay re-runs).
+//!
+//! Callers (the board's server functions) authenticate, check CSRF, write
+//! the audit attempt, call one of these, then write the outcome. Each
+//! function returns a short human outcome on success.
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use ff_core::backend::{CancelFlowPolicy, CancelFlowWait};
+use ff_core::contracts::{
+    CancelExecutionArgs, CancelFlowResult, ChangePriorityArgs, DeliverSignalArgs, DeliverSignalResult,
+    EdgeDirection, ReplayExecutionArgs, ResetBudgetArgs, RevokeLeaseArgs, RevokeLeaseResult,
+};
+use ff_core::engine_error::EngineError;
+use ff_core::partition::{Partition, PartitionFamily, PartitionKey};
+use ff_core::types::{BudgetId, CancelSource, ExecutionId, FlowId, SignalId, TimestampMs, WaitpointId, WaitpointToken};
+
+use crate::board::describe_many;
+use crate::connect::Connected;
+
+/// Parse a cancel-flow policy name.
+pub fn cancel_policy(name: &str) -> Option<CancelFlowPolicy> {
+    match name {
+        "cancel_all" => Some(CancelFlowPolicy::CancelAll),
+        "cancel_pending" => Some(CancelFlowPolicy::CancelPending),
+        "flow_only" => Some(CancelFlowPolicy::FlowOnly),
+        _ => None,
+    }
+}
+
+/// Parse a wait choice: `none`, `indefinite`, or a timeout in ms.
+pub fn cancel_wait(name: &str, timeout_ms: Option<u64>) -> Option<CancelFlowWait> {
+    match (name, timeout_ms) {
+        ("none", _) => Some(CancelFlowWait::NoWait),
+        ("indefinite", _) => Some(CancelFlowWait::WaitIndefinite),
+        ("timeout", Some(ms)) if ms > 0 && ms <= 300_000 => Some(CancelFlowWait::WaitTimeout(std::time::Duration::from_millis(ms))),
+        _ => None,
+    }
+}
+
+/// What a flow cancel will hit: member count by public state.
+pub async fn flow_blast_radius(c: &Connected, flow: &FlowId) -> Result<BTreeMap<String, usize>, String> {
+    let members = crate::side::flow_members(c, flow).await?;
+    let snaps = describe_many(c, members).await.map_err(|e| format!("describe_execution: {e}"))?;
+    let mut by_state = BTreeMap::new();
+    for s in snaps {
+        *by_state.entry(s.public_state.as_str().to_owned()).or_insert(0) += 1;
+    }
+    Ok(by_state)
+}
+
+/// The executions downstream of `from` in its flow (what a replay re-runs).
+pub async fn downstream(c: &Connected, flow: &FlowId, from: &ExecutionId) -> Result<Vec<ExecutionId>, EngineError> {
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from([from.clone()]);
+    while let Some(node) = queue.pop_front() {
+        for e in c.backend.list_edges(flow, EdgeDirection::Outgoing { from_node: node }).await? {
+            if seen.insert(e.downstream_execution_id.to_string()) {
+                queue.push_back(e.downstream_execution_id);
+            }
+        }
+    }
+    Ok(seen.into_iter().filter_map(|s| ExecutionId::parse(&s).ok()).collect())
+}
+
+pub async fn cancel_flow(c: &Connected, flow: &FlowId, policy: CancelFlowPolicy, wait: CancelFlowWait) -> Result<String, EngineError> {
+    Ok(match c.backend.cancel_flow(flow, policy, wait).await? {
+        CancelFlowResult::Cancelled { member_execution_ids, .. } => {
+            format!("flow cancelled, {} member(s) cancelled", member_execution_ids.len())
+        }
+        CancelFlowResult::CancellationScheduled { member_count, .. } => {
+            format!("cancellation scheduled for {member_count} member(s)")
+        }
+        CancelFlowResult::PartiallyCancelled { member_execution_ids, failed_member_execution_ids, .. } => format!(
+            "partially cancelled: {} cancelled, {} failed: {}",
+            member_execution_ids.len(),
+            failed_member_execution_ids.len(),
+            failed_member_execution_ids.join(", ")
+        ),
+    })
+}
+
+pub async fn cancel_execution(c: &Connected, id: &ExecutionId, reason: &str) -> Result<String, EngineError> {
+    let r = c
+        .backend
+        .cancel_execution(CancelExecutionArgs {
+            execution_id: id.clone(),
+            reason: reason.to_owned(),
+            source: CancelSource::OperatorOverride,
+            lease_id: None,
+            lease_epoch: None,
+            attempt_id: None,
+            now: TimestampMs::now(),
+        })
+        .await?;
+    Ok(format!("{r:?}").split_whitespace().next().unwrap_or("done").to_lowercase())
+}
+
+/// Deliver `signal` to a waitpoint as `who` (the signed-in user is the
+/// signal's source identity, so a DistinctSources gate counts people). The
+/// waitpoint token is read here and never leaves the server.
+pub async fn signal_waitpoint(
+    c: &Connected,
+    id: &ExecutionId,
+    waitpoint: &WaitpointId,
+    signal: &str,
+    who: &str,
+    reason: &str,
+    idempotency_key: &str,
+) -> Result<String, EngineError> {
+    let partition = PartitionKey::from(Partition { family: PartitionFamily::Flow, index: id.partition() });
+    let token = c
+        .backend
+        .read_waitpoint_token(partition, waitpoint)
+        .await?
+        .ok_or(EngineError::NotFound { entity: "waitpoint token" })?;
+    let now = TimestampMs::now();
+    let result = c
+        .backend
+        .deliver_signal(DeliverSignalArgs {
+            execution_id: id.clone(),
+            waitpoint_id: waitpoint.clone(),
+            signal_id: SignalId::new(),
+            signal_name: signal.to_owned(),
+            signal_category: "approval".to_owned(),
+            source_type: "user".to_owned(),
+            source_identity: who.to_owned(),
+            payload: Some(serde_json::json!({ "reason": reason }).to_string().into_bytes()),
+            payload_encoding: Some("json".to_owned()),
+            correlation_id: None,
+            idempotency_key: Some(format!("ff-board:{idempotency_key}")),
+            target_scope: "execution".to_owned(),
+            created_at: Some(now),
+            dedup_ttl_ms: Some(86_400_000),
+            resume_delay_ms: None,
+            max_signals_per_execution: None,
+            signal_maxlen: None,
+            waitpoint_token: WaitpointToken::new(token),
+            now,
+        })
+        .await?;
+    Ok(match result {
+        DeliverSignalResult::Accepted { effect, .. } => format!("signal {signal} delivered: {effect}"),
+        DeliverSignalResult::Duplicate { .. } => format!("signal {signal} was already delivered"),
+    })
+}
+
+pub async fn revoke_lease(c: &Connected, id: &ExecutionId, reason: &str) -> Result<String, EngineError> {
+    let snap = c.backend.describe_execution(id).await?.ok_or(EngineError::NotFound { entity: "execution" })?;
+    let lease = snap.current_lease.ok_or(EngineError::NotFound { entity: "lease" })?;
+    Ok(match c
+        .backend
+        .revoke_lease(RevokeLeaseArgs {
+            execution_id: id.clone(),
+            expected_lease_id: Some(lease.lease_id.to_string()),
+            worker_instance_id: lease.worker_instance_id,
+            reason: reason.to_owned(),
+        })
+        .await?
+    {
+        RevokeLeaseResult::Revoked { lease_id, .. } => format!("lease {lease_id} revoked"),
+        RevokeLeaseResult::AlreadySatisfied { reason } => format!("nothing to revoke: {reason}"),
+    })
+}
+
+pub async fn change_priority(c: &Connected, id: &ExecutionId, priority: i32) -> Result<String, EngineError> {
+    let snap = c.backend.describe_execution(id).await?.ok_or(EngineError::NotFound { entity: "execution" })?;
+    c.backend
+        .change_priority(ChangePriorityArgs { execution_id: id.clone(), new_priority: priority, lane_id: snap.lane_id, now: TimestampMs::now() })
+        .await?;
+    Ok(format!("priority set to {priority}"))
+}
+
+pub async fn replay_execution(c: &Connected, id: &ExecutionId) -> Result<String, EngineError> {
+    let r = c.backend.replay_execution(ReplayExecutionArgs { execution_id: id.clone(), now: TimestampMs::now() }).await?;
+    Ok(format!("replayed: {r:?}"))
+}
+
+pub async fn reset_budget(c: &Connected, id: &BudgetId) -> Result<String, EngineError> {
+    let r = c.backend.reset_budget(ResetBudgetArgs { budget_id: id.clone(), now: TimestampMs::now() }).await?;
+    Ok(format!("budget reset: {r:?}"))
+}

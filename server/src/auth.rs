@@ -1,0 +1,822 @@
+//! The board's auth core (server only): who may sign in, what they may do,
+//! and how a browser proves it on later requests. Pure logic, no routes.
+//!
+//! - **Users** come from the TOML file named by `FF_BOARD_USERS`
+//!   ([`USERS_ENV`]), one `[[user]]` table each:
+//!   ```toml
+//!   [[user]]
+//!   name = "alice"
+//!   role = "operator"            # viewer | operator | admin
+//!   password_hash = "$argon2id$v=19$m=19456,t=2,p=1$…"
+//!   ```
+//!   Hashes are argon2id PHC strings, made by `ff-board hash-password`
+//!   ([`hash_password_cli`]). [`Users::verify`] runs one argon2 check even
+//!   for unknown names, so timing does not reveal who exists.
+//! - **Demo accounts** ([`demo_users`]): `alice` and `bob` (operators),
+//!   `vera` (viewer) and `ada` (admin); each password is the name followed
+//!   by `-demo` (`alice-demo`, …). Demo mode only: the login page lists them.
+//! - **Sessions** are a signed cookie ([`COOKIE_NAME`]):
+//!   `base64url(json) "." base64url(hmac-sha256)`, keyed by the secret in
+//!   `FF_BOARD_SECRET` ([`SECRET_ENV`], at least 32 bytes) or, when unset,
+//!   a random secret file created with mode 0600 ([`SessionKey::from_env_or_file`]).
+//!   Nothing is stored server side, so sessions survive restarts and work
+//!   across replicas sharing the secret; they end at [`SESSION_TTL_MS`].
+//! - **CSRF**: every write carries [`SessionKey::csrf_token`], an HMAC over
+//!   the session id; without a session there is no valid token, hence no
+//!   writes.
+//! - **Login rate limiting** ([`LoginLimiter`]): failed logins are counted
+//!   per user name and per client address over a sliding window.
+//!
+//! Nothing here panics on bad input: errors are `Result`s or `None`.
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// viewer < operator < admin; shared with the app (serde: lowercase names).
+pub use ff_board_app::auth::Role;
+
+/// Environment variable naming the users file.
+pub const USERS_ENV: &str = "FF_BOARD_USERS";
+/// Environment variable holding the session secret (at least [`MIN_SECRET_LEN`] bytes).
+pub const SECRET_ENV: &str = "FF_BOARD_SECRET";
+/// Where [`SessionKey::from_env_or_file`] is usually pointed for the demo.
+pub const DEFAULT_SECRET_FILE: &str = "./ff-board-secret";
+/// Shortest accepted session secret, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+/// How long a session lasts: 12 hours.
+pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
+/// The session cookie's name.
+pub const COOKIE_NAME: &str = "ffb_session";
+
+/// Longest cookie value [`SessionKey::decode`] looks at (browsers cap cookies at 4 KiB).
+const MAX_COOKIE_LEN: usize = 4096;
+/// Domain separation of the two HMAC uses of the one secret.
+const SESSION_LABEL: &[u8] = b"ffb-session\0";
+const CSRF_LABEL: &[u8] = b"csrf\0";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+// ---------------------------------------------------------------- users
+
+/// A user who may sign in (never carries the password hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Clone)]
+struct Account {
+    user: User,
+    /// argon2 PHC string.
+    hash: String,
+}
+
+/// The users who may sign in, by name.
+#[derive(Clone)]
+pub struct Users {
+    by_name: HashMap<String, Account>,
+    /// A hash of a random password with the same parameters as the users'
+    /// hashes: checked for unknown names so they cost the same time.
+    dummy: Option<String>,
+}
+
+impl fmt::Debug for Users {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<_> = self.by_name.values().map(|a| (&a.user.name, a.user.role)).collect();
+        names.sort();
+        f.debug_struct("Users").field("users", &names).finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsersFile {
+    #[serde(default)]
+    user: Vec<UserEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserEntry {
+    name: toml::Spanned<String>,
+    role: Role,
+    password_hash: toml::Spanned<String>,
+}
+
+impl Users {
+    /// Read the users file at `path`; errors name the file and the line.
+    pub fn load(path: impl AsRef<Path>) -> Result<Users, String> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read users file {}: {e}", path.display()))?;
+        Users::from_toml(&text).map_err(|e| format!("users file {}: {e}", path.display()))
+    }
+
+    /// Parse a users file's text. Rejects unknown roles or fields, hashes
+    /// that are not argon2id PHC strings, duplicate or empty names, and a
+    /// file without any `[[user]]`.
+    pub fn from_toml(text: &str) -> Result<Users, String> {
+        let file: UsersFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        if file.user.is_empty() {
+            return Err("no users: expected at least one [[user]] table with name, role and password_hash".into());
+        }
+        let mut accounts = Vec::with_capacity(file.user.len());
+        let mut first_line: HashMap<String, usize> = HashMap::new();
+        for entry in file.user {
+            let name_line = line_of(text, entry.name.span().start);
+            let name = entry.name.into_inner();
+            if name.trim().is_empty() || name.chars().any(char::is_control) {
+                return Err(format!("line {name_line}: invalid user name {name:?}"));
+            }
+            if let Some(first) = first_line.get(&name) {
+                return Err(format!("line {name_line}: duplicate user {name:?} (first defined on line {first})"));
+            }
+            first_line.insert(name.clone(), name_line);
+            let hash_line = line_of(text, entry.password_hash.span().start);
+            let hash = entry.password_hash.into_inner();
+            check_phc(&hash).map_err(|e| format!("line {hash_line}: bad password_hash for {name:?}: {e}"))?;
+            accounts.push(Account { user: User { name, role: entry.role }, hash });
+        }
+        Users::from_accounts(accounts)
+    }
+
+    fn from_accounts(accounts: Vec<Account>) -> Result<Users, String> {
+        let dummy = match accounts.first() {
+            Some(a) => Some(dummy_hash_like(&a.hash)?),
+            None => None,
+        };
+        let by_name = accounts.into_iter().map(|a| (a.user.name.clone(), a)).collect();
+        Ok(Users { by_name, dummy })
+    }
+
+    /// The user if `name` exists and `password` is theirs. Unknown names
+    /// cost one argon2 check too (against a dummy hash).
+    pub fn verify(&self, name: &str, password: &str) -> Option<User> {
+        match self.by_name.get(name) {
+            Some(account) => password_matches(&account.hash, password).then(|| account.user.clone()),
+            None => {
+                if let Some(dummy) = &self.dummy {
+                    let _ = password_matches(dummy, password);
+                }
+                None
+            }
+        }
+    }
+
+    /// The user named `name`, e.g. to confirm a session's user still
+    /// exists (and take their current role).
+    pub fn get(&self, name: &str) -> Option<User> {
+        self.by_name.get(name).map(|a| a.user.clone())
+    }
+
+    /// How many users there are.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// Whether there are no users (never true for a loaded file).
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+/// 1-based line of byte offset `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// `Ok` when `hash` is a usable argon2id PHC string.
+fn check_phc(hash: &str) -> Result<(), String> {
+    let parsed = PasswordHash::new(hash).map_err(|e| format!("not an argon2id PHC string like $argon2id$v=19$… from `ff-board hash-password` ({e})"))?;
+    if parsed.algorithm != Algorithm::Argon2id.ident() {
+        return Err(format!("algorithm is {}, expected argon2id", parsed.algorithm));
+    }
+    Params::try_from(&parsed).map_err(|e| format!("bad argon2 parameters ({e})"))?;
+    if parsed.salt.is_none() || parsed.hash.is_none() {
+        return Err("missing salt or hash".into());
+    }
+    Ok(())
+}
+
+fn password_matches(hash: &str, password: &str) -> bool {
+    match PasswordHash::new(hash) {
+        // Argon2 takes algorithm, version and parameters from the hash itself.
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash of a random password with the same parameters as `like`.
+fn dummy_hash_like(like: &str) -> Result<String, String> {
+    let parsed = PasswordHash::new(like).map_err(|e| e.to_string())?;
+    let params = Params::try_from(&parsed).map_err(|e| e.to_string())?;
+    let mut password = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut password);
+    hash_with(&password, params)
+}
+
+fn hash_with(password: &[u8], params: Params) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| format!("salt: {e}"))?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password, &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash password: {e}"))
+}
+
+/// An argon2id PHC string for `password` (default parameters, random salt).
+/// Fails only for absurd input (a password over 4 GiB).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    hash_with(password.as_bytes(), Params::DEFAULT)
+}
+
+/// `ff-board hash-password`: read one password line from stdin (without its
+/// line ending), refuse an empty one, print its hash. Returns the exit code.
+pub fn hash_password_cli() -> i32 {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password (echoed): ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    if let Err(e) = stdin.lock().read_line(&mut line) {
+        eprintln!("hash-password: cannot read stdin: {e}");
+        return 1;
+    }
+    let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
+    if password.is_empty() {
+        eprintln!("hash-password: empty password refused (usage: echo 'secret' | ff-board hash-password)");
+        return 2;
+    }
+    match hash_password(password) {
+        Ok(hash) => {
+            println!("{hash}");
+            0
+        }
+        Err(e) => {
+            eprintln!("hash-password: {e}");
+            1
+        }
+    }
+}
+
+/// Demo accounts as the login page lists them: `(name, password, role)`.
+pub type DemoAccounts = Vec<(String, String, Role)>;
+
+/// The demo accounts and what the login page lists: `alice`, `bob`
+/// (operators), `vera` (viewer), `ada` (admin); password = name + `-demo`.
+/// The passwords are public, so they are hashed with cheap argon2
+/// parameters (fast start, even in debug builds).
+pub fn demo_users() -> Result<(Users, DemoAccounts), String> {
+    let listed: DemoAccounts = [
+        ("alice", Role::Operator),
+        ("bob", Role::Operator),
+        ("vera", Role::Viewer),
+        ("ada", Role::Admin),
+    ]
+    .into_iter()
+    .map(|(name, role)| (name.to_owned(), format!("{name}-demo"), role))
+    .collect();
+    let params = cheap_params()?;
+    let mut accounts = Vec::with_capacity(listed.len());
+    for (name, password, role) in &listed {
+        let hash = hash_with(password.as_bytes(), params.clone())?;
+        accounts.push(Account { user: User { name: name.clone(), role: *role }, hash });
+    }
+    Ok((Users::from_accounts(accounts)?, listed))
+}
+
+fn cheap_params() -> Result<Params, String> {
+    Params::new(1024, 1, 1, None).map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------- sessions
+
+/// A signed-in browser: the payload of the session cookie.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub user: String,
+    pub role: Role,
+    pub issued_ms: i64,
+    pub expires_ms: i64,
+    /// Random (128 bits, base64url); the CSRF token is bound to it.
+    pub id: String,
+}
+
+impl Session {
+    /// A fresh session for `user`, valid for [`SESSION_TTL_MS`] from `now_ms`.
+    pub fn new(user: &User, now_ms: i64) -> Session {
+        let mut id = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut id);
+        Session {
+            user: user.name.clone(),
+            role: user.role,
+            issued_ms: now_ms,
+            expires_ms: now_ms.saturating_add(SESSION_TTL_MS),
+            id: B64.encode(id),
+        }
+    }
+}
+
+/// Why a session cookie was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionError {
+    /// Not `payload.signature`, bad base64 or JSON, or too long.
+    Malformed,
+    /// Signed with another secret, or tampered with.
+    BadSignature,
+    Expired,
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SessionError::Malformed => "malformed session cookie",
+            SessionError::BadSignature => "bad session signature",
+            SessionError::Expired => "session expired",
+        })
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+/// The secret that signs sessions and CSRF tokens.
+#[derive(Clone)]
+pub struct SessionKey {
+    secret: Vec<u8>,
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey(<redacted>)")
+    }
+}
+
+impl SessionKey {
+    /// A key from a secret of at least [`MIN_SECRET_LEN`] bytes.
+    pub fn from_secret(secret: &[u8]) -> Result<SessionKey, String> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(format!("session secret too short: {} bytes, need at least {MIN_SECRET_LEN}", secret.len()));
+        }
+        Ok(SessionKey { secret: secret.to_vec() })
+    }
+
+    /// `FF_BOARD_SECRET` when set; otherwise the secret in the file at
+    /// `path`, created (random, mode 0600) if missing — for the demo and
+    /// single-replica setups.
+    pub fn from_env_or_file(path: impl AsRef<Path>) -> Result<SessionKey, String> {
+        match std::env::var(SECRET_ENV) {
+            Ok(secret) if !secret.is_empty() => {
+                SessionKey::from_secret(secret.as_bytes()).map_err(|e| format!("{SECRET_ENV}: {e}"))
+            }
+            Ok(_) | Err(std::env::VarError::NotPresent) => SessionKey::from_file(path.as_ref()),
+            Err(std::env::VarError::NotUnicode(_)) => Err(format!("{SECRET_ENV} is not valid UTF-8")),
+        }
+    }
+
+    fn from_file(path: &Path) -> Result<SessionKey, String> {
+        let mut secret = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut secret);
+        let fresh = B64.encode(secret);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(mut file) => {
+                file.write_all(format!("{fresh}\n").as_bytes())
+                    .and_then(|_| file.sync_all())
+                    .map_err(|e| format!("cannot write secret file {}: {e}", path.display()))?;
+                SessionKey::from_secret(fresh.as_bytes())
+            }
+            // Exists already (maybe just created by another process): use it.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?;
+                SessionKey::from_secret(text.trim().as_bytes())
+                    .map_err(|e| format!("secret file {}: {e}", path.display()))
+            }
+            Err(e) => Err(format!("cannot create secret file {}: {e}", path.display())),
+        }
+    }
+
+    fn mac(&self, label: &[u8], data: &[u8]) -> HmacSha256 {
+        // HMAC takes keys of any length: this cannot fail.
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| <HmacSha256 as Mac>::new(&Default::default()));
+        mac.update(label);
+        mac.update(data);
+        mac
+    }
+
+    /// The cookie value: `base64url(json) "." base64url(hmac-sha256)`.
+    pub fn encode(&self, session: &Session) -> String {
+        // A struct of strings, integers and a unit enum always serializes.
+        let json = serde_json::to_vec(session).unwrap_or_default();
+        let payload = B64.encode(json);
+        let sig = self.mac(SESSION_LABEL, payload.as_bytes()).finalize().into_bytes();
+        format!("{payload}.{}", B64.encode(sig))
+    }
+
+    /// The session in a cookie value, if signed by this key and unexpired at `now_ms`.
+    pub fn decode(&self, value: &str, now_ms: i64) -> Result<Session, SessionError> {
+        if value.len() > MAX_COOKIE_LEN {
+            return Err(SessionError::Malformed);
+        }
+        let (payload, sig) = value.split_once('.').ok_or(SessionError::Malformed)?;
+        let sig = B64.decode(sig).map_err(|_| SessionError::Malformed)?;
+        self.mac(SESSION_LABEL, payload.as_bytes()).verify_slice(&sig).map_err(|_| SessionError::BadSignature)?;
+        let json = B64.decode(payload).map_err(|_| SessionError::Malformed)?;
+        let session: Session = serde_json::from_slice(&json).map_err(|_| SessionError::Malformed)?;
+        if now_ms >= session.expires_ms {
+            return Err(SessionError::Expired);
+        }
+        Ok(session)
+    }
+
+    /// The CSRF token of `session`: HMAC over ("csrf", session id), base64url.
+    pub fn csrf_token(&self, session: &Session) -> String {
+        B64.encode(self.mac(CSRF_LABEL, session.id.as_bytes()).finalize().into_bytes())
+    }
+
+    /// Whether `token` is `session`'s CSRF token (constant-time comparison).
+    pub fn check_csrf(&self, session: &Session, token: &str) -> bool {
+        self.csrf_token(session).as_bytes().ct_eq(token.as_bytes()).into()
+    }
+}
+
+/// `Set-Cookie` value carrying a session cookie `value` for `max_age_s` seconds.
+pub fn cookie(value: &str, secure: bool, max_age_s: u64) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE_NAME}={value}; Path=/; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// `Set-Cookie` value deleting the session cookie (sign out).
+pub fn clear_cookie(secure: bool) -> String {
+    cookie("", secure, 0)
+}
+
+/// The session cookie's value in a `Cookie` request header, if present and non-empty.
+pub fn session_from_cookie_header(header: &str) -> Option<&str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| name.trim() == COOKIE_NAME)
+        .map(|(_, value)| value.trim().trim_matches('"'))
+        .filter(|value| !value.is_empty())
+}
+
+// ---------------------------------------------------------------- login rate limiting
+
+/// Failed-login counter, in memory (per process): at most `per_user`
+/// failures per user name and `per_addr` per client address within a
+/// sliding `window`; defaults 5, 20 and 5 minutes.
+pub struct LoginLimiter {
+    per_user: usize,
+    per_addr: usize,
+    window_ms: i64,
+    state: Mutex<LimiterState>,
+}
+
+#[derive(Default)]
+struct LimiterState {
+    users: HashMap<String, VecDeque<i64>>,
+    addrs: HashMap<String, VecDeque<i64>>,
+}
+
+/// Past this many tracked keys, stale ones are dropped on the next failure.
+const LIMITER_PRUNE_AT: usize = 10_000;
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        LoginLimiter::new(5, 20, Duration::from_secs(5 * 60))
+    }
+}
+
+impl LoginLimiter {
+    pub fn new(per_user: usize, per_addr: usize, window: Duration) -> LoginLimiter {
+        LoginLimiter {
+            per_user: per_user.max(1),
+            per_addr: per_addr.max(1),
+            window_ms: i64::try_from(window.as_millis()).unwrap_or(i64::MAX),
+            state: Mutex::new(LimiterState::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, LimiterState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `Ok` if `user` from `addr` may try to sign in at `now_ms`, else how
+    /// long to wait.
+    pub fn check(&self, user: &str, addr: &str, now_ms: i64) -> Result<(), Duration> {
+        let state = self.state();
+        let wait_user = self.wait(state.users.get(user), self.per_user, now_ms);
+        let wait_addr = self.wait(state.addrs.get(addr), self.per_addr, now_ms);
+        match wait_user.max(wait_addr) {
+            0 => Ok(()),
+            ms => Err(Duration::from_millis(ms as u64)),
+        }
+    }
+
+    /// Milliseconds until fewer than `limit` failures are in the window.
+    fn wait(&self, failures: Option<&VecDeque<i64>>, limit: usize, now_ms: i64) -> i64 {
+        let Some(failures) = failures else { return 0 };
+        let recent: Vec<i64> = failures.iter().copied().filter(|&t| now_ms - t < self.window_ms).collect();
+        if recent.len() < limit {
+            return 0;
+        }
+        // The window frees up when the failure `limit` places from the end expires.
+        let oldest_that_matters = recent[recent.len() - limit];
+        (oldest_that_matters.saturating_add(self.window_ms) - now_ms).max(1)
+    }
+
+    /// Record a failed login of `user` from `addr`.
+    pub fn fail(&self, user: &str, addr: &str, now_ms: i64) {
+        let mut state = self.state();
+        let window_ms = self.window_ms;
+        let (per_user, per_addr) = (self.per_user, self.per_addr);
+        record(&mut state.users, user, per_user, window_ms, now_ms);
+        record(&mut state.addrs, addr, per_addr, window_ms, now_ms);
+    }
+
+    /// A successful login clears the user's failures. The address's stay:
+    /// otherwise one valid account would reset an attacker's address budget.
+    pub fn succeed(&self, user: &str, _addr: &str) {
+        self.state().users.remove(user);
+    }
+}
+
+fn record(map: &mut HashMap<String, VecDeque<i64>>, key: &str, limit: usize, window_ms: i64, now_ms: i64) {
+    if map.len() >= LIMITER_PRUNE_AT && !map.contains_key(key) {
+        map.retain(|_, failures| failures.back().is_some_and(|&t| now_ms - t < window_ms));
+    }
+    let failures = map.entry(key.to_owned()).or_default();
+    failures.retain(|&t| now_ms - t < window_ms);
+    failures.push_back(now_ms);
+    // Only the last `limit` failures decide when the key is free again.
+    while failures.len() > limit {
+        failures.pop_front();
+    }
+}
+
+// ---------------------------------------------------------------- tests
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap_hash(password: &str) -> String {
+        hash_with(password.as_bytes(), cheap_params().unwrap()).unwrap()
+    }
+
+    fn users_toml(entries: &[(&str, &str, &str)]) -> String {
+        entries
+            .iter()
+            .map(|(n, r, h)| format!("[[user]]\nname = \"{n}\"\nrole = \"{r}\"\npassword_hash = \"{h}\"\n\n"))
+            .collect()
+    }
+
+    fn key(byte: u8) -> SessionKey {
+        SessionKey::from_secret(&[byte; 32]).unwrap()
+    }
+
+    fn session(now: i64) -> Session {
+        Session::new(&User { name: "alice".into(), role: Role::Operator }, now)
+    }
+
+    #[test]
+    fn hash_password_round_trip_with_default_params() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        check_phc(&hash).unwrap();
+        assert!(password_matches(&hash, "correct horse"));
+        assert!(!password_matches(&hash, "correct horse "));
+        assert_ne!(hash, hash_password("correct horse").unwrap(), "salt is random");
+    }
+
+    #[test]
+    fn verify_right_wrong_and_unknown() {
+        let h = cheap_hash("s3cret");
+        let users = Users::from_toml(&users_toml(&[("alice", "operator", &h), ("vera", "viewer", &cheap_hash("v"))])).unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users.verify("alice", "s3cret"), Some(User { name: "alice".into(), role: Role::Operator }));
+        assert_eq!(users.verify("alice", "wrong"), None);
+        assert_eq!(users.verify("alice", ""), None);
+        assert_eq!(users.verify("mallory", "s3cret"), None);
+        assert_eq!(users.verify("vera", "v").map(|u| u.role), Some(Role::Viewer));
+        assert_eq!(users.get("vera").map(|u| u.role), Some(Role::Viewer));
+        assert!(users.get("mallory").is_none());
+        // The dummy hash shares the users' parameters.
+        assert!(users.dummy.as_deref().unwrap().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+    }
+
+    #[test]
+    fn toml_errors_name_the_line() {
+        let h = cheap_hash("x");
+        let err = Users::from_toml(&users_toml(&[("alice", "operator", &h), ("bob", "root", &h)])).unwrap_err();
+        assert!(err.contains("line 8") && err.contains("unknown variant") && err.contains("root"), "{err}");
+
+        let err = Users::from_toml(&users_toml(&[("alice", "operator", &h), ("alice", "admin", &h)])).unwrap_err();
+        assert!(err.contains("line 7") && err.contains("duplicate user \"alice\"") && err.contains("line 2"), "{err}");
+
+        let err = Users::from_toml(&users_toml(&[("alice", "admin", "plaintext")])).unwrap_err();
+        assert!(err.contains("line 4") && err.contains("bad password_hash for \"alice\""), "{err}");
+
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, cheap_params().unwrap())
+            .hash_password(b"x", &SaltString::encode_b64(&[7; 16]).unwrap())
+            .unwrap()
+            .to_string();
+        let err = Users::from_toml(&users_toml(&[("alice", "admin", &argon2i)])).unwrap_err();
+        assert!(err.contains("expected argon2id"), "{err}");
+
+        let err = Users::from_toml(&users_toml(&[("", "admin", &h)])).unwrap_err();
+        assert!(err.contains("line 2") && err.contains("invalid user name"), "{err}");
+
+        let err = Users::from_toml("[[user]]\nname = \"a\"\nrole = \"admin\"\n").unwrap_err();
+        assert!(err.contains("password_hash"), "{err}");
+        let err = Users::from_toml("[[user]]\nname = \"a\"\nrole = \"admin\"\npasword_hash = \"x\"\n").unwrap_err();
+        assert!(err.contains("pasword_hash"), "{err}");
+        assert!(Users::from_toml("").unwrap_err().contains("no users"));
+        assert!(Users::from_toml("[[user]\n").unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let dir = std::env::temp_dir().join(format!("ffb-auth-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("users.toml");
+        let err = Users::load(&path).unwrap_err();
+        assert!(err.contains("cannot read users file") && err.contains("users.toml"), "{err}");
+        std::fs::write(&path, users_toml(&[("ada", "superuser", &cheap_hash("x"))])).unwrap();
+        let err = Users::load(&path).unwrap_err();
+        assert!(err.contains(&path.display().to_string()) && err.contains("line 3"), "{err}");
+        std::fs::write(&path, users_toml(&[("ada", "admin", &cheap_hash("pw"))])).unwrap();
+        assert_eq!(Users::load(&path).unwrap().verify("ada", "pw").map(|u| u.role), Some(Role::Admin));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn demo_accounts_sign_in() {
+        let (users, listed) = demo_users().unwrap();
+        assert_eq!(listed.len(), 4);
+        assert_eq!(listed.iter().filter(|(_, _, r)| *r == Role::Operator).count(), 2);
+        for (name, password, role) in &listed {
+            assert_eq!(password, &format!("{name}-demo"));
+            assert_eq!(users.verify(name, password).map(|u| u.role), Some(*role));
+            assert_eq!(users.verify(name, "nope"), None);
+        }
+        assert_eq!(users.verify("ada", "ada-demo").map(|u| u.role), Some(Role::Admin));
+    }
+
+    #[test]
+    fn role_ordering() {
+        assert!(Role::Admin > Role::Operator && Role::Operator > Role::Viewer);
+        assert!(Role::Admin.can(Role::Operator) && Role::Operator.can(Role::Operator));
+        assert!(!Role::Viewer.can(Role::Operator) && !Role::Operator.can(Role::Admin));
+        assert_eq!(serde_json::to_string(&Role::Operator).unwrap(), "\"operator\"");
+    }
+
+    #[test]
+    fn session_round_trip_and_expiry() {
+        let k = key(1);
+        let s = session(1_000);
+        assert_eq!(s.expires_ms, 1_000 + SESSION_TTL_MS);
+        let value = k.encode(&s);
+        assert!(value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)), "cookie-safe: {value}");
+        assert_eq!(k.decode(&value, 2_000), Ok(s.clone()));
+        assert_eq!(k.decode(&value, s.expires_ms - 1), Ok(s.clone()));
+        assert_eq!(k.decode(&value, s.expires_ms), Err(SessionError::Expired));
+        assert_ne!(session(1_000).id, s.id, "ids are random");
+    }
+
+    #[test]
+    fn tampered_malformed_and_foreign_sessions_rejected() {
+        let k = key(1);
+        let s = session(0);
+        let value = k.encode(&s);
+        let (payload, sig) = value.split_once('.').unwrap();
+
+        // Promote oneself to admin: the signature no longer matches.
+        let mut forged = s.clone();
+        forged.role = Role::Admin;
+        let forged_payload = B64.encode(serde_json::to_vec(&forged).unwrap());
+        assert_eq!(k.decode(&format!("{forged_payload}.{sig}"), 1), Err(SessionError::BadSignature));
+        // Flip one signature character.
+        let mut bad_sig = sig.to_owned();
+        let last = if bad_sig.ends_with('A') { "B" } else { "A" };
+        bad_sig.replace_range(0..1, last);
+        assert_eq!(k.decode(&format!("{payload}.{bad_sig}"), 1), Err(SessionError::BadSignature));
+        // Another secret (another board) signed it.
+        assert_eq!(key(2).decode(&value, 1), Err(SessionError::BadSignature));
+
+        for junk in ["", ".", "abc", "abc.", "!!!.!!!", payload, &"a".repeat(5000)] {
+            assert!(k.decode(junk, 1).is_err(), "{junk:?}");
+        }
+        // Validly signed but not a session.
+        let not_json = B64.encode(b"{}");
+        let sig = B64.encode(k.mac(SESSION_LABEL, not_json.as_bytes()).finalize().into_bytes());
+        assert_eq!(k.decode(&format!("{not_json}.{sig}"), 1), Err(SessionError::Malformed));
+    }
+
+    #[test]
+    fn csrf_token_valid_for_its_session_only() {
+        let k = key(1);
+        let (a, b) = (session(0), session(0));
+        let token = k.csrf_token(&a);
+        assert!(k.check_csrf(&a, &token));
+        assert!(!k.check_csrf(&b, &token));
+        assert!(!k.check_csrf(&a, ""));
+        assert!(!k.check_csrf(&a, &token[1..]));
+        assert!(!key(2).check_csrf(&a, &token));
+        assert_ne!(token, k.encode(&a).split_once('.').unwrap().1, "csrf and session MACs are separated");
+    }
+
+    #[test]
+    fn secret_length_and_file() {
+        assert!(SessionKey::from_secret(&[0; 31]).unwrap_err().contains("too short"));
+        let dir = std::env::temp_dir().join(format!("ffb-auth-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ff-board-secret");
+        let _ = std::fs::remove_file(&path);
+        let k1 = SessionKey::from_file(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        // Read back on restart: sessions survive.
+        let k2 = SessionKey::from_file(&path).unwrap();
+        let s = session(0);
+        assert_eq!(k2.decode(&k1.encode(&s), 1), Ok(s));
+        std::fs::write(&path, "short\n").unwrap();
+        assert!(SessionKey::from_file(&path).unwrap_err().contains("too short"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn cookies() {
+        assert_eq!(cookie("v.s", true, 60), "ffb_session=v.s; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure");
+        assert_eq!(cookie("v.s", false, 60), "ffb_session=v.s; Path=/; Max-Age=60; HttpOnly; SameSite=Strict");
+        assert_eq!(clear_cookie(false), "ffb_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+        assert_eq!(session_from_cookie_header("a=1; ffb_session=v.s; b=2"), Some("v.s"));
+        assert_eq!(session_from_cookie_header("ffb_session=v.s"), Some("v.s"));
+        assert_eq!(session_from_cookie_header("xffb_session=v.s; ffb_session_old=1"), None);
+        assert_eq!(session_from_cookie_header("ffb_session="), None);
+        assert_eq!(session_from_cookie_header(""), None);
+    }
+
+    #[test]
+    fn limiter_blocks_after_n_failures_and_recovers() {
+        let l = LoginLimiter::default();
+        let t0 = 1_000_000;
+        for i in 0..5 {
+            assert_eq!(l.check("alice", "10.0.0.1", t0 + i), Ok(()));
+            l.fail("alice", "10.0.0.1", t0 + i);
+        }
+        let wait = l.check("alice", "10.0.0.1", t0 + 10).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(5 * 60 * 1000 - 10));
+        // Per user: another address is blocked for alice too, bob is not.
+        assert!(l.check("alice", "10.0.0.2", t0 + 10).is_err());
+        assert_eq!(l.check("bob", "10.0.0.1", t0 + 10), Ok(()));
+        // The window slides: the first failure expires first.
+        assert_eq!(l.check("alice", "10.0.0.1", t0 + 5 * 60 * 1000), Ok(()));
+        // A success clears the user's failures.
+        l.succeed("alice", "10.0.0.1");
+        assert_eq!(l.check("alice", "10.0.0.1", t0 + 20), Ok(()));
+    }
+
+    #[test]
+    fn limiter_per_address() {
+        let l = LoginLimiter::default();
+        for i in 0..20 {
+            l.fail(&format!("user{i}"), "10.0.0.9", i);
+        }
+        assert!(l.check("someone", "10.0.0.9", 30).is_err());
+        assert_eq!(l.check("someone", "10.0.0.8", 30), Ok(()));
+        // Successes do not reset an address's budget.
+        l.succeed("someone", "10.0.0.9");
+        assert!(l.check("someone", "10.0.0.9", 30).is_err());
+        assert_eq!(l.check("someone", "10.0.0.9", 5 * 60 * 1000), Ok(()));
+    }
+}
