@@ -173,8 +173,10 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
                 }
             }
             let partitions = PartitionConfig::default();
-            let backend: Arc<dyn EngineBackend> =
-                ff_backend_postgres::PostgresBackend::from_pool(pool.clone(), partitions);
+            let backend: Arc<dyn EngineBackend> = crate::pg_reads::PostgresFilled::new(
+                ff_backend_postgres::PostgresBackend::from_pool(pool.clone(), partitions),
+                pool.clone(),
+            );
             Ok(Connected { backend, side: SideStore::Postgres(pool), partitions, kind: BackendKind::Postgres })
         }
         BackendSpec::Valkey { host, port } => {

@@ -99,6 +99,8 @@ pub struct DemoReport {
     pub workers: usize,
     /// Flows created in this round.
     pub flow_ids: Vec<FlowId>,
+    /// Executions suspended on an approval gate.
+    pub gates: Vec<ExecutionId>,
     /// Executions suspended on a two-distinct-approver gate.
     pub two_approver_gates: Vec<ExecutionId>,
     /// Budgets that refused a report over their hard limit.

@@ -5,6 +5,10 @@
 //!   `Arc<dyn EngineBackend>` and reconnect when it goes away;
 //! - [`sqlite_reads`]: an `EngineBackend` wrapper that fills the reads the
 //!   0.15 SQLite backend answers `Unavailable` for, from its own tables;
+//! - [`pg_reads`]: the same wrapper over Postgres, whose 0.15
+//!   `describe_execution` fails on flow members;
+//! - [`state_fix`]: the true state of finished executions, which the 0.15
+//!   SQL backends leave `running` (to delete once the engine fixes it);
 //! - [`board`]: board-wide listings merged over every partition;
 //! - [`side`]: reads the trait lacks (budgets, flow members, active leases);
 //! - [`demo`]: the embedded demo workload.
@@ -14,6 +18,9 @@ pub mod board;
 pub mod side;
 pub mod connect;
 pub mod demo;
+pub mod live;
+pub mod pg_reads;
 pub mod sqlite_reads;
+pub mod state_fix;
 
 pub use connect::{BackendKind, BackendSpec, Engine, EngineStatus};

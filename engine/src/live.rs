@@ -186,10 +186,6 @@ impl Feed {
         });
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
-        self.tx.is_closed()
-    }
-
     /// Resolves when the consumer dropped the events receiver.
     pub(crate) async fn closed(&self) {
         self.tx.closed().await

@@ -65,6 +65,7 @@ use sqlx::SqlitePool;
 mod queries;
 
 pub use queries::{exec_row_sql, ExecRow};
+pub(crate) use queries::split_eid;
 
 /// The side store of a [`Filled`] backend: the `ff_exec_core` row reader
 /// every wrapper needs, plus the reads it answers instead of its backend.

@@ -126,8 +126,8 @@ impl Users {
     /// Read the users file at `path`; errors name the file and the line.
     pub fn load(path: impl AsRef<Path>) -> Result<Users, String> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read users file {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read users file {}: {e}", path.display()))?;
         Users::from_toml(&text).map_err(|e| format!("users file {}: {e}", path.display()))
     }
 
@@ -206,7 +206,8 @@ fn line_of(text: &str, at: usize) -> usize {
 
 /// `Ok` when `hash` is a usable argon2id PHC string.
 fn check_phc(hash: &str) -> Result<(), String> {
-    let parsed = PasswordHash::new(hash).map_err(|e| format!("not an argon2id PHC string like $argon2id$v=19$… from `ff-board hash-password` ({e})"))?;
+    let parsed = PasswordHash::new(hash)
+        .map_err(|e| format!("not an argon2id PHC string like $argon2id$v=19$… from `ff-board hash-password` ({e})"))?;
     if parsed.algorithm != Algorithm::Argon2id.ident() {
         return Err(format!("algorithm is {}, expected argon2id", parsed.algorithm));
     }
@@ -288,15 +289,11 @@ pub type DemoAccounts = Vec<(String, String, Role)>;
 /// The passwords are public, so they are hashed with cheap argon2
 /// parameters (fast start, even in debug builds).
 pub fn demo_users() -> Result<(Users, DemoAccounts), String> {
-    let listed: DemoAccounts = [
-        ("alice", Role::Operator),
-        ("bob", Role::Operator),
-        ("vera", Role::Viewer),
-        ("ada", Role::Admin),
-    ]
-    .into_iter()
-    .map(|(name, role)| (name.to_owned(), format!("{name}-demo"), role))
-    .collect();
+    let listed: DemoAccounts =
+        [("alice", Role::Operator), ("bob", Role::Operator), ("vera", Role::Viewer), ("ada", Role::Admin)]
+            .into_iter()
+            .map(|(name, role)| (name.to_owned(), format!("{name}-demo"), role))
+            .collect();
     let params = cheap_params()?;
     let mut accounts = Vec::with_capacity(listed.len());
     for (name, password, role) in &listed {
@@ -618,7 +615,8 @@ mod tests {
     #[test]
     fn verify_right_wrong_and_unknown() {
         let h = cheap_hash("s3cret");
-        let users = Users::from_toml(&users_toml(&[("alice", "operator", &h), ("vera", "viewer", &cheap_hash("v"))])).unwrap();
+        let users =
+            Users::from_toml(&users_toml(&[("alice", "operator", &h), ("vera", "viewer", &cheap_hash("v"))])).unwrap();
         assert_eq!(users.len(), 2);
         assert_eq!(users.verify("alice", "s3cret"), Some(User { name: "alice".into(), role: Role::Operator }));
         assert_eq!(users.verify("alice", "wrong"), None);

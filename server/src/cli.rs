@@ -9,6 +9,13 @@ pub struct Options {
     /// Run the demo workload (default: only for the embedded demo).
     pub demo: bool,
     pub addr: Option<String>,
+    /// Users file (`FF_BOARD_USERS`); the embedded demo uses demo accounts.
+    pub users: Option<String>,
+    /// Let visitors read without signing in (on for the embedded demo).
+    pub anonymous_read: bool,
+    /// Mark session cookies `Secure`.
+    pub behind_tls_proxy: bool,
+    pub embedded_demo: bool,
 }
 
 /// Parse arguments (without the program name) and the environment values.
@@ -16,6 +23,8 @@ pub fn parse(args: &[String], env_backend: Option<String>, env_addr: Option<Stri
     let mut backend = env_backend;
     let mut migrate = false;
     let mut demo: Option<bool> = None;
+    let mut anonymous: Option<bool> = None;
+    let mut behind_tls_proxy = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -24,6 +33,9 @@ pub fn parse(args: &[String], env_backend: Option<String>, env_addr: Option<Stri
             "--migrate" => migrate = true,
             "--demo" => demo = Some(true),
             "--no-demo" => demo = Some(false),
+            "--anonymous-read" => anonymous = Some(true),
+            "--no-anonymous-read" => anonymous = Some(false),
+            "--behind-tls-proxy" => behind_tls_proxy = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -36,12 +48,18 @@ pub fn parse(args: &[String], env_backend: Option<String>, env_addr: Option<Stri
         demo: demo.unwrap_or(embedded),
         backend,
         addr: env_addr.filter(|a| !a.is_empty()),
+        users: std::env::var("FF_BOARD_USERS").ok().filter(|u| !u.is_empty()),
+        anonymous_read: anonymous.unwrap_or(embedded),
+        behind_tls_proxy,
+        embedded_demo: embedded,
     })
 }
 
-pub const USAGE: &str = "usage: ff-board [--backend URL] [--migrate] [--demo|--no-demo]
+pub const USAGE: &str = "usage: ff-board [--backend URL] [--migrate] [--demo|--no-demo] [--anonymous-read|--no-anonymous-read] [--behind-tls-proxy]
+       ff-board hash-password   (reads a password on stdin, prints its argon2 hash)
   URL: sqlite:PATH | postgres://… | valkey://host:port (default: embedded demo on ./ff-board-demo.db)
-  env: FF_BOARD_BACKEND (same as --backend), FF_BOARD_ADDR (listen address, default 127.0.0.1:3000)";
+  env: FF_BOARD_BACKEND (same as --backend), FF_BOARD_ADDR (listen address, default 127.0.0.1:3000),
+       FF_BOARD_USERS (users TOML; required outside the embedded demo to act), FF_BOARD_SECRET (session signing key, >= 32 bytes)";
 
 #[cfg(test)]
 mod tests {

@@ -4,27 +4,33 @@
 use std::sync::Arc;
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Json, Router};
-use ff_board_app::{shell, state::AppState, App};
+use ff_board_app::{auth::Authenticator, shell, state::AppState, App};
 use ff_board_engine::Engine;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 pub mod auth;
+pub mod authn;
 pub mod cli;
 pub mod live;
 
 /// The whole board: a live bus fed by the engine readers (started once
 /// the backend is dialed) and the router.
-pub fn app(engine: Arc<Engine>, leptos_options: LeptosOptions) -> Router {
+pub fn app(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc<dyn Authenticator>) -> Router {
     let bus = live::bus::Bus::new();
     live::pump::spawn(engine.clone(), bus.clone());
-    router(engine, leptos_options, bus)
+    router(engine, leptos_options, auth, bus)
 }
 
-/// The router over an engine and a bus.
-pub fn router(engine: Arc<Engine>, leptos_options: LeptosOptions, bus: Arc<live::bus::Bus>) -> Router {
+/// The router over an engine, an authenticator and a bus.
+pub fn router(
+    engine: Arc<Engine>,
+    leptos_options: LeptosOptions,
+    auth: Arc<dyn Authenticator>,
+    bus: Arc<live::bus::Bus>,
+) -> Router {
     let routes = generate_route_list(App);
-    let state = AppState { leptos_options, engine };
+    let state = AppState { leptos_options, engine, auth, audit: Default::default() };
     let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(bus);
     Router::new()
         .route("/healthz", get(healthz))

@@ -8,6 +8,9 @@ use leptos::config::get_configuration;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("hash-password") {
+        std::process::exit(ff_board::auth::hash_password_cli());
+    }
     let opts = match cli::parse(&args, std::env::var("FF_BOARD_BACKEND").ok(), std::env::var("FF_BOARD_ADDR").ok()) {
         Ok(o) => o,
         Err(e) => {
@@ -58,16 +61,46 @@ async fn serve(opts: cli::Options) {
             }
         });
     }
-    let app = ff_board::app(engine, leptos_options);
+    let auth = match board_auth(&opts) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2)
+        }
+    };
+    let app = ff_board::app(engine, leptos_options, auth);
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap_or_else(|e| {
         eprintln!("cannot listen on {addr}: {e}");
         std::process::exit(1)
     });
     tracing::info!("ff-board listening on http://{addr}");
-    axum::serve(listener, app.into_make_service())
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
         .expect("server");
+}
+
+/// Users and sessions: the users file when given, the demo accounts in the
+/// embedded demo; anything else can only be a read-only board.
+fn board_auth(opts: &cli::Options) -> Result<std::sync::Arc<dyn ff_board_app::auth::Authenticator>, String> {
+    use ff_board::auth::{SessionKey, Users, DEFAULT_SECRET_FILE};
+    use ff_board::authn::BoardAuth;
+    let key = SessionKey::from_env_or_file(DEFAULT_SECRET_FILE)?;
+    let auth = match (&opts.users, opts.embedded_demo) {
+        (Some(path), _) => BoardAuth::new(Users::load(path)?, key, opts.behind_tls_proxy, opts.anonymous_read, vec![]),
+        (None, true) => {
+            let (users, listed) = ff_board::auth::demo_users()?;
+            BoardAuth::new(users, key, opts.behind_tls_proxy, opts.anonymous_read, listed)
+        }
+        (None, false) if opts.anonymous_read => {
+            tracing::warn!("no FF_BOARD_USERS: read-only board, nobody can sign in");
+            BoardAuth::new(Users::from_toml("")?, key, opts.behind_tls_proxy, true, vec![])
+        }
+        (None, false) => {
+            return Err("no users: set FF_BOARD_USERS to a users TOML file (see README), or pass --anonymous-read for a read-only board".into())
+        }
+    };
+    Ok(std::sync::Arc::new(auth))
 }

@@ -17,7 +17,9 @@ async fn serve(spec: BackendSpec, c: Connected) -> String {
 }
 
 async fn serve_engine(engine: std::sync::Arc<Engine>) -> String {
-    let app = ff_board::app(engine, ff_board::default_options("target/site"));
+    let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
+    let auth = ff_board::authn::BoardAuth::demo(secret.to_str().unwrap()).expect("demo auth");
+    let app = ff_board::app(engine, ff_board::default_options("target/site"), std::sync::Arc::new(auth));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });

@@ -254,13 +254,14 @@ fn mint_execution_id(c: &Connected, flow: &FlowId) -> Result<ExecutionId, Engine
     }
 }
 
-/// Retry policy every demo step carries: Valkey's Lua retries only when
-/// the execution has one (Postgres and SQLite retry any retryable class).
+/// Retry policy every demo step carries (one retry): Valkey's Lua retries
+/// only when the execution has one, and then whatever the failure class;
+/// Postgres and SQLite retry the retryable classes regardless.
 fn retry_policy() -> ExecutionPolicy {
     ExecutionPolicy {
         retry_policy: Some(RetryPolicy {
-            max_retries: 2,
-            backoff: BackoffStrategy::Fixed { delay_ms: 2_000 },
+            max_retries: 1,
+            backoff: BackoffStrategy::Fixed { delay_ms: 1_500 },
             retryable_categories: Vec::new(),
         }),
         ..ExecutionPolicy::default()

@@ -213,9 +213,6 @@ async fn start(
     let text = format!("{} picked up {} (attempt {})", w.id, input.step, attempt + 1);
     frame(c, &handle, FrameKind::Event, text, report).await;
 
-    let finished = |outcome| {
-        input.flow_id.clone().map(|flow_id| Finished { execution_id: execution_id.clone(), flow_id, outcome })
-    };
     match input.fate {
         Fate::Approval(needed) => {
             // A resumed gate comes back through a fresh claim on Postgres /
@@ -234,27 +231,15 @@ async fn start(
         Fate::Flaky if attempt == 0 => {
             frame(c, &handle, FrameKind::Stderr, "upstream API answered 503".to_owned(), report).await;
             let reason = FailureReason::new("upstream API unavailable (503)");
-            match c.backend.fail(&handle, reason, FailureClass::Transient).await? {
-                FailOutcome::RetryScheduled { delay_until } => {
-                    report.retried += 1;
-                    if c.kind == BackendKind::Valkey {
-                        let execution_id = execution_id.clone();
-                        st.retries.push(DelayedRetry { execution_id, lane: lane.clone(), until: delay_until });
-                    }
-                }
-                FailOutcome::TerminalFailed => {
-                    report.failed += 1;
-                    st.finished.extend(finished("failed"));
-                }
-            }
+            let outcome = c.backend.fail(&handle, reason, FailureClass::Transient).await?;
+            failed(c, st, outcome, execution_id, lane, input.flow_id, report);
             Ok(())
         }
         Fate::Fail => {
             frame(c, &handle, FrameKind::Stderr, format!("{}: ledger totals do not match", input.step), report).await;
             let reason = FailureReason::new("ledger mismatch: 3 invoices off by more than 0.5%");
-            c.backend.fail(&handle, reason, FailureClass::Permanent).await?;
-            report.failed += 1;
-            st.finished.extend(finished("failed"));
+            let outcome = c.backend.fail(&handle, reason, FailureClass::Permanent).await?;
+            failed(c, st, outcome, execution_id, lane, input.flow_id, report);
             Ok(())
         }
         Fate::Ok | Fate::Flaky => {
@@ -267,6 +252,36 @@ async fn start(
                 steps_left: if inline { 1 } else { st.rng.gen_range(1..=3) },
             };
             advance(c, st, r, report).await
+        }
+    }
+}
+
+/// Account for a failed attempt. A retry comes back as a new attempt
+/// (Postgres / SQLite retry the retryable classes at once; Valkey retries
+/// any class while the execution's retry policy allows, after its backoff,
+/// so the retry is parked for the delayed promoter). A terminal failure is
+/// cascaded to the flow.
+fn failed(
+    c: &Connected,
+    st: &mut DemoState,
+    outcome: FailOutcome,
+    execution_id: ExecutionId,
+    lane: &LaneId,
+    flow_id: Option<FlowId>,
+    report: &mut DemoReport,
+) {
+    match outcome {
+        FailOutcome::RetryScheduled { delay_until } => {
+            report.retried += 1;
+            if c.kind == BackendKind::Valkey {
+                st.retries.push(DelayedRetry { execution_id, lane: lane.clone(), until: delay_until });
+            }
+        }
+        FailOutcome::TerminalFailed => {
+            report.failed += 1;
+            if let Some(flow_id) = flow_id {
+                st.finished.push(Finished { execution_id, flow_id, outcome: "failed" });
+            }
         }
     }
 }
@@ -356,6 +371,7 @@ pub(super) async fn suspend_for_approval(
     match c.backend.suspend(handle, args).await? {
         SuspendOutcome::Suspended { details, .. } => {
             report.suspended += 1;
+            report.gates.push(execution_id.clone());
             if needed > 1 {
                 report.two_approver_gates.push(execution_id.clone());
             }
@@ -376,8 +392,8 @@ pub(super) async fn suspend_for_approval(
     }
 }
 
-/// Approvers at work. Single gates get `carol` after ~12 s (at once in the
-/// seed); two-approver gates get `alice` after ~8 s and `bob` after ~25 s
+/// Approvers at work. Single gates get `carol` after ~12 s (the seed
+/// approves its first one at once); two-approver gates get `alice` after ~8 s and `bob` after ~25 s
 /// (never in the seed). Gates whose waitpoint is gone were approved
 /// elsewhere (the board): they are claimed and finished like the others.
 pub(super) async fn approvals_tick(
@@ -397,7 +413,8 @@ pub(super) async fn approvals_tick(
         let age = gate.since.elapsed();
         let next = match (gate.needed, gate.approvers.len()) {
             _ if !pending || (gate.for_operator && !seed) => None,
-            (1, 0) if seed || age >= Duration::from_secs(12) => Some("carol"),
+            // The seed approves its first single gate and leaves the rest.
+            (1, 0) if (seed && report.approvals == 0) || (!seed && age >= Duration::from_secs(12)) => Some("carol"),
             (2, 0) if !seed && age >= Duration::from_secs(8) => Some("alice"),
             (2, 1) if age >= Duration::from_secs(25) => Some("bob"),
             _ => None,
