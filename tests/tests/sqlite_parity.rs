@@ -10,24 +10,31 @@
 //! executions and edges (Postgres ids are minted with
 //! `ExecutionId::for_flow`, SQLite ids reuse the uuid on partition 0) and
 //! the same `now` arguments, so the reads can be compared field for
-//! field once the partition tag `{fp:N}` is normalised.
+//! field once the partition tag `{fp:N}` is normalised. Postgres is
+//! dialed as the board does, i.e. through `PostgresFilled`, whose
+//! `describe_execution` decodes flow members.
+//!
+//! `finished_executions_describe_with_their_outcome` checks the 0.15
+//! terminal-state fix (`state_fix`) on both backends.
 use std::sync::Arc;
 
 use ff_board_engine::connect::{Connected, SideStore};
+use ff_board_engine::pg_reads::PostgresFilled;
 use ff_board_engine::sqlite_reads::SqliteFilled;
 use ff_board_tests::{connect, fresh_postgres, sqlite_path};
-use ff_core::backend::{CapabilitySet, ClaimPolicy};
+use ff_core::backend::{CapabilitySet, ClaimPolicy, FailOutcome, FailureClass, FailureReason, Handle};
 use ff_core::contracts::{
-    AddExecutionToFlowArgs, ApplyDependencyToChildArgs, CreateExecutionArgs, CreateFlowArgs,
+    AddExecutionToFlowArgs, ApplyDependencyToChildArgs, CancelExecutionArgs, CreateExecutionArgs, CreateFlowArgs,
     EdgeDependencyPolicy, EdgeDirection, ResumeCondition, ResumePolicy, SeedWaitpointHmacSecretArgs,
     SignalMatcher, StageDependencyEdgeArgs, StageDependencyEdgeResult, SuspendArgs, SuspensionReasonCode,
     WaitpointBinding,
 };
 use ff_core::engine_backend::EngineBackend;
 use ff_core::partition::{flow_partition, Partition, PartitionConfig, PartitionFamily, PartitionKey};
+use ff_core::state::PublicState;
 use ff_core::types::{
-    EdgeId, ExecutionId, FlowId, LaneId, Namespace, SuspensionId, TimestampMs, WaitpointId, WorkerId,
-    WorkerInstanceId,
+    CancelSource, EdgeId, ExecutionId, FlowId, LaneId, Namespace, SuspensionId, TimestampMs, WaitpointId,
+    WorkerId, WorkerInstanceId,
 };
 use uuid::Uuid;
 
@@ -110,6 +117,16 @@ impl Run {
             SideStore::Valkey(_) => unreachable!(),
         };
         assert_eq!(n, 1, "{}: promote {u}", self.name);
+    }
+    /// Promote `u` (the only runnable row then) and claim it on `LANE`.
+    async fn claim(&self, u: Uuid, what: &str) -> Handle {
+        self.promote(u).await;
+        let policy = ClaimPolicy::new(WorkerId::new("w-parity"), WorkerInstanceId::new("w-parity-1"), 30_000, None);
+        self.b()
+            .claim(&LaneId::new(LANE), &CapabilitySet::default(), policy)
+            .await
+            .unwrap_or_else(|e| panic!("{}: claim {what}: {e}", self.name))
+            .unwrap_or_else(|| panic!("{}: claim {what}: nothing claimable", self.name))
     }
 }
 
@@ -206,25 +223,13 @@ async fn build(run: &Run, ids: &Ids) {
         .unwrap_or_else(|e| panic!("{who}: apply edge {n}: {e}"));
     }
 
-    let lane = LaneId::new(LANE);
-    let policy = || ClaimPolicy::new(WorkerId::new("w-parity"), WorkerInstanceId::new("w-parity-1"), 30_000, None);
     // A: claim + complete.
-    run.promote(a).await;
-    let h = b
-        .claim(&lane, &CapabilitySet::default(), policy())
-        .await
-        .unwrap_or_else(|e| panic!("{who}: claim A: {e}"))
-        .unwrap_or_else(|| panic!("{who}: claim A: nothing claimable"));
+    let h = run.claim(a, "A").await;
     b.complete(&h, Some(b"a-done".to_vec())).await.unwrap_or_else(|e| panic!("{who}: complete A: {e}"));
     // B and C: claim + suspend on a waitpoint, at the same instant (the
     // listing then orders them by id).
     for (u, key) in [(bb, "wpk:approve-b"), (c, "wpk:approve-c")] {
-        run.promote(u).await;
-        let h = b
-            .claim(&lane, &CapabilitySet::default(), policy())
-            .await
-            .unwrap_or_else(|e| panic!("{who}: claim {key}: {e}"))
-            .unwrap_or_else(|| panic!("{who}: claim {key}: nothing claimable"));
+        let h = run.claim(u, key).await;
         let args = SuspendArgs::new(
             SuspensionId::new(),
             WaitpointBinding::Fresh { waitpoint_id: WaitpointId::new(), waitpoint_key: key.into() },
@@ -260,6 +265,7 @@ async fn filled_sqlite_reads_match_postgres() {
     let sq = Run { name: "sqlite", c: connect(&format!("sqlite:{}", sqlite_path())).await, part: 0 };
     let pg = Run { name: "postgres", c: connect(&fresh_postgres().await).await, part: ids.pg_part };
     assert!(sq.b().as_any().downcast_ref::<SqliteFilled>().is_some(), "sqlite backend is SqliteFilled");
+    assert!(pg.b().as_any().downcast_ref::<PostgresFilled>().is_some(), "postgres backend is PostgresFilled");
     build(&sq, &ids).await;
     build(&pg, &ids).await;
     let p = ids.pg_part;
@@ -357,10 +363,20 @@ async fn filled_sqlite_reads_match_postgres() {
         p
     );
 
-    // describe_execution.
+    // describe_execution: the same snapshot on both, flow members included
+    // (the Postgres 0.15 decoder fails on those; `PostgresFilled` does not).
     for (i, u) in ids.ex.iter().enumerate() {
-        compare_describe_execution(&sq, &pg, *u, &format!("describe_execution {i}")).await;
+        let (snap, _) = same!(
+            format!("describe_execution {i}"),
+            sq.b().describe_execution(&sq.eid(*u)).await,
+            pg.b().describe_execution(&pg.eid(*u)).await,
+            p
+        );
+        let snap = snap.unwrap_or_else(|| panic!("describe_execution {i}: missing"));
+        assert_eq!(snap.flow_id, (i < 4).then(|| f1.clone()), "describe_execution {i}: flow id");
     }
+    let a = sq.b().describe_execution(&sq.eid(ids.ex[0])).await.expect("describe A").expect("A");
+    assert_eq!(a.public_state, PublicState::Completed, "A was completed");
     let u = Uuid::new_v4();
     let (none, _) = same!(
         "describe_execution missing",
@@ -436,48 +452,6 @@ async fn filled_sqlite_reads_match_postgres() {
     assert_eq!(seen, all.entries, "pages of one cover the suspended set once, in order");
 }
 
-/// `describe_execution` on both backends. Where Postgres answers, the two
-/// snapshots must be equal. Where Postgres 0.15 fails on its own row
-/// (`Corruption` from its decoder: flow members get a `{fp:N}:<uuid>` flow
-/// id, claimed rows a `running` state), the SQLite snapshot must agree
-/// with what Postgres reports for that execution through the other trait
-/// reads.
-async fn compare_describe_execution(sq: &Run, pg: &Run, u: Uuid, what: &str) {
-    let s = sq
-        .b()
-        .describe_execution(&sq.eid(u))
-        .await
-        .unwrap_or_else(|e| panic!("sqlite {what}: {e}"))
-        .unwrap_or_else(|| panic!("sqlite {what}: missing"));
-    match pg.b().describe_execution(&pg.eid(u)).await {
-        Ok(g) => {
-            assert_eq!(norm(&Some(s), 0), norm(&g, pg.part), "{what}: sqlite (left) vs postgres (right)")
-        }
-        Err(ff_core::engine_error::EngineError::Validation {
-            kind: ff_core::engine_error::ValidationKind::Corruption,
-            detail,
-        }) => {
-            eprintln!("postgres {what}: Corruption ({detail}); comparing with its other reads");
-            let id = pg.eid(u);
-            let info = pg.b().read_execution_info(&id).await.expect("pg read_execution_info").expect("pg info");
-            let state = pg.b().read_execution_state(&id).await.expect("pg read_execution_state");
-            let flow = pg.b().resolve_execution_flow_id(&id).await.expect("pg resolve_execution_flow_id");
-            let ns = pg.b().get_execution_namespace(&id).await.expect("pg get_execution_namespace");
-            let tag = pg.b().get_execution_tag(&id, "team.owner").await.expect("pg get_execution_tag");
-            assert_eq!(s.execution_id, sq.eid(u), "{what}: id");
-            assert_eq!(Some(s.public_state), state, "{what}: public_state vs pg read_execution_state");
-            assert_eq!(s.public_state, info.public_state, "{what}: public_state vs pg read_execution_info");
-            assert_eq!(s.flow_id, flow, "{what}: flow_id vs pg resolve_execution_flow_id");
-            assert_eq!(s.lane_id.as_str(), info.lane_id, "{what}: lane");
-            assert_eq!(Some(s.namespace.as_str().to_owned()), ns, "{what}: namespace");
-            assert_eq!(s.created_at.0.to_string(), info.created_at, "{what}: created_at");
-            assert_eq!(s.tags.get("team.owner").cloned(), tag, "{what}: tags");
-            assert_eq!(s.blocking_detail.unwrap_or_default(), info.blocking_detail, "{what}: blocking_detail");
-        }
-        Err(e) => panic!("postgres {what}: {e}"),
-    }
-}
-
 /// SQLite-only behaviour of the wrapper: other partitions are empty,
 /// unknown ids are `None`, and the rest of the trait still reaches the
 /// SQLite backend.
@@ -514,4 +488,97 @@ async fn sqlite_filled_wrapper_basics() {
     // A read SqliteFilled does not fill still comes from the backend.
     let state = b.read_execution_state(&run.eid(u)).await.expect("read_execution_state delegates");
     assert_eq!(state, Some(ff_core::state::PublicState::Waiting));
+}
+
+/// The 0.15 terminal-state gap, through the wrappers the board dials, on
+/// both backends: the engine leaves `public_state = 'running'` on rows
+/// `complete` / `fail` finish, and the reads must still say how they
+/// ended. Four executions of one lane: completed, failed for good
+/// (`Permanent`, no retry), cancelled while running, and running. The
+/// three flow members describe with their flow id (the Postgres 0.15
+/// decoder fails on flow members).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_executions_describe_with_their_outcome() {
+    let ids = Ids::mint();
+    let sq = Run { name: "sqlite", c: connect(&format!("sqlite:{}", sqlite_path())).await, part: 0 };
+    let pg = Run { name: "postgres", c: connect(&fresh_postgres().await).await, part: ids.pg_part };
+    for run in [&sq, &pg] {
+        check_outcome_states(run, &ids).await;
+    }
+}
+
+async fn check_outcome_states(run: &Run, ids: &Ids) {
+    let (b, who) = (run.b(), run.name);
+    let flow = FlowId::from_uuid(ids.f1);
+    b.create_flow(CreateFlowArgs {
+        flow_id: flow.clone(),
+        flow_kind: "dag".into(),
+        namespace: Namespace::new("parity"),
+        now: ts(0),
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{who}: create_flow: {e}"));
+    let [done, failed, cancelled, running, _] = ids.ex;
+    for (i, u) in [done, failed, cancelled, running].into_iter().enumerate() {
+        b.create_execution(create_args(run.eid(u), LANE, 0, 1 + i as i64))
+            .await
+            .unwrap_or_else(|e| panic!("{who}: create_execution {i}: {e}"));
+        if u != cancelled {
+            b.add_execution_to_flow(AddExecutionToFlowArgs {
+                flow_id: flow.clone(),
+                execution_id: run.eid(u),
+                now: ts(10 + i as i64),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{who}: add_execution_to_flow {i}: {e}"));
+        }
+    }
+
+    let h = run.claim(done, "done").await;
+    b.complete(&h, Some(b"ok".to_vec())).await.unwrap_or_else(|e| panic!("{who}: complete: {e}"));
+    let h = run.claim(failed, "failed").await;
+    let out = b
+        .fail(&h, FailureReason::new("boom"), FailureClass::Permanent)
+        .await
+        .unwrap_or_else(|e| panic!("{who}: fail: {e}"));
+    assert_eq!(out, FailOutcome::TerminalFailed, "{who}: a permanent failure is not retried");
+    run.claim(cancelled, "cancelled").await;
+    b.cancel_execution(CancelExecutionArgs {
+        execution_id: run.eid(cancelled),
+        reason: "parity-test".into(),
+        source: CancelSource::OperatorOverride,
+        lease_id: None,
+        lease_epoch: None,
+        attempt_id: None,
+        now: ts(20),
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{who}: cancel_execution: {e}"));
+    run.claim(running, "running").await;
+
+    for (u, state, member) in [
+        (done, PublicState::Completed, true),
+        (failed, PublicState::Failed, true),
+        (cancelled, PublicState::Cancelled, false),
+        (running, PublicState::Active, true),
+    ] {
+        let id = run.eid(u);
+        let snap = b
+            .describe_execution(&id)
+            .await
+            .unwrap_or_else(|e| panic!("{who}: describe_execution {state}: {e}"))
+            .unwrap_or_else(|| panic!("{who}: describe_execution {state}: missing"));
+        assert_eq!(snap.public_state, state, "{who}: describe_execution state");
+        assert_eq!(snap.flow_id, member.then(|| flow.clone()), "{who}: describe_execution {state}: flow id");
+        let info = b
+            .read_execution_info(&id)
+            .await
+            .unwrap_or_else(|e| panic!("{who}: read_execution_info {state}: {e}"))
+            .unwrap_or_else(|| panic!("{who}: read_execution_info {state}: missing"));
+        assert_eq!(
+            (info.public_state, info.state_vector.public_state),
+            (state, state),
+            "{who}: read_execution_info state"
+        );
+    }
 }

@@ -45,6 +45,14 @@ mod run {
     use ff_board_engine::audit::Recorded;
     use ff_board_engine::connect::Connected;
 
+    /// Give an action's error its HTTP status (401, 403, 400, 404, 501, 502, 503).
+    pub fn status<T>(r: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(e) = &r {
+            crate::components::feedback::set_status(e.status());
+        }
+        r
+    }
+
     pub fn check_text(reason: &str, key: &str) -> Result<(), AppError> {
         if reason.chars().count() > 500 {
             return Err(AppError::BadRequest("reason is longer than 500 characters".into()));
@@ -106,6 +114,7 @@ pub async fn cancel_flow_action(
     idempotency_key: String,
     csrf: String,
 ) -> Result<ActionResult, AppError> {
+    run::status(async move {
     use ff_board_engine::actions;
     let id = super::parse::flow_id(&flow_id)?;
     let p = actions::cancel_policy(&policy)
@@ -123,6 +132,8 @@ pub async fn cancel_flow_action(
         actions::cancel_flow(&c, &id, p, w).await.map_err(|e| AppError::engine("cancel_flow", e))
     })
     .await
+    }
+    .await)
 }
 
 #[server(prefix = "/api", endpoint = "execution_action")]
@@ -134,6 +145,7 @@ pub async fn execution_action(
     idempotency_key: String,
     csrf: String,
 ) -> Result<ActionResult, AppError> {
+    run::status(async move {
     use ff_board_engine::actions;
     let id = super::parse::execution_id(&execution_id)?;
     let sup = crate::state::conn()?.backend.capabilities().supports;
@@ -162,6 +174,8 @@ pub async fn execution_action(
         r.map_err(|e| AppError::engine(&act, e))
     })
     .await
+    }
+    .await)
 }
 
 #[server(prefix = "/api", endpoint = "decide_waitpoint")]
@@ -173,6 +187,7 @@ pub async fn decide_waitpoint(
     idempotency_key: String,
     csrf: String,
 ) -> Result<ActionResult, AppError> {
+    run::status(async move {
     use ff_core::contracts::ListPendingWaitpointsArgs;
     let id = super::parse::execution_id(&execution_id)?;
     let wp = ff_core::types::WaitpointId::parse(waitpoint_id.trim())
@@ -203,16 +218,21 @@ pub async fn decide_waitpoint(
             .map_err(|e| AppError::engine("deliver_signal", e))
     })
     .await
+    }
+    .await)
 }
 
 #[server(prefix = "/api", endpoint = "reset_budget_action")]
 pub async fn reset_budget_action(budget_id: String, reason: String, idempotency_key: String, csrf: String) -> Result<ActionResult, AppError> {
+    run::status(async move {
     let id = ff_core::types::BudgetId::parse(budget_id.trim())
         .map_err(|_| AppError::BadRequest(format!("malformed budget id {budget_id:?}")))?;
     run::act(crate::auth::Role::Admin, &csrf, "reset_budget", &budget_id, &reason, &idempotency_key, |c| async move {
         ff_board_engine::actions::reset_budget(&c, &id).await.map_err(|e| AppError::engine("reset_budget", e))
     })
     .await
+    }
+    .await)
 }
 
 #[server(prefix = "/api", endpoint = "flow_cancel_preview")]

@@ -1,0 +1,225 @@
+//! Operator actions over HTTP (no browser) against real backends: the auth
+//! matrix (anonymous / viewer / operator / admin × every action), CSRF,
+//! expired and forged sessions, idempotency, the 2-of-2 distinct-approver
+//! gate, the engine state read back through the trait after each action,
+//! one audit attempt + outcome per action, and no waitpoint token in any
+//! response.
+use std::sync::Arc;
+
+use ff_board::authn::BoardAuth;
+use ff_board_engine::audit::{AuditFilter, AuditLog};
+use ff_board_engine::connect::Connected;
+use ff_board_engine::{demo, BackendSpec, Engine};
+use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
+use ff_core::contracts::ListPendingWaitpointsArgs;
+use ff_core::partition::{Partition, PartitionFamily, PartitionKey};
+use ff_core::state::PublicState;
+
+struct Board {
+    base: String,
+    auth: Arc<BoardAuth>,
+    http: reqwest::Client,
+    bodies: std::sync::Mutex<Vec<String>>,
+}
+
+impl Board {
+    async fn start(url: &str, c: &Connected) -> Board {
+        let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
+        let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
+        let auth = Arc::new(BoardAuth::demo(secret.to_str().unwrap()).unwrap());
+        let app = ff_board::app(engine, ff_board::default_options("target/site"), auth.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Board { base: format!("http://{addr}"), auth, http: reqwest::Client::new(), bodies: Default::default() }
+    }
+
+    /// `(cookie, csrf)` of a signed-in demo user.
+    async fn sign_in(&self, user: &str) -> (String, String) {
+        let cookie = self.auth.session_cookie(user).expect("demo user");
+        let me: serde_json::Value = self
+            .http
+            .post(format!("{}/api/me", self.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (cookie, me["actor"]["csrf"].as_str().expect("csrf").to_owned())
+    }
+
+    /// POST a server function as a form; returns (status, body).
+    async fn post(&self, endpoint: &str, cookie: Option<&str>, form: &[(&str, String)]) -> (u16, String) {
+        let mut req = self.http.post(format!("{}/api/{endpoint}", self.base)).form(form);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        self.bodies.lock().unwrap().push(body.clone());
+        (status, body)
+    }
+
+    async fn get(&self, path: &str) -> String {
+        let body = self.http.get(format!("{}{path}", self.base)).send().await.unwrap().text().await.unwrap();
+        self.bodies.lock().unwrap().push(body.clone());
+        body
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+    pairs.iter().map(|(k, v)| (Box::leak(k.to_string().into_boxed_str()) as &'static str, v.to_string())).collect()
+}
+
+async fn state(c: &Connected, id: &ff_core::types::ExecutionId) -> PublicState {
+    c.backend.describe_execution(id).await.unwrap().expect("execution").public_state
+}
+
+async fn suite(url: &str) {
+    let c = connect(url).await;
+    let report = demo::seed(&c).await.expect("seed");
+    let b = Board::start(url, &c).await;
+    let sup = c.backend.capabilities().supports;
+    let (alice, alice_csrf) = b.sign_in("alice").await;
+    let (bob, bob_csrf) = b.sign_in("bob").await;
+    let (vera, vera_csrf) = b.sign_in("vera").await;
+    let (ada, ada_csrf) = b.sign_in("ada").await;
+
+    // A target for the matrix: a flow member still running or waiting.
+    let flow = report.flow_ids[0].clone();
+    let members = ff_board_engine::side::flow_members(&c, &flow).await.unwrap();
+    let mut target = None;
+    for m in &members {
+        if !matches!(state(&c, m).await, PublicState::Completed | PublicState::Failed | PublicState::Cancelled) {
+            target = Some(m.clone());
+            break;
+        }
+    }
+    let target = target.expect("a live member").to_string();
+
+    // Auth matrix: anonymous, viewer, bad CSRF, missing CSRF, forged cookie → denied.
+    let cancel = |csrf: &str, key: &str| {
+        form(&[("execution_id", &target), ("action", "cancel"), ("reason", "matrix"), ("idempotency_key", key), ("csrf", csrf)])
+    };
+    assert_eq!(b.post("execution_action", None, &cancel("x", "k1")).await.0, 401, "anonymous");
+    assert_eq!(b.post("execution_action", Some(&vera), &cancel(&vera_csrf, "k2")).await.0, 403, "viewer");
+    assert_eq!(b.post("execution_action", Some(&alice), &cancel(&bob_csrf, "k3")).await.0, 403, "another session's csrf");
+    assert_eq!(b.post("execution_action", Some(&alice), &cancel("", "k4")).await.0, 403, "missing csrf");
+    let forged = format!("{}x", alice);
+    assert_eq!(b.post("execution_action", Some(&forged), &cancel(&alice_csrf, "k5")).await.0, 401, "forged cookie");
+    let budget = report.hard_breached_budgets[0].to_string();
+    let reset = |csrf: &str, key: &str| form(&[("budget_id", &budget), ("reason", "matrix"), ("idempotency_key", key), ("csrf", csrf)]);
+    assert_eq!(b.post("reset_budget_action", Some(&alice), &reset(&alice_csrf, "r1")).await.0, 403, "operator may not reset budgets");
+    assert_eq!(b.post("reset_budget_action", Some(&vera), &reset(&vera_csrf, "r2")).await.0, 403);
+    assert_eq!(b.post("reset_budget_action", None, &reset("", "r3")).await.0, 401);
+    // Validation: clear 400s.
+    let (s, body) = b.post("execution_action", Some(&alice), &form(&[("execution_id", "garbage"), ("action", "cancel"), ("reason", ""), ("idempotency_key", "v1"), ("csrf", &alice_csrf)])).await;
+    assert_eq!(s, 400, "{body}");
+    let (s, _) = b.post("execution_action", Some(&alice), &form(&[("execution_id", &target), ("action", "explode"), ("reason", ""), ("idempotency_key", "v2"), ("csrf", &alice_csrf)])).await;
+    assert_eq!(s, 400);
+
+    // Operator cancels; a double submit with the same key is one effect.
+    let tid = ff_core::types::ExecutionId::parse(&target).unwrap();
+    if sup.cancel_execution {
+        let (s, body) = b.post("execution_action", Some(&alice), &cancel(&alice_csrf, "cancel-once")).await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(state(&c, &tid).await, PublicState::Cancelled, "cancelled through the board");
+        let (s, body) = b.post("execution_action", Some(&alice), &cancel(&alice_csrf, "cancel-once")).await;
+        assert_eq!(s, 200);
+        assert!(body.contains("\"duplicate\":true"), "{body}");
+    }
+
+    // 2-of-2 distinct approvers: alice twice counts once; bob completes it.
+    let gate = report.two_approver_gates[0].clone();
+    let part = PartitionKey::from(Partition { family: PartitionFamily::Flow, index: gate.partition() });
+    let wp = c.backend.list_pending_waitpoints(ListPendingWaitpointsArgs::new(gate.clone())).await.unwrap().entries[0].waitpoint_id.to_string();
+    let approve = |csrf: &str, key: &str| {
+        form(&[("execution_id", gate.as_str()), ("waitpoint_id", &wp), ("decision", "approve"), ("reason", "ship it"), ("idempotency_key", key), ("csrf", csrf)])
+    };
+    assert_eq!(b.post("decide_waitpoint", Some(&vera), &approve(&vera_csrf, "a0")).await.0, 403, "viewers do not approve");
+    assert_eq!(b.post("decide_waitpoint", Some(&alice), &approve(&alice_csrf, "a1")).await.0, 200);
+    let (s, body) = b.post("decide_waitpoint", Some(&alice), &approve(&alice_csrf, "a2")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(state(&c, &gate).await, PublicState::Suspended, "the same operator twice counts once");
+    let (s, body) = b.post("decide_waitpoint", Some(&bob), &approve(&bob_csrf, "a3")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_ne!(state(&c, &gate).await, PublicState::Suspended, "two distinct operators resume it");
+    let _ = part;
+
+    // Admin resets the breached budget.
+    let bid = report.hard_breached_budgets[0].clone();
+    let (s, body) = b.post("reset_budget_action", Some(&ada), &reset(&ada_csrf, "reset-1")).await;
+    if sup.budget_admin {
+        assert_eq!(s, 200, "{body}");
+        let st = c.backend.get_budget_status(&bid).await.unwrap();
+        assert!(st.usage.values().all(|v| *v == 0), "usage reset: {:?}", st.usage);
+    } else {
+        assert_eq!(s, 501);
+    }
+
+    // Cancel a whole flow.
+    let other = report.flow_ids.last().unwrap().to_string();
+    let (s, body) = b
+        .post("cancel_flow_action", Some(&bob), &form(&[("flow_id", &other), ("policy", "cancel_all"), ("wait", "none"), ("timeout_ms", "30000"), ("reason", "incident"), ("idempotency_key", "cf1"), ("csrf", &bob_csrf)]))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let fs = c.backend.describe_flow(&report.flow_ids.last().unwrap().clone()).await.unwrap().unwrap();
+    assert!(fs.cancelled_at.is_some() || fs.public_flow_state == "cancelled", "flow cancelled: {}", fs.public_flow_state);
+
+    // Audit: each accepted action left exactly one attempt with an outcome.
+    let audit = AuditLog::open(&c.side).await.unwrap();
+    let all = audit.list(&AuditFilter { user: None, action: None, target_contains: None, limit: 1000 }).await.unwrap();
+    let mut keys: Vec<&str> = all.iter().map(|e| e.idempotency_key.as_str()).collect();
+    keys.sort();
+    let n = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "one entry per idempotency key");
+    assert!(all.iter().all(|e| e.outcome.is_some()), "every attempt has its outcome");
+    for k in ["a1", "a2", "a3", "cf1"] {
+        assert!(all.iter().any(|e| e.idempotency_key == k), "audit has {k}");
+    }
+    for denied in ["k1", "k2", "k3", "k4", "k5", "r1", "r2", "r3", "a0"] {
+        assert!(!all.iter().any(|e| e.idempotency_key == denied), "denied {denied} never reached the audit/engine");
+    }
+    let (s, body) = b.post("list_audit", Some(&alice), &[]).await;
+    assert_eq!(s, 403, "operators may not read the whole audit log: {body}");
+    let (s, body) = b.post("list_audit", Some(&ada), &[]).await;
+    assert_eq!(s, 200, "{body}");
+
+    // The waitpoint token is in no response: pages, server functions.
+    for p in ["/approvals", &format!("/executions/{}", enc(gate.as_str()))] {
+        b.get(p).await;
+    }
+    let token = c.backend.read_waitpoint_token(
+        PartitionKey::from(Partition { family: PartitionFamily::Flow, index: gate.partition() }),
+        &ff_core::types::WaitpointId::parse(&wp).unwrap(),
+    ).await.ok().flatten();
+    if let Some(token) = token {
+        for body in b.bodies.lock().unwrap().iter() {
+            assert!(!body.contains(&token), "waitpoint token leaked");
+        }
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_actions() {
+    suite(&format!("sqlite:{}", sqlite_path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_actions() {
+    suite(&fresh_postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valkey_actions() {
+    let v = Valkey::start();
+    suite(&v.url()).await;
+}
