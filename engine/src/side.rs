@@ -166,3 +166,46 @@ fn sqlite_id(partition: i64, bytes: &[u8]) -> String {
 fn parse_execution_id(raw: &str) -> Result<ExecutionId, String> {
     ExecutionId::parse(raw).map_err(|e| format!("store holds an execution id the engine cannot parse: {raw:?}: {e}"))
 }
+
+/// Progress of an n-of-m approval gate: `(required, distinct approvers so
+/// far)`. The trait exposes neither; SQLite and Postgres keep both on
+/// `ff_suspension_current` (condition + member map). `None` where the store
+/// does not say (single-signal gates, Valkey).
+pub async fn gate_progress(c: &Connected, id: &ExecutionId) -> Result<Option<(u32, Vec<String>)>, String> {
+    let uuid = id.as_str().rsplit_once("}:").map(|(_, u)| u.to_owned()).unwrap_or_default();
+    let row: Option<(String, String)> = match &c.side {
+        SideStore::Sqlite(pool) => {
+            let Ok(u) = uuid::Uuid::parse_str(&uuid) else { return Ok(None) };
+            sqlx::query_as("SELECT condition, member_map FROM ff_suspension_current WHERE partition_key = ? AND execution_id = ?")
+                .bind(i64::from(id.partition()))
+                .bind(u.as_bytes().to_vec())
+                .fetch_optional(pool)
+                .await
+                .map_err(|e| format!("gate progress: {e}"))?
+        }
+        SideStore::Postgres(pool) => sqlx::query_as(
+            "SELECT condition::text, member_map::text FROM ff_suspension_current WHERE partition_key = $1 AND execution_id = $2::uuid",
+        )
+        .bind(id.partition() as i16)
+        .bind(&uuid)
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| format!("gate progress: {e}"))?,
+        SideStore::Valkey(_) => None,
+    };
+    let Some((condition, members)) = row else { return Ok(None) };
+    let cond: serde_json::Value = serde_json::from_str(&condition).unwrap_or_default();
+    let Some(n) = cond.pointer("/Composite/n").and_then(|v| v.as_u64()) else { return Ok(None) };
+    let map: serde_json::Value = serde_json::from_str(&members).unwrap_or_default();
+    let mut who: Vec<String> = map
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+        .filter_map(|s| s.get("source_identity").and_then(|v| v.as_str()).map(str::to_owned))
+        .filter(|s| !s.is_empty())
+        .collect();
+    who.sort();
+    who.dedup();
+    Ok(Some((n as u32, who)))
+}

@@ -26,6 +26,9 @@ pub struct ApprovalRow {
     pub suspended_at: i64,
     /// Pending waitpoints, or why they could not be read.
     pub waitpoints: Result<Vec<WaitpointView>, String>,
+    /// For n-of-m gates: approvals required, and who approved so far.
+    pub required: Option<u32>,
+    pub approvers: Vec<String>,
 }
 
 /// A pending waitpoint without its token (kid and fingerprint stay on the server too).
@@ -55,7 +58,9 @@ pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
     let rows = futures::stream::iter(entries)
         .map(|entry| {
             let backend = c.backend.clone();
+            let c = c.clone();
             async move {
+                let gate = ff_board_engine::side::gate_progress(&c, &entry.execution_id).await.ok().flatten();
                 let snap = backend.describe_execution(&entry.execution_id).await.ok().flatten();
                 let waitpoints = backend
                     .list_pending_waitpoints(ListPendingWaitpointsArgs::new(entry.execution_id.clone()).with_limit(20))
@@ -75,6 +80,8 @@ pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
                     reason: entry.reason,
                     suspended_at: entry.suspended_at_ms,
                     waitpoints,
+                    required: gate.as_ref().map(|g| g.0),
+                    approvers: gate.map(|g| g.1).unwrap_or_default(),
                 }
             }
         })

@@ -29,7 +29,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                         <h1 class="mb-4 text-2xl font-semibold">"Approvals "<span class="text-slate-500">{format!("({})", rows.len())}</span></h1>
                         <ul class="space-y-3">
                             {rows.into_iter().map(|r| view! {
-                                <li data-testid="approval-row" data-execution-id=r.execution_id.clone() class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
+                                <li data-testid="approval-row" data-execution-id=r.execution_id.clone() data-required=r.required.map(|n| n.to_string()) class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
                                     <div class="flex flex-wrap items-center gap-3 text-sm">
                                         <StateBadge state="suspended"/>
                                         <Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/>
@@ -38,7 +38,15 @@ pub fn ApprovalsPage() -> impl IntoView {
                                         <span class="flex-1"></span>
                                         <span class="text-slate-500">"suspended "<Time t=r.suspended_at now=now/></span>
                                     </div>
-                                    <p class="mt-2 text-sm"><span class="text-slate-500">"Reason: "</span><span data-testid="approval-reason" class="font-medium">{r.reason.clone()}</span></p>
+                                    <p class="mt-2 text-sm"><span class="text-slate-500">"Reason: "</span><span data-testid="approval-reason" class="font-medium">{r.reason.clone()}</span>
+                                        {r.required.map(|n| view! {
+                                            <span data-testid="gate-progress" class="ml-3 rounded bg-violet-100 px-2 py-0.5 text-xs font-semibold text-violet-900 dark:bg-violet-900 dark:text-violet-100">
+                                                {format!("{} of {n} distinct approvals", r.approvers.len())}
+                                                {(!r.approvers.is_empty()).then(|| format!(" ({})", r.approvers.join(", ")))}
+                                            </span>
+                                        })}
+                                        <a class="ml-3 text-sm text-blue-700 hover:underline dark:text-blue-300" href=execution_href(&r.execution_id)>"Review & decide →"</a>
+                                    </p>
                                     {match r.waitpoints.clone() {
                                         Err(e) => view! { <p class="mt-2 text-sm italic text-slate-500">"waitpoints: "{e}</p> }.into_any(),
                                         Ok(wps) if wps.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No pending waitpoint."</p> }.into_any(),

@@ -1,0 +1,91 @@
+// Operator actions in real Chromium: sign-in, the 2-of-2 approval gate with
+// two operators in two browser contexts, a flow cancel with its blast
+// radius, a viewer with no enabled action, the audit page.
+import { test, expect, type Browser } from '@playwright/test';
+import { signIn, ExecutionPage, shot } from './fixtures/board';
+
+async function operator(browser: Browser, user: string) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, user);
+  return { ctx, page };
+}
+
+/** A suspended execution waiting on a 2-approver gate (from the approvals inbox). */
+async function twoApproverGate(browser: Browser): Promise<string> {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto('/approvals');
+  const row = page.locator('[data-testid="approval-row"]:has([data-testid="waitpoint"])').first();
+  await expect(row).toBeVisible();
+  const ids = await page.locator('[data-testid="approval-row"]:has([data-testid="waitpoint"])').evaluateAll(
+    els => els.map(e => ({ id: e.getAttribute('data-execution-id')!, need: e.getAttribute('data-required') })));
+  await ctx.close();
+  const gate = ids.find(i => i.need === '2') ?? ids[0];
+  return gate.id;
+}
+
+test('two operators approve a 2-of-2 gate; the same operator twice does not', async ({ browser }) => {
+  const id = await twoApproverGate(browser);
+  const alice = await operator(browser, 'alice');
+  const bob = await operator(browser, 'bob');
+  const a = new ExecutionPage(alice.page);
+  await a.open(id);
+  await shot(alice.page, 'confirm-dialog-before');
+  await alice.page.getByTestId('approve-open').first().locator('summary').click();
+  await expect(alice.page.getByTestId('confirm-dialog').first()).toBeVisible();
+  await shot(alice.page, 'confirm-dialog');
+  await alice.page.getByTestId('approve-open').first().locator('input[name="reason"]').fill('looks good');
+  await alice.page.getByTestId('approve-confirm').first().click();
+  await expect(alice.page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
+  // Alice again: counted once, still suspended.
+  await a.open(id);
+  if (await alice.page.getByTestId('approve-open').count() > 0) {
+    await a.decide('approve', 'again');
+  }
+  await a.open(id);
+  await expect(alice.page.locator('h1 [data-state]')).toHaveAttribute('data-state', /suspended/);
+  // Bob: the second distinct approver resumes it.
+  const b = new ExecutionPage(bob.page);
+  await b.open(id);
+  await b.decide('approve', 'second pair of eyes');
+  await b.open(id);
+  await expect(bob.page.locator('h1 [data-state]')).not.toHaveAttribute('data-state', 'suspended');
+  await alice.ctx.close();
+  await bob.ctx.close();
+});
+
+test('a viewer sees no enabled action', async ({ browser }) => {
+  const vera = await operator(browser, 'vera');
+  await vera.page.goto('/flows');
+  const first = vera.page.getByTestId('flow-row').first();
+  await first.locator('a').first().click();
+  await expect(vera.page.getByTestId('dag')).toBeVisible();
+  await expect(vera.page.getByTestId('action-disabled').first()).toBeVisible();
+  await expect(vera.page.locator('[data-testid$="-confirm"]')).toHaveCount(0);
+  await vera.ctx.close();
+});
+
+test('cancel a flow: the dialog says how many members, then they turn cancelled', async ({ browser }) => {
+  const bob = await operator(browser, 'bob');
+  await bob.page.goto('/flows?state=active');
+  await bob.page.getByTestId('flow-row').first().locator('a').first().click();
+  await expect(bob.page.getByTestId('dag')).toBeVisible();
+  await bob.page.getByTestId('cancel-flow-open').locator('summary').click();
+  await expect(bob.page.getByTestId('cancel-flow-summary')).toContainText(/members/);
+  await shot(bob.page, 'cancel-flow-dialog');
+  await bob.page.getByTestId('cancel-flow-open').locator('input[name="reason"]').fill('incident 42');
+  await bob.page.getByTestId('cancel-flow-confirm').click();
+  await expect(bob.page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
+  await bob.page.reload();
+  await expect.poll(async () => bob.page.locator('[data-testid="dag-node"][data-state="cancelled"]').count(), { timeout: 20_000 }).toBeGreaterThan(0);
+  await bob.ctx.close();
+});
+
+test('the audit page lists what operators did', async ({ browser }) => {
+  const ada = await operator(browser, 'ada');
+  await ada.page.goto('/audit');
+  await expect(ada.page.getByTestId('audit-row').first()).toBeVisible();
+  await shot(ada.page, 'audit');
+  await ada.ctx.close();
+});
