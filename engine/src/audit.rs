@@ -468,7 +468,7 @@ impl AuditLog {
                 let mut out: Vec<AuditEntry> = Vec::new();
                 let mut end = "+".to_owned();
                 while out.len() < filter.limit {
-                    let rows: Vec<(String, Vec<String>)> = client
+                    let reply: ferriskey::Value = client
                         .cmd("XREVRANGE")
                         .arg(STREAM)
                         .arg(&end)
@@ -478,6 +478,7 @@ impl AuditLog {
                         .execute()
                         .await
                         .map_err(|e| format!("valkey audit log: list: {e}"))?;
+                    let rows = stream_rows(reply)?;
                     let Some((last, _)) = rows.last() else { break };
                     end = format!("({last}");
                     let full = rows.len() == page;
@@ -542,6 +543,61 @@ fn is_stream_id(id: &str) -> bool {
     id.split_once('-').is_some_and(|(ms, seq)| {
         [ms, seq].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     })
+}
+
+/// `(id, [field, value, …])` rows of an `XRANGE` / `XREVRANGE` reply, which
+/// the client hands over as an array of `[id, fields]` or as a map
+/// `id → fields`, with the fields flat or as pairs.
+fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, String> {
+    use ferriskey::Value;
+    let bad = |what: &dyn std::fmt::Debug| format!("valkey audit log: unexpected stream reply {what:?}");
+    fn flatten(v: Value, out: &mut Vec<String>) -> Result<(), String> {
+        match v {
+            Value::Array(items) => items.into_iter().try_for_each(|i| {
+                flatten(i.map_err(|e| format!("valkey audit log: stream reply: {e}"))?, out)
+            }),
+            Value::Map(pairs) => pairs.into_iter().try_for_each(|(k, v)| {
+                flatten(k, out)?;
+                flatten(v, out)
+            }),
+            scalar => {
+                out.push(
+                    ferriskey::from_owned_value(scalar)
+                        .map_err(|e| format!("valkey audit log: stream reply: {e}"))?,
+                );
+                Ok(())
+            }
+        }
+    }
+    let pairs: Vec<(Value, Value)> = match reply {
+        Value::Nil => Vec::new(),
+        Value::Map(pairs) => pairs,
+        Value::Array(items) => items
+            .into_iter()
+            .map(|row| match row {
+                Ok(Value::Array(mut parts)) if parts.len() == 2 => {
+                    let fields = parts.pop().expect("two parts");
+                    let id = parts.pop().expect("two parts");
+                    match (id, fields) {
+                        (Ok(id), Ok(fields)) => Ok((id, fields)),
+                        other => Err(bad(&other)),
+                    }
+                }
+                other => Err(bad(&other)),
+            })
+            .collect::<Result<_, _>>()?,
+        other => return Err(bad(&other)),
+    };
+    pairs
+        .into_iter()
+        .map(|(id, fields)| {
+            let id: String =
+                ferriskey::from_owned_value(id).map_err(|e| format!("valkey audit log: stream entry id: {e}"))?;
+            let mut flat = Vec::new();
+            flatten(fields, &mut flat)?;
+            Ok((id, flat))
+        })
+        .collect()
 }
 
 /// An attempt from its stream entry's flat `field, value, …` list.

@@ -581,4 +581,9 @@ async fn check_outcome_states(run: &Run, ids: &Ids) {
             "{who}: read_execution_info state"
         );
     }
+    // The gap itself, as the engine reports it (`read_execution_state` is
+    // delegated untouched). Once this fails, the engine writes terminal
+    // states itself: delete `state_fix` and this check.
+    let raw = b.read_execution_state(&run.eid(done)).await.unwrap_or_else(|e| panic!("{who}: read_execution_state: {e}"));
+    assert_eq!(raw, Some(PublicState::Active), "{who}: the 0.15 engine still calls a completed execution active");
 }
