@@ -255,11 +255,14 @@ impl AuditLog {
         match &self.side {
             SideStore::Sqlite(pool) => {
                 let id = uuid::Uuid::new_v4().to_string();
+                // `OR IGNORE`, not `ON CONFLICT (…)`: SQLite checks a
+                // conflict target against the connection's cached schema
+                // when preparing, and a pooled connection that loaded the
+                // schema before `open` added the index rejects it.
                 let inserted = sqlx::query(
-                    "INSERT INTO ff_board_audit \
+                    "INSERT OR IGNORE INTO ff_board_audit \
                      (id, at_ms, user_name, role, action, target, reason, idempotency_key) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-                     ON CONFLICT (idempotency_key, action, target) DO NOTHING",
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(&id)
                 .bind(at_ms)

@@ -168,7 +168,10 @@ pub fn spawn(connected: Connected) -> tokio::task::JoinHandle<()> {
         loop {
             let round = async {
                 if seeded {
-                    tick(&connected, &mut st).await.map(|_| ()).map_err(|e| e.to_string())
+                    tick(&connected, &mut st)
+                        .await
+                        .map(|report| tracing::debug!(?report, "demo tick"))
+                        .map_err(|e| e.to_string())
                 } else {
                     let report = seed_round(&connected, &mut st).await?;
                     tracing::info!(?report, "demo seeded");

@@ -309,11 +309,19 @@ async fn signal(c: &Connected, eid: &ExecutionId, wp: &WaitpointId) -> SignalId 
     signal_id
 }
 
-/// Claim a resumed execution again and complete it.
+/// Claim a resumed execution again and complete it: through `claim` (the
+/// path a worker takes; Valkey's Lua hands resumed executions out there),
+/// else `claim_resumed_execution` on its existing attempt.
 async fn resume_and_complete(c: &Connected, lane: &LaneId, eid: &ExecutionId) {
     let (wid, wiid) = worker();
     let deadline = Instant::now() + TIMEOUT;
     loop {
+        let policy = ClaimPolicy::new(wid.clone(), wiid.clone(), 30_000, None);
+        if let Some(h) = c.backend.claim(lane, &CapabilitySet::default(), policy).await.expect("claim") {
+            let id = ff_core::handle_codec::decode(&h.opaque).expect("decode handle").payload.execution_id;
+            assert_eq!(&id, eid, "only the resumed execution is claimable");
+            return complete(c, &h).await;
+        }
         let attempt = c.backend.read_current_attempt_index(eid).await.expect("attempt index");
         let got = c
             .backend
@@ -331,11 +339,10 @@ async fn resume_and_complete(c: &Connected, lane: &LaneId, eid: &ExecutionId) {
             .await;
         match got {
             Ok(ClaimResumedExecutionResult::Claimed(claimed)) => return complete(c, &claimed.handle).await,
-            Err(e) if Instant::now() < deadline => {
-                println!("claim_resumed_execution: {e}; retrying");
+            Err(e) => {
+                assert!(Instant::now() < deadline, "resumed execution not claimable: {e}");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            Err(e) => panic!("claim_resumed_execution: {e}"),
         }
     }
 }
@@ -387,10 +394,12 @@ async fn workload(c: &Connected, live: &mut Live) -> Vec<Expect> {
     expects
 }
 
-async fn check_backend(c: Connected) {
-    let mut live = Live::start(&c);
+/// Spawn the readers on `c`, run [`workload`], assert every expected event
+/// arrived; returns the readers for more.
+async fn check_backend(c: &Connected) -> Live {
+    let mut live = Live::start(c);
     live.all_live().await;
-    let expects = workload(&c, &mut live).await;
+    let expects = workload(c, &mut live).await;
     let ok = live.until(TIMEOUT, |s| missing(&expects, s).is_empty()).await;
     // Give stragglers a moment, so the printed trace is complete.
     live.drain(Duration::from_millis(500)).await;
@@ -400,22 +409,67 @@ async fn check_backend(c: Connected) {
     assert!(ok, "{:?}: missing {:#?}", c.kind, missing(&expects, &live.seen));
     let status = live.handle.status.borrow().clone();
     assert!(status.values().all(|s| *s == StreamState::Live), "{status:?}");
+    live
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_sources_sqlite() {
-    check_backend(connect(&format!("sqlite:{}", sqlite_path())).await).await;
+    check_backend(&connect(&format!("sqlite:{}", sqlite_path())).await).await;
+}
+
+/// Rows another process commits to the same SQLite file wake nothing in
+/// this process (the backend's wakeup is in-process): the readers find them
+/// by their idle check. The raw INSERT into the completion outbox stands in
+/// for that other process's backend instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rows_of_another_process_arrive() {
+    let path = sqlite_path();
+    let c = connect(&format!("sqlite:{path}")).await;
+    let mut live = Live::start(&c);
+    live.all_live().await;
+    let other = sqlx::SqlitePool::connect(&format!("sqlite:{path}")).await.expect("second connection");
+    let uuid = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO ff_completion_event (partition_key, execution_id, outcome, occurred_at_ms) VALUES (0, ?1, 'success', ?2)",
+    )
+    .bind(uuid.as_bytes().to_vec())
+    .bind(TimestampMs::now().0)
+    .execute(&other)
+    .await
+    .expect("insert outbox row");
+    let id = ExecutionId::parse(&format!("{{fp:0}}:{uuid}")).unwrap();
+    let want = [Expect::Completion(id, "success")];
+    let t0 = Instant::now();
+    assert!(live.until(Duration::from_secs(15), |s| missing(&want, s).is_empty()).await, "seen: {:?}", live.seen);
+    println!("row of another process seen after {:?}", t0.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_sources_postgres() {
-    check_backend(connect(&fresh_postgres().await).await).await;
+    let c = connect(&fresh_postgres().await).await;
+    let mut live = check_backend(&c).await;
+
+    // Kill the readers' LISTEN connections: they reconnect and catch up
+    // from their cursors, so the next workload's events all arrive.
+    let SideStore::Postgres(pool) = &c.side else { unreachable!() };
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("terminate listeners");
+    assert!(killed.len() >= 3, "LISTEN connections: {killed:?}");
+    let after = workload(&c, &mut live).await;
+    let ok = live.until(TIMEOUT, |s| missing(&after, s).is_empty()).await;
+    assert!(ok, "after killing the listeners: missing {:#?}", missing(&after, &live.seen));
+    live.all_live().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_sources_valkey() {
     let valkey = Valkey::start();
-    check_backend(connect(&valkey.url()).await).await;
+    check_backend(&connect(&valkey.url()).await).await;
 }
 
 // ── recovery ────────────────────────────────────────────────────────────

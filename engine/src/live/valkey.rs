@@ -4,7 +4,8 @@
 //! **Completions** ([`completions`]): the trait's `subscribe_completion`, a
 //! RESP3 SUBSCRIBE on `ff:dag:completions` that the Lua PUBLISHes to (for
 //! flow members only: a standalone execution's completion is never
-//! published in 0.15). Pubsub is at most once, and the trait hides its
+//! published in 0.15; the payload has no time, so `at` is the receipt time).
+//! Pubsub is at most once, and the trait hides its
 //! connection: it returns before the SUBSCRIBE is sent, and ferriskey
 //! resubscribes by itself after a reconnect without telling anyone. So the
 //! reader probes the server every [`PROBE`] (`INFO server`: reachable, same
@@ -263,7 +264,13 @@ pub(super) async fn completions(c: Connected, client: Client, mut feed: Feed) {
                 _ = feed.closed() => return,
                 item = sub.next() => match item {
                     Some(Ok(ev)) => {
-                        if let Some(event) = completion_event(ev) {
+                        if let Some(mut event) = completion_event(ev) {
+                            // The published payload carries no time (0): use the receipt time.
+                            if let SourceEvent::Completion { at, .. } = &mut event {
+                                if *at == 0 {
+                                    *at = ff_core::types::TimestampMs::now().0;
+                                }
+                            }
                             if !feed.emit(event).await {
                                 return;
                             }
