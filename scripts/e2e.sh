@@ -22,4 +22,7 @@ done
 curl -fs "http://127.0.0.1:$PORT/healthz" || { echo "server did not come up"; cat "$LOG"; exit 1; }
 echo
 cd end2end
+RESTART_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+export BOARD_BIN="$CARGO_TARGET_DIR/debug/ff-board" RESTART_PORT
+export LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg
 BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@" || { tail -50 "$LOG"; exit 1; }

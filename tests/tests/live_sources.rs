@@ -524,33 +524,48 @@ async fn valkey_readers_recover_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement: run with --ignored --nocapture"]
 async fn measure_idle_cost() {
-    // Postgres: transactions of a database only the readers use.
+    // Postgres: a database only this test uses. Transactions per second
+    // without and with the readers, and scans of the three outbox tables
+    // (every reader query is one index scan of its table; producers only
+    // insert) while idle and per event.
     let url = fresh_postgres().await;
     let c = connect(&url).await;
+    let admin = sqlx::PgPool::connect(&url).await.expect("admin");
+    let settle = Duration::from_secs(12); // idle sessions flush their stats every 10 s
+    tokio::time::sleep(settle).await;
+    let (x0, ..) = pg_counters(&admin).await;
+    let window = Duration::from_secs(60);
+    tokio::time::sleep(window).await;
+    let (x1, ..) = pg_counters(&admin).await;
+    let per_s = |a: i64, b: i64| (b - a) as f64 / window.as_secs_f64();
+    println!("postgres, no readers: {:.2} transactions/s", per_s(x0, x1));
     let mut live = Live::start(&c);
     live.all_live().await;
-    let admin = sqlx::PgPool::connect(&url).await.expect("admin");
-    let dbname: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&admin).await.unwrap();
-    let xacts = |admin: sqlx::PgPool, db: String| async move {
-        // The admin's own statement counts too; clear the snapshot first.
-        sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&admin).await.unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT (xact_commit + xact_rollback)::bigint FROM pg_stat_database WHERE datname = $1")
-            .bind(db)
-            .fetch_one(&admin)
-            .await
-            .unwrap();
-        n
-    };
-    tokio::time::sleep(Duration::from_secs(12)).await;
-    let t0 = xacts(admin.clone(), dbname.clone()).await;
-    let window = Duration::from_secs(60);
+    tokio::time::sleep(settle).await;
+    let (x2, p2, c2, _) = pg_counters(&admin).await;
     live.drain(window).await;
-    let t1 = xacts(admin.clone(), dbname.clone()).await;
+    let (x3, p3, c3, i3) = pg_counters(&admin).await;
     println!(
-        "postgres idle: {} transactions in {}s = {:.2}/s (includes 2 counter reads)",
-        t1 - t0,
-        window.as_secs(),
-        (t1 - t0) as f64 / window.as_secs_f64()
+        "postgres, readers idle: {:.2} transactions/s; scans/s: lease+signal {:.2}, completion partitions {:.2} (/256 = {:.3} queries/s)",
+        per_s(x2, x3),
+        per_s(p2, p3),
+        per_s(c2, c3),
+        per_s(c2, c3) / 256.0
+    );
+    let t = Instant::now();
+    let expects = workload(&c, &mut live).await;
+    assert!(live.until(TIMEOUT, |s| missing(&expects, s).is_empty()).await);
+    tokio::time::sleep(settle).await;
+    let busy = t.elapsed().as_secs_f64();
+    let (_, p4, c4, i4) = pg_counters(&admin).await;
+    println!(
+        "postgres, workload over {busy:.0}s: {} outbox rows; scans: lease+signal {}, completion partitions {} (/256 = {:.1}); idle share ~{:.1} + {:.1}",
+        i4 - i3,
+        p4 - p3,
+        c4 - c3,
+        (c4 - c3) as f64 / 256.0,
+        per_s(p2, p3) * busy,
+        per_s(c2, c3) / 256.0 * busy
     );
     drop(live);
 
@@ -584,4 +599,29 @@ async fn valkey_commands(side: &SideStore) -> i64 {
         .find_map(|l| l.strip_prefix("total_commands_processed:"))
         .and_then(|n| n.trim().parse::<i64>().ok())
         .expect("total_commands_processed")
+}
+
+/// Counters of the current database: transactions, scans of `ff_lease_event`
+/// + `ff_signal_event`, scans of the 256 `ff_completion_event` partitions
+/// (one reader query scans each partition's index), outbox rows inserted.
+async fn pg_counters(admin: &sqlx::PgPool) -> (i64, i64, i64, i64) {
+    let xacts: i64 = sqlx::query_scalar(
+        "SELECT (xact_commit + xact_rollback)::bigint FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(admin)
+    .await
+    .expect("pg_stat_database");
+    let (plain, completion, ins): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(s) FILTER (WHERE relname IN ('ff_lease_event', 'ff_signal_event')), 0)::bigint, \
+                COALESCE(SUM(s) FILTER (WHERE relname LIKE 'ff\\_completion\\_event\\_p%'), 0)::bigint, \
+                COALESCE(SUM(n_tup_ins), 0)::bigint \
+           FROM (SELECT relname, COALESCE(seq_scan, 0) + COALESCE(idx_scan, 0) AS s, n_tup_ins \
+                   FROM pg_stat_user_tables \
+                  WHERE relname IN ('ff_lease_event', 'ff_signal_event') \
+                     OR relname LIKE 'ff\\_completion\\_event\\_p%') t",
+    )
+    .fetch_one(admin)
+    .await
+    .expect("pg_stat_user_tables");
+    (xacts, plain, completion, ins)
 }
