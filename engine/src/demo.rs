@@ -198,7 +198,8 @@ pub fn spawn(connected: Connected) -> tokio::task::JoinHandle<()> {
 }
 
 /// One round of everything, run to a standstill: workers, budgets with a
-/// soft and a hard breach, one flow of each kind (one of 57 nodes), and the
+/// soft and a hard breach, one flow of each kind (one of 57 nodes; none
+/// when the store already holds [`flows::MAX_FLOWS`]), and the
 /// work that follows until nothing more is claimable (steps that complete,
 /// retry, fail, crash, or suspend on approval gates — one gate needing two
 /// distinct approvers stays pending).
@@ -216,10 +217,13 @@ async fn seed_round(c: &Connected, st: &mut DemoState) -> Result<DemoReport, Str
         .map_err(|e| format!("budgets: {e}"))?;
     st.last_budget_at = Some(Instant::now());
     st.flows_total = flows::count_flows(c).await;
-    for template in flows::Template::ALL {
-        flows::create_flow_with_dag(c, st, template, false, &mut report)
-            .await
-            .map_err(|e| format!("create {} flow: {e}", template.kind()))?;
+    // A store kept from an earlier run may already be full.
+    if st.flows_total < flows::MAX_FLOWS {
+        for template in flows::Template::ALL {
+            flows::create_flow_with_dag(c, st, template, false, &mut report)
+                .await
+                .map_err(|e| format!("create {} flow: {e}", template.kind()))?;
+        }
     }
     st.last_flows_at = Some(Instant::now());
     // Work until a pass moves nothing: each pass unblocks the next DAG layer.

@@ -124,7 +124,7 @@ async fn check(side: &SideStore, other: &SideStore) {
         limit: 50,
     };
     let ids_of = |v: Vec<AuditEntry>| v.into_iter().map(|x| x.id).collect::<Vec<_>>();
-    assert_eq!(ids_of(log.list(&by(Some("bob"), None, None)).await.unwrap()), [b.id.clone()]);
+    assert_eq!(ids_of(log.list(&by(Some("bob"), None, None)).await.unwrap()), vec![b.id.clone()]);
     assert_eq!(
         ids_of(log.list(&by(None, Some("cancel_flow"), None)).await.unwrap()),
         [e.id.clone(), a.id.clone()]
@@ -134,16 +134,16 @@ async fn check(side: &SideStore, other: &SideStore) {
         [d.id.clone(), c.id.clone()],
         "the execution page finds its entries, also where it is one of several targets"
     );
-    assert_eq!(ids_of(log.list(&by(None, None, Some("wp-1"))).await.unwrap()), [d.id.clone()]);
+    assert_eq!(ids_of(log.list(&by(None, None, Some("wp-1"))).await.unwrap()), vec![d.id.clone()]);
     assert_eq!(
         ids_of(log.list(&by(Some("alice"), Some("cancel_flow"), Some("flow-1"))).await.unwrap()),
-        [a.id.clone()]
+        vec![a.id.clone()]
     );
     assert_eq!(ids_of(log.list(&by(Some("carol"), None, None)).await.unwrap()), Vec::<String>::new());
     assert_eq!(ids_of(log.list(&by(None, None, Some("%"))).await.unwrap()), Vec::<String>::new(), "no wildcards");
     assert_eq!(ids_of(log.list(&by(Some(""), None, Some(""))).await.unwrap()).len(), 5, "empty = any");
     let one = AuditFilter { limit: 1, ..by(Some("alice"), None, None) };
-    assert_eq!(ids_of(log.list(&one).await.unwrap()), [e.id.clone()]);
+    assert_eq!(ids_of(log.list(&one).await.unwrap()), vec![e.id.clone()]);
 
     // Bad calls are clear errors.
     let err = log.record_outcome("no-such-entry", "ok").await.expect_err("unknown id");

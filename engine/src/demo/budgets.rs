@@ -20,19 +20,19 @@ struct BudgetDef {
 
 /// LLM spend of the payments team (driven over its soft limit).
 const PAYMENTS_LLM: BudgetDef = BudgetDef {
-    id: 0x0ff_b0a4d_0001_4000_8000_000000000001,
+    id: 0x0ffb_0a4d_0001_4000_8000_0000_0000_0001,
     namespace: "payments",
     dims: &[("tokens", 40_000, 50_000), ("cost_cents", 800, 1_000)],
 };
 /// GPU time of the media team (driven into its hard limit).
 const MEDIA_GPU: BudgetDef = BudgetDef {
-    id: 0x0ff_b0a4d_0002_4000_8000_000000000002,
+    id: 0x0ffb_0a4d_0002_4000_8000_0000_0000_0002,
     namespace: "media",
     dims: &[("gpu_seconds", 3_000, 3_600)],
 };
 /// Search API calls and egress (grows slowly).
 const SEARCH_API: BudgetDef = BudgetDef {
-    id: 0x0ff_b0a4d_0003_4000_8000_000000000003,
+    id: 0x0ffb_0a4d_0003_4000_8000_0000_0000_0003,
     namespace: "search",
     dims: &[("api_calls", 8_000, 10_000), ("egress_mb", 500, 600)],
 };
@@ -107,7 +107,10 @@ pub(super) async fn budgets_tick(
 ) -> Result<(), EngineError> {
     if !initial {
         return match admin_report(c, &SEARCH_API, &[("api_calls", rng.gen_range(50..150))], report).await {
-            Err(e) if is_unavailable(&e) => Ok(report.skip("report_usage_admin", &e)),
+            Err(e) if is_unavailable(&e) => {
+                report.skip("report_usage_admin", &e);
+                Ok(())
+            }
             other => other,
         };
     }

@@ -243,17 +243,6 @@ impl Template {
     }
 }
 
-/// A fresh execution id for a member of `flow`: partition 0 on SQLite (one
-/// logical partition; `for_flow` ids are refused there), the flow's
-/// partition elsewhere.
-fn mint_execution_id(c: &Connected, flow: &FlowId) -> Result<ExecutionId, EngineError> {
-    match c.kind {
-        BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4()))
-            .map_err(|e| EngineError::Validation { kind: ValidationKind::InvalidInput, detail: e.to_string() }),
-        BackendKind::Postgres | BackendKind::Valkey => Ok(ExecutionId::for_flow(flow, &c.partitions)),
-    }
-}
-
 /// Retry policy every demo step carries (one retry): Valkey's Lua retries
 /// only when the execution has one, and then whatever the failure class;
 /// Postgres and SQLite retry the retryable classes regardless.
@@ -304,7 +293,14 @@ pub(super) async fn create_flow_with_dag(
             },
             f => f,
         };
-        let execution_id = mint_execution_id(c, &flow_id)?;
+        // SQLite is one logical partition and refuses ids minted for
+        // another: every id lives on partition 0 there (as `ff-dev` mints
+        // them). Elsewhere members co-locate with their flow's partition.
+        let execution_id = match c.kind {
+            BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4()))
+                .map_err(|e| EngineError::Validation { kind: ValidationKind::InvalidInput, detail: e.to_string() })?,
+            BackendKind::Postgres | BackendKind::Valkey => ExecutionId::for_flow(&flow_id, &c.partitions),
+        };
         let approvers = if let Fate::Approval(n) = fate { n } else { 0 };
         let input = serde_json::json!({
             "flow_id": flow_id.to_string(),

@@ -122,7 +122,10 @@ pub(super) async fn register_workers(c: &Connected, report: &mut DemoReport) -> 
     for w in &WORKERS {
         match c.backend.register_worker(worker_args(w)).await {
             Ok(_) => report.workers += 1,
-            Err(e) if is_unavailable(&e) => return Ok(report.skip("register_worker", &e)),
+            Err(e) if is_unavailable(&e) => {
+                report.skip("register_worker", &e);
+                return Ok(());
+            }
             Err(e) => return Err(e),
         }
     }
@@ -138,7 +141,10 @@ pub(super) async fn heartbeat_workers(c: &Connected, report: &mut DemoReport) ->
                 c.backend.register_worker(worker_args(w)).await?;
             }
             Ok(_) => {}
-            Err(e) if is_unavailable(&e) => return Ok(report.skip("heartbeat_worker", &e)),
+            Err(e) if is_unavailable(&e) => {
+                report.skip("heartbeat_worker", &e);
+                return Ok(());
+            }
             Err(e) => return Err(e),
         }
     }

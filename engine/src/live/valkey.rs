@@ -591,7 +591,8 @@ impl LeaseTail {
         p.execute().await.map_err(|e| err("poll lease indexes", e))?;
 
         let now_ms = server_time_ms_of(&time.value().map_err(|e| err("TIME", e))?).ok_or("TIME: bad reply")?;
-        let mut read: HashSet<String> = std::mem::take(&mut self.again);
+        // Kept in `again` until read, so a failed tick loses none of them.
+        let mut read: HashSet<String> = self.again.clone();
 
         // Active leases: appeared, changed, overdue, gone.
         let mut active = HashMap::new();
@@ -657,7 +658,7 @@ impl LeaseTail {
             }
         }
         if !self.lane_unknown.is_empty() {
-            let pending: Vec<String> = self.lane_unknown.drain().collect();
+            let pending: Vec<String> = self.lane_unknown.iter().cloned().collect();
             let mut p = client.pipeline();
             let slots: Vec<_> = pending
                 .iter()
@@ -668,6 +669,7 @@ impl LeaseTail {
                 })
                 .collect();
             p.execute().await.map_err(|e| err("HGET lane_id", e))?;
+            self.lane_unknown.clear();
             found.extend(slots.into_iter().filter_map(|s| s.value().ok().flatten()));
         }
         for lane in found {
@@ -682,6 +684,7 @@ impl LeaseTail {
             let key = ExecKeyContext::new(&partition(id.partition()), &id).lease_history();
             by_partition.entry(id.partition()).or_default().push((eid, id, key));
         }
+        self.again = read_later(&by_partition);
         if by_partition.is_empty() {
             self.forget();
             return Ok(true);
@@ -713,6 +716,7 @@ impl LeaseTail {
             }
         }
         p.execute().await.map_err(|e| err("XREAD lease history", e))?;
+        self.again.clear();
         for slot in slots {
             let v = slot.value().map_err(|e| err("XREAD lease history", e))?;
             for (key, entries) in xread_entries(&v) {
@@ -744,6 +748,11 @@ impl LeaseTail {
                 || !(k.ended.is_some_and(|t| t.elapsed() >= FORGET_ENDED) || k.touched.elapsed() >= FORGET_IDLE)
         });
     }
+}
+
+/// The executions of a planned read, to retry if it fails.
+fn read_later(by_partition: &HashMap<u16, Vec<(String, ExecutionId, String)>>) -> HashSet<String> {
+    by_partition.values().flatten().map(|(eid, _, _)| eid.clone()).collect()
 }
 
 fn server_time_ms_of(v: &Value) -> Option<f64> {
