@@ -5,31 +5,31 @@
 //! One task ([`spawn`]) runs a tick every [`TICK`]; each tick does a little
 //! of everything, as separate small activities:
 //!
-//! - [`flows::create_flow_with_dag`]: a few flows every ~5 s (kinds
+//! - `flows::create_flow_with_dag`: a few flows every ~5 s (kinds
 //!   `deploy`, `etl.nightly`, `media.transcode`, `billing.invoice-run`,
 //!   and now and then a 57-node `search.reindex`), with fan-out / fan-in
 //!   edges, AllOf groups and AnyOf / Quorum groups where the backend takes
 //!   them (`set_edge_group_policy` is Unavailable on SQLite). Creation stops
-//!   at [`flows::MAX_FLOWS`] so the store does not grow without bound.
-//! - [`work::work_some`]: claims with `claim` (the worker hot path; it works
+//!   at `flows::MAX_FLOWS` so the store does not grow without bound.
+//! - `work::work_some`: claims with `claim` (the worker hot path; it works
 //!   on all three backends), appends stream frames, reports progress,
 //!   renews, completes; fails some steps with a retryable class (they come
 //!   back as a new attempt) and some for good; "crashes" some workers (the
 //!   lease is never renewed and expires).
-//! - [`work::suspend_for_approval`] / [`work::approvals_tick`]: approval
+//! - `work::suspend_for_approval` / `work::approvals_tick`: approval
 //!   gates on waitpoints that wait for the signal `approved` — one kind
 //!   needs two distinct approvers (`Count { n: 2, DistinctSources }`), the
 //!   others one; some are approved over time (signal bridge:
 //!   `read_waitpoint_token` + `deliver_signal`), the rest are left for the
 //!   operator.
-//! - [`budgets::budgets_tick`]: budgets with soft and hard limits on a few
+//! - `budgets::budgets_tick`: budgets with soft and hard limits on a few
 //!   dimensions; usage reported by the workers and by an admin path drives
 //!   one over its soft limit and one into its hard limit.
-//! - [`work::register_workers`]: the worker registry (`register_worker` /
+//! - `work::register_workers`: the worker registry (`register_worker` /
 //!   `heartbeat_worker`), so the workers list is not empty.
 //!
 //! Engine duties the backends leave to a scheduler / scanner that the board
-//! does not run are stood in for in [`standin`], and only there:
+//! does not run are stood in for in `standin`, and only there:
 //! `submitted → runnable` promotion on SQLite and Postgres, the completion
 //! cascade that unblocks DAG children on Postgres and Valkey, Valkey's
 //! delayed-retry promotion, and the waitpoint HMAC secret a server seeds at
@@ -199,7 +199,7 @@ pub fn spawn(connected: Connected) -> tokio::task::JoinHandle<()> {
 
 /// One round of everything, run to a standstill: workers, budgets with a
 /// soft and a hard breach, one flow of each kind (one of 57 nodes; none
-/// when the store already holds [`flows::MAX_FLOWS`]), and the
+/// when the store already holds `flows::MAX_FLOWS`), and the
 /// work that follows until nothing more is claimable (steps that complete,
 /// retry, fail, crash, or suspend on approval gates — one gate needing two
 /// distinct approvers stays pending).

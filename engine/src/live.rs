@@ -6,7 +6,8 @@
 //! whole deployment it is used; where it is empty or partial (0.15: Valkey
 //! lease history is never written to the aggregate stream it tails, Valkey
 //! signal delivery and Postgres lease history / signal delivery read one
-//! partition only) the board sources the events from the store itself.
+//! partition only, Postgres completions cannot resume from a cursor) the
+//! board sources the events from the store itself.
 //! Readers resubscribe from their last cursor with backoff on any error and
 //! report their state on [`LiveHandle::status`]; a reader that may have lost
 //! events (pubsub reconnect) emits [`SourceEvent::Resync`].
@@ -86,7 +87,8 @@ pub const STREAMS: [&str; 3] = ["completion", "lease", "signal"];
 /// Sourcing per backend (details and measured costs in the modules):
 /// - SQLite: the trait's three subscriptions (durable outbox cursors);
 /// - Postgres: the three outbox tables read directly, all partitions, by
-///   `event_id`, woken by LISTEN;
+///   `event_id` (with gap tracking for ids that commit out of order), woken
+///   by LISTEN;
 /// - Valkey: completions from the trait (pubsub); lease history by tailing
 ///   the per-execution lease streams of executions found in the partition
 ///   indexes; signal deliveries from the 256 per-partition aggregate streams.

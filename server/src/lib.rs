@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Json, Router};
-use ff_board_app::{auth::Authenticator, shell, state::AppState, App};
+use ff_board_app::{auth::Authenticator, error::AppError, shell, state::AppState, App};
 use ff_board_engine::Engine;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -41,6 +41,22 @@ pub fn router(
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
         .merge(ws)
+        .layer(axum::middleware::map_response(error_status))
+}
+
+/// Server functions answer errors with 500; give an [`AppError`] its own
+/// status (401, 403, 400, 404, 501, 502, 503) so HTTP clients and proxies
+/// see what happened. The JSON body is kept as it is.
+async fn error_status(res: axum::response::Response) -> axum::response::Response {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    if let Ok(e) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// 200 whenever the board runs; the body says whether the backend answers.

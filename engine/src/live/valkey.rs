@@ -716,13 +716,13 @@ impl LeaseTail {
             }
         }
         p.execute().await.map_err(|e| err("XREAD lease history", e))?;
-        self.again.clear();
+        let mut full = HashSet::new();
         for slot in slots {
             let v = slot.value().map_err(|e| err("XREAD lease history", e))?;
             for (key, entries) in xread_entries(&v) {
                 let Some((eid, id)) = streams.get(&key) else { continue };
                 if entries.len() >= LEASE_COUNT {
-                    self.again.insert(eid.clone());
+                    full.insert(eid.clone());
                 }
                 for (entry_id, fields) in entries {
                     if let Some(event) = lease_event(id, &entry_id, &fields) {
@@ -736,6 +736,7 @@ impl LeaseTail {
                 }
             }
         }
+        self.again = full;
         self.forget();
         Ok(true)
     }
