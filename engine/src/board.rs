@@ -2,7 +2,7 @@
 //!
 //! The trait's list methods read one `PartitionKey` each. A board page is a
 //! merge over all of them (256 by default): partitions are read
-//! concurrently, at most [`PARTITION_CONCURRENCY`] at a time, and merged in
+//! concurrently, at most [`crate::side::concurrency`] at a time, and merged in
 //! the order the trait defines (flow id / execution id, byte-lexicographic),
 //! which is what makes the opaque cursor stable: the next page starts after
 //! the last id of this one in every partition.
@@ -15,7 +15,7 @@ use ff_core::types::{ExecutionId, FlowId};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::connect::Connected;
-pub use crate::side::PARTITION_CONCURRENCY;
+use crate::side::concurrency;
 
 /// Every flow partition key of this deployment.
 pub fn partition_keys(c: &Connected) -> Vec<PartitionKey> {
@@ -32,7 +32,7 @@ where
 {
     futures::stream::iter(partition_keys(c))
         .map(f)
-        .buffer_unordered(PARTITION_CONCURRENCY)
+        .buffer_unordered(concurrency(c))
         .try_concat()
         .await
 }
@@ -101,7 +101,7 @@ pub async fn flows_page(
                 let backend = c.backend.clone();
                 async move { backend.describe_flow(&f.flow_id).await }
             })
-            .buffered(PARTITION_CONCURRENCY)
+            .buffered(concurrency(c))
             .try_collect::<Vec<_>>()
             .await?;
         for snap in described.into_iter().flatten() {
@@ -117,23 +117,36 @@ pub async fn flows_page(
 }
 
 /// A page of execution ids over every partition, after `cursor`.
+///
+/// Backends order a partition's executions by id within that partition, so
+/// the board-wide order is by the uuid part, and each partition is asked
+/// for the ids after the cursor's uuid re-tagged with its own partition.
 pub async fn executions_page(
     c: &Connected,
     cursor: Option<ExecutionId>,
     limit: usize,
 ) -> Result<(Vec<ExecutionId>, Option<ExecutionId>), EngineError> {
     let backend = c.backend.clone();
+    let after_uuid = cursor.as_ref().map(|id| uuid_part(id).to_owned());
     let mut merged = each_partition(c, |p| {
         let backend = backend.clone();
-        let after = cursor.clone();
+        let after = after_uuid.as_ref().and_then(|u| {
+            let index = p.parse().ok()?.index;
+            ExecutionId::parse(&format!("{{fp:{index}}}:{u}")).ok()
+        });
         async move { Ok(backend.list_executions(p, after, limit + 1).await?.executions) }
     })
     .await?;
-    merged.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    merged.sort_by(|a, b| (uuid_part(a), a.partition()).cmp(&(uuid_part(b), b.partition())));
     let more = merged.len() > limit;
     merged.truncate(limit);
     let next = if more { merged.last().cloned() } else { None };
     Ok((merged, next))
+}
+
+/// The uuid of `{fp:N}:<uuid>`.
+fn uuid_part(id: &ExecutionId) -> &str {
+    id.as_str().rsplit_once("}:").map(|(_, u)| u).unwrap_or(id.as_str())
 }
 
 /// Every suspended execution (up to `per_partition` per partition), oldest first.
@@ -163,8 +176,41 @@ pub async fn describe_many(
             let backend = c.backend.clone();
             async move { backend.describe_execution(&id).await }
         })
-        .buffered(PARTITION_CONCURRENCY)
+        .buffered(concurrency(c))
         .try_collect::<Vec<_>>()
         .await?;
     Ok(snaps.into_iter().flatten().collect())
+}
+
+/// A page of described executions after `cursor`, keeping those whose
+/// public state is `state` (all when `None`); reads merged pages until
+/// `limit` match or `max_scan` ids were looked at.
+pub async fn executions_filtered(
+    c: &Connected,
+    state: Option<&str>,
+    mut cursor: Option<ExecutionId>,
+    limit: usize,
+    max_scan: usize,
+) -> Result<(Vec<ExecutionSnapshot>, Option<ExecutionId>), EngineError> {
+    let mut out = Vec::new();
+    let mut scanned = 0;
+    loop {
+        let (ids, next) = executions_page(c, cursor.clone(), limit).await?;
+        scanned += ids.len();
+        for s in describe_many(c, ids).await? {
+            if state.is_none_or(|st| s.public_state.as_str() == st) && out.len() < limit {
+                cursor = Some(s.execution_id.clone());
+                out.push(s);
+            }
+        }
+        if out.len() >= limit {
+            return Ok((out, cursor));
+        }
+        match next {
+            Some(n) if scanned < max_scan => cursor = Some(n),
+            // Out of ids, or scanned enough: continue from where the scan stopped.
+            Some(n) => return Ok((out, Some(n))),
+            None => return Ok((out, None)),
+        }
+    }
 }

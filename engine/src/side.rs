@@ -13,8 +13,21 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::connect::{Connected, SideStore};
 
-/// How many partitions are read at once by board-wide scans.
+/// How many partitions (or rows) are read at once by board-wide scans.
 pub const PARTITION_CONCURRENCY: usize = 16;
+/// The same on Postgres: each query on FlowFabric's hash-partitioned tables
+/// takes locks on every partition, and the server's shared lock table
+/// (`max_locks_per_transaction` × connections, 6400 by default) runs out
+/// ("out of shared memory") with 16 such queries in flight.
+pub const POSTGRES_CONCURRENCY: usize = 3;
+
+/// The read concurrency for this backend.
+pub fn concurrency(c: &Connected) -> usize {
+    match c.kind {
+        crate::connect::BackendKind::Postgres => POSTGRES_CONCURRENCY,
+        _ => PARTITION_CONCURRENCY,
+    }
+}
 
 /// Every budget id in the deployment.
 pub async fn budget_ids(c: &Connected) -> Result<Vec<BudgetId>, String> {
@@ -44,7 +57,7 @@ pub async fn budget_ids(c: &Connected) -> Result<Vec<BudgetId>, String> {
                             .map_err(|e| format!("list budgets: {e}"))
                     }
                 })
-                .buffer_unordered(PARTITION_CONCURRENCY)
+                .buffer_unordered(concurrency(c))
                 .try_concat()
                 .await?
         }
@@ -144,7 +157,7 @@ pub async fn leased_executions(c: &Connected, limit: usize) -> Result<Vec<Execut
                             .map_err(|e| format!("active leases: {e}"))
                     }
                 })
-                .buffer_unordered(PARTITION_CONCURRENCY)
+                .buffer_unordered(concurrency(c))
                 .try_concat()
                 .await?;
             all.sort_by(|a, b| a.1.total_cmp(&b.1));

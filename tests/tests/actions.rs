@@ -172,9 +172,44 @@ async fn suite(url: &str) {
     let fs = c.backend.describe_flow(&report.flow_ids.last().unwrap().clone()).await.unwrap().unwrap();
     assert!(fs.cancelled_at.is_some() || fs.public_flow_state == "cancelled", "flow cancelled: {}", fs.public_flow_state);
 
+    // Bulk: count first, then bounded batches until done; failures listed.
+    let mut pick = None;
+    for st in ["waiting", "waiting_children", "active"] {
+        let (s, body) = b.post("bulk_preview", Some(&vera), &form(&[("state", st)])).await;
+        assert_eq!(s, 200, "{body}");
+        let n = serde_json::from_str::<serde_json::Value>(&body).unwrap()["count"].as_u64().unwrap();
+        if n > 0 {
+            pick = Some((st, n));
+            break;
+        }
+    }
+    let (st, before) = pick.expect("the demo leaves unfinished executions");
+    assert_eq!(b.post("bulk_step", Some(&vera), &form(&[("state", st), ("reason", "r"), ("idempotency_key", "bulk-v"), ("csrf", &vera_csrf)])).await.0, 403);
+    let (mut done, mut failed, mut cursor, mut batches) = (0, 0, String::new(), 0);
+    loop {
+        let (s, body) = b
+            .post("bulk_step", Some(&bob), &form(&[("state", st), ("cursor", &cursor), ("reason", "drain"), ("idempotency_key", "bulk-1"), ("csrf", &bob_csrf)]))
+            .await;
+        assert_eq!(s, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        done += v["done"].as_u64().unwrap();
+        failed += v["failures"].as_array().unwrap().len() as u64;
+        batches += 1;
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(done + failed, before, "every matching execution was handled once");
+    let after = serde_json::from_str::<serde_json::Value>(&b.post("bulk_preview", Some(&bob), &form(&[("state", st)])).await.1).unwrap()["count"].as_u64().unwrap();
+    assert_eq!(after, failed, "what is left is exactly what failed");
+    assert!(batches >= 1);
+
     // Audit: each accepted action left exactly one attempt with an outcome.
     let audit = AuditLog::open(&c.side).await.unwrap();
     let all = audit.list(&AuditFilter { user: None, action: None, target_contains: None, limit: 1000 }).await.unwrap();
+    let bulk = all.iter().filter(|e| e.idempotency_key.starts_with("bulk-1:")).count() as u64;
+    assert_eq!(bulk, done + failed, "one audit entry per bulk-handled execution");
     let mut keys: Vec<&str> = all.iter().map(|e| e.idempotency_key.as_str()).collect();
     keys.sort();
     let n = keys.len();

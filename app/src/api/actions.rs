@@ -321,3 +321,92 @@ pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel,
         backend: crate::state::engine()?.spec().redacted(),
     })
 }
+
+/// Executions a bulk action may touch at most (per confirmation).
+pub const BULK_MAX: usize = 1000;
+/// Executions handled per bulk step.
+pub const BULK_BATCH: usize = 25;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BulkCount {
+    pub state: String,
+    pub count: usize,
+    /// More than [`BULK_MAX`] match: only the first ones are acted on.
+    pub capped: bool,
+    pub action: String,
+}
+
+/// One bounded batch of a bulk action and where to continue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BulkProgress {
+    pub done: usize,
+    pub failures: Vec<(String, String)>,
+    pub next_cursor: Option<String>,
+}
+
+/// The action a bulk run applies to executions in `state`.
+#[cfg(feature = "ssr")]
+fn bulk_action_for(state: &str) -> &'static str {
+    if matches!(state, "completed" | "failed" | "cancelled" | "expired" | "skipped") { "replay" } else { "cancel" }
+}
+
+#[server(prefix = "/api", endpoint = "bulk_preview")]
+pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
+    let st = crate::api::executions::check_state(Some(state.clone()))?
+        .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
+    let c = crate::state::conn()?;
+    let (rows, next) = ff_board_engine::board::executions_filtered(&c, Some(&st), None, BULK_MAX, 20 * BULK_MAX)
+        .await
+        .map_err(|e| AppError::engine("list_executions", e))?;
+    Ok(BulkCount { count: rows.len(), capped: next.is_some() && rows.len() >= BULK_MAX, action: bulk_action_for(&st).into(), state: st })
+}
+
+#[server(prefix = "/api", endpoint = "bulk_step")]
+pub async fn bulk_step(
+    state: String,
+    cursor: Option<String>,
+    reason: String,
+    idempotency_key: String,
+    csrf: String,
+) -> Result<BulkProgress, AppError> {
+    run::status(
+        async move {
+            let st = crate::api::executions::check_state(Some(state.clone()))?
+                .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
+            crate::state::writer(crate::auth::Role::Operator, &csrf)?;
+            let c = crate::state::conn()?;
+            let after = match cursor.as_deref().filter(|s| !s.is_empty()) {
+                Some(raw) => Some(super::parse::execution_id(raw)?),
+                None => None,
+            };
+            let (rows, next) = ff_board_engine::board::executions_filtered(&c, Some(&st), after, BULK_BATCH, 20 * BULK_BATCH)
+                .await
+                .map_err(|e| AppError::engine("list_executions", e))?;
+            let action = bulk_action_for(&st);
+            let mut done = 0;
+            let mut failures = vec![];
+            for s in rows {
+                let id = s.execution_id.clone();
+                let key = format!("{idempotency_key}:{id}");
+                let why = reason.clone();
+                let target = id.to_string();
+                let r = run::act(crate::auth::Role::Operator, &csrf, action, &target, &reason, &key, |c| async move {
+                    let r = if action == "replay" {
+                        ff_board_engine::actions::replay_execution(&c, &id).await
+                    } else {
+                        ff_board_engine::actions::cancel_execution(&c, &id, &why).await
+                    };
+                    r.map_err(|e| AppError::engine(action, e))
+                })
+                .await;
+                match r {
+                    Ok(_) => done += 1,
+                    Err(e) => failures.push((s.execution_id.to_string(), e.to_string())),
+                }
+            }
+            let _ = c;
+            Ok(BulkProgress { done, failures, next_cursor: next.map(|n| n.to_string()) })
+        }
+        .await,
+    )
+}

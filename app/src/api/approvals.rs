@@ -85,7 +85,7 @@ pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
                 }
             }
         })
-        .buffered(16)
+        .buffered(ff_board_engine::side::concurrency(&c))
         .collect::<Vec<_>>()
         .await;
     Ok(rows)

@@ -39,7 +39,7 @@ pub async fn list_budgets() -> Result<Vec<BudgetView>, AppError> {
             let backend = c.backend.clone();
             async move { backend.get_budget_status(&id).await.map(view) }
         })
-        .buffered(16)
+        .buffered(ff_board_engine::side::concurrency(&c))
         .try_collect()
         .await
         .map_err(|e| AppError::engine("get_budget_status", e))

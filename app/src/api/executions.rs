@@ -71,17 +71,33 @@ pub const RESULT_CAP: usize = 4096;
 /// Stream frames shown (the newest).
 pub const FRAMES: u64 = 50;
 
+/// Public states an execution filter accepts.
+pub const STATES: [&str; 12] = [
+    "waiting", "delayed", "rate_limited", "waiting_children", "active", "suspended", "resumable", "completed", "failed",
+    "cancelled", "expired", "skipped",
+];
+
 #[server(prefix = "/api", endpoint = "list_executions")]
-pub async fn list_executions(cursor: Option<String>) -> Result<ExecutionsList, AppError> {
-    use ff_board_engine::board::{describe_many, executions_page};
+pub async fn list_executions(cursor: Option<String>, state: Option<String>) -> Result<ExecutionsList, AppError> {
     let c = crate::state::conn()?;
+    let state = check_state(state)?;
     let after = match cursor.as_deref().filter(|s| !s.is_empty()) {
         Some(raw) => Some(super::parse::execution_id(raw)?),
         None => None,
     };
-    let (ids, next) = executions_page(&c, after, 50).await.map_err(|e| AppError::engine("list_executions", e))?;
-    let snaps = describe_many(&c, ids).await.map_err(|e| AppError::engine("describe_execution", e))?;
+    let (snaps, next) = ff_board_engine::board::executions_filtered(&c, state.as_deref(), after, 50, 1000)
+        .await
+        .map_err(|e| AppError::engine("list_executions", e))?;
     Ok(ExecutionsList { rows: snaps.into_iter().map(row).collect(), next_cursor: next.map(|n| n.to_string()) })
+}
+
+/// A state filter from the URL: empty is none, unknown is a 400.
+pub fn check_state(state: Option<String>) -> Result<Option<String>, AppError> {
+    match state.filter(|s| !s.is_empty()) {
+        Some(s) if STATES.contains(&s.as_str()) => Ok(Some(s)),
+        Some(s) => Err(AppError::BadRequest(format!("unknown state {s:?}: one of {}", STATES.join(", ")))),
+        None => Ok(None),
+    }
 }
 
 #[server(prefix = "/api", endpoint = "get_execution")]

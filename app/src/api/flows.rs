@@ -148,7 +148,7 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
             let id = id.clone();
             async move { backend.list_edges(&id, EdgeDirection::Outgoing { from_node: m }).await }
         })
-        .buffered(16)
+        .buffered(ff_board_engine::side::concurrency(&c))
         .try_concat()
         .await
         .map_err(|e| AppError::engine("list_edges", e))?;

@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod audit;
 pub mod budget_bar;
+pub mod bulk;
 pub mod dag;
 pub mod feedback;
 pub mod layout;

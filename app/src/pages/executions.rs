@@ -3,7 +3,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::executions::list_executions;
+use crate::api::executions::{list_executions, STATES};
+use crate::components::bulk::BulkPanel;
 use crate::components::feedback::{Empty, ErrorPanel, Loading};
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::state::StateBadge;
@@ -13,11 +14,24 @@ use crate::components::text::{encode, execution_href, flow_href, Id, Time};
 pub fn ExecutionsPage() -> impl IntoView {
     let query = use_query_map();
     let cursor = move || query.get().get("cursor");
+    let state = move || query.get().get("state").filter(|s| !s.is_empty());
     let tick = use_tick(5000);
-    let data = Resource::new(move || (cursor(), tick.get()), |(c, _)| list_executions(c));
+    let data = Resource::new(move || (cursor(), state(), tick.get()), |(c, s, _)| list_executions(c, s));
     view! {
         <Title text="Executions"/>
-        <h1 class="mb-4 text-2xl font-semibold">"Executions"</h1>
+        <div class="mb-4 flex items-end justify-between gap-4">
+            <h1 class="text-2xl font-semibold">"Executions"</h1>
+            <form method="get" action="/executions" class="flex items-end gap-2 text-sm" data-testid="execution-filters">
+                <label class="flex flex-col text-xs text-slate-500">"State"
+                    <select name="state" class="rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100">
+                        <option value="">"any"</option>
+                        {STATES.into_iter().map(|s| view! { <option value=s selected=move || state().as_deref() == Some(s)>{s}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button class="rounded bg-slate-900 px-3 py-1.5 text-white dark:bg-slate-100 dark:text-slate-900">"Apply"</button>
+            </form>
+        </div>
+        <BulkPanel state=Signal::derive(state)/>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let now = now_ms();
@@ -46,7 +60,7 @@ pub fn ExecutionsPage() -> impl IntoView {
                             </tbody>
                         </table>
                         {list.next_cursor.map(|c| view! {
-                            <a class="mt-3 block text-right text-sm text-blue-700 hover:underline dark:text-blue-300" href=format!("/executions?cursor={}", encode(&c))>"Next page →"</a>
+                            <a class="mt-3 block text-right text-sm text-blue-700 hover:underline dark:text-blue-300" href=format!("/executions?cursor={}{}", encode(&c), state().map(|s| format!("&state={s}")).unwrap_or_default())>"Next page →"</a>
                         })}
                     }.into_any(),
                 }

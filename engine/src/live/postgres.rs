@@ -14,16 +14,18 @@
 //!   `event_id = 0`, so it cannot resume; and it retries connection loss
 //!   internally without telling the caller, so an outage never shows.
 //!
-//! So one reader per table here ([`run`]): a `PgListener` LISTENs on the
-//! table's channel, and each wake runs the catch-up query
+//! So one reader per table here ([`run`]), on one connection of its own (a
+//! pool of one beside the board's pool, 3 connections in all): it LISTENs on
+//! the table's channel, and each wake runs the catch-up query
 //! `SELECT … FROM <table> WHERE event_id > $cursor ORDER BY event_id LIMIT 512`
-//! (no partition filter: every partition; it is an index range scan on the
-//! `event_id` primary key / index). Notifications that arrive together are
-//! coalesced into one query. A fallback query runs every [`FALLBACK_POLL`]
-//! without a wake, so a lost NOTIFY (e.g. a pooler that does not forward
-//! them) delays events by at most that long. On a listener or query error
-//! the stream shows `Reconnecting`, and the reader reconnects with capped
-//! backoff and catches up from its cursor: nothing is lost or repeated.
+//! on that connection (no partition filter: every partition; an index range
+//! scan on `event_id`). Wakes are at least [`MIN_GAP`] apart; the
+//! notifications meanwhile are coalesced into one query. A fallback query
+//! runs after [`FALLBACK_POLL`] without a wake, so a lost NOTIFY (e.g. a
+//! pooler that does not forward them) delays events by at most that long.
+//! On a listener or query error the stream shows `Reconnecting`, and the
+//! reader reconnects with capped backoff and catches up from its cursor:
+//! nothing is lost or repeated.
 //!
 //! Ids commit out of order: a transaction that took `event_id` 41 may commit
 //! after the one that took 42. A plain `event_id > cursor` reader skips 41
@@ -33,17 +35,20 @@
 //! (a rolled-back insert burns its id forever). Gaps wider than
 //! [`MAX_GAP`] ids (a sequence jump) are not tracked.
 //!
-//! Cost, measured on PG 15 (test `measure_idle_cost`, `pg_stat_database`
-//! transaction counters of a database only the readers use, 30 s idle):
-//! about 0.3 queries/s for the three readers together while idle (one
-//! fallback catch-up per reader per 10 s); per event one catch-up query,
-//! shared by every event committed before it runs (a burst of N events in
-//! one wake costs one query per 512 rows). The `ff_completion_event` catch-up
-//! touches all 256 hash partitions of that table (a Merge Append of 256
-//! index scans; well under a millisecond on empty partitions), the other two
-//! tables are unpartitioned. Each reader holds one dedicated LISTEN
-//! connection (3 in all, each in a pool of one of its own, beside the board's
-//! pool) and borrows a board pool connection per query.
+//! Cost, measured on PG 15 (test `measure_idle_cost`: the outbox tables'
+//! scan counters in `pg_stat_user_tables`, since every reader query is one
+//! index scan of its table): 0.30 queries/s for the three readers together
+//! while idle (one fallback catch-up per reader per 10 s); per event at most
+//! one catch-up query, shared by all events committed before it runs (31
+//! events committed one by one cost 29 queries beyond the idle polls), and
+//! at most 10 queries/s per reader however busy the store (one query per 512
+//! rows beyond that). `ff_lease_event` and `ff_signal_event` are plain tables
+//! (≈0.7 ms per catch-up). `ff_completion_event` is hash-partitioned 256
+//! ways, so its catch-up is a Merge Append of 256 index scans: planning it
+//! costs 15–60 ms, executing it ≈4 ms (EXPLAIN ANALYZE on PG 15, empty
+//! partitions). The reader's connection sets `plan_cache_mode =
+//! force_generic_plan`, so the statement sqlx prepares is planned once per
+//! connection and each catch-up costs only the execution.
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -55,6 +60,8 @@ use super::{Backoff, Feed, SourceEvent};
 
 /// Catch-up query without a NOTIFY this often.
 pub(super) const FALLBACK_POLL: Duration = Duration::from_secs(10);
+/// Shortest time between two catch-up queries of one reader.
+pub(super) const MIN_GAP: Duration = Duration::from_millis(100);
 /// Rows per catch-up query page.
 const BATCH: i64 = 512;
 /// How long an id jumped over is waited for.
@@ -182,7 +189,7 @@ impl Cursor {
 
 /// Read all rows above the cursor (and the gaps), emit the new ones. Err on
 /// a query error; Ok(false) when the consumer is gone.
-async fn catch_up(pool: &PgPool, outbox: &Outbox, cursor: &mut Cursor, feed: &mut Feed) -> Result<bool, String> {
+async fn catch_up(conn: &mut PgListener, outbox: &Outbox, cursor: &mut Cursor, feed: &mut Feed) -> Result<bool, String> {
     let now = Instant::now();
     cursor.expire(now);
     let mut from = cursor.lower();
@@ -190,7 +197,7 @@ async fn catch_up(pool: &PgPool, outbox: &Outbox, cursor: &mut Cursor, feed: &mu
         let rows = sqlx::query(outbox.select)
             .bind(from)
             .bind(BATCH)
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(|e| format!("read {}: {e}", outbox.table))?;
         let full = rows.len() as i64 == BATCH;
@@ -241,13 +248,15 @@ async fn session(
     backoff: &mut Backoff,
 ) -> Result<(), String> {
     // A pool of one outside the board's pool (as `PgListener::connect` does
-    // with a URL), so the LISTEN connection does not take a board connection.
+    // with a URL): the connection LISTENs and runs the catch-up queries, with
+    // generic plans (see the module doc), and takes no board connection.
+    let options = (*pool.connect_options()).clone().options([("plan_cache_mode", "force_generic_plan")]);
     let own = PgPoolOptions::new()
         .max_connections(1)
         .max_lifetime(None)
         .idle_timeout(None)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_with((*pool.connect_options()).clone())
+        .connect_with(options)
         .await
         .map_err(|e| format!("connect listener: {e}"))?;
     let mut listener = PgListener::connect_with(&own).await.map_err(|e| format!("connect listener: {e}"))?;
@@ -256,35 +265,41 @@ async fn session(
     if cursor.is_none() {
         // Tail from now: the first position is the newest row at start.
         let max: i64 = sqlx::query_scalar(&format!("SELECT COALESCE(MAX(event_id), 0) FROM {}", outbox.table))
-            .fetch_one(pool)
+            .fetch_one(&mut listener)
             .await
             .map_err(|e| format!("read the {} position: {e}", outbox.table))?;
         *cursor = Some(Cursor::new(max));
     }
     let cursor = cursor.as_mut().expect("set above");
-    if !catch_up(pool, outbox, cursor, feed).await? {
+    if !catch_up(&mut listener, outbox, cursor, feed).await? {
         return Ok(());
     }
     feed.live();
     backoff.reset();
-    let mut next_poll = tokio::time::Instant::now() + FALLBACK_POLL;
+    let mut last = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = feed.closed() => return Ok(()),
             got = listener.try_recv() => match got {
-                // Coalesce what else is already buffered into this one query.
-                Ok(Some(_)) => while listener.next_buffered().is_some() {},
+                Ok(Some(_)) => {
+                    // At most one catch-up per MIN_GAP; the notifications
+                    // of the wait are coalesced into it.
+                    if !feed.sleep(MIN_GAP.saturating_sub(last.elapsed())).await {
+                        return Ok(());
+                    }
+                    while listener.next_buffered().is_some() {}
+                }
                 // Connection lost and re-established (notifications in
                 // between are gone): the catch-up below covers them.
                 Ok(None) => tracing::info!(channel = outbox.channel, "live: LISTEN connection re-established"),
                 Err(e) => return Err(format!("LISTEN {}: {e}", outbox.channel)),
             },
-            _ = tokio::time::sleep_until(next_poll) => {}
+            _ = tokio::time::sleep_until(last + FALLBACK_POLL) => {}
         }
-        if !catch_up(pool, outbox, cursor, feed).await? {
+        if !catch_up(&mut listener, outbox, cursor, feed).await? {
             return Ok(());
         }
-        next_poll = tokio::time::Instant::now() + FALLBACK_POLL;
+        last = tokio::time::Instant::now();
     }
 }
 
