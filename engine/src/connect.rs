@@ -150,10 +150,20 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
             })
         }
         BackendSpec::Postgres { url } => {
+            // FlowFabric's tables are hash-partitioned 256 ways. With the
+            // generic plans prepared statements switch to after 5 runs, every
+            // query locks all 256 partitions and their indexes (~1500 locks),
+            // and a few concurrent reads exhaust the server's shared lock
+            // table ("out of shared memory"). Custom plans prune to the one
+            // partition at plan time.
+            let options = url
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .map_err(|e| format!("invalid postgres URL: {e}"))?
+                .options([("plan_cache_mode", "force_custom_plan")]);
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(5))
-                .connect(url)
+                .connect_with(options)
                 .await
                 .map_err(|e| format!("connect postgres: {e}"))?;
             if migrate {

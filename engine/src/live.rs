@@ -21,7 +21,11 @@ use crate::connect::Connected;
 /// One event from the engine, as the board needs it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SourceEvent {
-    Completion { execution_id: ExecutionId, outcome: String, at: i64 },
+    Completion {
+        execution_id: ExecutionId,
+        outcome: String,
+        at: i64,
+    },
     Lease {
         execution_id: ExecutionId,
         /// `acquired`, `renewed`, `expired`, `reclaimed`, `revoked` (or `released` where the store records it).
@@ -40,7 +44,10 @@ pub enum SourceEvent {
         at: i64,
     },
     /// Events of `stream` may have been lost: consumers must refetch.
-    Resync { stream: &'static str, reason: String },
+    Resync {
+        stream: &'static str,
+        reason: String,
+    },
 }
 
 /// State of one reader.
@@ -92,12 +99,20 @@ pub const STREAMS: [&str; 3] = ["completion", "lease", "signal"];
 /// - Valkey: completions from the trait (pubsub); lease history by tailing
 ///   the per-execution lease streams of executions found in the partition
 ///   indexes; signal deliveries from the 256 per-partition aggregate streams.
+///
+/// Values are the store's own words. Completion outcomes: `success`,
+/// `failed`, `cancelled`, `skipped`, `expired`, and on SQLite / Postgres also
+/// `resumable` — the SQL backends write a completion-outbox row when a signal
+/// satisfies a suspended execution, which is not terminal. Lease events:
+/// `acquired`, `revoked` (the SQL backends' word for a lease ended by
+/// complete / fail / suspend), `expired`, `reclaimed`, `renewed`, and on
+/// Valkey `released` for every ordinary end. Signal effects: Valkey's Lua
+/// effect (`resume_condition_satisfied`, `appended_to_waitpoint`, …); empty
+/// on SQLite and Postgres, whose outboxes do not record it.
 pub fn spawn(c: Connected) -> LiveHandle {
     let (tx, events) = mpsc::channel(EVENT_BUFFER);
-    let initial: BTreeMap<&'static str, StreamState> = STREAMS
-        .iter()
-        .map(|s| (*s, StreamState::Reconnecting { error: "starting".into() }))
-        .collect();
+    let initial: BTreeMap<&'static str, StreamState> =
+        STREAMS.iter().map(|s| (*s, StreamState::Reconnecting { error: "starting".into() })).collect();
     let (status_tx, status) = watch::channel(initial);
     let status_tx = Arc::new(status_tx);
     let feed = |stream: &'static str| Feed::new(stream, tx.clone(), status_tx.clone());

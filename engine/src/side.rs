@@ -15,11 +15,9 @@ use crate::connect::{Connected, SideStore};
 
 /// How many partitions (or rows) are read at once by board-wide scans.
 pub const PARTITION_CONCURRENCY: usize = 16;
-/// The same on Postgres: each query on FlowFabric's hash-partitioned tables
-/// takes locks on every partition, and the server's shared lock table
-/// (`max_locks_per_transaction` × connections, 6400 by default) runs out
-/// ("out of shared memory") with 16 such queries in flight.
-pub const POSTGRES_CONCURRENCY: usize = 3;
+/// The same on Postgres, which also serves the engine's own workers from
+/// the same connection budget (the board's pool has 8 connections).
+pub const POSTGRES_CONCURRENCY: usize = 4;
 
 /// The read concurrency for this backend.
 pub fn concurrency(c: &Connected) -> usize {

@@ -95,3 +95,12 @@ pub async fn connect(url: &str) -> Connected {
     let spec = BackendSpec::parse(Some(url)).expect("backend url");
     dial(&spec, true).await.unwrap_or_else(|e| panic!("dial {url}: {e}"))
 }
+
+/// Cancel the flows given (all members), through the trait: work that
+/// produces completion events.
+pub async fn cancel_some(c: &Connected, flows: &[ff_core::types::FlowId]) {
+    use ff_core::backend::{CancelFlowPolicy, CancelFlowWait};
+    for f in flows {
+        c.backend.cancel_flow(f, CancelFlowPolicy::CancelAll, CancelFlowWait::NoWait).await.expect("cancel_flow");
+    }
+}

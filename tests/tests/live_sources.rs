@@ -25,15 +25,15 @@ use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
 use ff_core::backend::{CapabilitySet, ClaimPolicy, FailureClass, FailureReason, Handle};
 use ff_core::contracts::{
     AddExecutionToFlowArgs, ClaimResumedExecutionArgs, ClaimResumedExecutionResult, CreateExecutionArgs,
-    CreateFlowArgs, DeliverSignalArgs, DeliverSignalResult, ResumeCondition, ResumePolicy,
-    SeedWaitpointHmacSecretArgs, SignalMatcher, SuspendArgs, SuspendOutcome, SuspensionReasonCode,
-    SuspensionRequester, TimeoutBehavior, WaitpointBinding,
+    CreateFlowArgs, DeliverSignalArgs, DeliverSignalResult, ResumeCondition, ResumePolicy, SeedWaitpointHmacSecretArgs,
+    SignalMatcher, SuspendArgs, SuspendOutcome, SuspensionReasonCode, SuspensionRequester, TimeoutBehavior,
+    WaitpointBinding,
 };
 use ff_core::engine_error::EngineError;
 use ff_core::partition::{execution_partition, PartitionKey};
 use ff_core::types::{
-    ExecutionId, FlowId, LaneId, LeaseId, Namespace, SignalId, SuspensionId, TimestampMs, WaitpointId,
-    WaitpointToken, WorkerId, WorkerInstanceId,
+    ExecutionId, FlowId, LaneId, LeaseId, Namespace, SignalId, SuspensionId, TimestampMs, WaitpointId, WaitpointToken,
+    WorkerId, WorkerInstanceId,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -70,7 +70,11 @@ impl Live {
     }
 
     /// Wait until every stream is in a state matching `want`; returns the map.
-    async fn states(&mut self, timeout: Duration, want: impl Fn(&StreamState) -> bool) -> BTreeMap<&'static str, StreamState> {
+    async fn states(
+        &mut self,
+        timeout: Duration,
+        want: impl Fn(&StreamState) -> bool,
+    ) -> BTreeMap<&'static str, StreamState> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let now = self.handle.status.borrow_and_update().clone();
@@ -247,10 +251,7 @@ async fn complete(c: &Connected, h: &Handle) {
 }
 
 async fn fail(c: &Connected, h: &Handle) {
-    c.backend
-        .fail(h, FailureReason::new("live test: permanent failure"), FailureClass::Permanent)
-        .await
-        .expect("fail");
+    c.backend.fail(h, FailureReason::new("live test: permanent failure"), FailureClass::Permanent).await.expect("fail");
 }
 
 /// Suspend on a fresh waitpoint waiting for the signal `go`.
@@ -449,17 +450,17 @@ async fn live_sources_postgres() {
     let c = connect(&fresh_postgres().await).await;
     let mut live = check_backend(&c).await;
 
-    // Kill the readers' LISTEN connections: they reconnect and catch up
+    // Kill the readers' connections: they reconnect and catch up
     // from their cursors, so the next workload's events all arrive.
     let SideStore::Postgres(pool) = &c.side else { unreachable!() };
     let killed: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%'",
+          WHERE datname = current_database() AND application_name LIKE 'ff-board live %'",
     )
     .fetch_all(pool)
     .await
     .expect("terminate listeners");
-    assert!(killed.len() >= 3, "LISTEN connections: {killed:?}");
+    assert_eq!(killed.len(), 3, "reader connections: {killed:?}");
     let after = workload(&c, &mut live).await;
     let ok = live.until(TIMEOUT, |s| missing(&after, s).is_empty()).await;
     assert!(ok, "after killing the listeners: missing {:#?}", missing(&after, &live.seen));
@@ -482,7 +483,11 @@ async fn valkey_readers_recover_after_restart() {
     let mut live = Live::start(&c);
     live.all_live().await;
     let before = workload(&c, &mut live).await;
-    assert!(live.until(TIMEOUT, |s| missing(&before, s).is_empty()).await, "before: {:#?}", missing(&before, &live.seen));
+    assert!(
+        live.until(TIMEOUT, |s| missing(&before, s).is_empty()).await,
+        "before: {:#?}",
+        missing(&before, &live.seen)
+    );
 
     drop(valkey);
     let down = live.states(TIMEOUT, |s| matches!(s, StreamState::Reconnecting { .. })).await;

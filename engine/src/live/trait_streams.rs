@@ -123,7 +123,9 @@ pub(super) fn lease_event(e: LeaseHistoryEvent) -> Option<SourceEvent> {
         L::Renewed { execution_id, lease_id, worker_instance_id, at, .. } => {
             ("renewed", execution_id, lease_id, worker_instance_id, at)
         }
-        L::Expired { execution_id, lease_id, prev_owner, at, .. } => ("expired", execution_id, lease_id, prev_owner, at),
+        L::Expired { execution_id, lease_id, prev_owner, at, .. } => {
+            ("expired", execution_id, lease_id, prev_owner, at)
+        }
         L::Reclaimed { execution_id, new_lease_id, new_owner, at, .. } => {
             ("reclaimed", execution_id, new_lease_id, new_owner, at)
         }

@@ -388,7 +388,15 @@ async fn signal_session(
             let slots: Vec<_> = keys
                 .iter()
                 .zip(ids.iter())
-                .map(|(k, id)| p.cmd::<Value>("XREAD").arg("COUNT").arg(256).arg("STREAMS").arg(k.as_str()).arg(id.as_str()).finish())
+                .map(|(k, id)| {
+                    p.cmd::<Value>("XREAD")
+                        .arg("COUNT")
+                        .arg(256)
+                        .arg("STREAMS")
+                        .arg(k.as_str())
+                        .arg(id.as_str())
+                        .finish()
+                })
                 .collect();
             p.execute().await.map_err(|e| format!("XREAD: {e}"))?;
             slots.into_iter().map(|s| s.value()).collect::<Result<_, _>>().map_err(|e| format!("XREAD: {e}"))?
@@ -496,7 +504,9 @@ pub(super) async fn leases(c: Connected, client: Client, mut feed: Feed) {
     let mut run_id: Option<Option<String>> = None;
     let mut tail: Option<LeaseTail> = None;
     loop {
-        match lease_session(&client, c.partitions.num_flow_partitions, &mut tail, &mut run_id, &mut feed, &mut backoff).await {
+        match lease_session(&client, c.partitions.num_flow_partitions, &mut tail, &mut run_id, &mut feed, &mut backoff)
+            .await
+        {
             Ok(()) => return,
             Err(e) => {
                 feed.reconnecting(e);
@@ -574,7 +584,12 @@ impl LeaseTail {
         });
         let expiry: Vec<_> = (0..self.partitions)
             .map(|i| {
-                p.cmd::<Value>("ZRANGE").arg(IndexKeys::new(&partition(i)).lease_expiry()).arg(0).arg(-1).arg("WITHSCORES").finish()
+                p.cmd::<Value>("ZRANGE")
+                    .arg(IndexKeys::new(&partition(i)).lease_expiry())
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .finish()
             })
             .collect();
         let mut terminal = Vec::new();
@@ -651,7 +666,8 @@ impl LeaseTail {
         self.again = read.clone();
 
         // Lanes: the registry, the keyspace scan, executions seen.
-        let mut found: Vec<String> = lanes.value().map(|v| items(&v).into_iter().filter_map(text).collect()).unwrap_or_default();
+        let mut found: Vec<String> =
+            lanes.value().map(|v| items(&v).into_iter().filter_map(text).collect()).unwrap_or_default();
         if let Some(scan) = scan {
             if let Ok(v) = scan.value() {
                 let parts = items(&v);

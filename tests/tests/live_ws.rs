@@ -1,0 +1,165 @@
+//! The WebSocket end to end: a real board (engine readers → bus → `/ws`)
+//! over real backends, and tokio-tungstenite clients. Completions of a
+//! flow reach a client subscribed to that flow; a client that drops and
+//! comes back with `after` misses nothing (consecutive `seq`); lease events
+//! of partitions other than 0 arrive; a stalled client gets `resync` while
+//! another keeps receiving.
+use std::sync::Arc;
+use std::time::Duration;
+
+use ff_board::live::bus::Bus;
+use ff_board_app::live::{Frame, LiveEvent};
+use ff_board_engine::{demo, BackendSpec, Engine};
+use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
+use futures::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn serve(engine: Arc<Engine>, bus: Option<Arc<Bus>>) -> String {
+    let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
+    let auth = Arc::new(ff_board::authn::BoardAuth::demo(secret.to_str().unwrap()).unwrap());
+    let options = ff_board::default_options("target/site");
+    let app = match bus {
+        Some(bus) => ff_board::router(engine, options, auth, bus),
+        None => ff_board::app(engine, options, auth),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("ws://{addr}/ws")
+}
+
+async fn subscribe(url: &str, msg: serde_json::Value) -> Ws {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws connect");
+    ws.send(Message::Text(msg.to_string().into())).await.unwrap();
+    ws
+}
+
+/// Next event frame (engine-reader state frames skipped), or None on timeout.
+async fn next(ws: &mut Ws, wait: Duration) -> Option<Frame> {
+    loop {
+        let msg = tokio::time::timeout(wait, ws.next()).await.ok()??.ok()?;
+        if let Message::Text(t) = msg {
+            let f: Frame = serde_json::from_str(&t).unwrap_or_else(|e| panic!("bad frame {t}: {e}"));
+            if !matches!(f.event, LiveEvent::Streams { .. }) {
+                return Some(f);
+            }
+        }
+    }
+}
+
+/// Collect frames until `quiet` passes without one.
+async fn drain(ws: &mut Ws, quiet: Duration) -> Vec<Frame> {
+    let mut out = vec![];
+    while let Some(f) = next(ws, quiet).await {
+        out.push(f);
+    }
+    out
+}
+
+async fn end_to_end(url: &str, resume: bool, other_partitions: bool) {
+    let c = connect(url).await;
+    let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
+    let ws_url = serve(engine, None).await;
+    // Let the readers subscribe before the work starts.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut all = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
+    let report = demo::seed(&c).await.expect("seed");
+    let frames = drain(&mut all, Duration::from_secs(8)).await;
+    let completions: Vec<&Frame> = frames.iter().filter(|f| matches!(f.event, LiveEvent::Completion { .. })).collect();
+    assert!(!completions.is_empty(), "completion frames arrive ({} frames)", frames.len());
+    // Every completion of the seeded flows carries its flow id.
+    let flow = report.flow_ids[0].to_string();
+    assert!(completions.iter().any(|f| f.event.flow_id() == Some(flow.as_str())), "a completion of flow {flow}");
+    if other_partitions {
+        assert!(
+            frames.iter().any(|f| matches!(f.event, LiveEvent::Lease { .. })
+                && f.event.execution_id().is_some_and(|e| !e.starts_with("{fp:0}:"))),
+            "lease events from partitions other than 0"
+        );
+    }
+    // Consecutive seq for an `all` subscriber (a resync would say why not).
+    for w in frames.windows(2) {
+        if !matches!(w[1].event, LiveEvent::Resync { .. }) {
+            assert!(w[1].seq > w[0].seq, "seq increases");
+        }
+    }
+    if resume {
+        let last = frames.last().expect("frames").clone();
+        drop(all);
+        // More work while the client is away.
+        ff_board_tests::cancel_some(&c, &report.flow_ids[1..3]).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let mut back = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"], "after": last.seq, "epoch": last.epoch})).await;
+        let missed = drain(&mut back, Duration::from_secs(5)).await;
+        assert!(!missed.is_empty(), "events produced while away are replayed");
+        assert!(!missed.iter().any(|f| matches!(f.event, LiveEvent::Resync { .. })), "no resync within the replay window");
+        let seqs: Vec<u64> = missed.iter().map(|f| f.seq).collect();
+        let want: Vec<u64> = (last.seq + 1..=last.seq + seqs.len() as u64).collect();
+        assert_eq!(seqs, want, "exactly the missed frames, in order, none lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_ws() {
+    end_to_end(&format!("sqlite:{}", sqlite_path()), true, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_ws() {
+    end_to_end(&fresh_postgres().await, true, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valkey_ws() {
+    let v = Valkey::start();
+    end_to_end(&v.url(), false, true).await;
+}
+
+/// A client that stops reading gets `resync` once it falls behind; a
+/// second client on the same bus keeps receiving every frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_client_gets_resync_others_keep_up() {
+    ff_board_tests::dev_mode();
+    let c = connect(&format!("sqlite:{}", sqlite_path())).await;
+    let engine = Engine::from_connected(BackendSpec::parse(Some("sqlite:/unused")).unwrap(), c);
+    let bus = Bus::new();
+    let url = serve(engine, Some(bus.clone())).await;
+    let mut stalled = subscribe(&url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
+    let mut fast = subscribe(&url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let total = 40_000u64;
+    let reader = tokio::spawn(async move {
+        let mut seen = 0u64;
+        let mut resynced = false;
+        while seen < total {
+            match next(&mut fast, Duration::from_secs(10)).await {
+                Some(f) if matches!(f.event, LiveEvent::Resync { .. }) => resynced = true,
+                Some(_) => seen += 1,
+                None => break,
+            }
+        }
+        (seen, resynced)
+    });
+    let pad = "x".repeat(400);
+    for i in 0..total {
+        bus.publish(i as i64, LiveEvent::Completion { execution_id: format!("{{fp:0}}:{i}"), flow_id: Some(pad.clone()), outcome: "success".into() });
+        // Paced like a busy engine (~10k events/s), not a tight loop.
+        if i % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let (seen, resynced) = reader.await.unwrap();
+    assert_eq!(seen, total, "the reading client got every frame");
+    assert!(!resynced, "and never needed a resync");
+    let mut got_resync = false;
+    while let Some(f) = next(&mut stalled, Duration::from_secs(5)).await {
+        if let LiveEvent::Resync { missed, .. } = f.event {
+            assert!(missed.unwrap_or(0) > 0);
+            got_resync = true;
+            break;
+        }
+    }
+    assert!(got_resync, "the stalled client was told to resync");
+}
