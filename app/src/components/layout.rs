@@ -102,7 +102,9 @@ fn Badge(info: BoardInfo) -> impl IntoView {
 /// The signed-in user and role, with sign-out (a plain form post).
 #[component]
 fn UserMenu() -> impl IntoView {
-    let me = Resource::new(|| (), |_| crate::api::session::get_me());
+    // Keyed on the path: signing in or out navigates, and the menu follows.
+    let path = use_location().pathname;
+    let me = Resource::new(move || path.get(), |_| crate::api::session::get_me());
     let logout = ServerAction::<crate::api::session::Logout>::new();
     view! {
         <Suspense fallback=|| ()>

