@@ -46,9 +46,9 @@ fn Confirm(#[prop(into)] label: String, #[prop(into)] testid: String, danger: bo
         format!("{BTN} cursor-pointer list-none bg-slate-900 text-white hover:bg-slate-700 dark:bg-slate-100 dark:text-slate-900")
     };
     view! {
-        <details data-testid=testid class="group">
+        <details data-testid=testid class="group relative">
             <summary class=class>{label}"…"</summary>
-            <div role="dialog" data-testid="confirm-dialog" class="mt-2 w-96 space-y-2 rounded-lg border border-slate-300 bg-white p-3 shadow-lg dark:border-slate-700 dark:bg-slate-900">
+            <div role="dialog" data-testid="confirm-dialog" class="absolute right-0 z-20 mt-2 w-96 space-y-2 rounded-lg border border-slate-300 bg-white p-3 shadow-xl dark:border-slate-700 dark:bg-slate-900">
                 {children()}
             </div>
         </details>
