@@ -22,23 +22,37 @@ pub const FANOUT: usize = 1024;
 pub struct Bus {
     epoch: String,
     inner: Mutex<Inner>,
-    tx: broadcast::Sender<Arc<Frame>>,
+    tx: broadcast::Sender<Arc<Published>>,
+}
+
+/// A frame and its JSON, serialized once for every client.
+#[derive(Debug)]
+pub struct Published {
+    pub frame: Frame,
+    pub json: String,
+}
+
+impl std::ops::Deref for Published {
+    type Target = Frame;
+    fn deref(&self) -> &Frame {
+        &self.frame
+    }
 }
 
 struct Inner {
     next_seq: u64,
-    ring: VecDeque<Arc<Frame>>,
+    ring: VecDeque<Arc<Published>>,
     /// The latest engine-reader state frame, sent to every new subscriber.
-    streams: Option<Arc<Frame>>,
+    streams: Option<Arc<Published>>,
 }
 
 /// What a new subscriber starts with.
 pub struct Subscription {
     /// Missed frames to send first (resume), in order.
-    pub backlog: Vec<Arc<Frame>>,
+    pub backlog: Vec<Arc<Published>>,
     /// Set when the requested resume point cannot be served.
     pub resync: Option<String>,
-    pub rx: broadcast::Receiver<Arc<Frame>>,
+    pub rx: broadcast::Receiver<Arc<Published>>,
 }
 
 impl Bus {
@@ -56,9 +70,11 @@ impl Bus {
     }
 
     /// Stamp and fan out one event.
-    pub fn publish(&self, at: i64, event: LiveEvent) -> Arc<Frame> {
+    pub fn publish(&self, at: i64, event: LiveEvent) -> Arc<Published> {
         let mut inner = self.inner.lock().expect("bus lock");
-        let frame = Arc::new(Frame { seq: inner.next_seq, epoch: self.epoch.clone(), at, event });
+        let frame = Frame { seq: inner.next_seq, epoch: self.epoch.clone(), at, event };
+        let json = serde_json::to_string(&frame).unwrap_or_default();
+        let frame = Arc::new(Published { frame, json });
         inner.next_seq += 1;
         if inner.ring.len() == REPLAY {
             inner.ring.pop_front();
@@ -73,7 +89,7 @@ impl Bus {
     }
 
     /// The latest engine-reader state frame.
-    pub fn streams(&self) -> Option<Arc<Frame>> {
+    pub fn streams(&self) -> Option<Arc<Published>> {
         self.inner.lock().expect("bus lock").streams.clone()
     }
 

@@ -15,7 +15,7 @@ use ff_board_app::live::{valid_topic, ClientMsg, Frame, LiveEvent};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{broadcast, mpsc};
 
-use super::bus::Bus;
+use super::bus::{Bus, Published};
 
 pub const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -80,7 +80,7 @@ where
             }
             let current = bus.streams().filter(|s| !sub.backlog.iter().any(|b| b.seq == s.seq));
             for f in current.iter().chain(sub.backlog.iter().filter(|f| wanted(&topics, f))) {
-                if send(&mut sink, f).await.is_err() {
+                if sink.send(f.json.clone()).await.is_err() {
                     reader.abort();
                     return;
                 }
@@ -110,7 +110,7 @@ where
             },
             frame = rx.recv() => match frame {
                 Ok(f) => {
-                    if wanted(&topics, &f) && send(&mut sink, &f).await.is_err() { break; }
+                    if wanted(&topics, &f) && sink.send(f.json.clone()).await.is_err() { break; }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     let f = resync(&bus, "this client fell behind the live buffer".into(), Some(n));
@@ -123,7 +123,7 @@ where
     reader.abort();
 }
 
-fn wanted(topics: &[String], f: &Frame) -> bool {
+fn wanted(topics: &[String], f: &Published) -> bool {
     topics.iter().any(|t| f.event.matches(t))
 }
 
