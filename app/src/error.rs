@@ -21,6 +21,9 @@ pub enum AppError {
     /// A well-formed id the engine does not know.
     #[error("{what} {id} not found")]
     NotFound { what: String, id: String },
+    /// The engine refused because of the target's current state (it moved on).
+    #[error("{op} refused in the execution's current state: {error}")]
+    Conflict { op: String, error: String },
     /// The backend answers `Unavailable` for this call.
     #[error("not supported by this backend: {op}")]
     Unsupported { op: String },
@@ -43,6 +46,7 @@ impl AppError {
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound { .. } => 404,
+            AppError::Conflict { .. } => 409,
             AppError::Unsupported { .. } => 501,
             AppError::BackendDown { .. } => 503,
             AppError::Engine { .. } | AppError::Transport(_) => 502,
@@ -69,6 +73,9 @@ impl AppError {
         match e {
             ff_core::engine_error::EngineError::Unavailable { op } => AppError::Unsupported { op: op.into() },
             ff_core::engine_error::EngineError::NotFound { entity } => AppError::not_found(entity, ""),
+            e @ (ff_core::engine_error::EngineError::Contention(_)
+            | ff_core::engine_error::EngineError::Conflict(_)
+            | ff_core::engine_error::EngineError::State(_)) => AppError::Conflict { op: op.into(), error: e.to_string() },
             other => AppError::Engine { op: op.into(), error: other.to_string() },
         }
     }

@@ -31,8 +31,13 @@ impl BoardAuth {
 
     /// A session cookie for `user` (tests and benchmarks sign in with it).
     pub fn session_cookie(&self, user: &str) -> Option<String> {
+        self.session_cookie_issued(user, auth::now_ms())
+    }
+
+    /// A session cookie issued at `issued_ms` (an old one is expired).
+    pub fn session_cookie_issued(&self, user: &str, issued_ms: i64) -> Option<String> {
         let u = self.users.get(user)?;
-        let s = auth::Session::new(&u, auth::now_ms());
+        let s = auth::Session::new(&u, issued_ms);
         Some(format!("{}={}", auth::COOKIE_NAME, self.key.encode(&s)))
     }
 }

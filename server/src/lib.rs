@@ -30,8 +30,8 @@ pub fn router(
     bus: Arc<live::bus::Bus>,
 ) -> Router {
     let routes = generate_route_list(App);
+    let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(live::ws::WsState { bus, auth: auth.clone() });
     let state = AppState { leptos_options, engine, auth, audit: Default::default() };
-    let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(bus);
     Router::new()
         .route("/healthz", get(healthz))
         .leptos_routes(&state, routes, {

@@ -118,6 +118,8 @@ async fn suite(url: &str) {
     assert_eq!(b.post("reset_budget_action", Some(&alice), &reset(&alice_csrf, "r1")).await.0, 403, "operator may not reset budgets");
     assert_eq!(b.post("reset_budget_action", Some(&vera), &reset(&vera_csrf, "r2")).await.0, 403);
     assert_eq!(b.post("reset_budget_action", None, &reset("", "r3")).await.0, 401);
+    let expired = b.auth.session_cookie_issued("alice", ff_board::auth::now_ms() - 13 * 3_600_000).unwrap();
+    assert_eq!(b.post("execution_action", Some(&expired), &cancel(&alice_csrf, "k6")).await.0, 401, "expired session");
     // Validation: clear 400s.
     let (s, body) = b.post("execution_action", Some(&alice), &form(&[("execution_id", "garbage"), ("action", "cancel"), ("reason", ""), ("idempotency_key", "v1"), ("csrf", &alice_csrf)])).await;
     assert_eq!(s, 400, "{body}");
@@ -172,6 +174,63 @@ async fn suite(url: &str) {
     let fs = c.backend.describe_flow(&report.flow_ids.last().unwrap().clone()).await.unwrap().unwrap();
     assert!(fs.cancelled_at.is_some() || fs.public_flow_state == "cancelled", "flow cancelled: {}", fs.public_flow_state);
 
+    // Revoke a lease, change a priority, replay a finished execution: read back through the trait.
+    let op = |eid: &str, action: &str, key: &str, extra: Option<(&str, &str)>| {
+        let mut f = form(&[("execution_id", eid), ("action", action), ("reason", "ops"), ("idempotency_key", key), ("csrf", &bob_csrf)]);
+        if let Some((k, v)) = extra {
+            f.push((Box::leak(k.to_string().into_boxed_str()), v.to_owned()));
+        }
+        f
+    };
+    if let Some(leased) = ff_board_engine::side::leased_executions(&c, 50).await.unwrap().into_iter().next() {
+        let (s, body) = b.post("execution_action", Some(&bob), &op(leased.as_str(), "revoke_lease", "rv1", None)).await;
+        if !sup.revoke_lease {
+            assert_eq!(s, 501);
+        } else if s == 200 {
+            // Read back through the engine: a second revoke finds nothing left to revoke.
+            let (s2, body2) = b.post("execution_action", Some(&bob), &op(leased.as_str(), "revoke_lease", "rv2", None)).await;
+            assert!(s2 == 404 || body2.contains("nothing to revoke"), "lease still held after revoke: {s2} {body2}");
+        } else {
+            // The store's lease index and describe_execution disagree (0.15 SQL backends):
+            // the board says so instead of guessing.
+            assert_eq!(s, 404, "{body}");
+            assert!(body.contains("lease"));
+        }
+    }
+    let mut live_one = None;
+    let mut done_one = None;
+    for m in ff_board_engine::side::flow_members(&c, &report.flow_ids[2]).await.unwrap() {
+        match state(&c, &m).await {
+            PublicState::Completed | PublicState::Failed => done_one = done_one.or(Some(m)),
+            PublicState::Waiting => live_one = live_one.or(Some(m)),
+            _ => {}
+        }
+    }
+    if let Some(m) = live_one {
+        let (s, body) = b.post("execution_action", Some(&bob), &op(m.as_str(), "change_priority", "pr1", Some(("priority", "777")))).await;
+        if sup.change_priority && s == 409 {
+            // The engine only reprioritises eligible executions; the board says so.
+            assert!(body.contains("Conflict"), "{body}");
+        } else if sup.change_priority {
+            assert_eq!(s, 200, "{body}");
+            let info = c.backend.read_execution_info(&m).await.unwrap().unwrap();
+            assert_eq!(info.priority, 777, "priority changed");
+        } else {
+            assert_eq!(s, 501);
+        }
+        let (s, _) = b.post("execution_action", Some(&bob), &op(m.as_str(), "change_priority", "pr2", Some(("priority", "99999")))).await;
+        assert!(s == 400 || s == 501, "out-of-range priority refused");
+    }
+    if let Some(m) = done_one {
+        let (s, body) = b.post("execution_action", Some(&bob), &op(m.as_str(), "replay", "rp1", None)).await;
+        if sup.replay_execution {
+            assert_eq!(s, 200, "{body}");
+            assert!(!matches!(state(&c, &m).await, PublicState::Completed | PublicState::Failed), "replayed execution runs again");
+        } else {
+            assert_eq!(s, 501);
+        }
+    }
+
     // Bulk: count first, then bounded batches until done; failures listed.
     let mut pick = None;
     for st in ["waiting", "waiting_children", "active"] {
@@ -219,7 +278,7 @@ async fn suite(url: &str) {
     for k in ["a1", "a2", "a3", "cf1"] {
         assert!(all.iter().any(|e| e.idempotency_key == k), "audit has {k}");
     }
-    for denied in ["k1", "k2", "k3", "k4", "k5", "r1", "r2", "r3", "a0"] {
+    for denied in ["k1", "k2", "k3", "k4", "k5", "k6", "r1", "r2", "r3", "a0"] {
         assert!(!all.iter().any(|e| e.idempotency_key == denied), "denied {denied} never reached the audit/engine");
     }
     let (s, body) = b.post("list_audit", Some(&alice), &[]).await;

@@ -125,7 +125,7 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                         <div class="flex flex-wrap items-start gap-2">
                             {(!p.terminal && sup_cancel).then(|| view! { <ExecForm act=exec action="cancel" label="Cancel execution" danger=true text=cancel_text eid=eid.clone() csrf=actor.csrf.clone() key=key("cancel") replay=None/> })}
                             {(p.has_lease && sup_revoke).then(|| view! { <ExecForm act=exec action="revoke_lease" label="Revoke lease" danger=true text=revoke_text eid=eid.clone() csrf=actor.csrf.clone() key=key("revoke_lease") replay=None/> })}
-                            {(!p.terminal && sup_prio).then(|| view! { <ExecForm act=exec action="change_priority" label="Change priority" danger=false text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key("change_priority") replay=None/> })}
+                            {(matches!(p.state.as_str(), "waiting" | "delayed" | "rate_limited" | "waiting_children") && sup_prio).then(|| view! { <ExecForm act=exec action="change_priority" label="Change priority" danger=false text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key("change_priority") replay=None/> })}
                             {(p.terminal && sup_replay).then(|| view! { <ExecForm act=exec action="replay" label="Replay" danger=true text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key("replay") replay=Some(replay)/> })}
                         </div>
                     }.into_any()

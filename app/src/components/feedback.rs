@@ -26,6 +26,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::Unauthorized(_) => "Sign in required",
         AppError::Forbidden(_) => "Forbidden",
         AppError::NotFound { .. } => "Not found",
+        AppError::Conflict { .. } => "Refused in the current state",
         AppError::Unsupported { .. } => "Not supported by this backend",
         AppError::BackendDown { .. } => "Backend unavailable",
         AppError::Engine { .. } => "Engine call failed",

@@ -19,8 +19,21 @@ use super::bus::{Bus, Published};
 
 pub const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// axum handler: upgrade and run a [`session`].
-pub async fn handler(ws: WebSocketUpgrade, State(bus): State<Arc<Bus>>) -> Response {
+/// What `/ws` needs: the bus, and the authenticator (viewers may watch;
+/// anonymous visitors only where the board allows anonymous reads).
+#[derive(Clone)]
+pub struct WsState {
+    pub bus: Arc<Bus>,
+    pub auth: Arc<dyn ff_board_app::auth::Authenticator>,
+}
+
+/// axum handler: check the session, upgrade and run a [`session`].
+pub async fn handler(ws: WebSocketUpgrade, headers: axum::http::HeaderMap, State(state): State<WsState>) -> Response {
+    use axum::response::IntoResponse;
+    if !state.auth.anonymous_read() && state.auth.actor(&headers).is_none() {
+        return (axum::http::StatusCode::UNAUTHORIZED, "sign in to watch live events").into_response();
+    }
+    let bus = state.bus;
     ws.on_upgrade(move |socket: WebSocket| async move {
         let (sink, stream) = socket.split();
         let sink = sink.with(|text: String| async move { Ok::<_, axum::Error>(Message::Text(text.into())) });
