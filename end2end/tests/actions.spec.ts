@@ -94,3 +94,23 @@ test('the audit page lists what operators did', async ({ browser }) => {
   await shot(ada.page, 'audit');
   await ada.ctx.close();
 });
+
+test('bulk cancel shows its count before confirming, then its progress', async ({ browser }) => {
+  const bob = await operator(browser, 'bob');
+  await bob.page.goto('/executions?state=waiting');
+  const open = bob.page.getByTestId('bulk-open');
+  await expect(open).toBeVisible({ timeout: 30_000 });
+  await open.locator('summary').click();
+  const count = bob.page.getByTestId('bulk-count');
+  await expect(count).toContainText(/Cancel \d+ execution\(s\) in state waiting/);
+  const n = Number((await count.innerText()).match(/Cancel (\d+)/)![1]);
+  expect(n).toBeGreaterThan(0);
+  await shot(bob.page, 'bulk-dialog');
+  await open.locator('input[name="reason"]').fill('drain the queue');
+  await bob.page.getByTestId('bulk-confirm').click();
+  const progress = bob.page.getByTestId('bulk-progress');
+  await expect(progress).toContainText(/Finished: \d+ done, \d+ failed/, { timeout: 60_000 });
+  const [, done, failed] = (await progress.innerText()).match(/(\d+) done, (\d+) failed/)!.map(Number);
+  expect(done + failed).toBeGreaterThanOrEqual(1);
+  await bob.ctx.close();
+});

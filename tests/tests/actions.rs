@@ -118,6 +118,38 @@ async fn suite(url: &str) {
     assert_eq!(b.post("reset_budget_action", Some(&alice), &reset(&alice_csrf, "r1")).await.0, 403, "operator may not reset budgets");
     assert_eq!(b.post("reset_budget_action", Some(&vera), &reset(&vera_csrf, "r2")).await.0, 403);
     assert_eq!(b.post("reset_budget_action", None, &reset("", "r3")).await.0, 401);
+    // The deny half of the matrix, for every action: anonymous → 401, viewer → 403 (admin-only
+    // budget reset: operator → 403 too). None of these reach the engine or the audit log.
+    let flow_s = report.flow_ids[0].to_string();
+    let budget_s = report.hard_breached_budgets[0].to_string();
+    let gate_s = report.two_approver_gates[0].to_string();
+    let every: Vec<(&str, Vec<(&'static str, String)>, bool)> = vec![
+        ("cancel_flow_action", form(&[("flow_id", &flow_s), ("policy", "cancel_all"), ("wait", "none"), ("timeout_ms", "1000"), ("reason", "m")]), false),
+        ("execution_action", form(&[("execution_id", &target), ("action", "cancel"), ("reason", "m")]), false),
+        ("execution_action", form(&[("execution_id", &target), ("action", "revoke_lease"), ("reason", "m")]), false),
+        ("execution_action", form(&[("execution_id", &target), ("action", "replay"), ("reason", "m")]), false),
+        ("execution_action", form(&[("execution_id", &target), ("action", "change_priority"), ("priority", "5"), ("reason", "m")]), false),
+        ("decide_waitpoint", form(&[("execution_id", &gate_s), ("waitpoint_id", "00000000-0000-4000-8000-000000000000"), ("decision", "reject"), ("reason", "m")]), false),
+        ("reset_budget_action", form(&[("budget_id", &budget_s), ("reason", "m")]), true),
+        ("bulk_step", form(&[("state", "waiting"), ("reason", "m")]), false),
+    ];
+    for (i, (endpoint, fields, admin_only)) in every.iter().enumerate() {
+        for (who, cookie, csrf, want) in [
+            ("anonymous", None, String::new(), 401),
+            ("viewer", Some(vera.as_str()), vera_csrf.clone(), 403),
+            ("operator", Some(alice.as_str()), alice_csrf.clone(), if *admin_only { 403 } else { 0 }),
+        ] {
+            if want == 0 {
+                continue;
+            }
+            let mut f = fields.clone();
+            f.push(("idempotency_key", format!("deny-{i}-{who}")));
+            f.push(("csrf", csrf));
+            let (s, body) = b.post(endpoint, cookie, &f).await;
+            // decide_waitpoint checks the waitpoint exists before the role: 404 is also a refusal.
+            assert!(s == want || (*endpoint == "decide_waitpoint" && s == 404), "{who} on {endpoint}: {s} {body}");
+        }
+    }
     let expired = b.auth.session_cookie_issued("alice", ff_board::auth::now_ms() - 13 * 3_600_000).unwrap();
     assert_eq!(b.post("execution_action", Some(&expired), &cancel(&alice_csrf, "k6")).await.0, 401, "expired session");
     // Validation: clear 400s.
@@ -281,6 +313,7 @@ async fn suite(url: &str) {
     for denied in ["k1", "k2", "k3", "k4", "k5", "k6", "r1", "r2", "r3", "a0"] {
         assert!(!all.iter().any(|e| e.idempotency_key == denied), "denied {denied} never reached the audit/engine");
     }
+    assert!(!all.iter().any(|e| e.idempotency_key.starts_with("deny-")), "denials never reach the audit log");
     let (s, body) = b.post("list_audit", Some(&alice), &[]).await;
     assert_eq!(s, 403, "operators may not read the whole audit log: {body}");
     let (s, body) = b.post("list_audit", Some(&ada), &[]).await;
