@@ -26,6 +26,12 @@ test('a flow page draws its DAG with one node per member and one path per edge',
   expect(edges).toBeGreaterThan(0);
   await expect(flow.edges()).toHaveCount(edges);
   await shot(page, 'flow-dag');
+  // A replay preview outlines the node and everything downstream of it.
+  const root = await flow.nodes().first().getAttribute('data-execution-id');
+  await page.goto(`${page.url().split('?')[0]}?replay=${encodeURIComponent(root!)}`);
+  await expect(page.getByTestId('replay-highlight')).toBeVisible();
+  expect(await page.locator('[data-testid="dag-node"][data-replay="true"]').count()).toBeGreaterThan(1);
+  await page.goBack();
   // A node links to its execution page (ids with { } : are encoded).
   const href = await page.locator('a:has([data-testid="dag-node"])').first().getAttribute('href');
   expect(href).toMatch(/^\/executions\/%7Bfp%3A\d+%7D%3A/);

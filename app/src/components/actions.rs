@@ -126,7 +126,7 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                             {(!p.terminal && sup_cancel).then(|| view! { <ExecForm act=exec action="cancel" label="Cancel execution" danger=true text=cancel_text eid=eid.clone() csrf=actor.csrf.clone() key=key("cancel") replay=None/> })}
                             {(p.has_lease && sup_revoke).then(|| view! { <ExecForm act=exec action="revoke_lease" label="Revoke lease" danger=true text=revoke_text eid=eid.clone() csrf=actor.csrf.clone() key=key("revoke_lease") replay=None/> })}
                             {(matches!(p.state.as_str(), "waiting" | "delayed" | "rate_limited" | "waiting_children") && sup_prio).then(|| view! { <ExecForm act=exec action="change_priority" label="Change priority" danger=false text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key("change_priority") replay=None/> })}
-                            {(p.terminal && sup_replay).then(|| view! { <ExecForm act=exec action="replay" label="Replay" danger=true text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key("replay") replay=Some(replay)/> })}
+                            {(p.terminal && sup_replay).then(|| view! { <ExecForm act=exec action="replay" label="Replay" danger=true text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key("replay") replay=Some(replay) flow=p.flow_id.clone().unwrap_or_default()/> })}
                         </div>
                     }.into_any()
                 })}
@@ -148,6 +148,7 @@ fn ExecForm(
     csrf: String,
     key: String,
     replay: Option<Resource<Result<crate::api::actions::Preview, AppError>>>,
+    #[prop(optional)] flow: Option<String>,
 ) -> impl IntoView {
     let preview = move || replay.and_then(|r| r.get()).and_then(|r| r.ok());
     let color = if danger { "bg-red-600 text-white" } else { "bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900" };
@@ -157,6 +158,9 @@ fn ExecForm(
                 {(!text.is_empty()).then(|| view! { <p class="text-sm">{text.clone()}</p> })}
                 {replay.is_some().then(|| view! {
                     <p class="text-sm" data-testid="replay-summary">{move || preview().map(|p| p.summary).unwrap_or_default()}</p>
+                    {flow.clone().filter(|f| !f.is_empty()).map(|f| view! {
+                        <a class="text-xs text-blue-700 underline" href=format!("{}?replay={}", crate::components::text::flow_href(&f), crate::components::text::encode(&eid))>"See them on the DAG"</a>
+                    })}
                     <ul class="max-h-32 overflow-auto text-xs" data-testid="replay-affected">
                         {move || preview().map(|p| p.affected).unwrap_or_default().into_iter().map(|n| view! { <li><a class="font-mono text-blue-700" href=execution_href(&n)>{short_id(&n)}</a></li> }).collect_view()}
                     </ul>

@@ -66,6 +66,20 @@ pub fn layout(nodes: &[DagNode], edges: &[DagEdge]) -> HashMap<String, (usize, u
     pos
 }
 
+/// `from` and every node downstream of it (what a replay of `from` re-runs).
+pub fn downstream(edges: &[DagEdge], from: &str) -> std::collections::HashSet<String> {
+    let mut seen = std::collections::HashSet::from([from.to_owned()]);
+    let mut stack = vec![from.to_owned()];
+    while let Some(n) = stack.pop() {
+        for e in edges.iter().filter(|e| e.from == n) {
+            if seen.insert(e.to.clone()) {
+                stack.push(e.to.clone());
+            }
+        }
+    }
+    seen
+}
+
 fn xy((l, r): (usize, usize)) -> (f64, f64) {
     (PAD + l as f64 * (W + GAP_X), PAD + r as f64 * (H + GAP_Y))
 }
@@ -80,8 +94,16 @@ fn edge_color(state: &str) -> &'static str {
 }
 
 #[component]
-pub fn Dag(nodes: Vec<DagNode>, edges: Vec<DagEdge>, groups: Vec<EdgeGroupView>) -> impl IntoView {
+pub fn Dag(
+    nodes: Vec<DagNode>,
+    edges: Vec<DagEdge>,
+    groups: Vec<EdgeGroupView>,
+    /// Highlight this node and everything downstream of it (a replay preview).
+    #[prop(optional)]
+    replay: Option<String>,
+) -> impl IntoView {
     let pos = layout(&nodes, &edges);
+    let hot = replay.as_deref().filter(|r| !r.is_empty()).map(|r| downstream(&edges, r)).unwrap_or_default();
     let (cols, rows) = pos.values().fold((0, 0), |(c, r), &(l, row)| (c.max(l + 1), r.max(row + 1)));
     let width = PAD * 2.0 + cols as f64 * W + cols.saturating_sub(1) as f64 * GAP_X;
     let height = PAD * 2.0 + rows as f64 * H + rows.saturating_sub(1) as f64 * GAP_Y;
@@ -107,6 +129,8 @@ pub fn Dag(nodes: Vec<DagNode>, edges: Vec<DagEdge>, groups: Vec<EdgeGroupView>)
         .filter_map(|n| {
             let (x, y) = xy(*pos.get(&n.execution_id)?);
             let (fill, stroke) = node_colors(&n.state);
+            let replayed = hot.contains(&n.execution_id);
+            let (stroke, width) = if replayed { ("#db2777", "3.5") } else { (stroke, "1.5") };
             let group = group_of.get(&n.execution_id).map(|g| {
                 format!("{} · {}/{} {}", g.policy, g.satisfied, g.total, g.state)
             });
@@ -114,9 +138,9 @@ pub fn Dag(nodes: Vec<DagNode>, edges: Vec<DagEdge>, groups: Vec<EdgeGroupView>)
             let title = format!("{} · {}{}", n.execution_id, n.state, group.map(|g| format!(" · join {g}")).unwrap_or_default());
             Some(view! {
                 <a href=execution_href(&n.execution_id)>
-                    <g data-testid="dag-node" data-execution-id=n.execution_id.clone() data-state=n.state.clone()>
+                    <g data-testid="dag-node" data-execution-id=n.execution_id.clone() data-state=n.state.clone() data-replay=replayed.then_some("true")>
                         <title>{title}</title>
-                        <rect x=x y=y width=W height=H rx="6" fill=fill stroke=stroke stroke-width="1.5"></rect>
+                        <rect x=x y=y width=W height=H rx="6" fill=fill stroke=stroke stroke-width=width></rect>
                         <text x=x + 8.0 y=y + 16.0 font-size="12" font-family="ui-monospace,monospace" fill="#0f172a">
                             {format!("{} {}", glyph(&n.state), short_id(&n.execution_id))}
                         </text>
@@ -166,5 +190,7 @@ mod tests {
         assert_eq!(p["c"].0, 1);
         assert_eq!(p["d"].0, 2);
         assert_ne!(p["b"].1, p["c"].1);
+        let d = downstream(&edges, "b");
+        assert!(d.contains("b") && d.contains("d") && !d.contains("a") && !d.contains("c"));
     }
 }

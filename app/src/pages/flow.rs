@@ -17,6 +17,8 @@ use crate::components::text::{decode, execution_href, short_id, Id, Time};
 pub fn FlowPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || decode(&params.get().get("flow_id").unwrap_or_default());
+    let query = leptos_router::hooks::use_query_map();
+    let replay = move || query.get().get("replay").filter(|r| !r.is_empty());
     let tick = use_tick(3000);
     let data = Resource::new(move || (id(), tick.get()), |(id, _)| get_flow(id));
     let id_signal = Signal::derive(id);
@@ -50,7 +52,12 @@ pub fn FlowPage() -> impl IntoView {
                             </div>
                             <h2 class="mb-2 text-lg font-semibold">"DAG"</h2>
                             <Legend/>
-                            <Dag nodes=d.nodes.clone() edges=d.edges.clone() groups=d.groups.clone()/>
+                            {replay().map(|r| view! {
+                                <p data-testid="replay-highlight" class="mb-2 text-sm text-pink-700 dark:text-pink-300">
+                                    {format!("Outlined in pink: what a replay of {} re-runs (it and everything downstream).", short_id(&r))}
+                                </p>
+                            })}
+                            <Dag nodes=d.nodes.clone() edges=d.edges.clone() groups=d.groups.clone() replay=replay().unwrap_or_default()/>
                             {(!d.groups.is_empty()).then(|| view! {
                                 <h2 class="mb-2 mt-6 text-lg font-semibold">"Join policies"</h2>
                                 <table class="w-full text-sm" data-testid="edge-groups">
