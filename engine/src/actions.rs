@@ -96,27 +96,25 @@ pub async fn cancel_execution(c: &Connected, id: &ExecutionId, reason: &str) -> 
     Ok(format!("{r:?}").split_whitespace().next().unwrap_or("done").to_lowercase())
 }
 
-/// Deliver `signal` to a waitpoint as `who` (the signed-in user is the
-/// signal's source identity, so a DistinctSources gate counts people). The
-/// waitpoint token is read here and never leaves the server.
-pub async fn signal_waitpoint(
+/// Deliver `signal` to a waitpoint as `who`, the way a signal bridge does:
+/// the waitpoint token is read here and never leaves the server, and `who`
+/// is the signal's source identity (so a DistinctSources gate counts
+/// people). `None` when the waitpoint has no token (it closed).
+pub async fn deliver_as(
     c: &Connected,
     id: &ExecutionId,
     waitpoint: &WaitpointId,
     signal: &str,
     who: &str,
-    reason: &str,
-    idempotency_key: &str,
-) -> Result<String, EngineError> {
+    payload: serde_json::Value,
+    idempotency_key: String,
+) -> Result<Option<DeliverSignalResult>, EngineError> {
     let partition = PartitionKey::from(Partition { family: PartitionFamily::Flow, index: id.partition() });
-    let token = c
-        .backend
-        .read_waitpoint_token(partition, waitpoint)
-        .await?
-        .ok_or(EngineError::NotFound { entity: "waitpoint token" })?;
+    let Some(token) = c.backend.read_waitpoint_token(partition, waitpoint).await? else {
+        return Ok(None);
+    };
     let now = TimestampMs::now();
-    let result = c
-        .backend
+    c.backend
         .deliver_signal(DeliverSignalArgs {
             execution_id: id.clone(),
             waitpoint_id: waitpoint.clone(),
@@ -125,10 +123,10 @@ pub async fn signal_waitpoint(
             signal_category: "approval".to_owned(),
             source_type: "user".to_owned(),
             source_identity: who.to_owned(),
-            payload: Some(serde_json::json!({ "reason": reason }).to_string().into_bytes()),
+            payload: Some(payload.to_string().into_bytes()),
             payload_encoding: Some("json".to_owned()),
             correlation_id: None,
-            idempotency_key: Some(format!("ff-board:{idempotency_key}")),
+            idempotency_key: Some(idempotency_key),
             target_scope: "execution".to_owned(),
             created_at: Some(now),
             dedup_ttl_ms: Some(86_400_000),
@@ -138,7 +136,24 @@ pub async fn signal_waitpoint(
             waitpoint_token: WaitpointToken::new(token),
             now,
         })
-        .await?;
+        .await
+        .map(Some)
+}
+
+/// An operator's approve / reject: [`deliver_as`] the signed-in user.
+pub async fn signal_waitpoint(
+    c: &Connected,
+    id: &ExecutionId,
+    waitpoint: &WaitpointId,
+    signal: &str,
+    who: &str,
+    reason: &str,
+    idempotency_key: &str,
+) -> Result<String, EngineError> {
+    let payload = serde_json::json!({ "reason": reason });
+    let result = deliver_as(c, id, waitpoint, signal, who, payload, format!("ff-board:{idempotency_key}"))
+        .await?
+        .ok_or(EngineError::NotFound { entity: "waitpoint token" })?;
     Ok(match result {
         DeliverSignalResult::Accepted { effect, .. } => format!("signal {signal} delivered: {effect}"),
         DeliverSignalResult::Duplicate { .. } => format!("signal {signal} was already delivered"),

@@ -7,16 +7,16 @@ use ff_core::backend::{
     CapabilitySet, ClaimPolicy, FailOutcome, FailureClass, FailureReason, Frame, FrameKind, Handle,
 };
 use ff_core::contracts::{
-    ClaimResumedExecutionArgs, ClaimResumedExecutionResult, CompositeBody, CountKind, DeliverSignalArgs,
+    ClaimResumedExecutionArgs, ClaimResumedExecutionResult, CompositeBody, CountKind,
     DeliverSignalResult, HeartbeatWorkerArgs, IssueClaimGrantArgs, HeartbeatWorkerOutcome, ListPendingWaitpointsArgs,
     RegisterWorkerArgs, ResumeCondition, ResumePolicy, SignalMatcher, SuspendArgs, SuspendOutcome,
     SuspensionReasonCode, SuspensionRequester, TimeoutBehavior, WaitpointBinding,
 };
 use ff_core::engine_error::EngineError;
-use ff_core::partition::{execution_partition, PartitionKey};
+use ff_core::partition::execution_partition;
 use ff_core::types::{
-    ExecutionId, FlowId, LaneId, LeaseId, Namespace, SignalId, SuspensionId, TimestampMs, WaitpointId,
-    WaitpointToken, WorkerId, WorkerInstanceId,
+    ExecutionId, FlowId, LaneId, LeaseId, Namespace, SuspensionId, TimestampMs, WaitpointId,
+    WorkerId, WorkerInstanceId,
 };
 use rand::Rng;
 
@@ -444,35 +444,13 @@ pub(super) async fn approvals_tick(
 /// Deliver `approved` from `who` the way a signal bridge does: read the
 /// waitpoint token server-side, sign as that user. True when it resumed.
 async fn approve(c: &Connected, gate: &Gate, who: &'static str, report: &mut DemoReport) -> Result<bool, EngineError> {
-    let partition = PartitionKey::from(execution_partition(&gate.execution_id, &c.partitions));
-    let Some(token) = c.backend.read_waitpoint_token(partition, &gate.waitpoint_id).await? else {
+    let payload = serde_json::json!({ "comment": "looks good" });
+    let key = format!("{}:{who}", gate.waitpoint_id);
+    let Some(delivered) =
+        crate::actions::deliver_as(c, &gate.execution_id, &gate.waitpoint_id, APPROVED, who, payload, key).await?
+    else {
         return Ok(false);
     };
-    let now = TimestampMs::now();
-    let delivered = c
-        .backend
-        .deliver_signal(DeliverSignalArgs {
-            execution_id: gate.execution_id.clone(),
-            waitpoint_id: gate.waitpoint_id.clone(),
-            signal_id: SignalId::new(),
-            signal_name: APPROVED.to_owned(),
-            signal_category: "approval".to_owned(),
-            source_type: "user".to_owned(),
-            source_identity: who.to_owned(),
-            payload: Some(serde_json::json!({ "comment": "looks good" }).to_string().into_bytes()),
-            payload_encoding: Some("json".to_owned()),
-            correlation_id: None,
-            idempotency_key: Some(format!("{}:{who}", gate.waitpoint_id)),
-            target_scope: "execution".to_owned(),
-            created_at: Some(now),
-            dedup_ttl_ms: Some(86_400_000),
-            resume_delay_ms: None,
-            max_signals_per_execution: None,
-            signal_maxlen: None,
-            waitpoint_token: WaitpointToken::new(token),
-            now,
-        })
-        .await?;
     report.approvals += 1;
     Ok(matches!(delivered, DeliverSignalResult::Accepted { effect, .. } if effect == "resume_condition_satisfied"))
 }
