@@ -46,7 +46,7 @@ pub fn LivePage() -> impl IntoView {
         <p class="mb-2 text-xs text-slate-500">"Events pushed by the engine over the board's WebSocket, newest first (the last 500 this tab saw)."</p>
         <table class="w-full text-sm" data-testid="live-feed">
             <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
-                <tr><th class="py-2 text-right">"Seq"</th><th>"At"</th><th>"Kind"</th><th>"What"</th><th>"Execution"</th><th>"Flow"</th></tr>
+                <tr><th class="py-2 pr-4 text-right">"Seq"</th><th class="pr-4">"At"</th><th>"Kind"</th><th>"What"</th><th>"Execution"</th><th>"Flow"</th></tr>
             </thead>
             <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
                 <For each=rows key=|f| (f.epoch.clone(), f.seq) let:f>
@@ -70,8 +70,8 @@ fn Row(f: Frame) -> impl IntoView {
     let flow = f.event.flow_id().map(str::to_owned);
     view! {
         <tr data-testid="live-event" data-kind=f.event.kind()>
-            <td class="py-1 text-right font-mono text-xs tabular-nums">{f.seq}</td>
-            <td class="font-mono text-xs">{iso(f.at)}</td>
+            <td class="py-1 pr-4 text-right font-mono text-xs tabular-nums">{f.seq}</td>
+            <td class="pr-4 font-mono text-xs whitespace-nowrap">{iso(f.at)}</td>
             <td>{f.event.kind()}</td>
             <td>{what}</td>
             <td>{exec.map(|e| view! { <Id id=e.clone() href=execution_href(&e)/> })}</td>
