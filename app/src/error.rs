@@ -24,6 +24,10 @@ pub enum AppError {
     /// The engine refused because of the target's current state (it moved on).
     #[error("{op} refused in the execution's current state: {error}")]
     Conflict { op: String, error: String },
+    /// The engine took the call but nothing happened (an ignored signal, a
+    /// satisfier that had already counted): shown and audited as a failure.
+    #[error("nothing happened: {0}")]
+    NoEffect(String),
     /// The backend answers `Unavailable` for this call.
     #[error("not supported by this backend: {op}")]
     Unsupported { op: String },
@@ -46,7 +50,7 @@ impl AppError {
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound { .. } => 404,
-            AppError::Conflict { .. } => 409,
+            AppError::Conflict { .. } | AppError::NoEffect(_) => 409,
             AppError::Unsupported { .. } => 501,
             AppError::BackendDown { .. } => 503,
             AppError::Engine { .. } | AppError::Transport(_) => 502,

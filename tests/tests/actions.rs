@@ -4,75 +4,14 @@
 //! gate, the engine state read back through the trait after each action,
 //! one audit attempt + outcome per action, and no waitpoint token in any
 //! response.
-use std::sync::Arc;
-
-use ff_board::authn::BoardAuth;
 use ff_board_engine::audit::{AuditFilter, AuditLog};
 use ff_board_engine::connect::Connected;
-use ff_board_engine::{demo, BackendSpec, Engine};
+use ff_board_engine::demo;
+use ff_board_tests::board::{form, Board};
 use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
 use ff_core::contracts::ListPendingWaitpointsArgs;
 use ff_core::partition::{Partition, PartitionFamily, PartitionKey};
 use ff_core::state::PublicState;
-
-struct Board {
-    base: String,
-    auth: Arc<BoardAuth>,
-    http: reqwest::Client,
-    bodies: std::sync::Mutex<Vec<String>>,
-}
-
-impl Board {
-    async fn start(url: &str, c: &Connected) -> Board {
-        let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
-        let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
-        let auth = Arc::new(BoardAuth::demo(secret.to_str().unwrap()).unwrap());
-        let app = ff_board::app(engine, ff_board::default_options("target/site"), auth.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Board { base: format!("http://{addr}"), auth, http: reqwest::Client::new(), bodies: Default::default() }
-    }
-
-    /// `(cookie, csrf)` of a signed-in demo user.
-    async fn sign_in(&self, user: &str) -> (String, String) {
-        let cookie = self.auth.session_cookie(user).expect("demo user");
-        let me: serde_json::Value = self
-            .http
-            .post(format!("{}/api/me", self.base))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (cookie, me["actor"]["csrf"].as_str().expect("csrf").to_owned())
-    }
-
-    /// POST a server function as a form; returns (status, body).
-    async fn post(&self, endpoint: &str, cookie: Option<&str>, form: &[(&str, String)]) -> (u16, String) {
-        let mut req = self.http.post(format!("{}/api/{endpoint}", self.base)).form(form);
-        if let Some(c) = cookie {
-            req = req.header("cookie", c);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let body = r.text().await.unwrap();
-        self.bodies.lock().unwrap().push(body.clone());
-        (status, body)
-    }
-
-    async fn get(&self, path: &str) -> String {
-        let body = self.http.get(format!("{}{path}", self.base)).send().await.unwrap().text().await.unwrap();
-        self.bodies.lock().unwrap().push(body.clone());
-        body
-    }
-}
-
-fn form(pairs: &[(&str, &str)]) -> Vec<(&'static str, String)> {
-    pairs.iter().map(|(k, v)| (Box::leak(k.to_string().into_boxed_str()) as &'static str, v.to_string())).collect()
-}
 
 async fn state(c: &Connected, id: &ff_core::types::ExecutionId) -> PublicState {
     c.backend.describe_execution(id).await.unwrap().expect("execution").public_state
@@ -123,13 +62,16 @@ async fn suite(url: &str) {
     let flow_s = report.flow_ids[0].to_string();
     let budget_s = report.hard_breached_budgets[0].to_string();
     let gate_s = report.two_approver_gates[0].to_string();
+    let gate_wp = c.backend.list_pending_waitpoints(ListPendingWaitpointsArgs::new(report.two_approver_gates[0].clone())).await.unwrap().entries[0]
+        .waitpoint_id
+        .to_string();
     let every: Vec<(&str, Vec<(&'static str, String)>, bool)> = vec![
         ("cancel_flow_action", form(&[("flow_id", &flow_s), ("policy", "cancel_all"), ("wait", "none"), ("timeout_ms", "1000"), ("reason", "m")]), false),
         ("execution_action", form(&[("execution_id", &target), ("action", "cancel"), ("reason", "m")]), false),
         ("execution_action", form(&[("execution_id", &target), ("action", "revoke_lease"), ("reason", "m")]), false),
         ("execution_action", form(&[("execution_id", &target), ("action", "replay"), ("reason", "m")]), false),
         ("execution_action", form(&[("execution_id", &target), ("action", "change_priority"), ("priority", "5"), ("reason", "m")]), false),
-        ("decide_waitpoint", form(&[("execution_id", &gate_s), ("waitpoint_id", "00000000-0000-4000-8000-000000000000"), ("decision", "reject"), ("reason", "m")]), false),
+        ("decide_waitpoint", form(&[("execution_id", &gate_s), ("waitpoint_id", &gate_wp), ("decision", "approve"), ("reason", "m")]), false),
         ("reset_budget_action", form(&[("budget_id", &budget_s), ("reason", "m")]), true),
         ("bulk_step", form(&[("state", "waiting"), ("reason", "m")]), false),
     ];
@@ -146,8 +88,7 @@ async fn suite(url: &str) {
             f.push(("idempotency_key", format!("deny-{i}-{who}")));
             f.push(("csrf", csrf));
             let (s, body) = b.post(endpoint, cookie, &f).await;
-            // decide_waitpoint checks the waitpoint exists before the role: 404 is also a refusal.
-            assert!(s == want || (*endpoint == "decide_waitpoint" && s == 404), "{who} on {endpoint}: {s} {body}");
+            assert_eq!(s, want, "{who} on {endpoint}: {body}");
         }
     }
     let expired = b.auth.session_cookie_issued("alice", ff_board::auth::now_ms() - 13 * 3_600_000).unwrap();
@@ -179,7 +120,7 @@ async fn suite(url: &str) {
     assert_eq!(b.post("decide_waitpoint", Some(&vera), &approve(&vera_csrf, "a0")).await.0, 403, "viewers do not approve");
     assert_eq!(b.post("decide_waitpoint", Some(&alice), &approve(&alice_csrf, "a1")).await.0, 200);
     let (s, body) = b.post("decide_waitpoint", Some(&alice), &approve(&alice_csrf, "a2")).await;
-    assert_eq!(s, 200, "{body}");
+    assert_eq!(s, 409, "the second approval of one person counts for nothing: {body}");
     assert_eq!(state(&c, &gate).await, PublicState::Suspended, "the same operator twice counts once");
     let (s, body) = b.post("decide_waitpoint", Some(&bob), &approve(&bob_csrf, "a3")).await;
     assert_eq!(s, 200, "{body}");

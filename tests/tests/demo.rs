@@ -2,8 +2,8 @@
 //! one `seed` round, then a check through the `EngineBackend` trait that
 //! the store holds what the report claims — flows with their edges, at
 //! least one completed and one failed execution, approval gates pending on
-//! `approved`, one needing two distinct approvers (proved by delivering
-//! `approved` twice from alice, then from bob), a budget that
+//! `release-signoff`, one needing two distinct approvers (proved by delivering
+//! `release-signoff` twice from alice, then from bob), a budget that
 //! refused usage over its hard limit and one over its soft limit, and the
 //! registered workers.
 use ff_board_engine::connect::{BackendKind, Connected};
@@ -126,7 +126,7 @@ async fn check_outcomes(c: &Connected, r: &DemoReport) {
     assert!(seen.iter().any(|(_, p)| *p == PublicState::Suspended), "suspended: {seen:?}");
 }
 
-/// Approval gates wait for `approved`; the two-approver one is pending,
+/// Approval gates wait for `release-signoff`; the two-approver one is pending,
 /// and alice twice does not open it, bob does.
 async fn check_two_approver_gate(c: &Connected, r: &DemoReport) {
     let mut named = false;
@@ -136,9 +136,9 @@ async fn check_two_approver_gate(c: &Connected, r: &DemoReport) {
             .list_pending_waitpoints(ListPendingWaitpointsArgs::new(gate.clone()))
             .await
             .expect("list_pending_waitpoints");
-        named |= pending.entries.iter().any(|w| w.required_signal_names.iter().any(|n| n == "approved"));
+        named |= pending.entries.iter().any(|w| w.required_signal_names.iter().any(|n| n == demo::SIGNOFF_SIGNAL));
     }
-    assert!(named, "a pending waitpoint lists `approved` in required_signal_names");
+    assert!(named, "a pending waitpoint lists `release-signoff` in required_signal_names");
 
     let gate = r.two_approver_gates.first().expect("a two-approver gate");
     let pending = c
@@ -152,7 +152,7 @@ async fn check_two_approver_gate(c: &Connected, r: &DemoReport) {
     // Valkey stores no signal names for a composite (`Count`) condition;
     // SQLite and Postgres list the matcher's name.
     if c.kind != BackendKind::Valkey {
-        assert_eq!(wp.required_signal_names, ["approved"], "{wp:?}");
+        assert_eq!(wp.required_signal_names, [demo::SIGNOFF_SIGNAL], "{wp:?}");
     }
     assert_eq!(public_state(c, gate).await, PublicState::Suspended);
 
@@ -188,7 +188,7 @@ async fn approve(c: &Connected, eid: &ExecutionId, wp: &WaitpointId, who: &str, 
             execution_id: eid.clone(),
             waitpoint_id: wp.clone(),
             signal_id: SignalId::new(),
-            signal_name: "approved".into(),
+            signal_name: demo::SIGNOFF_SIGNAL.into(),
             signal_category: "approval".into(),
             source_type: "user".into(),
             source_identity: who.into(),

@@ -63,6 +63,9 @@ mod run {
         Ok(())
     }
 
+    /// Attempts one idempotency key may make after failures.
+    const MAX_RETRIES: usize = 20;
+
     /// Authorize, audit, call, audit the outcome.
     pub async fn act<F, Fut>(
         needed: Role,
@@ -81,17 +84,28 @@ mod run {
         check_text(reason, key)?;
         let c = crate::state::conn()?;
         let audit = crate::state::audit(&c).await?;
-        let entry = match audit
-            .record_attempt(&actor.user, actor.role.as_str(), action, target, reason, key)
-            .await
-            .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?
-        {
-            Recorded::Existing(e) => {
-                let outcome = e.outcome.clone().unwrap_or_else(|| "still in progress".into());
-                return Ok(ActionResult { ok: !outcome.starts_with("error"), message: outcome, audit_id: e.id, duplicate: true });
+        // A key whose attempt failed may be used again: the retry is
+        // recorded as a new attempt under `key#2`, `key#3`, …
+        let mut entry = None;
+        for n in 1..=MAX_RETRIES {
+            let k = if n == 1 { key.to_owned() } else { format!("{key}#{n}") };
+            match audit
+                .record_attempt(&actor.user, actor.role.as_str(), action, target, reason, &k)
+                .await
+                .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?
+            {
+                Recorded::Existing(e) if e.outcome.as_deref().is_some_and(|o| o.starts_with("error")) => continue,
+                Recorded::Existing(e) => {
+                    let outcome = e.outcome.clone().unwrap_or_else(|| "still in progress".into());
+                    return Ok(ActionResult { ok: true, message: outcome, audit_id: e.id, duplicate: true });
+                }
+                Recorded::New(e) => {
+                    entry = Some(e);
+                    break;
+                }
             }
-            Recorded::New(e) => e,
-        };
+        }
+        let entry = entry.ok_or_else(|| AppError::BadRequest(format!("this action failed {MAX_RETRIES} times: reload the page to try again")))?;
         let result = call(c).await;
         let outcome = match &result {
             Ok(m) => format!("ok: {m}"),
@@ -183,39 +197,56 @@ pub async fn decide_waitpoint(
     execution_id: String,
     waitpoint_id: String,
     decision: String,
+    /// The signal the operator chose, where the gate takes several names.
+    #[server(default)]
+    signal: Option<String>,
     reason: String,
     idempotency_key: String,
     csrf: String,
 ) -> Result<ActionResult, AppError> {
     run::status(async move {
-    use ff_core::contracts::ListPendingWaitpointsArgs;
+    use crate::api::approvals::{Decision, Plan};
+    // The role first: a denied call never reaches the engine.
+    let actor = crate::state::writer(crate::auth::Role::Operator, &csrf)?;
     let id = super::parse::execution_id(&execution_id)?;
     let wp = ff_core::types::WaitpointId::parse(waitpoint_id.trim())
         .map_err(|_| AppError::BadRequest(format!("malformed waitpoint id {waitpoint_id:?}")))?;
-    let c = crate::state::conn()?;
-    let pending = c
-        .backend
-        .list_pending_waitpoints(ListPendingWaitpointsArgs::new(id.clone()).with_limit(50))
-        .await
-        .map_err(|e| AppError::engine("list_pending_waitpoints", e))?;
-    let entry = pending
-        .entries
-        .into_iter()
-        .find(|w| w.waitpoint_id == wp)
-        .ok_or_else(|| AppError::not_found("pending waitpoint", waitpoint_id.clone()))?;
-    let signal = match decision.as_str() {
-        "approve" => entry.required_signal_names.first().cloned().unwrap_or_else(|| "approved".into()),
-        "reject" => "rejected".to_owned(),
-        other => return Err(AppError::BadRequest(format!("decision must be approve or reject, not {other:?}"))),
-    };
-    let actor = crate::state::actor();
-    let who = actor.map(|a| a.user).unwrap_or_default();
+    let d = Decision::parse(&decision)
+        .ok_or_else(|| AppError::BadRequest(format!("decision must be approve or reject, not {decision:?}")))?;
+    let chosen = signal.filter(|s| !s.trim().is_empty());
+    if chosen.as_ref().is_some_and(|s| s.len() > 128 || s.chars().any(char::is_control)) {
+        return Err(AppError::BadRequest("signal names are at most 128 printable characters".into()));
+    }
     let key = idempotency_key.clone();
     let why = reason.clone();
-    run::act(crate::auth::Role::Operator, &csrf, &decision, &format!("{execution_id} {waitpoint_id}"), &reason, &idempotency_key, |c| async move {
-        ff_board_engine::actions::signal_waitpoint(&c, &id, &wp, &signal, &who, &why, &key)
-            .await
-            .map_err(|e| AppError::engine("deliver_signal", e))
+    let who = actor.user.clone();
+    run::act(crate::auth::Role::Operator, &csrf, d.as_str(), &format!("{execution_id} {waitpoint_id}"), &reason, &idempotency_key, |c| async move {
+        let (_, waitpoints) = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
+        let w = waitpoints
+            .map_err(|e| AppError::Engine { op: "list_pending_waitpoints".into(), error: e })?
+            .into_iter()
+            .find(|w| w.waitpoint_id == wp.to_string())
+            .ok_or_else(|| AppError::not_found("pending waitpoint", wp.to_string()))?;
+        let plan = if d == Decision::Approve { w.approve } else { w.reject };
+        let signal = match (plan, chosen) {
+            (Plan::Send { signal, .. }, None) => signal,
+            (Plan::Send { signal, .. }, Some(c)) if c == signal => signal,
+            (Plan::Choose { signals, .. }, Some(c)) if signals.contains(&c) => c,
+            (Plan::Choose { signals, .. }, _) => {
+                return Err(AppError::BadRequest(format!("this gate takes several signals here: choose one of {}", signals.join(", "))))
+            }
+            (Plan::Send { signal, .. }, Some(c)) => {
+                return Err(AppError::BadRequest(format!("this gate takes `{signal}` here, not `{c}`")))
+            }
+            (Plan::Cancel { note } | Plan::Unavailable { note }, _) => {
+                return Err(AppError::NoEffect(format!("{} {}: {note}", d.as_str(), crate::components::text::short_id(&execution_id))))
+            }
+        };
+        ff_board_engine::actions::decide(&c, &id, &wp, &w.key, &signal, &who, &why, &key).await.map_err(|e| match e {
+            ff_board_engine::actions::DecideError::Engine(op, e) => AppError::engine(op, e),
+            ff_board_engine::actions::DecideError::Store(e) => AppError::Engine { op: "read suspension".into(), error: e },
+            ff_board_engine::actions::DecideError::NoEffect(why) => AppError::NoEffect(why),
+        })
     })
     .await
     }
@@ -287,6 +318,8 @@ pub struct ExecutionPanel {
     /// two tabs looking at the same state act once.
     pub version: i64,
     pub waitpoints: Vec<crate::api::approvals::WaitpointView>,
+    /// The approval gate, when the execution is suspended (or why it could not be read).
+    pub gate: Result<Option<crate::api::approvals::GateView>, String>,
     /// `(cancel, revoke_lease, replay, change_priority)` support.
     pub supports: (bool, bool, bool, bool),
     pub backend: String,
@@ -294,7 +327,6 @@ pub struct ExecutionPanel {
 
 #[server(prefix = "/api", endpoint = "execution_panel")]
 pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel, AppError> {
-    use ff_core::contracts::ListPendingWaitpointsArgs;
     let id = super::parse::execution_id(&execution_id)?;
     let c = crate::state::conn()?;
     let s = c
@@ -303,10 +335,8 @@ pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel,
         .await
         .map_err(|e| AppError::engine("describe_execution", e))?
         .ok_or_else(|| AppError::not_found("execution", execution_id.clone()))?;
-    let waitpoints = match c.backend.list_pending_waitpoints(ListPendingWaitpointsArgs::new(id.clone()).with_limit(20)).await {
-        Ok(r) => r.entries.into_iter().map(crate::api::approvals::waitpoint_view).collect(),
-        Err(_) => vec![],
-    };
+    let (gate, waitpoints) = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
+    let waitpoints = waitpoints.unwrap_or_default();
     let sup = c.backend.capabilities().supports;
     let state = s.public_state.as_str().to_owned();
     Ok(ExecutionPanel {
@@ -317,6 +347,7 @@ pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel,
         flow_id: s.flow_id.map(|f| f.to_string()),
         version: s.last_mutation_at.0,
         waitpoints,
+        gate,
         supports: (sup.cancel_execution, sup.revoke_lease, sup.replay_execution, sup.change_priority),
         backend: crate::state::engine()?.spec().redacted(),
     })

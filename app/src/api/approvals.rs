@@ -1,19 +1,96 @@
-//! Approvals: every suspended execution over all partitions with its reason
-//! and pending waitpoints. Waitpoint tokens never leave the server: only the
-//! key, state and required signal names are sent.
+//! Approvals: every suspended execution over all partitions with its reason,
+//! its pending waitpoints and its gate (what it waits for, n of m, who
+//! approved, the deadline). Waitpoint tokens never leave the server: only
+//! the key, state, and what an approve or reject will send are shown.
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What an operator's approve or reject does at one waitpoint, worked out
+/// on the server from the gate's stored resume condition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Plan {
+    /// Send this signal; `note` says why this name.
+    Send { signal: String, note: String },
+    /// Several names count here and the board cannot tell which one the
+    /// application means: the operator picks one.
+    Choose { signals: Vec<String>, note: String },
+    /// Reject only: no signal rejects this gate, so rejecting means
+    /// cancelling the execution.
+    Cancel { note: String },
+    /// No signal the board could send does this.
+    Unavailable { note: String },
+}
+
+/// An operator's decision on a waitpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    pub fn parse(s: &str) -> Option<Decision> {
+        match s {
+            "approve" => Some(Decision::Approve),
+            "reject" => Some(Decision::Reject),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+}
+
+/// What makes two approvals of a `Count` gate distinct (FlowFabric's `CountKind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Distinct {
+    Waitpoints,
+    Signals,
+    /// Source type and identity: the board signs as `user:<name>`, so two
+    /// people count twice and one person twice counts once.
+    Sources,
+}
+
+impl Distinct {
+    pub fn words(self) -> &'static str {
+        match self {
+            Distinct::Waitpoints => "distinct waitpoints",
+            Distinct::Signals => "distinct signals (every signal counts)",
+            Distinct::Sources => "distinct sources (source type + identity)",
+        }
+    }
+}
+
+/// A gate's progress and deadline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateView {
+    pub needed: u32,
+    pub have: u32,
+    pub distinct: Option<Distinct>,
+    /// Sources whose signals counted so far.
+    pub approvers: Vec<String>,
+    pub timeout_at: Option<i64>,
+    /// What the engine does at the deadline, in words.
+    pub on_timeout: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitpointView {
     pub waitpoint_id: String,
     pub key: String,
     pub state: String,
-    pub required_signals: Vec<String>,
+    /// What the condition accepts here, in words ("`deploy-ok`", "any signal").
+    pub waits_for: String,
     pub created_at: i64,
     pub expires_at: Option<i64>,
+    pub approve: Plan,
+    pub reject: Plan,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,21 +103,143 @@ pub struct ApprovalRow {
     pub suspended_at: i64,
     /// Pending waitpoints, or why they could not be read.
     pub waitpoints: Result<Vec<WaitpointView>, String>,
-    /// For n-of-m gates: approvals required, and who approved so far.
-    pub required: Option<u32>,
-    pub approvers: Vec<String>,
+    /// The gate, or why it could not be read.
+    pub gate: Result<Option<GateView>, String>,
 }
 
-/// A pending waitpoint without its token (kid and fingerprint stay on the server too).
 #[cfg(feature = "ssr")]
-pub fn waitpoint_view(w: ff_core::contracts::PendingWaitpointInfo) -> WaitpointView {
-    WaitpointView {
-        waitpoint_id: w.waitpoint_id.to_string(),
-        key: w.waitpoint_key,
-        state: w.state,
-        required_signals: w.required_signal_names,
-        created_at: w.created_at.0,
-        expires_at: w.expires_at.map(|t| t.0),
+pub use plan::{gate_and_waitpoints, plans};
+
+#[cfg(feature = "ssr")]
+mod plan {
+    //! From a stored condition to what the buttons do.
+    use super::{Distinct, GateView, Plan, WaitpointView};
+    use ff_board_engine::gate::{self, Accepts, Gate, Progress};
+    use ff_board_engine::connect::Connected;
+    use ff_core::contracts::{CountKind, ListPendingWaitpointsArgs};
+    use ff_core::types::ExecutionId;
+
+    /// Names that read as a refusal. A gate only "has" a rejection signal
+    /// when its condition accepts one of these on the waitpoint.
+    fn is_rejection(name: &str) -> bool {
+        let n = name.to_ascii_lowercase();
+        ["reject", "deny", "denied", "decline", "veto", "refuse", "abort"].iter().any(|w| n.contains(w))
+    }
+
+    fn quoted(names: &[String]) -> String {
+        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")
+    }
+
+    /// What the condition accepts on a waitpoint, in words.
+    pub fn waits_for(acc: &Accepts) -> String {
+        match (acc.names.is_empty(), acc.any) {
+            (true, true) => "any signal".into(),
+            (true, false) => "no signal (operator resume or timeout only)".into(),
+            (false, true) => format!("{} or any other signal", quoted(&acc.names)),
+            (false, false) => quoted(&acc.names),
+        }
+    }
+
+    /// `(approve, reject)` at a waitpoint accepting `acc`, on a gate
+    /// needing `needed` satisfiers.
+    pub fn plans(acc: &Accepts, needed: u32) -> (Plan, Plan) {
+        let (rejects, approves): (Vec<String>, Vec<String>) = acc.names.iter().cloned().partition(|n| is_rejection(n));
+        let approve = match approves.as_slice() {
+            [] if acc.any => Plan::Send {
+                signal: "approved".into(),
+                note: "the gate accepts any signal name: the board sends `approved`".into(),
+            },
+            [] if acc.nothing() => Plan::Unavailable { note: "no signal opens this gate: it waits for an operator resume or its timeout".into() },
+            [] => Plan::Unavailable { note: format!("this waitpoint only takes {}, a rejection", quoted(&rejects)) },
+            [one] => Plan::Send { signal: one.clone(), note: format!("the gate's matcher asks for `{one}`") },
+            many => Plan::Choose {
+                signals: many.to_vec(),
+                note: format!("the gate counts any of {}: choose the one your application means", quoted(many)),
+            },
+        };
+        let reject = match rejects.as_slice() {
+            [one] => Plan::Send { signal: one.clone(), note: format!("the gate's condition names `{one}`: its worker reads the rejection") },
+            [_, ..] => Plan::Choose { signals: rejects.clone(), note: format!("the gate counts any of {}", quoted(&rejects)) },
+            [] if acc.any && needed <= 1 => Plan::Send {
+                signal: "rejected".into(),
+                note: "the gate accepts any signal name: the execution resumes and its worker reads `rejected`".into(),
+            },
+            [] if acc.any => Plan::Cancel {
+                note: format!("any signal counts as one of the {needed} approvals, so a rejection signal would count as approval: rejecting means cancelling the execution"),
+            },
+            [] => Plan::Cancel {
+                note: format!("the gate waits for {} and has no rejection signal: rejecting means cancelling the execution", waits_for(acc)),
+            },
+        };
+        (approve, reject)
+    }
+
+    fn timeout_words(wire: &str) -> String {
+        match wire {
+            "fail" => "the execution fails".into(),
+            "cancel" => "the execution is cancelled".into(),
+            "expire" => "the execution expires".into(),
+            "auto_resume_with_timeout_signal" => "the execution resumes with a timeout signal".into(),
+            "escalate" => "the gate escalates".into(),
+            other => format!("`{other}`"),
+        }
+    }
+
+    pub fn gate_view(g: &Gate, p: &Progress) -> GateView {
+        GateView {
+            needed: p.needed,
+            have: p.have,
+            distinct: p.distinct.map(|k| match k {
+                CountKind::DistinctWaitpoints => Distinct::Waitpoints,
+                CountKind::DistinctSignals => Distinct::Signals,
+                _ => Distinct::Sources,
+            }),
+            approvers: p.who.clone(),
+            timeout_at: g.timeout_at,
+            on_timeout: g.timeout_behavior.as_deref().map(timeout_words),
+        }
+    }
+
+    /// The gate of `id` and its pending waitpoints with their plans: one
+    /// stored-suspension read and one `list_pending_waitpoints`.
+    pub async fn gate_and_waitpoints(
+        c: &Connected,
+        id: &ExecutionId,
+    ) -> (Result<Option<GateView>, String>, Result<Vec<WaitpointView>, String>) {
+        let (stored, pending) = futures::join!(
+            gate::read(c, id),
+            c.backend.list_pending_waitpoints(ListPendingWaitpointsArgs::new(id.clone()).with_limit(20))
+        );
+        let pending = pending.map(|r| r.entries).map_err(|e| match e {
+            ff_core::engine_error::EngineError::Unavailable { .. } => "not supported by this backend".to_owned(),
+            other => format!("list_pending_waitpoints failed: {other}"),
+        });
+        let progress = stored.as_ref().ok().and_then(|g| g.as_ref().map(|g| (g, gate::progress(g))));
+        let waitpoints = pending.map(|entries| {
+            entries
+                .into_iter()
+                .map(|w| {
+                    // Without a readable condition, fall back to what the trait says.
+                    let acc = match &progress {
+                        Some((g, _)) => gate::accepts(&g.condition, &w.waitpoint_key),
+                        None => Accepts { names: w.required_signal_names.clone(), any: false },
+                    };
+                    let (approve, reject) = plans(&acc, progress.as_ref().map_or(1, |(_, p)| p.needed));
+                    WaitpointView {
+                        waitpoint_id: w.waitpoint_id.to_string(),
+                        waits_for: waits_for(&acc),
+                        key: w.waitpoint_key,
+                        state: w.state,
+                        created_at: w.created_at.0,
+                        expires_at: w.expires_at.map(|t| t.0),
+                        approve,
+                        reject,
+                    }
+                })
+                .collect()
+        });
+        let gate = stored.map(|g| g.map(|g| gate_view(&g, &gate::progress(&g))));
+        (gate, waitpoints)
     }
 }
 
@@ -49,7 +248,6 @@ pub const PER_PARTITION: usize = 200;
 
 #[server(prefix = "/api", endpoint = "list_approvals")]
 pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
-    use ff_core::contracts::ListPendingWaitpointsArgs;
     use futures::StreamExt;
     let c = crate::state::conn()?;
     let entries = ff_board_engine::board::suspended_all(&c, PER_PARTITION)
@@ -57,21 +255,11 @@ pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
         .map_err(|e| AppError::engine("list_suspended", e))?;
     let rows = futures::stream::iter(entries)
         .map(|entry| {
-            let backend = c.backend.clone();
             let c = c.clone();
             async move {
-                let gate = ff_board_engine::side::gate_progress(&c, &entry.execution_id).await.ok().flatten();
-                let snap = backend.describe_execution(&entry.execution_id).await.ok().flatten();
-                let waitpoints = backend
-                    .list_pending_waitpoints(ListPendingWaitpointsArgs::new(entry.execution_id.clone()).with_limit(20))
-                    .await
-                    .map(|r| r.entries.into_iter().map(waitpoint_view).collect())
-                    .map_err(|e| match e {
-                        ff_core::engine_error::EngineError::Unavailable { .. } => {
-                            "not supported by this backend".to_owned()
-                        }
-                        other => format!("list_pending_waitpoints failed: {other}"),
-                    });
+                let (snap, (gate, waitpoints)) =
+                    futures::join!(c.backend.describe_execution(&entry.execution_id), gate_and_waitpoints(&c, &entry.execution_id));
+                let snap = snap.ok().flatten();
                 ApprovalRow {
                     execution_id: entry.execution_id.to_string(),
                     flow_id: snap.as_ref().and_then(|s| s.flow_id.as_ref().map(|f| f.to_string())),
@@ -80,8 +268,7 @@ pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
                     reason: entry.reason,
                     suspended_at: entry.suspended_at_ms,
                     waitpoints,
-                    required: gate.as_ref().map(|g| g.0),
-                    approvers: gate.map(|g| g.1).unwrap_or_default(),
+                    gate,
                 }
             }
         })
@@ -89,4 +276,38 @@ pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
         .collect::<Vec<_>>()
         .await;
     Ok(rows)
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use ff_board_engine::gate::Accepts;
+
+    fn acc(names: &[&str], any: bool) -> Accepts {
+        Accepts { names: names.iter().map(|s| s.to_string()).collect(), any }
+    }
+
+    #[test]
+    fn named_gate_sends_its_name_and_rejects_by_cancelling() {
+        let (a, r) = plans(&acc(&["release-signoff"], false), 2);
+        assert_eq!(a, Plan::Send { signal: "release-signoff".into(), note: "the gate's matcher asks for `release-signoff`".into() });
+        assert!(matches!(r, Plan::Cancel { .. }));
+    }
+
+    #[test]
+    fn wildcard_gates() {
+        let (a, r) = plans(&acc(&[], true), 1);
+        assert!(matches!(a, Plan::Send { ref signal, .. } if signal == "approved"));
+        assert!(matches!(r, Plan::Send { ref signal, .. } if signal == "rejected"));
+        // With n > 1 a rejection signal would count as an approval.
+        assert!(matches!(plans(&acc(&[], true), 2).1, Plan::Cancel { .. }));
+    }
+
+    #[test]
+    fn several_names_ask_the_operator() {
+        let (a, r) = plans(&acc(&["qa-ok", "sec-ok", "deploy-rejected"], false), 1);
+        assert!(matches!(a, Plan::Choose { ref signals, .. } if signals == &["qa-ok", "sec-ok"]));
+        assert!(matches!(r, Plan::Send { ref signal, .. } if signal == "deploy-rejected"));
+        assert!(matches!(plans(&acc(&[], false), 1).0, Plan::Unavailable { .. }));
+    }
 }

@@ -10,7 +10,9 @@ use crate::api::actions::{
     decide_waitpoint, execution_action, get_execution_panel, flow_cancel_preview, replay_preview, reset_budget_action,
     ActionResult, CancelFlowAction, DecideWaitpoint, ExecutionAction, ResetBudgetAction,
 };
+use crate::api::approvals::{Decision, Plan};
 use crate::auth::{Actor, Role};
+use crate::components::gate::GateSummary;
 use crate::components::text::{execution_href, short_id};
 use crate::error::AppError;
 
@@ -108,19 +110,27 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                     let version = p.version;
                     let key = move |a: &str| format!("{a}:{}:{version}", id.get_untracked());
                     let (sup_cancel, sup_revoke, sup_replay, sup_prio) = p.supports;
+                    let now = crate::components::refresh::now_ms();
+                    let gate = match p.gate.clone() {
+                        Ok(Some(g)) => Some(view! { <GateSummary gate=g now=now/> }.into_any()),
+                        Ok(None) => None,
+                        Err(e) => Some(view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e}</p> }.into_any()),
+                    };
                     let approvals = p.waitpoints.iter().map(|w| {
-                        let waits = if w.required_signals.is_empty() { "approved".to_owned() } else { w.required_signals.join(", ") };
                         view! {
-                            <div data-testid="waitpoint-decision" class="flex flex-wrap items-start gap-2">
-                                <span class="text-sm">"Waitpoint "<code class="text-xs">{w.key.clone()}</code>" waits for "<b>{waits.clone()}</b></span>
-                                <Decision act=decide decision="approve" eid=eid.clone() waitpoint=w.waitpoint_id.clone() signal=waits.clone() actor=actor.clone() backend=backend.clone()/>
-                                <Decision act=decide decision="reject" eid=eid.clone() waitpoint=w.waitpoint_id.clone() signal="rejected".into() actor=actor.clone() backend=backend.clone()/>
+                            <div data-testid="waitpoint-decision" data-waitpoint-id=w.waitpoint_id.clone() class="space-y-1">
+                                <p class="text-sm">"Waitpoint "<code class="text-xs">{w.key.clone()}</code>" waits for "<b data-testid="waits-for">{w.waits_for.clone()}</b></p>
+                                <div class="flex flex-wrap items-start gap-2">
+                                    <DecisionForm act=decide exec=exec decision=Decision::Approve eid=eid.clone() waitpoint=w.waitpoint_id.clone() plan=w.approve.clone() actor=actor.clone() backend=backend.clone()/>
+                                    <DecisionForm act=decide exec=exec decision=Decision::Reject eid=eid.clone() waitpoint=w.waitpoint_id.clone() plan=w.reject.clone() actor=actor.clone() backend=backend.clone()/>
+                                </div>
                             </div>
                         }
                     }).collect_view();
                     let cancel_text = format!("Cancel execution {} ({}) on {backend}. Its lease is dropped and it will not run again.", short_id(&eid), p.state);
                     let revoke_text = format!("Revoke the lease on {} on {backend}: its worker loses it and the execution becomes claimable again.", short_id(&eid));
                     view! {
+                        {gate}
                         {approvals}
                         <div class="flex flex-wrap items-start gap-2">
                             {(!p.terminal && sup_cancel).then(|| view! { <ExecForm act=exec action="cancel" label="Cancel execution" danger=true text=cancel_text eid=eid.clone() csrf=actor.csrf.clone() key=key("cancel") replay=None/> })}
@@ -177,29 +187,80 @@ fn ExecForm(
     }
 }
 
-/// Approve or reject one waitpoint.
+/// Approve or reject one waitpoint, as its [`Plan`] says: send the one
+/// signal the gate takes, let the operator choose among several, explain
+/// that rejecting cancels the execution, or say why the board cannot.
 #[component]
-fn Decision(
+fn DecisionForm(
     act: ServerAction<DecideWaitpoint>,
-    decision: &'static str,
+    exec: ServerAction<ExecutionAction>,
+    decision: Decision,
     eid: String,
     waitpoint: String,
-    signal: String,
+    plan: Plan,
     actor: Actor,
     backend: String,
 ) -> impl IntoView {
-    let verb = if decision == "approve" { "Approve" } else { "Reject" };
-    view! {
-        <Confirm label=verb testid=format!("{decision}-open") danger=decision == "reject">
-            <ActionForm action=act>
-                <p class="text-sm">{format!("{verb} {}: sends signal {signal} as {} on {backend}.", short_id(&eid), actor.user)}</p>
-                <input type="hidden" name="execution_id" value=eid.clone()/>
-                <input type="hidden" name="waitpoint_id" value=waitpoint.clone()/>
-                <input type="hidden" name="decision" value=decision/>
-                <Common csrf=actor.csrf.clone() key=format!("{decision}:{eid}:{waitpoint}:{}", actor.user)/>
-                <button type="submit" data-testid=format!("{decision}-confirm") class=format!("{BTN} bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900")>{format!("Confirm {decision}")}</button>
-            </ActionForm>
-        </Confirm>
+    let d = decision.as_str();
+    let verb = if decision == Decision::Approve { "Approve" } else { "Reject" };
+    let key = format!("{d}:{eid}:{waitpoint}:{}", actor.user);
+    let fields = view! {
+        <input type="hidden" name="execution_id" value=eid.clone()/>
+        <input type="hidden" name="waitpoint_id" value=waitpoint.clone()/>
+        <input type="hidden" name="decision" value=d/>
+    };
+    let confirm = view! {
+        <button type="submit" data-testid=format!("{d}-confirm") class=format!("{BTN} bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900")>{format!("Confirm {d}")}</button>
+    };
+    match plan {
+        Plan::Send { signal, note } => view! {
+            <Confirm label=verb testid=format!("{d}-open") danger=decision == Decision::Reject>
+                <ActionForm action=act>
+                    <p class="text-sm" data-testid="decision-text">{format!("{verb} {}: sends signal `{signal}` as {} on {backend}.", short_id(&eid), actor.user)}</p>
+                    <p class="text-xs text-slate-500">{note}</p>
+                    {fields}
+                    <input type="hidden" name="signal" value=signal/>
+                    <Common csrf=actor.csrf.clone() key=key/>
+                    {confirm}
+                </ActionForm>
+            </Confirm>
+        }
+        .into_any(),
+        Plan::Choose { signals, note } => view! {
+            <Confirm label=verb testid=format!("{d}-open") danger=decision == Decision::Reject>
+                <ActionForm action=act>
+                    <p class="text-sm">{format!("{verb} {} as {} on {backend}.", short_id(&eid), actor.user)}</p>
+                    <p class="text-xs text-slate-500">{note}</p>
+                    {fields}
+                    <label class="block text-xs text-slate-500">"Signal to send"
+                        <select name="signal" required data-testid="decision-signal" class=INPUT>
+                            <option value="">"choose…"</option>
+                            {signals.into_iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <Common csrf=actor.csrf.clone() key=key/>
+                    {confirm}
+                </ActionForm>
+            </Confirm>
+        }
+        .into_any(),
+        Plan::Cancel { note } => view! {
+            <Confirm label=verb testid=format!("{d}-open") danger=true>
+                <ActionForm action=exec>
+                    <p class="text-sm font-medium" data-testid="decision-text">{format!("Reject {} by cancelling it on {backend}.", short_id(&eid))}</p>
+                    <p class="text-xs text-slate-500">{note}</p>
+                    <input type="hidden" name="execution_id" value=eid.clone()/>
+                    <input type="hidden" name="action" value="cancel"/>
+                    <Common csrf=actor.csrf.clone() key=format!("cancel:{eid}:reject")/>
+                    <button type="submit" data-testid="reject-cancel-confirm" class=format!("{BTN} bg-red-600 text-white")>"Cancel execution"</button>
+                </ActionForm>
+            </Confirm>
+        }
+        .into_any(),
+        Plan::Unavailable { note } => view! {
+            <span data-testid=format!("{d}-unavailable") class="rounded border border-slate-300 px-2 py-1 text-xs text-slate-500" title=note.clone()>{format!("{verb}: ")}{note}</span>
+        }
+        .into_any(),
     }
 }
 

@@ -27,6 +27,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::Forbidden(_) => "Forbidden",
         AppError::NotFound { .. } => "Not found",
         AppError::Conflict { .. } => "Refused in the current state",
+        AppError::NoEffect(_) => "Nothing happened",
         AppError::Unsupported { .. } => "Not supported by this backend",
         AppError::BackendDown { .. } => "Backend unavailable",
         AppError::Engine { .. } => "Engine call failed",

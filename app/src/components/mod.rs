@@ -6,6 +6,7 @@ pub mod budget_bar;
 pub mod bulk;
 pub mod dag;
 pub mod feedback;
+pub mod gate;
 pub mod layout;
 pub mod live;
 pub mod refresh;

@@ -1,10 +1,12 @@
 //! /approvals: the inbox of suspended executions over all partitions, with
-//! reason, age, and each pending waitpoint (key, required signals, state).
+//! reason, age, its gate (n of m, who approved, deadline) and each pending
+//! waitpoint (key, what it waits for, state).
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::approvals::list_approvals;
 use crate::components::feedback::{Empty, ErrorPanel, Loading};
+use crate::components::gate::GateSummary;
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::state::StateBadge;
 use crate::components::text::{execution_href, flow_href, Id, Time};
@@ -29,7 +31,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                         <h1 class="mb-4 text-2xl font-semibold">"Approvals "<span class="text-slate-500">{format!("({})", rows.len())}</span></h1>
                         <ul class="space-y-3">
                             {rows.into_iter().map(|r| view! {
-                                <li data-testid="approval-row" data-execution-id=r.execution_id.clone() data-required=r.required.map(|n| n.to_string()) class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
+                                <li data-testid="approval-row" data-execution-id=r.execution_id.clone() data-needed=r.gate.as_ref().ok().flatten().map(|g| g.needed.to_string()) class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
                                     <div class="flex flex-wrap items-center gap-3 text-sm">
                                         <StateBadge state="suspended"/>
                                         <Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/>
@@ -39,14 +41,13 @@ pub fn ApprovalsPage() -> impl IntoView {
                                         <span class="text-slate-500">"suspended "<Time t=r.suspended_at now=now/></span>
                                     </div>
                                     <p class="mt-2 text-sm"><span class="text-slate-500">"Reason: "</span><span data-testid="approval-reason" class="font-medium">{r.reason.clone()}</span>
-                                        {r.required.map(|n| view! {
-                                            <span data-testid="gate-progress" class="ml-3 rounded bg-violet-100 px-2 py-0.5 text-xs font-semibold text-violet-900 dark:bg-violet-900 dark:text-violet-100">
-                                                {format!("{} of {n} distinct approvals", r.approvers.len())}
-                                                {(!r.approvers.is_empty()).then(|| format!(" ({})", r.approvers.join(", ")))}
-                                            </span>
-                                        })}
                                         <a class="ml-3 text-sm text-blue-700 hover:underline dark:text-blue-300" href=execution_href(&r.execution_id)>"Review & decide →"</a>
                                     </p>
+                                    <div class="mt-2">{match r.gate.clone() {
+                                        Ok(Some(g)) => view! { <GateSummary gate=g now=now/> }.into_any(),
+                                        Ok(None) => ().into_any(),
+                                        Err(e) => view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e}</p> }.into_any(),
+                                    }}</div>
                                     {match r.waitpoints.clone() {
                                         Err(e) => view! { <p class="mt-2 text-sm italic text-slate-500">"waitpoints: "{e}</p> }.into_any(),
                                         Ok(wps) if wps.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No pending waitpoint."</p> }.into_any(),
@@ -57,7 +58,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                                                     {wps.into_iter().map(|w| view! {
                                                         <tr data-testid="waitpoint">
                                                             <td class="font-mono text-xs">{w.key}</td>
-                                                            <td>{if w.required_signals.is_empty() { "any signal".to_owned() } else { w.required_signals.join(", ") }}</td>
+                                                            <td data-testid="waits-for">{w.waits_for}</td>
                                                             <td><StateBadge state=w.state/></td>
                                                             <td class="text-right">{match w.expires_at { Some(t) => view! { <Time t=t now=now/> }.into_any(), None => view! { <span class="text-slate-500">"never"</span> }.into_any() }}</td>
                                                         </tr>

@@ -28,7 +28,7 @@ pub(super) enum Fate {
     Fail,
     /// The worker dies: the lease is never renewed and expires.
     Crash,
-    /// Suspends until this many distinct approvers sent `approved`.
+    /// Suspends until this many distinct approvers sent `release-signoff`.
     Approval(u32),
 }
 

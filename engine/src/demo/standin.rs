@@ -65,7 +65,7 @@ pub(super) async fn ensure_waitpoint_secret(c: &Connected) -> Result<(), EngineE
 ///   every upstream's attempt succeeded (AllOf).
 /// - Valkey needs none: its Lua creates executions eligible and gates
 ///   children itself.
-pub(super) async fn promote_submitted(c: &Connected) -> Result<u64, EngineError> {
+pub async fn promote_submitted(c: &Connected) -> Result<u64, EngineError> {
     let done = match &c.side {
         SideStore::Sqlite(pool) => sqlx::query(
             "UPDATE ff_exec_core \

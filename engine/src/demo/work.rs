@@ -1,5 +1,6 @@
 //! The simulated workers: registration, claims, streaming, renewals,
 //! completions, retries, crashes, approval gates and their approvers.
+use super::SIGNOFF_SIGNAL;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -32,8 +33,6 @@ const LEASE_TTL_MS: u32 = 20_000;
 /// How long a worker leaves a lane alone after a claim found nothing.
 const IDLE_BACKOFF: Duration = Duration::from_millis(7_500);
 
-/// The signal every approval gate waits for.
-const APPROVED: &str = "approved";
 
 struct Worker {
     id: &'static str,
@@ -335,7 +334,7 @@ async fn finish(
 }
 
 /// Suspend a claimed gate on a fresh waitpoint until `needed` distinct
-/// approvers sent `approved` (`Single` for one, `Count{n, DistinctSources}`
+/// approvers sent `release-signoff` (`Single` for one, `Count{n, DistinctSources}`
 /// for more). A third of the gates are left for the operator.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn suspend_for_approval(
@@ -350,7 +349,7 @@ pub(super) async fn suspend_for_approval(
 ) -> Result<(), EngineError> {
     let waitpoint_id = WaitpointId::new();
     let waitpoint_key = format!("wpk:{waitpoint_id}");
-    let matcher = SignalMatcher::ByName(APPROVED.to_owned());
+    let matcher = SignalMatcher::ByName(SIGNOFF_SIGNAL.to_owned());
     let condition = if needed > 1 {
         ResumeCondition::Composite(CompositeBody::count(
             needed,
@@ -361,18 +360,27 @@ pub(super) async fn suspend_for_approval(
     } else {
         ResumeCondition::Single { waitpoint_key: waitpoint_key.clone(), matcher }
     };
+    // Gates left to operators say so in their reason: the first
+    // two-approver gate and every other one after it, a third of the rest.
+    let for_operator = if needed > 1 {
+        st.two_approver_gates += 1;
+        st.two_approver_gates % 2 == 1
+    } else {
+        st.rng.gen_bool(1.0 / 3.0)
+    };
+    let reason = if for_operator { SuspensionReasonCode::WaitingForOperatorReview } else { SuspensionReasonCode::WaitingForApproval };
     let now = TimestampMs::now();
     let args = SuspendArgs::new(
         SuspensionId::new(),
         WaitpointBinding::Fresh { waitpoint_id, waitpoint_key },
         condition,
         ResumePolicy::normal(),
-        SuspensionReasonCode::WaitingForApproval,
+        reason,
         now,
     )
     .with_requester(SuspensionRequester::Worker)
     .with_timeout(TimestampMs::from_millis(now.0 + 24 * 3_600_000), TimeoutBehavior::Fail);
-    let text = format!("waiting for {needed} approval(s): signal `{APPROVED}`");
+    let text = format!("waiting for {needed} approval(s): signal `{SIGNOFF_SIGNAL}`");
     frame(c, handle, FrameKind::Event, text, report).await;
     match c.backend.suspend(handle, args).await? {
         SuspendOutcome::Suspended { details, .. } => {
@@ -389,7 +397,7 @@ pub(super) async fn suspend_for_approval(
                 needed,
                 approvers: Vec::new(),
                 since: Instant::now(),
-                for_operator: st.rng.gen_bool(1.0 / 3.0),
+                for_operator,
             });
             Ok(())
         }
@@ -398,9 +406,10 @@ pub(super) async fn suspend_for_approval(
     }
 }
 
-/// Approvers at work. Single gates get `carol` after ~12 s (the seed
-/// approves its first one at once); two-approver gates get `alice` after ~8 s and `bob` after ~25 s
-/// (never in the seed). Gates whose waitpoint is gone were approved
+/// Approvers at work (bots, never the board's operators, and never on the
+/// gates left to operators). Single gates get `carol` after ~12 s (the seed
+/// approves its first one at once); two-approver gates get `dave` after
+/// ~8 s and `erin` after ~25 s (never in the seed). Gates whose waitpoint is gone were approved
 /// elsewhere (the board): they are claimed and finished like the others.
 pub(super) async fn approvals_tick(
     c: &Connected,
@@ -421,8 +430,8 @@ pub(super) async fn approvals_tick(
             _ if !pending || (gate.for_operator && !seed) => None,
             // The seed approves its first single gate and leaves the rest.
             (1, 0) if (seed && report.approvals == 0) || (!seed && age >= Duration::from_secs(12)) => Some("carol"),
-            (2, 0) if !seed && age >= Duration::from_secs(8) => Some("alice"),
-            (2, 1) if age >= Duration::from_secs(25) => Some("bob"),
+            (2, 0) if !seed && age >= Duration::from_secs(8) => Some("dave"),
+            (2, 1) if age >= Duration::from_secs(25) => Some("erin"),
             _ => None,
         };
         let satisfied = match next {
@@ -441,13 +450,13 @@ pub(super) async fn approvals_tick(
     Ok(())
 }
 
-/// Deliver `approved` from `who` the way a signal bridge does: read the
+/// Deliver `release-signoff` from `who` the way a signal bridge does: read the
 /// waitpoint token server-side, sign as that user. True when it resumed.
 async fn approve(c: &Connected, gate: &Gate, who: &'static str, report: &mut DemoReport) -> Result<bool, EngineError> {
     let payload = serde_json::json!({ "comment": "looks good" });
     let key = format!("{}:{who}", gate.waitpoint_id);
     let Some(delivered) =
-        crate::actions::deliver_as(c, &gate.execution_id, &gate.waitpoint_id, APPROVED, who, payload, key).await?
+        crate::actions::deliver_as(c, &gate.execution_id, &gate.waitpoint_id, SIGNOFF_SIGNAL, who, payload, key).await?
     else {
         return Ok(false);
     };

@@ -1,0 +1,464 @@
+//! Approval gates: what a suspended execution's resume condition accepts,
+//! how far it has got, and what a delivered signal did.
+//!
+//! FlowFabric 0.15's trait lists pending waitpoints, but not the condition
+//! that decides when the execution resumes: on SQLite and Postgres
+//! `list_pending_waitpoints` names the signals a waitpoint's matchers want,
+//! on Valkey it names none for a `Composite` condition, and no backend says
+//! how many approvals a `Count` needs or who has given one. So the board
+//! reads the suspension the engine stored (one read per execution):
+//! - SQLite / Postgres: `ff_suspension_current` (`condition` is the serde
+//!   form of [`ResumeCondition`], `member_map` maps each waitpoint key to the
+//!   signals delivered to it, plus `timeout_at_ms` and `timeout_behavior`);
+//! - Valkey: the hash `ff:exec:{fp:N}:<id>:suspension:current`
+//!   (`resume_condition_json` in the backend's wire form, `waitpoint_key`,
+//!   `timeout_at`, `timeout_behavior`) and the set `…:satisfied_set` of
+//!   satisfier tokens the Lua evaluator keeps (`src:<type>:<identity>`,
+//!   `sig:<id>`, `wp:<id>`, `leaf:<path>`, `node:<path>`).
+//!
+//! Nothing here depends on how the board's own demo names its signals: a
+//! gate suspended by an SDK worker or through ff-server reads the same way.
+use ff_core::contracts::{CompositeBody, CountKind, ResumeCondition, SignalMatcher};
+use ff_core::keys::ExecKeyContext;
+use ff_core::partition::{Partition, PartitionFamily};
+use ff_core::types::ExecutionId;
+use serde_json::Value;
+
+use crate::connect::{Connected, SideStore};
+
+/// A suspension as stored: its condition, what was delivered so far, and
+/// its deadline.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    pub condition: ResumeCondition,
+    pub tally: Tally,
+    /// When the suspension times out (ms since the epoch).
+    pub timeout_at: Option<i64>,
+    /// What happens then, in the engine's wire words (`fail`, `cancel`,
+    /// `expire`, `auto_resume_with_timeout_signal`, `escalate`).
+    pub timeout_behavior: Option<String>,
+}
+
+/// What has reached the gate so far.
+#[derive(Clone, Debug)]
+pub enum Tally {
+    /// SQL backends keep every delivered signal per waitpoint key.
+    Signals(Vec<Delivered>),
+    /// Valkey keeps the satisfier tokens of its composite evaluator (none
+    /// for a single-matcher condition, which closes on its first match).
+    Tokens(Vec<String>),
+}
+
+/// One signal a SQL backend recorded against the suspension.
+#[derive(Clone, Debug)]
+pub struct Delivered {
+    pub waitpoint_key: String,
+    pub name: String,
+    pub source_type: String,
+    pub source_identity: String,
+    pub signal_id: String,
+}
+
+/// The signal names a waitpoint's part of the condition accepts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accepts {
+    /// Names some matcher on this waitpoint asks for, in condition order.
+    pub names: Vec<String>,
+    /// Some matcher on this waitpoint takes any name.
+    pub any: bool,
+}
+
+impl Accepts {
+    /// Does this waitpoint take a signal called `name`?
+    pub fn takes(&self, name: &str) -> bool {
+        self.any || self.names.iter().any(|n| n == name)
+    }
+
+    /// No signal on this waitpoint can count (operator- or timeout-only, or
+    /// the waitpoint is not in the condition).
+    pub fn nothing(&self) -> bool {
+        !self.any && self.names.is_empty()
+    }
+}
+
+/// How far a gate has got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub needed: u32,
+    pub have: u32,
+    /// For a `Count` gate: what makes two satisfiers distinct.
+    pub distinct: Option<CountKind>,
+    /// Sources whose signals count, as `identity` for the board's own
+    /// `user` sources and `type:identity` otherwise.
+    pub who: Vec<String>,
+}
+
+/// What `deliver_signal` says it did (`DeliverSignalResult::Accepted.effect`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignalEffect {
+    /// The condition is met: the execution resumes.
+    Satisfied,
+    /// The signal was recorded against the waitpoint (SQL backends say
+    /// this for every signal, counted or not: check [`Progress`]).
+    Appended,
+    /// Valkey: this satisfier had already counted.
+    DuplicateSatisfier,
+    /// Valkey: no matcher of the condition takes this name.
+    MatcherFailed,
+    /// Valkey: the waitpoint is not part of the condition.
+    NotInCondition,
+    /// Valkey (single matcher): nothing matched.
+    NoOp,
+    /// The waitpoint is not active yet: the signal waits in a buffer.
+    Buffered,
+    /// Anything this board does not know.
+    Other(String),
+}
+
+impl SignalEffect {
+    pub fn parse(effect: &str) -> SignalEffect {
+        match effect {
+            "resume_condition_satisfied" => SignalEffect::Satisfied,
+            "appended_to_waitpoint" => SignalEffect::Appended,
+            "appended_to_waitpoint_duplicate" => SignalEffect::DuplicateSatisfier,
+            "signal_ignored_matcher_failed" => SignalEffect::MatcherFailed,
+            "signal_ignored_not_in_condition" => SignalEffect::NotInCondition,
+            "no_op" => SignalEffect::NoOp,
+            "buffered_for_pending_waitpoint" => SignalEffect::Buffered,
+            other => SignalEffect::Other(other.to_owned()),
+        }
+    }
+}
+
+/// Walk every node of `cond` that a signal on `wp_key` may count for.
+fn visit(cond: &ResumeCondition, wp_key: &str, f: &mut dyn FnMut(Option<&SignalMatcher>)) {
+    match cond {
+        ResumeCondition::Single { waitpoint_key, matcher } if waitpoint_key == wp_key => f(Some(matcher)),
+        ResumeCondition::Composite(CompositeBody::AllOf { members }) => {
+            for m in members {
+                visit(m, wp_key, f);
+            }
+        }
+        ResumeCondition::Composite(CompositeBody::Count { matcher, waitpoints, .. }) if waitpoints.iter().any(|w| w == wp_key) => {
+            f(matcher.as_ref())
+        }
+        _ => {}
+    }
+}
+
+/// The names a signal on `wp_key` may carry to count.
+pub fn accepts(cond: &ResumeCondition, wp_key: &str) -> Accepts {
+    let mut out = Accepts::default();
+    visit(cond, wp_key, &mut |m| match m {
+        Some(SignalMatcher::ByName(n)) => {
+            if !out.names.contains(n) {
+                out.names.push(n.clone());
+            }
+        }
+        _ => out.any = true,
+    });
+    out
+}
+
+fn matches(m: Option<&SignalMatcher>, name: &str) -> bool {
+    match m {
+        Some(SignalMatcher::ByName(n)) => n == name,
+        _ => true,
+    }
+}
+
+/// How a source is shown: the identity alone for people signed in to the board.
+fn source_label(source_type: &str, identity: &str) -> String {
+    if source_type == "user" { identity.to_owned() } else { format!("{source_type}:{identity}") }
+}
+
+/// Distinct satisfiers of a `Count` node among SQL-recorded signals.
+fn count_sql(kind: CountKind, matcher: Option<&SignalMatcher>, waitpoints: &[String], sigs: &[Delivered]) -> (u32, Vec<String>) {
+    let hits: Vec<&Delivered> =
+        sigs.iter().filter(|s| waitpoints.contains(&s.waitpoint_key) && matches(matcher, &s.name)).collect();
+    let mut keys: Vec<String> = hits
+        .iter()
+        .map(|s| match kind {
+            CountKind::DistinctWaitpoints => s.waitpoint_key.clone(),
+            CountKind::DistinctSignals => s.signal_id.clone(),
+            _ => format!("{}\u{0}{}", s.source_type, s.source_identity),
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    (keys.len() as u32, sources(hits.into_iter()))
+}
+
+fn sources<'a>(sigs: impl Iterator<Item = &'a Delivered>) -> Vec<String> {
+    let mut who: Vec<String> = sigs.map(|s| source_label(&s.source_type, &s.source_identity)).collect();
+    who.sort();
+    who.dedup();
+    who
+}
+
+/// Is `cond` met by the SQL-recorded signals? (FlowFabric's own evaluator, read-only.)
+fn met_sql(cond: &ResumeCondition, sigs: &[Delivered]) -> bool {
+    match cond {
+        ResumeCondition::Single { waitpoint_key, matcher } => {
+            sigs.iter().any(|s| &s.waitpoint_key == waitpoint_key && matches(Some(matcher), &s.name))
+        }
+        ResumeCondition::Composite(CompositeBody::AllOf { members }) => !members.is_empty() && members.iter().all(|m| met_sql(m, sigs)),
+        ResumeCondition::Composite(CompositeBody::Count { n, count_kind, matcher, waitpoints }) => {
+            count_sql(*count_kind, matcher.as_ref(), waitpoints, sigs).0 >= *n
+        }
+        _ => false,
+    }
+}
+
+/// Valkey's satisfier tokens of the kind a `Count` counts.
+fn token_prefix(kind: CountKind) -> &'static str {
+    match kind {
+        CountKind::DistinctWaitpoints => "wp:",
+        CountKind::DistinctSignals => "sig:",
+        _ => "src:",
+    }
+}
+
+fn token_sources(tokens: &[String]) -> Vec<String> {
+    let mut who: Vec<String> = tokens
+        .iter()
+        .filter_map(|t| t.strip_prefix("src:"))
+        .map(|s| match s.split_once(':') {
+            Some((ty, id)) => source_label(ty, id),
+            None => s.to_owned(),
+        })
+        .collect();
+    who.sort();
+    who.dedup();
+    who
+}
+
+/// How far `gate` has got: a `Count` counts its distinct satisfiers, an
+/// `AllOf` its satisfied members, anything else is one step.
+pub fn progress(gate: &Gate) -> Progress {
+    let one = |have: bool, who: Vec<String>| Progress { needed: 1, have: u32::from(have), distinct: None, who };
+    match (&gate.condition, &gate.tally) {
+        (ResumeCondition::Composite(CompositeBody::Count { n, count_kind, matcher, waitpoints }), Tally::Signals(sigs)) => {
+            let (have, who) = count_sql(*count_kind, matcher.as_ref(), waitpoints, sigs);
+            Progress { needed: *n, have: have.min(*n), distinct: Some(*count_kind), who }
+        }
+        (ResumeCondition::Composite(CompositeBody::Count { n, count_kind, .. }), Tally::Tokens(tokens)) => {
+            let have = tokens.iter().filter(|t| t.starts_with(token_prefix(*count_kind))).count() as u32;
+            Progress { needed: *n, have: have.min(*n), distinct: Some(*count_kind), who: token_sources(tokens) }
+        }
+        (ResumeCondition::Composite(CompositeBody::AllOf { members }), tally) => {
+            let have = members
+                .iter()
+                .enumerate()
+                .filter(|(i, m)| match tally {
+                    Tally::Signals(sigs) => met_sql(m, sigs),
+                    Tally::Tokens(tokens) => {
+                        let mark = if matches!(m, ResumeCondition::Single { .. }) { "leaf" } else { "node" };
+                        tokens.iter().any(|t| *t == format!("{mark}:members[{i}]"))
+                    }
+                })
+                .count() as u32;
+            let who = match tally {
+                Tally::Signals(sigs) => sources(sigs.iter()),
+                Tally::Tokens(tokens) => token_sources(tokens),
+            };
+            Progress { needed: members.len() as u32, have, distinct: None, who }
+        }
+        (cond, Tally::Signals(sigs)) => one(met_sql(cond, sigs), vec![]),
+        (_, Tally::Tokens(_)) => one(false, vec![]),
+    }
+}
+
+/// Read the stored suspension of `id`; `None` when it is not suspended.
+pub async fn read(c: &Connected, id: &ExecutionId) -> Result<Option<Gate>, String> {
+    let uuid = id.as_str().rsplit_once("}:").map(|(_, u)| u.to_owned()).unwrap_or_default();
+    let row: Option<(String, String, Option<i64>, Option<String>)> = match &c.side {
+        SideStore::Sqlite(pool) => {
+            let u = uuid::Uuid::parse_str(&uuid).map_err(|e| format!("execution id {id}: {e}"))?;
+            sqlx::query_as(
+                "SELECT condition, member_map, timeout_at_ms, timeout_behavior FROM ff_suspension_current \
+                 WHERE partition_key = ? AND execution_id = ?",
+            )
+            .bind(i64::from(id.partition()))
+            .bind(u.as_bytes().to_vec())
+            .fetch_optional(pool)
+            .await
+            .map_err(|e| format!("read suspension: {e}"))?
+        }
+        SideStore::Postgres(pool) => sqlx::query_as(
+            "SELECT condition::text, member_map::text, timeout_at_ms, timeout_behavior FROM ff_suspension_current \
+             WHERE partition_key = $1 AND execution_id = $2::uuid",
+        )
+        .bind(id.partition() as i16)
+        .bind(&uuid)
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| format!("read suspension: {e}"))?,
+        SideStore::Valkey(client) => return read_valkey(client, id).await,
+    };
+    let Some((condition, member_map, timeout_at, timeout_behavior)) = row else { return Ok(None) };
+    let condition: ResumeCondition =
+        serde_json::from_str(&condition).map_err(|e| format!("stored resume condition of {id} is not readable: {e}"))?;
+    let map: Value = serde_json::from_str(&member_map).unwrap_or_default();
+    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let sigs = map
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(wk, list)| {
+            list.as_array().cloned().unwrap_or_default().into_iter().map(move |s| Delivered {
+                waitpoint_key: wk.clone(),
+                name: str_of(&s, "signal_name"),
+                source_type: str_of(&s, "source_type"),
+                source_identity: str_of(&s, "source_identity"),
+                signal_id: str_of(&s, "signal_id"),
+            })
+        })
+        .collect();
+    Ok(Some(Gate { condition, tally: Tally::Signals(sigs), timeout_at, timeout_behavior }))
+}
+
+/// Valkey: one pipeline (the suspension hash and its satisfier set).
+async fn read_valkey(client: &ferriskey::Client, id: &ExecutionId) -> Result<Option<Gate>, String> {
+    let partition = Partition { family: PartitionFamily::Flow, index: id.partition() };
+    let key = ExecKeyContext::new(&partition, id).suspension_current();
+    let mut p = client.pipeline();
+    let fields = p
+        .cmd::<Vec<Option<String>>>("HMGET")
+        .arg(&key)
+        .arg("resume_condition_json")
+        .arg("waitpoint_key")
+        .arg("timeout_at")
+        .arg("timeout_behavior")
+        .arg("closed_at")
+        .finish();
+    let tokens = p.cmd::<Vec<String>>("SMEMBERS").arg(format!("{key}:satisfied_set")).finish();
+    p.execute().await.map_err(|e| format!("read suspension: {e}"))?;
+    let fields = fields.value().map_err(|e| format!("read suspension: {e}"))?;
+    let tokens = tokens.value().map_err(|e| format!("read suspension: {e}"))?;
+    let get = |i: usize| fields.get(i).cloned().flatten().filter(|s| !s.is_empty());
+    let (Some(raw), None) = (get(0), get(4)) else { return Ok(None) };
+    let wire: Value = serde_json::from_str(&raw).map_err(|e| format!("stored resume condition of {id} is not readable: {e}"))?;
+    let condition = valkey_condition(&wire, &get(1).unwrap_or_default())
+        .ok_or_else(|| format!("stored resume condition of {id} has a shape this board does not know: {raw}"))?;
+    Ok(Some(Gate {
+        condition,
+        tally: Tally::Tokens(tokens),
+        timeout_at: get(2).and_then(|t| t.parse().ok()),
+        timeout_behavior: get(3),
+    }))
+}
+
+/// ff-backend-valkey's `resume_condition_json` back into a [`ResumeCondition`].
+pub fn valkey_condition(wire: &Value, primary_key: &str) -> Option<ResumeCondition> {
+    if wire.get("composite").and_then(Value::as_bool) == Some(true) {
+        return valkey_node(wire.get("tree")?);
+    }
+    let names: Vec<&str> = wire.get("required_signal_names")?.as_array()?.iter().filter_map(Value::as_str).collect();
+    Some(match names.as_slice() {
+        ["__operator_only__"] => ResumeCondition::OperatorOnly,
+        ["__timeout_only__"] => ResumeCondition::TimeoutOnly,
+        [] => ResumeCondition::Single { waitpoint_key: primary_key.to_owned(), matcher: SignalMatcher::Wildcard },
+        [name, ..] => ResumeCondition::Single { waitpoint_key: primary_key.to_owned(), matcher: SignalMatcher::ByName((*name).to_owned()) },
+    })
+}
+
+fn valkey_matcher(v: &Value) -> Option<SignalMatcher> {
+    match v.get("kind")?.as_str()? {
+        "ByName" => Some(SignalMatcher::ByName(v.get("name")?.as_str()?.to_owned())),
+        _ => Some(SignalMatcher::Wildcard),
+    }
+}
+
+fn valkey_node(v: &Value) -> Option<ResumeCondition> {
+    let strings = |k: &str| -> Option<Vec<String>> {
+        Some(v.get(k)?.as_array()?.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+    };
+    Some(match v.get("kind")?.as_str()? {
+        "Single" => ResumeCondition::Single {
+            waitpoint_key: v.get("waitpoint_key")?.as_str()?.to_owned(),
+            matcher: v.get("matcher").and_then(valkey_matcher).unwrap_or(SignalMatcher::Wildcard),
+        },
+        "AllOf" => ResumeCondition::Composite(CompositeBody::all_of(
+            v.get("members")?.as_array()?.iter().map(valkey_node).collect::<Option<Vec<_>>>()?,
+        )),
+        "Count" => ResumeCondition::Composite(CompositeBody::count(
+            u32::try_from(v.get("n")?.as_u64()?).ok()?,
+            match v.get("count_kind")?.as_str()? {
+                "DistinctSignals" => CountKind::DistinctSignals,
+                "DistinctSources" => CountKind::DistinctSources,
+                _ => CountKind::DistinctWaitpoints,
+            },
+            v.get("matcher").filter(|m| !m.is_null()).and_then(valkey_matcher),
+            strings("waitpoints")?,
+        )),
+        // Operator- or timeout-only leaves under a composite.
+        _ => ResumeCondition::OperatorOnly,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(n: u32, name: Option<&str>, wps: &[&str]) -> ResumeCondition {
+        ResumeCondition::Composite(CompositeBody::count(
+            n,
+            CountKind::DistinctSources,
+            name.map(|n| SignalMatcher::ByName(n.into())),
+            wps.iter().map(|s| s.to_string()),
+        ))
+    }
+
+    fn sig(wk: &str, name: &str, who: &str) -> Delivered {
+        Delivered { waitpoint_key: wk.into(), name: name.into(), source_type: "user".into(), source_identity: who.into(), signal_id: format!("{who}-{name}") }
+    }
+
+    #[test]
+    fn accepts_walks_every_shape() {
+        let single = ResumeCondition::Single { waitpoint_key: "k".into(), matcher: SignalMatcher::ByName("ship".into()) };
+        assert_eq!(accepts(&single, "k"), Accepts { names: vec!["ship".into()], any: false });
+        assert!(accepts(&single, "other").nothing());
+        let all = ResumeCondition::Composite(CompositeBody::all_of([
+            ResumeCondition::Single { waitpoint_key: "k".into(), matcher: SignalMatcher::ByName("qa-ok".into()) },
+            ResumeCondition::Single { waitpoint_key: "k".into(), matcher: SignalMatcher::ByName("sec-ok".into()) },
+            count(1, None, &["j"]),
+        ]));
+        assert_eq!(accepts(&all, "k").names, vec!["qa-ok", "sec-ok"]);
+        assert!(accepts(&all, "j").any && accepts(&all, "j").takes("whatever"));
+        assert!(accepts(&ResumeCondition::OperatorOnly, "k").nothing());
+    }
+
+    #[test]
+    fn sql_count_counts_distinct_matching_sources() {
+        let gate = |sigs| Gate { condition: count(2, Some("signoff"), &["k"]), tally: Tally::Signals(sigs), timeout_at: None, timeout_behavior: None };
+        let p = progress(&gate(vec![sig("k", "signoff", "alice"), sig("k", "signoff", "alice"), sig("k", "approved", "bob")]));
+        assert_eq!((p.needed, p.have, p.who.clone()), (2, 1, vec!["alice".to_owned()]));
+        assert_eq!(p.distinct, Some(CountKind::DistinctSources));
+        assert_eq!(progress(&gate(vec![sig("k", "signoff", "alice"), sig("k", "signoff", "bob")])).have, 2);
+    }
+
+    #[test]
+    fn valkey_wire_forms_read_back() {
+        let wire = serde_json::json!({"composite": true, "tree": {"kind": "Count", "path": "", "n": 2, "count_kind": "DistinctSources",
+            "matcher": {"kind": "ByName", "name": "release-signoff"}, "waitpoints": ["wpk:1"]}});
+        let cond = valkey_condition(&wire, "wpk:1").unwrap();
+        assert_eq!(cond, count(2, Some("release-signoff"), &["wpk:1"]));
+        let g = Gate { condition: cond, tally: Tally::Tokens(vec!["src:user:alice".into()]), timeout_at: None, timeout_behavior: None };
+        let p = progress(&g);
+        assert_eq!((p.have, p.who), (1, vec!["alice".to_owned()]));
+        let single = serde_json::json!({"condition_type": "signal_set", "required_signal_names": []});
+        assert_eq!(
+            valkey_condition(&single, "k"),
+            Some(ResumeCondition::Single { waitpoint_key: "k".into(), matcher: SignalMatcher::Wildcard })
+        );
+        let op = serde_json::json!({"required_signal_names": ["__operator_only__"]});
+        assert_eq!(valkey_condition(&op, "k"), Some(ResumeCondition::OperatorOnly));
+    }
+
+    #[test]
+    fn effects_parse() {
+        assert_eq!(SignalEffect::parse("signal_ignored_matcher_failed"), SignalEffect::MatcherFailed);
+        assert_eq!(SignalEffect::parse("weird"), SignalEffect::Other("weird".into()));
+    }
+}

@@ -1,0 +1,68 @@
+//! A board served on a free port over a dialed backend, and an HTTP client
+//! that signs in as the demo users and keeps every response body.
+use std::sync::Arc;
+
+use ff_board::authn::BoardAuth;
+use ff_board_engine::connect::Connected;
+use ff_board_engine::{BackendSpec, Engine};
+
+pub struct Board {
+    pub base: String,
+    pub auth: Arc<BoardAuth>,
+    pub http: reqwest::Client,
+    /// Every response body, to scan for secrets.
+    pub bodies: std::sync::Mutex<Vec<String>>,
+}
+
+impl Board {
+    pub async fn start(url: &str, c: &Connected) -> Board {
+        let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
+        let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
+        let auth = Arc::new(BoardAuth::demo(secret.to_str().unwrap()).unwrap());
+        let app = ff_board::app(engine, ff_board::default_options("target/site"), auth.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Board { base: format!("http://{addr}"), auth, http: reqwest::Client::new(), bodies: Default::default() }
+    }
+
+    /// `(cookie, csrf)` of a signed-in demo user.
+    pub async fn sign_in(&self, user: &str) -> (String, String) {
+        let cookie = self.auth.session_cookie(user).expect("demo user");
+        let me: serde_json::Value = self
+            .http
+            .post(format!("{}/api/me", self.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (cookie, me["actor"]["csrf"].as_str().expect("csrf").to_owned())
+    }
+
+    /// POST a server function as a form; returns (status, body).
+    pub async fn post(&self, endpoint: &str, cookie: Option<&str>, form: &[(&str, String)]) -> (u16, String) {
+        let mut req = self.http.post(format!("{}/api/{endpoint}", self.base)).form(form);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        self.bodies.lock().unwrap().push(body.clone());
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> String {
+        let body = self.http.get(format!("{}{path}", self.base)).send().await.unwrap().text().await.unwrap();
+        self.bodies.lock().unwrap().push(body.clone());
+        body
+    }
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+    pairs.iter().map(|(k, v)| (Box::leak(k.to_string().into_boxed_str()) as &'static str, v.to_string())).collect()
+}
+
