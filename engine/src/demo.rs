@@ -57,9 +57,9 @@ use futures::FutureExt;
 
 use crate::connect::Connected;
 
-/// The stand-in for 0.15's missing submitted → runnable promoter, also used
+/// The stand-ins (a waitpoint HMAC secret, the missing submitted → runnable promoter), also used
 /// by the integration tests' SDK-style fixtures (never by the board itself).
-pub use standin::promote_submitted;
+pub use standin::{ensure_waitpoint_secret, promote_submitted};
 
 /// The signal the demo's approval gates wait for, and its approvers send.
 pub const SIGNOFF_SIGNAL: &str = "release-signoff";

@@ -130,6 +130,7 @@ pub async fn sdk_gate(
         BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4())).unwrap(),
         _ => ExecutionId::solo(&lane, &c.partitions),
     };
+    ff_board_engine::demo::ensure_waitpoint_secret(c).await.expect("waitpoint secret");
     let now = TimestampMs::now();
     c.backend
         .create_execution(CreateExecutionArgs {

@@ -335,8 +335,14 @@ pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel,
         .await
         .map_err(|e| AppError::engine("describe_execution", e))?
         .ok_or_else(|| AppError::not_found("execution", execution_id.clone()))?;
-    let (gate, waitpoints) = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
-    let waitpoints = waitpoints.unwrap_or_default();
+    // SQL backends keep the suspension row after a resume: a gate only
+    // shows while the execution is suspended.
+    let (gate, waitpoints) = if s.public_state == ff_core::state::PublicState::Suspended {
+        let (g, w) = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
+        (g, w.unwrap_or_default())
+    } else {
+        (Ok(None), vec![])
+    };
     let sup = c.backend.capabilities().supports;
     let state = s.public_state.as_str().to_owned();
     Ok(ExecutionPanel {

@@ -258,7 +258,7 @@ fn DecisionForm(
         }
         .into_any(),
         Plan::Unavailable { note } => view! {
-            <span data-testid=format!("{d}-unavailable") class="rounded border border-slate-300 px-2 py-1 text-xs text-slate-500" title=note.clone()>{format!("{verb}: ")}{note}</span>
+            <span data-testid=format!("{d}-unavailable") class="rounded border border-slate-300 px-2 py-1 text-xs text-slate-500">{format!("{verb}: {note}")}</span>
         }
         .into_any(),
     }

@@ -31,7 +31,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                         <h1 class="mb-4 text-2xl font-semibold">"Approvals "<span class="text-slate-500">{format!("({})", rows.len())}</span></h1>
                         <ul class="space-y-3">
                             {rows.into_iter().map(|r| view! {
-                                <li data-testid="approval-row" data-execution-id=r.execution_id.clone() data-needed=r.gate.as_ref().ok().flatten().map(|g| g.needed.to_string()) class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
+                                <li data-testid="approval-row" data-execution-id=r.execution_id.clone() data-needed=r.gate.as_ref().ok().and_then(|g| g.as_ref()).map(|g| g.needed.to_string()) class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
                                     <div class="flex flex-wrap items-center gap-3 text-sm">
                                         <StateBadge state="suspended"/>
                                         <Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/>

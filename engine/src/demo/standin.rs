@@ -28,7 +28,7 @@ fn side_error(e: sqlx::Error) -> EngineError {
 /// Install a waitpoint HMAC signing secret if the deployment has none:
 /// suspending on a waitpoint mints a token with it (ff-server seeds one at
 /// boot). A deployment that already has an active kid keeps it.
-pub(super) async fn ensure_waitpoint_secret(c: &Connected) -> Result<(), EngineError> {
+pub async fn ensure_waitpoint_secret(c: &Connected) -> Result<(), EngineError> {
     let secret: [u8; 32] = rand::random();
     let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     match c.backend.seed_waitpoint_hmac_secret(SeedWaitpointHmacSecretArgs::new(DEMO_KID, hex)).await {
