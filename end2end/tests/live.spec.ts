@@ -21,9 +21,10 @@ test('a DAG node changes state without a reload', async ({ page }) => {
   for (const id of flows) {
     await page.goto(`/flows/${id}`);
     await expect(page.getByTestId('dag')).toBeVisible();
-    target = await page.locator('[data-testid="dag-node"]').evaluateAll(ns => ns
-      .find(n => ['waiting', 'waiting_children', 'delayed', 'active'].includes(n.getAttribute('data-state') ?? ''))
-      ?.getAttribute('data-execution-id') ?? undefined);
+    target = await page.locator('[data-testid="dag-node"]').evaluateAll(ns => {
+      const pick = (s: string) => ns.find(n => n.getAttribute('data-state') === s)?.getAttribute('data-execution-id');
+      return pick('waiting') ?? pick('waiting_children') ?? pick('delayed') ?? undefined;
+    });
     if (target) break;
   }
   expect(target, 'a flow with an unfinished member').toBeTruthy();
