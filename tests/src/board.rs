@@ -66,3 +66,8 @@ pub fn form(pairs: &[(&str, &str)]) -> Vec<(&'static str, String)> {
     pairs.iter().map(|(k, v)| (Box::leak(k.to_string().into_boxed_str()) as &'static str, v.to_string())).collect()
 }
 
+
+/// Percent-encode an id for a page path.
+pub fn enc(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}

@@ -7,7 +7,7 @@
 use ff_board_engine::audit::{AuditFilter, AuditLog};
 use ff_board_engine::connect::Connected;
 use ff_board_engine::demo;
-use ff_board_tests::board::{form, Board};
+use ff_board_tests::board::{enc, form, Board};
 use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
 use ff_core::contracts::ListPendingWaitpointsArgs;
 use ff_core::partition::{Partition, PartitionFamily, PartitionKey};
@@ -273,10 +273,6 @@ async fn suite(url: &str) {
             assert!(!body.contains(&token), "waitpoint token leaked");
         }
     }
-}
-
-fn enc(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,7 @@
 //! WebSocket frame.
 use ff_board_engine::audit::{AuditFilter, AuditLog};
 use ff_board_engine::connect::Connected;
-use ff_board_tests::board::{form, Board};
+use ff_board_tests::board::{enc, form, Board};
 use ff_board_tests::{connect, fresh_postgres, sdk_gate, sqlite_path, Valkey};
 use ff_core::contracts::{CompositeBody, CountKind, ListPendingWaitpointsArgs, ResumeCondition, SignalMatcher};
 use ff_core::partition::{Partition, PartitionFamily, PartitionKey};
@@ -102,6 +102,10 @@ async fn suite(url: &str) {
     let approvals = b.get("/approvals").await;
     assert!(approvals.contains("0 of 2 approvals"), "the inbox shows n of m on every backend");
     assert!(approvals.contains("distinct sources"), "and what counts as distinct");
+    // An oversized signal name is a 400, before the engine.
+    let (s, body) = decide(&b, &alice, &count, &wp, "approve", Some(&"x".repeat(200)), "c-long").await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("at most 128"), "{body}");
     // A name the gate does not take is refused before the engine.
     let (s, body) = decide(&b, &alice, &count, &wp, "approve", Some("approved"), "c-wrong").await;
     assert_eq!(s, 400, "{body}");
@@ -186,10 +190,6 @@ async fn suite(url: &str) {
         assert!(!bodies.iter().any(|body| body.contains(t.as_str())), "waitpoint token leaked in a response");
         assert!(!frames.contains(t.as_str()), "waitpoint token leaked in a live frame");
     }
-}
-
-fn enc(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
