@@ -151,8 +151,8 @@ pub enum DecideError {
     NoEffect(String),
 }
 
-/// Deliver `signal` to waitpoint `wp` (key `wp_key`) of `id` as `who`, and
-/// succeed only when it counted: the signal must be one the gate's stored
+/// Deliver `signal` to waitpoint `wp` (key `wp_key`) of `id` as `who`, the
+/// gate read just `before`, and succeed only when it counted: the signal must be one the gate's stored
 /// condition accepts there, and the engine's answer must be a resume or a
 /// step of progress. Every "nothing happened" answer (`signal_ignored_*`,
 /// `no_op`, a satisfier that had already counted, a buffered signal, an
@@ -161,6 +161,7 @@ pub enum DecideError {
 pub async fn decide(
     c: &Connected,
     id: &ExecutionId,
+    before: crate::gate::Gate,
     wp: &WaitpointId,
     wp_key: &str,
     signal: &str,
@@ -169,8 +170,6 @@ pub async fn decide(
     idempotency_key: &str,
 ) -> Result<String, DecideError> {
     use crate::gate::{self, SignalEffect};
-    let none = || DecideError::NoEffect("the execution is no longer suspended".into());
-    let before = gate::read(c, id).await.map_err(DecideError::Store)?.ok_or_else(none)?;
     let acc = gate::accepts(&before.condition, wp_key);
     let waits = || if acc.any { "any signal".to_owned() } else { acc.names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ") };
     if acc.nothing() {

@@ -221,8 +221,9 @@ pub async fn decide_waitpoint(
     let why = reason.clone();
     let who = actor.user.clone();
     run::act(crate::auth::Role::Operator, &csrf, d.as_str(), &format!("{execution_id} {waitpoint_id}"), &reason, &idempotency_key, |c| async move {
-        let (_, waitpoints) = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
-        let w = waitpoints
+        let read = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
+        let w = read
+            .waitpoints
             .map_err(|e| AppError::Engine { op: "list_pending_waitpoints".into(), error: e })?
             .into_iter()
             .find(|w| w.waitpoint_id == wp.to_string())
@@ -242,7 +243,11 @@ pub async fn decide_waitpoint(
                 return Err(AppError::NoEffect(format!("{} {}: {note}", d.as_str(), crate::components::text::short_id(&execution_id))))
             }
         };
-        ff_board_engine::actions::decide(&c, &id, &wp, &w.key, &signal, &who, &why, &key).await.map_err(|e| match e {
+        let before = read
+            .stored
+            .map_err(|e| AppError::Engine { op: "read suspension".into(), error: e })?
+            .ok_or_else(|| AppError::NoEffect("the execution is no longer suspended".into()))?;
+        ff_board_engine::actions::decide(&c, &id, before, &wp, &w.key, &signal, &who, &why, &key).await.map_err(|e| match e {
             ff_board_engine::actions::DecideError::Engine(op, e) => AppError::engine(op, e),
             ff_board_engine::actions::DecideError::Store(e) => AppError::Engine { op: "read suspension".into(), error: e },
             ff_board_engine::actions::DecideError::NoEffect(why) => AppError::NoEffect(why),
@@ -338,8 +343,8 @@ pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel,
     // SQL backends keep the suspension row after a resume: a gate only
     // shows while the execution is suspended.
     let (gate, waitpoints) = if s.public_state == ff_core::state::PublicState::Suspended {
-        let (g, w) = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
-        (g, w.unwrap_or_default())
+        let read = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
+        (read.gate, read.waitpoints.unwrap_or_default())
     } else {
         (Ok(None), vec![])
     };

@@ -108,7 +108,7 @@ pub struct ApprovalRow {
 }
 
 #[cfg(feature = "ssr")]
-pub use plan::{gate_and_waitpoints, plans};
+pub use plan::{gate_and_waitpoints, plans, GateRead};
 
 #[cfg(feature = "ssr")]
 mod plan {
@@ -200,12 +200,17 @@ mod plan {
         }
     }
 
+    /// A suspended execution's gate as read, and as shown.
+    pub struct GateRead {
+        /// The stored suspension (what a decision delivers against).
+        pub stored: Result<Option<Gate>, String>,
+        pub gate: Result<Option<GateView>, String>,
+        pub waitpoints: Result<Vec<WaitpointView>, String>,
+    }
+
     /// The gate of `id` and its pending waitpoints with their plans: one
     /// stored-suspension read and one `list_pending_waitpoints`.
-    pub async fn gate_and_waitpoints(
-        c: &Connected,
-        id: &ExecutionId,
-    ) -> (Result<Option<GateView>, String>, Result<Vec<WaitpointView>, String>) {
+    pub async fn gate_and_waitpoints(c: &Connected, id: &ExecutionId) -> GateRead {
         let (stored, pending) = futures::join!(
             gate::read(c, id),
             c.backend.list_pending_waitpoints(ListPendingWaitpointsArgs::new(id.clone()).with_limit(20))
@@ -238,8 +243,8 @@ mod plan {
                 })
                 .collect()
         });
-        let gate = stored.map(|g| g.map(|g| gate_view(&g, &gate::progress(&g))));
-        (gate, waitpoints)
+        let gate = stored.clone().map(|g| g.map(|g| gate_view(&g, &gate::progress(&g))));
+        GateRead { stored, gate, waitpoints }
     }
 }
 
@@ -257,7 +262,7 @@ pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
         .map(|entry| {
             let c = c.clone();
             async move {
-                let (snap, (gate, waitpoints)) =
+                let (snap, GateRead { gate, waitpoints, .. }) =
                     futures::join!(c.backend.describe_execution(&entry.execution_id), gate_and_waitpoints(&c, &entry.execution_id));
                 let snap = snap.ok().flatten();
                 ApprovalRow {
