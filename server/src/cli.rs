@@ -6,7 +6,7 @@ use ff_board_engine::BackendSpec;
 pub struct Options {
     pub backend: BackendSpec,
     pub migrate: bool,
-    /// Run the demo workload (default: only for the embedded demo).
+    /// Run the demo workload (default: only for the embedded demo; implies `migrate`).
     pub demo: bool,
     pub addr: Option<String>,
     /// Users file (`FF_BOARD_USERS`); the embedded demo uses demo accounts.
@@ -42,10 +42,13 @@ pub fn parse(args: &[String], env_backend: Option<String>, env_addr: Option<Stri
     }
     let backend = BackendSpec::parse(backend.as_deref())?;
     let embedded = matches!(backend, BackendSpec::Sqlite { embedded_demo: true, .. });
+    let demo = demo.unwrap_or(embedded);
     Ok(Options {
-        // The embedded demo store is the board's own: create its schema.
-        migrate: migrate || embedded,
-        demo: demo.unwrap_or(embedded),
+        // The embedded demo store is the board's own: create its schema. The
+        // demo workload needs the engine's schema / Valkey function library
+        // loaded, as ff-server does at boot: `--demo` implies `--migrate`.
+        migrate: migrate || embedded || demo,
+        demo,
         backend,
         addr: env_addr.filter(|a| !a.is_empty()),
         users: std::env::var("FF_BOARD_USERS").ok().filter(|u| !u.is_empty()),
@@ -80,7 +83,8 @@ mod tests {
     fn flags_and_env() {
         let o = parse(&s(&["--backend", "valkey://h:1", "--demo"]), Some("sqlite:x".into()), Some("0.0.0.0:1".into())).unwrap();
         assert_eq!(o.backend, BackendSpec::Valkey { host: "h".into(), port: 1 });
-        assert!(o.demo && !o.migrate);
+        assert!(o.demo && o.migrate, "--demo loads the engine's library");
+        assert!(!parse(&s(&["--backend", "valkey://h:1"]), None, None).unwrap().migrate);
         assert_eq!(o.addr.as_deref(), Some("0.0.0.0:1"));
         assert!(!parse(&[], Some("sqlite:x".into()), None).unwrap().demo);
         assert!(parse(&s(&["--bogus"]), None, None).is_err());
