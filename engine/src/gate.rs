@@ -32,6 +32,9 @@ use crate::connect::{Connected, SideStore};
 pub struct Gate {
     pub condition: ResumeCondition,
     pub tally: Tally,
+    /// When the execution suspended (ms since the epoch). Valkey's
+    /// `list_suspended` scores its entries by the timeout instead.
+    pub suspended_at: Option<i64>,
     /// When the suspension times out (ms since the epoch).
     pub timeout_at: Option<i64>,
     /// What happens then, in the engine's wire words (`fail`, `cancel`,
@@ -272,11 +275,11 @@ pub fn progress(gate: &Gate) -> Progress {
 /// Read the stored suspension of `id`; `None` when it is not suspended.
 pub async fn read(c: &Connected, id: &ExecutionId) -> Result<Option<Gate>, String> {
     let uuid = id.as_str().rsplit_once("}:").map(|(_, u)| u.to_owned()).unwrap_or_default();
-    let row: Option<(String, String, Option<i64>, Option<String>)> = match &c.side {
+    let row: Option<(String, String, Option<i64>, Option<String>, i64)> = match &c.side {
         SideStore::Sqlite(pool) => {
             let u = uuid::Uuid::parse_str(&uuid).map_err(|e| format!("execution id {id}: {e}"))?;
             sqlx::query_as(
-                "SELECT condition, member_map, timeout_at_ms, timeout_behavior FROM ff_suspension_current \
+                "SELECT condition, member_map, timeout_at_ms, timeout_behavior, suspended_at_ms FROM ff_suspension_current \
                  WHERE partition_key = ? AND execution_id = ?",
             )
             .bind(i64::from(id.partition()))
@@ -286,7 +289,7 @@ pub async fn read(c: &Connected, id: &ExecutionId) -> Result<Option<Gate>, Strin
             .map_err(|e| format!("read suspension: {e}"))?
         }
         SideStore::Postgres(pool) => sqlx::query_as(
-            "SELECT condition::text, member_map::text, timeout_at_ms, timeout_behavior FROM ff_suspension_current \
+            "SELECT condition::text, member_map::text, timeout_at_ms, timeout_behavior, suspended_at_ms FROM ff_suspension_current \
              WHERE partition_key = $1 AND execution_id = $2::uuid",
         )
         .bind(id.partition() as i16)
@@ -296,7 +299,7 @@ pub async fn read(c: &Connected, id: &ExecutionId) -> Result<Option<Gate>, Strin
         .map_err(|e| format!("read suspension: {e}"))?,
         SideStore::Valkey(client) => return read_valkey(client, id).await,
     };
-    let Some((condition, member_map, timeout_at, timeout_behavior)) = row else { return Ok(None) };
+    let Some((condition, member_map, timeout_at, timeout_behavior, suspended_at)) = row else { return Ok(None) };
     let condition: ResumeCondition =
         serde_json::from_str(&condition).map_err(|e| format!("stored resume condition of {id} is not readable: {e}"))?;
     let map: Value = serde_json::from_str(&member_map).unwrap_or_default();
@@ -315,7 +318,7 @@ pub async fn read(c: &Connected, id: &ExecutionId) -> Result<Option<Gate>, Strin
             })
         })
         .collect();
-    Ok(Some(Gate { condition, tally: Tally::Signals(sigs), timeout_at, timeout_behavior }))
+    Ok(Some(Gate { condition, tally: Tally::Signals(sigs), suspended_at: Some(suspended_at), timeout_at, timeout_behavior }))
 }
 
 /// Valkey: one pipeline (the suspension hash and its satisfier set).
@@ -331,6 +334,7 @@ async fn read_valkey(client: &ferriskey::Client, id: &ExecutionId) -> Result<Opt
         .arg("timeout_at")
         .arg("timeout_behavior")
         .arg("closed_at")
+        .arg("created_at")
         .finish();
     let tokens = p.cmd::<Vec<String>>("SMEMBERS").arg(format!("{key}:satisfied_set")).finish();
     p.execute().await.map_err(|e| format!("read suspension: {e}"))?;
@@ -344,6 +348,7 @@ async fn read_valkey(client: &ferriskey::Client, id: &ExecutionId) -> Result<Opt
     Ok(Some(Gate {
         condition,
         tally: Tally::Tokens(tokens),
+        suspended_at: get(5).and_then(|t| t.parse().ok()),
         timeout_at: get(2).and_then(|t| t.parse().ok()),
         timeout_behavior: get(3),
     }))
@@ -431,7 +436,7 @@ mod tests {
 
     #[test]
     fn sql_count_counts_distinct_matching_sources() {
-        let gate = |sigs| Gate { condition: count(2, Some("signoff"), &["k"]), tally: Tally::Signals(sigs), timeout_at: None, timeout_behavior: None };
+        let gate = |sigs| Gate { condition: count(2, Some("signoff"), &["k"]), tally: Tally::Signals(sigs), suspended_at: None, timeout_at: None, timeout_behavior: None };
         let p = progress(&gate(vec![sig("k", "signoff", "alice"), sig("k", "signoff", "alice"), sig("k", "approved", "bob")]));
         assert_eq!((p.needed, p.have, p.who.clone()), (2, 1, vec!["alice".to_owned()]));
         assert_eq!(p.distinct, Some(CountKind::DistinctSources));
@@ -444,7 +449,7 @@ mod tests {
             "matcher": {"kind": "ByName", "name": "release-signoff"}, "waitpoints": ["wpk:1"]}});
         let cond = valkey_condition(&wire, "wpk:1").unwrap();
         assert_eq!(cond, count(2, Some("release-signoff"), &["wpk:1"]));
-        let g = Gate { condition: cond, tally: Tally::Tokens(vec!["src:user:alice".into()]), timeout_at: None, timeout_behavior: None };
+        let g = Gate { condition: cond, tally: Tally::Tokens(vec!["src:user:alice".into()]), suspended_at: None, timeout_at: None, timeout_behavior: None };
         let p = progress(&g);
         assert_eq!((p.have, p.who), (1, vec!["alice".to_owned()]));
         let single = serde_json::json!({"condition_type": "signal_set", "required_signal_names": []});

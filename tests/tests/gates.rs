@@ -99,6 +99,14 @@ async fn suite(url: &str) {
     assert_eq!(decide(&b, &vera, &count, &wp, "approve", None, "deny-viewer").await.0, 403, "viewer");
     let page = b.get(&format!("/executions/{}", enc(count.as_str()))).await;
     assert!(page.contains("cab-7f-go"), "the execution page names the gate's signal");
+    // The inbox says when it suspended (Valkey's index scores by the deadline instead).
+    let (s, rows) = b.post("list_approvals", None, &[]).await;
+    assert_eq!(s, 200, "{rows}");
+    let rows: serde_json::Value = serde_json::from_str(&rows).unwrap();
+    let row = rows.as_array().unwrap().iter().find(|r| r["execution_id"] == count.as_str()).expect("gate in the inbox");
+    let at = row["suspended_at"].as_i64().unwrap();
+    let now = ff_core::types::TimestampMs::now().0;
+    assert!(at <= now && now - at < 600_000, "suspended_at {at} is when it suspended (now {now})");
     let approvals = b.get("/approvals").await;
     assert!(approvals.contains("0 of 2 approvals"), "the inbox shows n of m on every backend");
     assert!(approvals.contains("distinct sources"), "and what counts as distinct");

@@ -262,8 +262,9 @@ pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
         .map(|entry| {
             let c = c.clone();
             async move {
-                let (snap, GateRead { gate, waitpoints, .. }) =
+                let (snap, GateRead { gate, waitpoints, stored }) =
                     futures::join!(c.backend.describe_execution(&entry.execution_id), gate_and_waitpoints(&c, &entry.execution_id));
+                let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at_ms);
                 let snap = snap.ok().flatten();
                 ApprovalRow {
                     execution_id: entry.execution_id.to_string(),
@@ -271,7 +272,7 @@ pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
                     lane: snap.as_ref().map(|s| s.lane_id.to_string()).unwrap_or_default(),
                     namespace: snap.as_ref().map(|s| s.namespace.to_string()).unwrap_or_default(),
                     reason: entry.reason,
-                    suspended_at: entry.suspended_at_ms,
+                    suspended_at,
                     waitpoints,
                     gate,
                 }

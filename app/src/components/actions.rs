@@ -39,9 +39,17 @@ pub fn Outcome(value: Signal<Option<Result<ActionResult, AppError>>>) -> impl In
     }
 }
 
-/// A confirmation disclosure around a form body.
+/// A confirmation disclosure around a form body. Its dialog opens below
+/// the button, extending right (or left, for buttons at a right edge).
 #[component]
-fn Confirm(#[prop(into)] label: String, #[prop(into)] testid: String, danger: bool, children: Children) -> impl IntoView {
+fn Confirm(
+    #[prop(into)] label: String,
+    #[prop(into)] testid: String,
+    danger: bool,
+    #[prop(optional)] at_right_edge: bool,
+    children: Children,
+) -> impl IntoView {
+    let side = if at_right_edge { "right-0" } else { "left-0" };
     let class = if danger {
         format!("{BTN} cursor-pointer list-none bg-red-600 text-white hover:bg-red-700")
     } else {
@@ -50,7 +58,7 @@ fn Confirm(#[prop(into)] label: String, #[prop(into)] testid: String, danger: bo
     view! {
         <details data-testid=testid class="group relative">
             <summary class=class>{label}"…"</summary>
-            <div role="dialog" data-testid="confirm-dialog" class="absolute right-0 z-20 mt-2 w-96 space-y-2 rounded-lg border border-slate-300 bg-white p-3 shadow-xl dark:border-slate-700 dark:bg-slate-900">
+            <div role="dialog" data-testid="confirm-dialog" class=format!("absolute {side} z-20 mt-2 w-96 space-y-2 rounded-lg border border-slate-300 bg-white p-3 shadow-xl dark:border-slate-700 dark:bg-slate-900")>
                 {children()}
             </div>
         </details>
@@ -96,7 +104,7 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
     });
     let _ = (execution_action, decide_waitpoint);
     view! {
-        <section data-testid="execution-actions" class="mt-4 space-y-3 rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
+        <section data-testid="execution-actions" class="mb-4 space-y-3 rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
             <h2 class="text-lg font-semibold">"Actions"</h2>
             <Outcome value=last/>
             <Suspense fallback=|| ()>
@@ -289,7 +297,7 @@ fn FlowCancelForm(id: Signal<String>, actor: Option<Actor>) -> impl IntoView {
     view! {
         <div data-testid="flow-actions" class="space-y-2">
             <Outcome value=value/>
-            <Confirm label="Cancel flow" testid="cancel-flow-open" danger=true>
+            <Confirm label="Cancel flow" testid="cancel-flow-open" danger=true at_right_edge=true>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         preview.await.ok().map(|p| view! {

@@ -22,6 +22,9 @@ pub fn ExecutionPage() -> impl IntoView {
     let section = "mt-6 mb-2 text-lg font-semibold";
     let id_signal = Signal::derive(id);
     view! {
+        // Actions first: on a suspended execution the gate and its decision
+        // are what the operator came for.
+        <ExecutionActions id=id_signal/>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let now = now_ms();
@@ -98,7 +101,6 @@ pub fn ExecutionPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <ExecutionActions id=id_signal/>
         <AuditTrail target=id_signal/>
     }
 }
