@@ -114,6 +114,13 @@ pub async fn cancel_some(c: &Connected, flows: &[ff_core::types::FlowId]) {
 /// lane of its own, claimed, then `suspend`ed through the trait on a fresh
 /// waitpoint `key` with the resume condition `condition(key)` (24 h
 /// deadline, then fail). Returns the execution id.
+///
+/// This is what ff-sdk 0.15's `ClaimedTask::suspend` sends (its
+/// `try_suspend_inner`): a `WaitpointBinding::Fresh` rebound to the
+/// condition's first waitpoint key, `SuspensionRequester::Worker`, the
+/// caller's condition, policy and timeout — as FlowFabric's
+/// `examples/deploy-approval` worker does with
+/// `Count { n: 2, DistinctSources, ByName(<app signal>) }`.
 pub async fn sdk_gate(
     c: &Connected,
     condition: impl FnOnce(&str) -> ff_core::contracts::ResumeCondition,
