@@ -204,44 +204,60 @@ async fn suite(url: &str) {
         }
     }
 
-    // Bulk: count first, then bounded batches until done; failures listed.
+    // Bulk: the preview lists what the run acts on; the run sends exactly those back in
+    // bounded batches; failures are listed; nothing else is touched.
     let mut pick = None;
     for st in ["waiting", "waiting_children", "active"] {
         let (s, body) = b.post("bulk_preview", Some(&vera), &form(&[("state", st)])).await;
         assert_eq!(s, 200, "{body}");
-        let n = serde_json::from_str::<serde_json::Value>(&body).unwrap()["count"].as_u64().unwrap();
-        if n > 0 {
-            pick = Some((st, n));
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let ids: Vec<String> = v["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_owned()).collect();
+        assert_eq!(v["count"].as_u64().unwrap() as usize, ids.len(), "the count is the list the run acts on");
+        if ids.len() > 1 {
+            pick = Some((st, ids));
             break;
         }
     }
-    let (st, before) = pick.expect("the demo leaves unfinished executions");
-    assert_eq!(b.post("bulk_step", Some(&vera), &form(&[("state", st), ("reason", "r"), ("idempotency_key", "bulk-v"), ("csrf", &vera_csrf)])).await.0, 403);
-    let (mut done, mut failed, mut cursor, mut batches) = (0, 0, String::new(), 0);
-    loop {
-        let (s, body) = b
-            .post("bulk_step", Some(&bob), &form(&[("state", st), ("cursor", &cursor), ("reason", "drain"), ("idempotency_key", "bulk-1"), ("csrf", &bob_csrf)]))
-            .await;
+    let (st, ids) = pick.expect("the demo leaves unfinished executions");
+    let step = |ids: &[String], key: &str, cookie: &str, csrf: &str| {
+        let mut f = form(&[("state", st), ("reason", "drain"), ("idempotency_key", key), ("csrf", csrf)]);
+        for (i, id) in ids.iter().enumerate() {
+            f.push((Box::leak(format!("ids[{i}]").into_boxed_str()), id.clone()));
+        }
+        (f, cookie.to_owned())
+    };
+    let (f, _) = step(&ids[..1], "bulk-v", &vera, &vera_csrf);
+    assert_eq!(b.post("bulk_step", Some(&vera), &f).await.0, 403, "viewers do not run bulk actions");
+    let many: Vec<String> = std::iter::repeat(ids[0].clone()).take(26).collect();
+    let (f, _) = step(&many, "bulk-big", &bob, &bob_csrf);
+    let (s, body) = b.post("bulk_step", Some(&bob), &f).await;
+    assert_eq!(s, 400, "more than one batch per step is refused on the server: {body}");
+    // The last previewed execution is cancelled elsewhere first: the run leaves it alone.
+    let moved = ff_core::types::ExecutionId::parse(ids.last().unwrap()).unwrap();
+    ff_board_engine::actions::cancel_execution(&c, &moved, "moved on").await.expect("cancel one");
+    let (mut done, mut failures) = (0usize, vec![]);
+    for batch in ids.chunks(ff_board_app::api::actions::BULK_BATCH) {
+        let (f, _) = step(batch, "bulk-1", &bob, &bob_csrf);
+        let (s, body) = b.post("bulk_step", Some(&bob), &f).await;
         assert_eq!(s, 200, "{body}");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        done += v["done"].as_u64().unwrap();
-        failed += v["failures"].as_array().unwrap().len() as u64;
-        batches += 1;
-        match v["next_cursor"].as_str() {
-            Some(c) => cursor = c.to_owned(),
-            None => break,
-        }
+        done += v["done"].as_u64().unwrap() as usize;
+        failures.extend(v["failures"].as_array().unwrap().iter().map(|f| (f[0].as_str().unwrap().to_owned(), f[1].as_str().unwrap().to_owned())));
     }
-    assert_eq!(done + failed, before, "every matching execution was handled once");
-    let after = serde_json::from_str::<serde_json::Value>(&b.post("bulk_preview", Some(&bob), &form(&[("state", st)])).await.1).unwrap()["count"].as_u64().unwrap();
-    assert_eq!(after, failed, "what is left is exactly what failed");
-    assert!(batches >= 1);
+    assert_eq!(done + failures.len(), ids.len(), "every previewed execution was handled once");
+    assert!(
+        failures.iter().any(|(id, why)| id == moved.as_str() && why.contains("no longer")),
+        "the one that moved on is left alone: {failures:?}"
+    );
+    let audit_bulk = AuditLog::open(&c.side).await.unwrap();
+    let bulk_entries = audit_bulk.list(&AuditFilter { user: None, action: None, target_contains: None, limit: 1000 }).await.unwrap();
+    let acted = bulk_entries.iter().filter(|e| e.idempotency_key.starts_with("bulk-1:")).count();
+    assert_eq!(acted, ids.len() - 1, "the run acted on exactly the previewed executions still in {st}");
+    assert!(!bulk_entries.iter().any(|e| e.idempotency_key.starts_with("bulk-big")), "a refused step acts on nothing");
 
     // Audit: each accepted action left exactly one attempt with an outcome.
     let audit = AuditLog::open(&c.side).await.unwrap();
     let all = audit.list(&AuditFilter { user: None, action: None, target_contains: None, limit: 1000 }).await.unwrap();
-    let bulk = all.iter().filter(|e| e.idempotency_key.starts_with("bulk-1:")).count() as u64;
-    assert_eq!(bulk, done + failed, "one audit entry per bulk-handled execution");
     let mut keys: Vec<&str> = all.iter().map(|e| e.idempotency_key.as_str()).collect();
     keys.sort();
     let n = keys.len();

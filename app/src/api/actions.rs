@@ -369,21 +369,26 @@ pub const BULK_MAX: usize = 1000;
 /// Executions handled per bulk step.
 pub const BULK_BATCH: usize = 25;
 
+/// What a bulk run will act on: exactly these executions, no more.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BulkCount {
     pub state: String,
+    /// `ids.len()`: the number the operator confirms.
     pub count: usize,
-    /// More than [`BULK_MAX`] match: only the first ones are acted on.
-    pub capped: bool,
+    /// More may match than the preview holds (over [`BULK_MAX`], or past
+    /// the scan bound): the count is "at least", and the run still acts on
+    /// `ids` only.
+    pub more: bool,
     pub action: String,
+    /// The executions a run acts on, sent back in steps of [`BULK_BATCH`].
+    pub ids: Vec<String>,
 }
 
-/// One bounded batch of a bulk action and where to continue.
+/// One bounded batch of a bulk action.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BulkProgress {
     pub done: usize,
     pub failures: Vec<(String, String)>,
-    pub next_cursor: Option<String>,
 }
 
 /// The action a bulk run applies to executions in `state`.
@@ -400,35 +405,52 @@ pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
     let (rows, next) = ff_board_engine::board::executions_filtered(&c, Some(&st), None, BULK_MAX, 20 * BULK_MAX)
         .await
         .map_err(|e| AppError::engine("list_executions", e))?;
-    Ok(BulkCount { count: rows.len(), capped: next.is_some() && rows.len() >= BULK_MAX, action: bulk_action_for(&st).into(), state: st })
+    Ok(BulkCount {
+        count: rows.len(),
+        more: next.is_some(),
+        action: bulk_action_for(&st).into(),
+        ids: rows.into_iter().map(|s| s.execution_id.to_string()).collect(),
+        state: st,
+    })
 }
 
+/// Act on one batch of the executions a preview listed. Each one is
+/// re-read first: one that left `state` since the preview is reported as a
+/// failure and left alone, so a run never acts on more than was confirmed.
 #[server(prefix = "/api", endpoint = "bulk_step")]
 pub async fn bulk_step(
     state: String,
-    cursor: Option<String>,
+    #[server(default)] ids: Vec<String>,
     reason: String,
     idempotency_key: String,
     csrf: String,
 ) -> Result<BulkProgress, AppError> {
     run::status(
         async move {
+            crate::state::writer(crate::auth::Role::Operator, &csrf)?;
             let st = crate::api::executions::check_state(Some(state.clone()))?
                 .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
-            crate::state::writer(crate::auth::Role::Operator, &csrf)?;
+            if ids.is_empty() || ids.len() > BULK_BATCH {
+                return Err(AppError::BadRequest(format!("a bulk step acts on 1 to {BULK_BATCH} executions, not {}", ids.len())));
+            }
+            let ids = ids.iter().map(|raw| super::parse::execution_id(raw)).collect::<Result<Vec<_>, _>>()?;
             let c = crate::state::conn()?;
-            let after = match cursor.as_deref().filter(|s| !s.is_empty()) {
-                Some(raw) => Some(super::parse::execution_id(raw)?),
-                None => None,
-            };
-            let (rows, next) = ff_board_engine::board::executions_filtered(&c, Some(&st), after, BULK_BATCH, 20 * BULK_BATCH)
-                .await
-                .map_err(|e| AppError::engine("list_executions", e))?;
             let action = bulk_action_for(&st);
             let mut done = 0;
             let mut failures = vec![];
-            for s in rows {
-                let id = s.execution_id.clone();
+            for id in ids {
+                let now = match c.backend.describe_execution(&id).await {
+                    Ok(Some(s)) => s.public_state.as_str().to_owned(),
+                    Ok(None) => String::from("gone"),
+                    Err(e) => {
+                        failures.push((id.to_string(), AppError::engine("describe_execution", e).to_string()));
+                        continue;
+                    }
+                };
+                if now != st {
+                    failures.push((id.to_string(), format!("left alone: no longer {st} (now {now})")));
+                    continue;
+                }
                 let key = format!("{idempotency_key}:{id}");
                 let why = reason.clone();
                 let target = id.to_string();
@@ -443,11 +465,10 @@ pub async fn bulk_step(
                 .await;
                 match r {
                     Ok(_) => done += 1,
-                    Err(e) => failures.push((s.execution_id.to_string(), e.to_string())),
+                    Err(e) => failures.push((target, e.to_string())),
                 }
             }
-            let _ = c;
-            Ok(BulkProgress { done, failures, next_cursor: next.map(|n| n.to_string()) })
+            Ok(BulkProgress { done, failures })
         }
         .await,
     )

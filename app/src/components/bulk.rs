@@ -1,10 +1,11 @@
-//! Bulk actions on everything matching the executions filter: the count
-//! is shown before confirming, the work runs in bounded batches with
-//! progress, and every failure is listed. Without wasm the same form posts
-//! one batch.
+//! Bulk actions on what matches the executions filter: the preview lists
+//! the executions (at most 1,000) and their count is confirmed; the run
+//! sends exactly those back in bounded batches with progress, and every
+//! failure (including one that left the state since) is listed. Without
+//! wasm the same form posts the first batch.
 use leptos::prelude::*;
 
-use crate::api::actions::{bulk_preview, bulk_step};
+use crate::api::actions::{bulk_preview, bulk_step, BulkCount};
 use crate::auth::Role;
 use crate::components::refresh::now_ms;
 use crate::components::text::{execution_href, short_id};
@@ -22,6 +23,9 @@ struct Progress {
 pub fn BulkPanel(state: Signal<Option<String>>) -> impl IntoView {
     let me = Resource::new(|| (), |_| crate::api::session::get_me());
     let runs = RwSignal::new(0u32);
+    // Refetched only when the filter really changes or after a run: an
+    // open dialog is never rebuilt under the operator.
+    let state = Memo::new(move |_| state.get());
     let preview = Resource::new(move || (state.get(), runs.get()), |(s, _)| async move {
         match s {
             Some(s) => bulk_preview(s).await.map(Some),
@@ -34,50 +38,16 @@ pub fn BulkPanel(state: Signal<Option<String>>) -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let actor = me.await.ok().and_then(|m| m.actor).filter(|a| a.role.can(Role::Operator));
-                let p = match preview.await { Ok(Some(p)) => p, _ => return ().into_any() };
+                let p = match preview.await { Ok(Some(p)) if p.count > 0 => p, _ => return ().into_any() };
                 let Some(actor) = actor else {
-                    return view! { <p data-testid="action-disabled" class="text-sm text-slate-500">{format!("{} match. Operators can act on all of them.", p.count)}</p> }.into_any();
+                    return view! { <p data-testid="action-disabled" class="text-sm text-slate-500">{format!("{} match. Operators can act on them.", p.count)}</p> }.into_any();
                 };
-                let key = format!("bulk:{}:{}:{}", p.state, p.count, now_ms() / 60_000);
                 let verb = if p.action == "replay" { "Replay" } else { "Cancel" };
-                let summary = format!("{verb} {} execution(s) in state {}{}", p.count, p.state, if p.capped { " (the first 1000)" } else { "" });
-                let (st, csrf, key2) = (p.state.clone(), actor.csrf.clone(), key.clone());
-                let run = move |ev: leptos::ev::SubmitEvent| {
-                    ev.prevent_default();
-                    let (st, csrf, key) = (st.clone(), csrf.clone(), key2.clone());
-                    progress.set(Progress { running: true, ..Default::default() });
-                    leptos::task::spawn_local(async move {
-                        let mut cursor = None;
-                        loop {
-                            match bulk_step(st.clone(), cursor, reason.get_untracked(), key.clone(), csrf.clone()).await {
-                                Ok(step) => {
-                                    progress.update(|p| { p.done += step.done; p.failures.extend(step.failures); });
-                                    cursor = step.next_cursor;
-                                    if cursor.is_none() || progress.get_untracked().done >= crate::api::actions::BULK_MAX { break; }
-                                }
-                                Err(e) => { progress.update(|p| p.error = Some(e.to_string())); break; }
-                            }
-                        }
-                        progress.update(|p| { p.running = false; p.finished = true; });
-                        runs.update(|r| *r += 1);
-                    });
-                };
+                let label = if p.more { format!("{verb} the first {} matching…", p.count) } else { format!("{verb} all {} matching…", p.count) };
                 view! {
                     <details data-testid="bulk-open" class="mb-3">
-                        <summary class="inline-block cursor-pointer list-none rounded bg-red-600 px-3 py-1.5 text-sm font-medium text-white">{format!("{verb} all {} matching…", p.count)}</summary>
-                        <form method="post" action="/api/bulk_step" on:submit=run role="dialog" data-testid="confirm-dialog"
-                            class="mt-2 w-[28rem] space-y-2 rounded-lg border border-slate-300 bg-white p-3 shadow-lg dark:border-slate-700 dark:bg-slate-900">
-                            <p data-testid="bulk-count" class="text-sm font-medium">{summary}</p>
-                            <p class="text-xs text-slate-500">{format!("Runs in batches of {}; each execution gets its own audit entry.", crate::api::actions::BULK_BATCH)}</p>
-                            <input type="hidden" name="state" value=p.state.clone()/>
-                            <input type="hidden" name="csrf" value=actor.csrf.clone()/>
-                            <input type="hidden" name="idempotency_key" value=key/>
-                            <label class="block text-xs text-slate-500">"Reason (recorded in the audit log)"
-                                <input name="reason" required maxlength="500" on:input=move |e| reason.set(event_target_value(&e))
-                                    class="w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
-                            </label>
-                            <button type="submit" data-testid="bulk-confirm" class="rounded bg-red-600 px-3 py-1.5 text-sm font-medium text-white">{verb}" all"</button>
-                        </form>
+                        <summary class="inline-block cursor-pointer list-none rounded bg-red-600 px-3 py-1.5 text-sm font-medium text-white">{label}</summary>
+                        <BulkForm p=p csrf=actor.csrf.clone() progress=progress reason=reason runs=runs/>
                     </details>
                 }.into_any()
             })}
@@ -94,5 +64,53 @@ pub fn BulkPanel(state: Signal<Option<String>>) -> impl IntoView {
                 </div>
             })
         }}
+    }
+}
+
+/// The confirmation of one preview: its count, a reason, and the run over
+/// exactly its executions.
+#[component]
+fn BulkForm(p: BulkCount, csrf: String, progress: RwSignal<Progress>, reason: RwSignal<String>, runs: RwSignal<u32>) -> impl IntoView {
+    let key = format!("bulk:{}:{}:{}", p.state, p.count, now_ms() / 60_000);
+    let verb = if p.action == "replay" { "Replay" } else { "Cancel" };
+    let summary = if p.more {
+        format!("{verb} {} execution(s) in state {}: the first {} listed (more may match; only these are touched)", p.count, p.state, p.count)
+    } else {
+        format!("{verb} {} execution(s) in state {}", p.count, p.state)
+    };
+    let first: Vec<String> = p.ids.iter().take(crate::api::actions::BULK_BATCH).cloned().collect();
+    let (st, csrf2, key2, ids) = (p.state.clone(), csrf.clone(), key.clone(), p.ids.clone());
+    let run = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (st, csrf, key, ids) = (st.clone(), csrf2.clone(), key2.clone(), ids.clone());
+        progress.set(Progress { running: true, ..Default::default() });
+        leptos::task::spawn_local(async move {
+            // Exactly the previewed executions, one bounded batch at a time.
+            for batch in ids.chunks(crate::api::actions::BULK_BATCH) {
+                match bulk_step(st.clone(), batch.to_vec(), reason.get_untracked(), key.clone(), csrf.clone()).await {
+                    Ok(step) => progress.update(|p| { p.done += step.done; p.failures.extend(step.failures); }),
+                    Err(e) => { progress.update(|p| p.error = Some(e.to_string())); break; }
+                }
+            }
+            progress.update(|p| { p.running = false; p.finished = true; });
+            runs.update(|r| *r += 1);
+        });
+    };
+    view! {
+        <form method="post" action="/api/bulk_step" on:submit=run role="dialog" data-testid="confirm-dialog"
+            class="mt-2 w-[28rem] space-y-2 rounded-lg border border-slate-300 bg-white p-3 shadow-lg dark:border-slate-700 dark:bg-slate-900">
+            <p data-testid="bulk-count" class="text-sm font-medium">{summary}</p>
+            <p class="text-xs text-slate-500">{format!("Runs in batches of {}; each execution gets its own audit entry; one that left the state since is left alone.", crate::api::actions::BULK_BATCH)}</p>
+            <input type="hidden" name="state" value=p.state.clone()/>
+            // Without wasm the form posts the first batch.
+            {first.into_iter().enumerate().map(|(i, id)| view! { <input type="hidden" name=format!("ids[{i}]") value=id/> }).collect_view()}
+            <input type="hidden" name="csrf" value=csrf/>
+            <input type="hidden" name="idempotency_key" value=key/>
+            <label class="block text-xs text-slate-500">"Reason (recorded in the audit log)"
+                <input name="reason" required maxlength="500" on:input=move |e| reason.set(event_target_value(&e))
+                    class="w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
+            </label>
+            <button type="submit" data-testid="bulk-confirm" class="rounded bg-red-600 px-3 py-1.5 text-sm font-medium text-white">{verb}" all"</button>
+        </form>
     }
 }
