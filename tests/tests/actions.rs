@@ -219,26 +219,23 @@ async fn suite(url: &str) {
         }
     }
     let (st, ids) = pick.expect("the demo leaves unfinished executions");
-    let step = |ids: &[String], key: &str, cookie: &str, csrf: &str| {
+    let step = |ids: &[String], key: &str, csrf: &str| {
         let mut f = form(&[("state", st), ("reason", "drain"), ("idempotency_key", key), ("csrf", csrf)]);
         for (i, id) in ids.iter().enumerate() {
             f.push((Box::leak(format!("ids[{i}]").into_boxed_str()), id.clone()));
         }
-        (f, cookie.to_owned())
+        f
     };
-    let (f, _) = step(&ids[..1], "bulk-v", &vera, &vera_csrf);
-    assert_eq!(b.post("bulk_step", Some(&vera), &f).await.0, 403, "viewers do not run bulk actions");
+    assert_eq!(b.post("bulk_step", Some(&vera), &step(&ids[..1], "bulk-v", &vera_csrf)).await.0, 403, "viewers do not run bulk actions");
     let many: Vec<String> = std::iter::repeat(ids[0].clone()).take(26).collect();
-    let (f, _) = step(&many, "bulk-big", &bob, &bob_csrf);
-    let (s, body) = b.post("bulk_step", Some(&bob), &f).await;
+    let (s, body) = b.post("bulk_step", Some(&bob), &step(&many, "bulk-big", &bob_csrf)).await;
     assert_eq!(s, 400, "more than one batch per step is refused on the server: {body}");
     // The last previewed execution is cancelled elsewhere first: the run leaves it alone.
     let moved = ff_core::types::ExecutionId::parse(ids.last().unwrap()).unwrap();
     ff_board_engine::actions::cancel_execution(&c, &moved, "moved on").await.expect("cancel one");
     let (mut done, mut failures) = (0usize, vec![]);
     for batch in ids.chunks(ff_board_app::api::actions::BULK_BATCH) {
-        let (f, _) = step(batch, "bulk-1", &bob, &bob_csrf);
-        let (s, body) = b.post("bulk_step", Some(&bob), &f).await;
+        let (s, body) = b.post("bulk_step", Some(&bob), &step(batch, "bulk-1", &bob_csrf)).await;
         assert_eq!(s, 200, "{body}");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         done += v["done"].as_u64().unwrap() as usize;
