@@ -134,6 +134,11 @@ impl Users {
     /// Parse a users file's text. Rejects unknown roles or fields, hashes
     /// that are not argon2id PHC strings, duplicate or empty names, and a
     /// file without any `[[user]]`.
+    /// Nobody: a read-only board without a users file.
+    pub fn none() -> Users {
+        Users { by_name: HashMap::new(), dummy: None }
+    }
+
     pub fn from_toml(text: &str) -> Result<Users, String> {
         let file: UsersFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         if file.user.is_empty() {

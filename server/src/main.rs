@@ -96,11 +96,30 @@ fn board_auth(opts: &cli::Options) -> Result<std::sync::Arc<dyn ff_board_app::au
         }
         (None, false) if opts.anonymous_read => {
             tracing::warn!("no FF_BOARD_USERS: read-only board, nobody can sign in");
-            BoardAuth::new(Users::from_toml("")?, key, opts.behind_tls_proxy, true, vec![])
+            BoardAuth::new(Users::none(), key, opts.behind_tls_proxy, true, vec![])
         }
         (None, false) => {
             return Err("no users: set FF_BOARD_USERS to a users TOML file (see README), or pass --anonymous-read for a read-only board".into())
         }
     };
     Ok(std::sync::Arc::new(auth))
+}
+
+#[cfg(test)]
+mod tests {
+    /// `--anonymous-read` without `FF_BOARD_USERS` is a read-only board, not an exit.
+    #[test]
+    fn anonymous_read_without_users_starts() {
+        let dir = std::env::temp_dir().join(format!("ffb-anon-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::env::set_current_dir(&dir).unwrap();
+        let args: Vec<String> = ["--backend", "valkey://127.0.0.1:1", "--anonymous-read"].iter().map(|s| s.to_string()).collect();
+        let opts = crate::cli::parse(&args, None, None).unwrap();
+        assert!(opts.users.is_none() && opts.anonymous_read);
+        assert!(super::board_auth(&opts).is_ok(), "a read-only board starts");
+        let args: Vec<String> = ["--backend", "valkey://127.0.0.1:1"].iter().map(|s| s.to_string()).collect();
+        let opts = crate::cli::parse(&args, None, None).unwrap();
+        let refused = super::board_auth(&opts).err().expect("no users and no read-only flag is refused");
+        assert!(refused.contains("--anonymous-read"), "it says what to do: {refused}");
+    }
 }

@@ -17,9 +17,19 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     let addr = client_addr();
     let (_, cookie) = auth.login(username.trim(), &password, &addr).map_err(AppError::Unauthorized)?;
     set_cookie(&cookie);
-    let to = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/flows".into());
+    let to = next.filter(|n| safe_next(n)).unwrap_or_else(|| "/flows".into());
     leptos_axum::redirect(&to);
     Ok(())
+}
+
+/// Where a sign-in may send the browser: a path on this board only. Not
+/// `//host` or `/\host` (browsers read both as another origin), no
+/// backslash or control character anywhere, at most 512 bytes.
+pub fn safe_next(next: &str) -> bool {
+    next.len() <= 512
+        && next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.chars().any(|c| c == '\\' || c.is_control())
 }
 
 #[server(prefix = "/api", endpoint = "logout")]
@@ -85,4 +95,20 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
             outcome_at_ms: e.outcome_at_ms,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_the_board() {
+        for ok in ["/flows", "/executions/%7Bfp%3A1%7D%3Aabc?x=1", "/"] {
+            assert!(safe_next(ok), "{ok}");
+        }
+        for bad in ["//evil.example", "/\\evil.example", "/\\/evil.example", "https://evil.example", "evil", "/\tx", ""] {
+            assert!(!safe_next(bad), "{bad:?}");
+        }
+        assert!(!safe_next(&format!("/{}", "a".repeat(600))));
+    }
 }
