@@ -99,6 +99,9 @@ async fn suite(url: &str) {
     assert_eq!(decide(&b, &vera, &count, &wp, "approve", None, "deny-viewer").await.0, 403, "viewer");
     let page = b.get(&format!("/executions/{}", enc(count.as_str()))).await;
     assert!(page.contains("cab-7f-go"), "the execution page names the gate's signal");
+    let started = c.backend.read_execution_info(&count).await.unwrap().and_then(|i| i.started_at).expect("claimed, so started");
+    assert!(!page.contains(&format!(">{started}<")), "no raw epoch ms on the execution page");
+    assert!(page.contains(&ff_board_app::components::text::iso(started.parse().unwrap())), "started_at as UTC time");
     // The inbox says when it suspended (Valkey's index scores by the deadline instead).
     let (s, rows) = b.post("list_approvals", None, &[]).await;
     assert_eq!(s, 200, "{rows}");

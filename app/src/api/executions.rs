@@ -123,11 +123,13 @@ pub async fn get_execution(execution_id: String) -> Result<ExecutionDetail, AppE
                 out.push((k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())));
             }
         }
+        // Epoch milliseconds as UTC time, never raw.
+        let when = |t: &String| t.parse::<i64>().map(crate::components::text::iso).unwrap_or_else(|_| t.clone());
         if let Some(t) = &i.started_at {
-            out.push(("started_at".into(), t.clone()));
+            out.push(("started_at".into(), when(t)));
         }
         if let Some(t) = &i.completed_at {
-            out.push(("completed_at".into(), t.clone()));
+            out.push(("completed_at".into(), when(t)));
         }
         out
     });
