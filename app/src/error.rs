@@ -37,6 +37,9 @@ pub enum AppError {
     /// An engine call failed.
     #[error("engine call {op} failed: {error}")]
     Engine { op: String, error: String },
+    /// The backend did not answer within the board's deadline.
+    #[error("{op}: the backend did not answer within {ms} ms; try again, or narrow the filter")]
+    Timeout { op: String, ms: u64 },
     /// The request itself failed (network, encoding).
     #[error("request failed: {0}")]
     Transport(String),
@@ -54,6 +57,7 @@ impl AppError {
             AppError::Unsupported { .. } => 501,
             AppError::BackendDown { .. } => 503,
             AppError::Engine { .. } | AppError::Transport(_) => 502,
+            AppError::Timeout { .. } => 504,
         }
     }
 
@@ -74,13 +78,35 @@ impl FromServerFnError for AppError {
 impl AppError {
     /// Map an engine error of call `op`.
     pub fn engine(op: &str, e: ff_core::engine_error::EngineError) -> Self {
+        Self::engine_ref(op, &e)
+    }
+
+    fn engine_ref(op: &str, e: &ff_core::engine_error::EngineError) -> Self {
+        use ff_core::engine_error::EngineError as E;
         match e {
-            ff_core::engine_error::EngineError::Unavailable { op } => AppError::Unsupported { op: op.into() },
-            ff_core::engine_error::EngineError::NotFound { entity } => AppError::not_found(entity, ""),
-            e @ (ff_core::engine_error::EngineError::Contention(_)
-            | ff_core::engine_error::EngineError::Conflict(_)
-            | ff_core::engine_error::EngineError::State(_)) => AppError::Conflict { op: op.into(), error: e.to_string() },
+            E::Unavailable { op } => AppError::Unsupported { op: (*op).into() },
+            E::NotFound { entity } => AppError::not_found(entity, ""),
+            E::Contention(_) | E::Conflict(_) | E::State(_) => AppError::Conflict { op: op.into(), error: e.to_string() },
             other => AppError::Engine { op: op.into(), error: other.to_string() },
         }
+    }
+
+    /// Map a failed board read (the one place its statuses are decided).
+    pub fn read(e: &ff_board_engine::backend::ReadError) -> Self {
+        use ff_board_engine::backend::ReadError as R;
+        match e {
+            R::Engine { op, source } => Self::engine_ref(op, source),
+            R::Store { op, detail } => AppError::Engine { op: (*op).into(), error: detail.clone() },
+            R::BadCursor(_) => AppError::BadRequest(e.to_string()),
+            R::Timeout { op, after } => AppError::Timeout { op: (*op).into(), ms: after.as_millis() as u64 },
+            R::Shared(inner) => Self::read(inner),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<ff_board_engine::backend::ReadError> for AppError {
+    fn from(e: ff_board_engine::backend::ReadError) -> Self {
+        AppError::read(&e)
     }
 }

@@ -15,7 +15,6 @@ use ff_core::engine_error::EngineError;
 use ff_core::partition::{Partition, PartitionFamily, PartitionKey};
 use ff_core::types::{BudgetId, CancelSource, ExecutionId, FlowId, SignalId, TimestampMs, WaitpointId, WaitpointToken};
 
-use crate::board::describe_many;
 use crate::connect::Connected;
 
 /// Parse a cancel-flow policy name.
@@ -38,13 +37,15 @@ pub fn cancel_wait(name: &str, timeout_ms: Option<u64>) -> Option<CancelFlowWait
     }
 }
 
+/// Members a blast radius counts at most.
+pub const MAX_MEMBERS: usize = 10_000;
+
 /// What a flow cancel will hit: member count by public state.
 pub async fn flow_blast_radius(c: &Connected, flow: &FlowId) -> Result<BTreeMap<String, usize>, String> {
-    let members = crate::side::flow_members(c, flow).await?;
-    let snaps = describe_many(c, members).await.map_err(|e| format!("describe_execution: {e}"))?;
+    let members = c.reads.flow_members(flow, MAX_MEMBERS).await.map_err(|e| e.to_string())?;
     let mut by_state = BTreeMap::new();
-    for s in snaps {
-        *by_state.entry(s.public_state.as_str().to_owned()).or_insert(0) += 1;
+    for s in members {
+        *by_state.entry(s.state.as_str().to_owned()).or_insert(0) += 1;
     }
     Ok(by_state)
 }

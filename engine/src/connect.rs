@@ -14,6 +14,8 @@ use ff_core::engine_error::EngineError;
 use ff_core::partition::PartitionConfig;
 use serde::Serialize;
 
+use crate::backend::cache::{read_cache_setting, Cached};
+use crate::backend::{self, Deadlined, Reads};
 use crate::sqlite_reads::SqliteFilled;
 
 /// Default SQLite file of the embedded demo.
@@ -118,6 +120,8 @@ pub struct Connected {
     pub side: SideStore,
     pub partitions: PartitionConfig,
     pub kind: BackendKind,
+    /// The board's list reads for this backend, each under the deadline.
+    pub reads: Arc<dyn Reads>,
 }
 
 /// Dial a backend once. `migrate` applies the Postgres schema / loads the
@@ -141,8 +145,12 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
                 .await
                 .map_err(|e| format!("open sqlite read pool {path}: {e}"))?;
             let backend: Arc<dyn EngineBackend> = SqliteFilled::new(inner, pool.clone());
+            if migrate {
+                backend::sqlite::migrate(&pool).await?;
+            }
             Ok(Connected {
                 backend,
+                reads: shared(backend::sqlite::SqliteReads { pool: pool.clone() }),
                 side: SideStore::Sqlite(pool),
                 // The SQLite backend is one logical partition.
                 partitions: PartitionConfig { num_flow_partitions: 1, ..PartitionConfig::default() },
@@ -170,6 +178,7 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
                 ff_backend_postgres::migrate::apply_migrations(&pool)
                     .await
                     .map_err(|e| format!("apply FlowFabric migrations: {e}"))?;
+                backend::postgres::migrate(&pool).await?;
             } else {
                 let present: Option<String> =
                     sqlx::query_scalar("SELECT to_regclass('ff_exec_core')::text")
@@ -187,7 +196,13 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
                 ff_backend_postgres::PostgresBackend::from_pool(pool.clone(), partitions),
                 pool.clone(),
             );
-            Ok(Connected { backend, side: SideStore::Postgres(pool), partitions, kind: BackendKind::Postgres })
+            Ok(Connected {
+                backend,
+                reads: shared(backend::postgres::PostgresReads { pool: pool.clone(), partitions }),
+                side: SideStore::Postgres(pool),
+                partitions,
+                kind: BackendKind::Postgres,
+            })
         }
         BackendSpec::Valkey { host, port } => {
             let config = ff_core::backend::BackendConfig::valkey(host.clone(), *port);
@@ -200,14 +215,24 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
             let client = ff_backend_valkey::build_client(&config)
                 .await
                 .map_err(|e| format!("connect valkey side client: {e}"))?;
+            let lanes = backend::valkey::parse_lanes(&std::env::var("FF_BOARD_LANES").unwrap_or_default())
+                .map_err(|e| format!("FF_BOARD_LANES: {e}"))?;
+            let partitions = PartitionConfig::default();
             Ok(Connected {
                 backend,
+                reads: shared(backend::valkey::ValkeyReads::new(client.clone(), partitions, lanes)),
                 side: SideStore::Valkey(client),
-                partitions: PartitionConfig::default(),
+                partitions,
                 kind: BackendKind::Valkey,
             })
         }
     }
+}
+
+/// A backend's reads as the board uses them: deadline inside, single
+/// flight and reuse outside.
+fn shared(reads: impl Reads) -> Arc<dyn Reads> {
+    Cached::wrap(Deadlined::wrap(reads), read_cache_setting())
 }
 
 /// What the header banner shows about the backend.

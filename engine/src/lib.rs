@@ -9,16 +9,15 @@
 //!   `describe_execution` fails on flow members;
 //! - [`state_fix`]: the true state of finished executions, which the 0.15
 //!   SQL backends leave `running` (to delete once the engine fixes it);
-//! - [`board`]: board-wide listings merged over every partition;
-//! - [`side`]: reads the trait lacks (budgets, flow members, active leases);
+//! - [`backend`]: the board's list reads, one folder per backend, each
+//!   page bounded by its size (no SCAN, no per-row round trip);
 //! - [`gate`]: approval gates read from the stored suspension (condition,
 //!   progress, deadline) and the effects `deliver_signal` answers;
 //! - [`demo`]: the embedded demo workload.
 pub mod actions;
+pub mod backend;
 pub mod audit;
-pub mod board;
 pub mod gate;
-pub mod side;
 pub mod connect;
 pub mod demo;
 pub mod live;

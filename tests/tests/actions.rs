@@ -29,7 +29,7 @@ async fn suite(url: &str) {
 
     // A target for the matrix: a flow member still running or waiting.
     let flow = report.flow_ids[0].clone();
-    let members = ff_board_engine::side::flow_members(&c, &flow).await.unwrap();
+    let members = c.reads.flow_members(&flow, 10_000).await.unwrap().into_iter().map(|m| m.id).collect::<Vec<_>>();
     let mut target = None;
     for m in &members {
         if report.two_approver_gates.contains(m) {
@@ -155,7 +155,7 @@ async fn suite(url: &str) {
         }
         f
     };
-    if let Some(leased) = ff_board_engine::side::leased_executions(&c, 50).await.unwrap().into_iter().next() {
+    if let Some(leased) = c.reads.leases(50).await.unwrap().into_iter().next().map(|l| l.exec.id) {
         let (s, body) = b.post("execution_action", Some(&bob), &op(leased.as_str(), "revoke_lease", "rv1", None)).await;
         if !sup.revoke_lease {
             assert_eq!(s, 501);
@@ -172,7 +172,7 @@ async fn suite(url: &str) {
     }
     let mut live_one = None;
     let mut done_one = None;
-    for m in ff_board_engine::side::flow_members(&c, &report.flow_ids[2]).await.unwrap() {
+    for m in c.reads.flow_members(&report.flow_ids[2], 10_000).await.unwrap().into_iter().map(|m| m.id) {
         match state(&c, &m).await {
             PublicState::Completed | PublicState::Failed => done_one = done_one.or(Some(m)),
             PublicState::Waiting => live_one = live_one.or(Some(m)),

@@ -69,7 +69,7 @@ async fn board_matches_trait(url: &str) {
     let mut saw_small = false;
     for id in &report.flow_ids {
         let snap = c.backend.describe_flow(id).await.expect("describe_flow").expect("flow exists");
-        let members = ff_board_engine::side::flow_members(&c, id).await.expect("members");
+        let members = c.reads.flow_members(id, 10_000).await.expect("members").into_iter().map(|m| m.id).collect::<Vec<_>>();
         assert_eq!(members.len() as u32, snap.node_count, "members of {id}");
         let (status, page) = get(&format!("{base}/flows/{id}")).await;
         assert_eq!(status, 200, "flow page {id}: {}", error_text(&page));
@@ -108,7 +108,7 @@ async fn board_matches_trait(url: &str) {
     }
 
     // Execution detail of a member, with an encoded id.
-    let member = ff_board_engine::side::flow_members(&c, &report.flow_ids[0]).await.unwrap().remove(0);
+    let member = c.reads.flow_members(&report.flow_ids[0], 10_000).await.unwrap().remove(0).id;
     let (status, page) = get(&format!("{base}/executions/{}", enc(member.as_str()))).await;
     assert_eq!(status, 200, "execution page");
     assert!(page.contains("data-testid=\"execution-facts\""));

@@ -8,7 +8,7 @@
 //! registered workers.
 use ff_board_engine::connect::{BackendKind, Connected};
 use ff_board_engine::demo::{self, DemoReport};
-use ff_board_engine::{board, side};
+use ff_board_engine::backend::FlowQuery;
 use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
 use ff_core::contracts::{
     DeliverSignalArgs, DeliverSignalResult, EdgeDirection, ListPendingWaitpointsArgs, ListWorkersArgs,
@@ -80,19 +80,13 @@ async fn check(c: &Connected, r: &DemoReport) {
 
 /// Every seeded flow is listed, and its members' outgoing edges add up.
 async fn check_flows(c: &Connected, r: &DemoReport) {
-    let backend = c.backend.clone();
-    let listed = board::each_partition(c, |p| {
-        let backend = backend.clone();
-        async move { Ok(backend.list_flows(p, None, 500).await?.flows) }
-    })
-    .await
-    .expect("list_flows over partitions");
+    let listed = c.reads.flows(&FlowQuery::default(), None, 200).await.expect("board flow list").rows;
     let mut edges = 0;
     let mut members = 0;
     for flow in &r.flow_ids {
-        assert!(listed.iter().any(|f| &f.flow_id == flow), "flow {flow} listed");
+        assert!(listed.iter().any(|f| &f.id == flow), "flow {flow} listed");
         let snap = c.backend.describe_flow(flow).await.expect("describe_flow").expect("flow exists");
-        let ids = side::flow_members(c, flow).await.expect("flow members");
+        let ids = members_of(c, flow).await;
         assert_eq!(ids.len(), snap.node_count as usize, "members of {} {flow}", snap.flow_kind);
         for id in &ids {
             let out = c
@@ -115,7 +109,7 @@ async fn check_flows(c: &Connected, r: &DemoReport) {
 async fn check_outcomes(c: &Connected, r: &DemoReport) {
     let mut seen = Vec::new();
     for flow in &r.flow_ids {
-        for id in side::flow_members(c, flow).await.expect("flow members") {
+        for id in members_of(c, flow).await {
             let info = c.backend.read_execution_info(&id).await.expect("read_execution_info").expect("exists");
             seen.push((info.state_vector.terminal_outcome, info.state_vector.public_state));
         }
@@ -216,7 +210,7 @@ async fn approve(c: &Connected, eid: &ExecutionId, wp: &WaitpointId, who: &str, 
 /// One budget refused usage past its hard limit and sits at it; another
 /// is over its soft limit.
 async fn check_budgets(c: &Connected, r: &DemoReport) {
-    let listed = side::budget_ids(c).await.expect("budget ids");
+    let listed = c.reads.budget_ids().await.expect("budget ids");
     assert!(listed.len() >= 3, "budgets listed: {listed:?}");
     let hard = r.hard_breached_budgets.first().expect("a hard-breached budget");
     let status = c.backend.get_budget_status(hard).await.expect("get_budget_status");
@@ -231,4 +225,9 @@ async fn check_budgets(c: &Connected, r: &DemoReport) {
         over_soft |= s.soft_limits.iter().any(|(dim, soft)| s.usage.get(dim).is_some_and(|u| u > soft));
     }
     assert!(over_soft, "a budget over its soft limit");
+}
+
+/// A flow's member ids, through the board's reads.
+async fn members_of(c: &Connected, flow: &ff_core::types::FlowId) -> Vec<ExecutionId> {
+    c.reads.flow_members(flow, 10_000).await.expect("flow members").into_iter().map(|m| m.id).collect()
 }

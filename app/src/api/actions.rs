@@ -106,7 +106,10 @@ mod run {
             }
         }
         let entry = entry.ok_or_else(|| AppError::BadRequest(format!("this action failed {MAX_RETRIES} times: reload the page to try again")))?;
+        let reads = c.reads.clone();
         let result = call(c).await;
+        // Its author sees the effect on the next read, not a kept answer.
+        reads.invalidate();
         let outcome = match &result {
             Ok(m) => format!("ok: {m}"),
             Err(e) => format!("error: {e}"),
@@ -399,19 +402,26 @@ fn bulk_action_for(state: &str) -> &'static str {
 
 #[server(prefix = "/api", endpoint = "bulk_preview")]
 pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
-    let st = crate::api::executions::check_state(Some(state.clone()))?
+    use ff_board_engine::backend::ExecQuery;
+    let st = crate::api::states::ExecState::filter(Some(&state))?
         .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
     let c = crate::state::conn()?;
-    let (rows, next) = ff_board_engine::board::executions_filtered(&c, Some(&st), None, BULK_MAX, 20 * BULK_MAX)
-        .await
-        .map_err(|e| AppError::engine("list_executions", e))?;
-    Ok(BulkCount {
-        count: rows.len(),
-        more: next.is_some(),
-        action: bulk_action_for(&st).into(),
-        ids: rows.into_iter().map(|s| s.execution_id.to_string()).collect(),
-        state: st,
-    })
+    let query = ExecQuery { state: Some(st.to_engine()), ..Default::default() };
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    let more = loop {
+        let page = c.reads.executions(&query, after.as_deref(), 200).await?;
+        ids.extend(page.rows.into_iter().map(|l| l.id.to_string()));
+        match page.next {
+            // The preview lists at most BULK_MAX; "more" says others match.
+            Some(_) if ids.len() >= BULK_MAX => break true,
+            Some(n) => after = Some(n),
+            None => break false,
+        }
+    };
+    let more = more || ids.len() > BULK_MAX;
+    ids.truncate(BULK_MAX);
+    Ok(BulkCount { count: ids.len(), more, action: bulk_action_for(st.as_str()).into(), ids, state: st.as_str().to_owned() })
 }
 
 /// Act on one batch of the executions a preview listed. Each one is
@@ -428,8 +438,9 @@ pub async fn bulk_step(
     run::status(
         async move {
             crate::state::writer(crate::auth::Role::Operator, &csrf)?;
-            let st = crate::api::executions::check_state(Some(state.clone()))?
-                .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
+            let st = crate::api::states::ExecState::filter(Some(&state))?
+                .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?
+                .as_str();
             if ids.is_empty() || ids.len() > BULK_BATCH {
                 return Err(AppError::BadRequest(format!("a bulk step acts on 1 to {BULK_BATCH} executions, not {}", ids.len())));
             }

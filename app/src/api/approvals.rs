@@ -248,40 +248,49 @@ mod plan {
     }
 }
 
-/// Suspended executions read per partition.
-pub const PER_PARTITION: usize = 200;
+/// Approvals per page.
+pub const PAGE: usize = 25;
 
+/// One page of the inbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalsPage {
+    pub rows: Vec<ApprovalRow>,
+    pub next_cursor: Option<String>,
+    pub cut_short: bool,
+}
+
+/// Suspended executions, oldest suspension first on SQL backends and
+/// soonest deadline first on Valkey (its suspended index is scored by
+/// deadline). One store read for the page, then each row's gate and
+/// pending waitpoints (bounded by [`PAGE`]).
 #[server(prefix = "/api", endpoint = "list_approvals")]
-pub async fn list_approvals() -> Result<Vec<ApprovalRow>, AppError> {
+pub async fn list_approvals(#[server(default)] cursor: Option<String>) -> Result<ApprovalsPage, AppError> {
     use futures::StreamExt;
     let c = crate::state::conn()?;
-    let entries = ff_board_engine::board::suspended_all(&c, PER_PARTITION)
-        .await
-        .map_err(|e| AppError::engine("list_suspended", e))?;
-    let rows = futures::stream::iter(entries)
+    let after = super::cursor::decode(cursor.as_deref())?;
+    let page = c.reads.suspended(after.as_deref(), PAGE).await?;
+    let rows = futures::stream::iter(page.rows)
         .map(|entry| {
             let c = c.clone();
             async move {
-                let (snap, GateRead { gate, waitpoints, stored }) =
-                    futures::join!(c.backend.describe_execution(&entry.execution_id), gate_and_waitpoints(&c, &entry.execution_id));
-                let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at_ms);
-                let snap = snap.ok().flatten();
+                let GateRead { gate, waitpoints, stored } = gate_and_waitpoints(&c, &entry.exec.id).await;
+                let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at);
                 ApprovalRow {
-                    execution_id: entry.execution_id.to_string(),
-                    flow_id: snap.as_ref().and_then(|s| s.flow_id.as_ref().map(|f| f.to_string())),
-                    lane: snap.as_ref().map(|s| s.lane_id.to_string()).unwrap_or_default(),
-                    namespace: snap.as_ref().map(|s| s.namespace.to_string()).unwrap_or_default(),
-                    reason: entry.reason,
+                    execution_id: entry.exec.id.to_string(),
+                    flow_id: entry.exec.flow_id,
+                    lane: entry.exec.lane,
+                    namespace: entry.exec.namespace,
+                    reason: entry.reason.unwrap_or_default(),
                     suspended_at,
                     waitpoints,
                     gate,
                 }
             }
         })
-        .buffered(ff_board_engine::side::concurrency(&c))
+        .buffered(8)
         .collect::<Vec<_>>()
         .await;
-    Ok(rows)
+    Ok(ApprovalsPage { rows, next_cursor: page.next.as_deref().map(super::cursor::encode), cut_short: page.cut_short })
 }
 
 #[cfg(all(test, feature = "ssr"))]

@@ -27,19 +27,21 @@ pub struct BudgetView {
     pub next_reset_at: Option<String>,
 }
 
+/// Budgets shown at most (budgets are policies, few per deployment).
+pub const MAX_BUDGETS: usize = 200;
+
 #[server(prefix = "/api", endpoint = "list_budgets")]
 pub async fn list_budgets() -> Result<Vec<BudgetView>, AppError> {
     use futures::{StreamExt, TryStreamExt};
     let c = crate::state::conn()?;
-    let ids = ff_board_engine::side::budget_ids(&c)
-        .await
-        .map_err(|e| AppError::Engine { op: "list budgets".into(), error: e })?;
+    let mut ids = c.reads.budget_ids().await?;
+    ids.truncate(MAX_BUDGETS);
     futures::stream::iter(ids)
         .map(|id| {
             let backend = c.backend.clone();
             async move { backend.get_budget_status(&id).await.map(view) }
         })
-        .buffered(ff_board_engine::side::concurrency(&c))
+        .buffered(8)
         .try_collect()
         .await
         .map_err(|e| AppError::engine("get_budget_status", e))
@@ -52,9 +54,7 @@ pub async fn budget_detail(budget_id: String) -> Result<BudgetView, AppError> {
     let id = BudgetId::parse(raw)
         .map_err(|_| AppError::BadRequest(format!("malformed budget id {budget_id:?}: expected a UUID")))?;
     let c = crate::state::conn()?;
-    let known = ff_board_engine::side::budget_ids(&c)
-        .await
-        .map_err(|e| AppError::Engine { op: "list budgets".into(), error: e })?;
+    let known = c.reads.budget_ids().await?;
     if !known.iter().any(|k| k == &id) {
         return Err(AppError::not_found("budget", raw));
     }

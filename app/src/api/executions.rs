@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::api::states::ExecState;
 use crate::error::AppError;
 
 /// A field that may be unsupported by the backend.
@@ -21,7 +22,7 @@ pub struct ExecutionRow {
     pub flow_id: Option<String>,
     pub lane: String,
     pub namespace: String,
-    pub state: String,
+    pub state: ExecState,
     pub attempts: u32,
     pub created_at: i64,
     pub last_mutation_at: i64,
@@ -31,6 +32,9 @@ pub struct ExecutionRow {
 pub struct ExecutionsList {
     pub rows: Vec<ExecutionRow>,
     pub next_cursor: Option<String>,
+    /// The page stopped early after looking at the scan limit of rows: more
+    /// may match ("at least").
+    pub cut_short: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,33 +75,29 @@ pub const RESULT_CAP: usize = 4096;
 /// Stream frames shown (the newest).
 pub const FRAMES: u64 = 50;
 
-/// Public states an execution filter accepts.
-pub const STATES: [&str; 12] = [
-    "waiting", "delayed", "rate_limited", "waiting_children", "active", "suspended", "resumable", "completed", "failed",
-    "cancelled", "expired", "skipped",
-];
+/// Executions per page.
+pub const PAGE: usize = 50;
 
 #[server(prefix = "/api", endpoint = "list_executions")]
-pub async fn list_executions(cursor: Option<String>, state: Option<String>) -> Result<ExecutionsList, AppError> {
+pub async fn list_executions(
+    cursor: Option<String>,
+    state: Option<String>,
+    #[server(default)] lane: Option<String>,
+) -> Result<ExecutionsList, AppError> {
+    use ff_board_engine::backend::ExecQuery;
     let c = crate::state::conn()?;
-    let state = check_state(state)?;
-    let after = match cursor.as_deref().filter(|s| !s.is_empty()) {
-        Some(raw) => Some(super::parse::execution_id(raw)?),
-        None => None,
-    };
-    let (snaps, next) = ff_board_engine::board::executions_filtered(&c, state.as_deref(), after, 50, 1000)
-        .await
-        .map_err(|e| AppError::engine("list_executions", e))?;
-    Ok(ExecutionsList { rows: snaps.into_iter().map(row).collect(), next_cursor: next.map(|n| n.to_string()) })
-}
-
-/// A state filter from the URL: empty is none, unknown is a 400.
-pub fn check_state(state: Option<String>) -> Result<Option<String>, AppError> {
-    match state.filter(|s| !s.is_empty()) {
-        Some(s) if STATES.contains(&s.as_str()) => Ok(Some(s)),
-        Some(s) => Err(AppError::BadRequest(format!("unknown state {s:?}: one of {}", STATES.join(", ")))),
-        None => Ok(None),
+    let lane = lane.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
+    if lane.as_ref().is_some_and(|l| l.len() > 128) {
+        return Err(AppError::BadRequest("lane filter longer than 128 characters".into()));
     }
+    let query = ExecQuery { state: ExecState::filter(state.as_deref())?.map(ExecState::to_engine), lane, namespace: None };
+    let after = super::cursor::decode(cursor.as_deref())?;
+    let page = c.reads.executions(&query, after.as_deref(), PAGE).await?;
+    Ok(ExecutionsList {
+        rows: page.rows.into_iter().map(line_row).collect(),
+        next_cursor: page.next.as_deref().map(super::cursor::encode),
+        cut_short: page.cut_short,
+    })
 }
 
 #[server(prefix = "/api", endpoint = "get_execution")]
@@ -191,10 +191,25 @@ pub(crate) fn row(s: ff_core::contracts::ExecutionSnapshot) -> ExecutionRow {
         flow_id: s.flow_id.map(|f| f.to_string()),
         lane: s.lane_id.to_string(),
         namespace: s.namespace.to_string(),
-        state: s.public_state.as_str().to_owned(),
+        state: ExecState::from_engine(s.public_state),
         attempts: s.total_attempt_count,
         created_at: s.created_at.0,
         last_mutation_at: s.last_mutation_at.0,
+    }
+}
+
+/// A board list row as the table shows it.
+#[cfg(feature = "ssr")]
+pub(crate) fn line_row(l: ff_board_engine::backend::ExecLine) -> ExecutionRow {
+    ExecutionRow {
+        execution_id: l.id.to_string(),
+        flow_id: l.flow_id,
+        lane: l.lane,
+        namespace: l.namespace,
+        state: ExecState::from_engine(l.state),
+        attempts: l.attempts,
+        created_at: l.created_at,
+        last_mutation_at: l.last_mutation_at,
     }
 }
 

@@ -1,8 +1,10 @@
-//! Flows: the board-wide list (every partition, filters, opaque cursor) and
-//! one flow with its members and DAG (`describe_flow`, `list_edges`).
+//! Flows: the board-wide list (one store read per page, filters, opaque
+//! cursor) and one flow with its members and DAG (`describe_flow`,
+//! `list_edges`).
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::api::states::{ExecState, FlowState};
 use crate::error::AppError;
 
 /// One row of /flows.
@@ -11,7 +13,7 @@ pub struct FlowRow {
     pub flow_id: String,
     pub kind: String,
     pub namespace: String,
-    pub state: String,
+    pub state: FlowState,
     pub node_count: u32,
     pub edge_count: u32,
     pub created_at: i64,
@@ -34,13 +36,16 @@ pub struct FlowsList {
     pub rows: Vec<FlowRow>,
     pub next_cursor: Option<String>,
     pub partitions: u16,
+    /// The page stopped early after looking at the scan limit of rows: more
+    /// may match ("at least").
+    pub cut_short: bool,
 }
 
 /// A DAG node: one member execution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DagNode {
     pub execution_id: String,
-    pub state: String,
+    pub state: ExecState,
     pub lane: String,
     pub attempts: u32,
     pub blocking_reason: Option<String>,
@@ -86,6 +91,9 @@ pub struct FlowDetail {
 /// Flows per page.
 pub const PAGE: usize = 50;
 
+/// Members a flow page shows at most.
+pub const MAX_MEMBERS: usize = 500;
+
 #[server(prefix = "/api", endpoint = "list_flows")]
 pub async fn list_flows(
     state: Option<String>,
@@ -93,40 +101,33 @@ pub async fn list_flows(
     q: Option<String>,
     cursor: Option<String>,
 ) -> Result<FlowsList, AppError> {
-    let query = FlowsQuery { state, namespace, q, cursor };
-    use ff_board_engine::board::{flows_page, FlowFilter};
+    use ff_board_engine::backend::FlowQuery;
     let c = crate::state::conn()?;
-    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+    let partitions = c.partitions.num_flow_partitions;
+    if let Some(q) = q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let id = super::parse::flow_id(q)?;
         let snap = c.backend.describe_flow(&id).await.map_err(|e| AppError::engine("describe_flow", e))?;
-        return Ok(FlowsList { rows: snap.map(row).into_iter().collect(), next_cursor: None, partitions: c.partitions.num_flow_partitions });
+        return Ok(FlowsList { rows: snap.map(row).into_iter().collect(), next_cursor: None, partitions, cut_short: false });
     }
-    let state = query.state.filter(|s| !s.is_empty());
-    if let Some(s) = &state {
-        if !["active", "completed", "failed", "cancelled"].contains(&s.as_str()) {
-            return Err(AppError::BadRequest(format!(
-                "unknown flow state {s:?}: expected active, completed, failed or cancelled"
-            )));
-        }
-    }
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(raw) => Some(decode_cursor(raw)?),
-        None => None,
+    let query = FlowQuery {
+        state: FlowState::filter(state.as_deref())?.map(FlowState::to_engine),
+        namespace: namespace.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
     };
-    let filter = FlowFilter { state, namespace: query.namespace.filter(|s| !s.is_empty()) };
-    let page = flows_page(&c, &filter, cursor, PAGE, PAGE * 10)
-        .await
-        .map_err(|e| AppError::engine("list_flows", e))?;
+    if query.namespace.as_ref().is_some_and(|n| n.len() > 128) {
+        return Err(AppError::BadRequest("namespace filter longer than 128 characters".into()));
+    }
+    let after = super::cursor::decode(cursor.as_deref())?;
+    let page = c.reads.flows(&query, after.as_deref(), PAGE).await?;
     Ok(FlowsList {
-        rows: page.flows.into_iter().map(row).collect(),
-        next_cursor: page.next_cursor.map(|f| encode_cursor(&f)),
-        partitions: c.partitions.num_flow_partitions,
+        rows: page.rows.into_iter().map(line_row).collect(),
+        next_cursor: page.next.as_deref().map(super::cursor::encode),
+        partitions,
+        cut_short: page.cut_short,
     })
 }
 
 #[server(prefix = "/api", endpoint = "get_flow")]
 pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
-    use ff_board_engine::board::describe_many;
     use ff_core::contracts::EdgeDirection;
     use futures::{StreamExt, TryStreamExt};
 
@@ -138,17 +139,14 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
         .await
         .map_err(|e| AppError::engine("describe_flow", e))?
         .ok_or_else(|| AppError::not_found("flow", flow_id.clone()))?;
-    let members = ff_board_engine::side::flow_members(&c, &id)
-        .await
-        .map_err(|e| AppError::Engine { op: "flow members".into(), error: e })?;
-    let snaps = describe_many(&c, members.clone()).await.map_err(|e| AppError::engine("describe_execution", e))?;
-    let edges = futures::stream::iter(members)
+    let members = c.reads.flow_members(&id, MAX_MEMBERS).await?;
+    let edges = futures::stream::iter(members.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
         .map(|m| {
             let backend = c.backend.clone();
             let id = id.clone();
             async move { backend.list_edges(&id, EdgeDirection::Outgoing { from_node: m }).await }
         })
-        .buffered(ff_board_engine::side::concurrency(&c))
+        .buffered(8)
         .try_concat()
         .await
         .map_err(|e| AppError::engine("list_edges", e))?;
@@ -170,13 +168,13 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
         cancelled_at: snap.cancelled_at.map(|t| t.0),
         cancel_reason: snap.cancel_reason.clone(),
         tags: snap.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        nodes: snaps
+        nodes: members
             .into_iter()
             .map(|s| DagNode {
-                execution_id: s.execution_id.to_string(),
-                state: s.public_state.as_str().to_owned(),
-                lane: s.lane_id.to_string(),
-                attempts: s.total_attempt_count,
+                execution_id: s.id.to_string(),
+                state: ExecState::from_engine(s.state),
+                lane: s.lane,
+                attempts: s.attempts,
                 blocking_reason: s.blocking_reason,
             })
             .collect(),
@@ -192,11 +190,25 @@ fn row(s: ff_core::contracts::FlowSnapshot) -> FlowRow {
         flow_id: s.flow_id.to_string(),
         kind: s.flow_kind,
         namespace: s.namespace.to_string(),
-        state: s.public_flow_state,
+        state: FlowState::from_engine(ff_board_engine::backend::FlowState::from_stored(&s.public_flow_state)),
         node_count: s.node_count,
         edge_count: s.edge_count,
         created_at: s.created_at.0,
         last_mutation_at: s.last_mutation_at.0,
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn line_row(f: ff_board_engine::backend::FlowLine) -> FlowRow {
+    FlowRow {
+        flow_id: f.id.to_string(),
+        kind: f.kind,
+        namespace: f.namespace,
+        state: FlowState::from_engine(f.state),
+        node_count: f.node_count,
+        edge_count: f.edge_count,
+        created_at: f.created_at,
+        last_mutation_at: f.last_mutation_at,
     }
 }
 
@@ -219,20 +231,4 @@ fn group(g: &ff_core::contracts::EdgeGroupSnapshot) -> EdgeGroupView {
         running: g.running_count,
         state: g.group_state.as_str().to_owned(),
     }
-}
-
-/// The cursor is the last flow id of the page, base64url so it stays opaque.
-#[cfg(feature = "ssr")]
-fn encode_cursor(f: &ff_core::types::FlowId) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(f.to_string())
-}
-
-#[cfg(feature = "ssr")]
-fn decode_cursor(raw: &str) -> Result<ff_core::types::FlowId, AppError> {
-    use base64::Engine as _;
-    let bad = || AppError::BadRequest(format!("malformed cursor {raw:?}: start again from the first page"));
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    ff_core::types::FlowId::parse(&text).map_err(|_| bad())
 }

@@ -37,6 +37,9 @@ pub struct LeasesView {
     pub workers: Field<Vec<WorkerRow>>,
 }
 
+/// Active leases shown (soonest expiry first).
+pub const ACTIVE: usize = 200;
+
 #[server(prefix = "/api", endpoint = "get_leases")]
 pub async fn get_leases() -> Result<LeasesView, AppError> {
     use ff_core::contracts::{ListExpiredLeasesArgs, ListWorkersArgs};
@@ -44,24 +47,20 @@ pub async fn get_leases() -> Result<LeasesView, AppError> {
     let c = crate::state::conn()?;
     let b = &c.backend;
     let now = b.server_time_ms().await.map(|t| t as i64).unwrap_or_else(|_| wall_ms());
-    let ids = ff_board_engine::side::leased_executions(&c, 200)
-        .await
-        .map_err(|e| AppError::Engine { op: "active leases".into(), error: e })?;
-    let snaps = ff_board_engine::board::describe_many(&c, ids).await.map_err(|e| AppError::engine("describe_execution", e))?;
-    let active = snaps
+    let active = c
+        .reads
+        .leases(ACTIVE)
+        .await?
         .into_iter()
-        .filter_map(|s| {
-            let l = s.current_lease?;
-            Some(LeaseRow {
-                execution_id: s.execution_id.to_string(),
-                flow_id: s.flow_id.map(|f| f.to_string()),
-                lane: s.lane_id.to_string(),
-                holder: l.worker_instance_id.to_string(),
-                epoch: l.lease_epoch.0,
-                attempt_index: l.attempt_index.0,
-                expires_at: l.expires_at.0,
-                last_heartbeat_at: l.last_heartbeat_at.map(|t| t.0),
-            })
+        .map(|l| LeaseRow {
+            execution_id: l.exec.id.to_string(),
+            flow_id: l.exec.flow_id,
+            lane: l.exec.lane,
+            holder: l.holder,
+            epoch: l.epoch,
+            attempt_index: l.attempt_index,
+            expires_at: l.expires_at,
+            last_heartbeat_at: None,
         })
         .collect();
     let expired = match b

@@ -9,6 +9,7 @@ pub mod executions;
 pub mod flows;
 pub mod leases;
 pub mod session;
+pub mod states;
 pub mod status;
 
 #[cfg(feature = "ssr")]
@@ -29,5 +30,28 @@ pub(crate) mod parse {
                 "malformed execution id {raw:?}: expected {{fp:N}}:<uuid> ({e})"
             ))
         })
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod cursor {
+    //! Page cursors in URLs: the backend's own cursor, base64url so it
+    //! stays opaque; one that does not decode is a 400.
+    use base64::Engine as _;
+
+    use crate::error::AppError;
+
+    pub fn encode(raw: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub fn decode(raw: Option<&str>) -> Result<Option<String>, AppError> {
+        let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(None) };
+        let bad = || AppError::BadRequest(format!("malformed cursor {raw:?}: start again from the first page"));
+        if raw.len() > 512 {
+            return Err(bad());
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+        String::from_utf8(bytes).map(Some).map_err(|_| bad())
     }
 }

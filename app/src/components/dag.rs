@@ -128,7 +128,7 @@ pub fn Dag(
         .iter()
         .filter_map(|n| {
             let (x, y) = xy(*pos.get(&n.execution_id)?);
-            let (fill, stroke) = node_colors(&n.state);
+            let (fill, stroke) = node_colors(n.state.as_str());
             let replayed = hot.contains(&n.execution_id);
             let (stroke, width) = if replayed { ("#db2777", "3.5") } else { (stroke, "1.5") };
             let group = group_of.get(&n.execution_id).map(|g| {
@@ -138,11 +138,11 @@ pub fn Dag(
             let title = format!("{} · {}{}", n.execution_id, n.state, group.map(|g| format!(" · join {g}")).unwrap_or_default());
             Some(view! {
                 <a href=execution_href(&n.execution_id)>
-                    <g data-testid="dag-node" data-execution-id=n.execution_id.clone() data-state=n.state.clone() data-replay=replayed.then_some("true")>
+                    <g data-testid="dag-node" data-execution-id=n.execution_id.clone() data-state=n.state.as_str() data-replay=replayed.then_some("true")>
                         <title>{title}</title>
                         <rect x=x y=y width=W height=H rx="6" fill=fill stroke=stroke stroke-width=width></rect>
                         <text x=x + 8.0 y=y + 16.0 font-size="12" font-family="ui-monospace,monospace" fill="#0f172a">
-                            {format!("{} {}", glyph(&n.state), short_id(&n.execution_id))}
+                            {format!("{} {}", glyph(n.state.as_str()), short_id(&n.execution_id))}
                         </text>
                         <text x=x + 8.0 y=y + 31.0 font-size="10" fill="#334155">{truncate(&sub, 28)}</text>
                     </g>
@@ -174,7 +174,7 @@ mod tests {
     use super::*;
 
     fn node(id: &str) -> DagNode {
-        DagNode { execution_id: id.into(), state: "waiting".into(), lane: "l".into(), attempts: 0, blocking_reason: None }
+        DagNode { execution_id: id.into(), state: crate::api::states::ExecState::Waiting, lane: "l".into(), attempts: 0, blocking_reason: None }
     }
     fn edge(a: &str, b: &str) -> DagEdge {
         DagEdge { edge_id: format!("{a}{b}"), from: a.into(), to: b.into(), kind: "".into(), condition: "".into(), state: "pending".into() }

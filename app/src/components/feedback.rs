@@ -31,6 +31,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::Unsupported { .. } => "Not supported by this backend",
         AppError::BackendDown { .. } => "Backend unavailable",
         AppError::Engine { .. } => "Engine call failed",
+        AppError::Timeout { .. } => "Backend too slow",
         AppError::Transport(_) => "Request failed",
     };
     view! {

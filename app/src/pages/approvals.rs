@@ -14,23 +14,26 @@ use crate::components::text::{execution_href, flow_href, Id, Time};
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     let tick = use_tick(3000);
-    let data = Resource::new(move || tick.get(), |_| list_approvals());
+    let query = leptos_router::hooks::use_query_map();
+    let cursor = move || query.get().get("cursor");
+    let data = Resource::new(move || (cursor(), tick.get()), |(c, _)| list_approvals(c));
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let now = now_ms();
                 match data.await {
                     Err(e) => view! { <Title text="Approvals"/><ErrorPanel error=e/> }.into_any(),
-                    Ok(rows) if rows.is_empty() => view! {
+                    Ok(page) if page.rows.is_empty() => view! {
                         <Title text="Approvals"/>
                         <h1 class="mb-4 text-2xl font-semibold">"Approvals"</h1>
                         <Empty title="Nothing is waiting for approval" hint="Executions suspended on a waitpoint show up here, oldest first."/>
                     }.into_any(),
-                    Ok(rows) => view! {
-                        <Title text=format!("Approvals ({})", rows.len())/>
-                        <h1 class="mb-4 text-2xl font-semibold">"Approvals "<span class="text-slate-500">{format!("({})", rows.len())}</span></h1>
+                    Ok(page) => view! {
+                        <Title text=format!("Approvals ({}{})", page.rows.len(), if page.next_cursor.is_some() { "+" } else { "" })/>
+                        <h1 class="mb-4 text-2xl font-semibold">"Approvals "<span class="text-slate-500">{count_label(page.rows.len(), page.next_cursor.is_some())}</span></h1>
+                        {pager(page.next_cursor.clone())}
                         <ul class="space-y-3">
-                            {rows.into_iter().map(|r| view! {
+                            {page.rows.into_iter().map(|r| view! {
                                 <li data-testid="approval-row" data-execution-id=r.execution_id.clone() data-needed=r.gate.as_ref().ok().and_then(|g| g.as_ref()).map(|g| g.needed.to_string()) class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
                                     <div class="flex flex-wrap items-center gap-3 text-sm">
                                         <StateBadge state="suspended"/>
@@ -75,4 +78,16 @@ pub fn ApprovalsPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// "(12)" on the last page, "(at least 25)" when more follow.
+fn count_label(n: usize, more: bool) -> String {
+    if more { format!("(at least {n})") } else { format!("({n})") }
+}
+
+/// The link to the next page, when there is one.
+fn pager(next: Option<String>) -> impl IntoView {
+    next.map(|c| view! {
+        <p class="mb-3 text-sm"><a data-testid="next-page" class="text-blue-700 hover:underline dark:text-blue-300" href=format!("/approvals?cursor={}", crate::components::text::encode(&c))>"Next page →"</a></p>
+    })
 }

@@ -3,7 +3,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::executions::{list_executions, STATES};
+use crate::api::executions::list_executions;
+use crate::api::states::ExecState;
 use crate::components::bulk::BulkPanel;
 use crate::components::feedback::{Empty, ErrorPanel, Loading};
 use crate::components::refresh::{now_ms, use_tick};
@@ -16,7 +17,8 @@ pub fn ExecutionsPage() -> impl IntoView {
     let cursor = move || query.get().get("cursor");
     let state = move || query.get().get("state").filter(|s| !s.is_empty());
     let tick = use_tick(5000);
-    let data = Resource::new(move || (cursor(), state(), tick.get()), |(c, s, _)| list_executions(c, s));
+    let lane = move || query.get().get("lane").filter(|s| !s.is_empty());
+    let data = Resource::new(move || (cursor(), state(), lane(), tick.get()), |(c, s, l, _)| list_executions(c, s, l));
     view! {
         <Title text="Executions"/>
         <div class="mb-4 flex items-end justify-between gap-4">
@@ -25,8 +27,11 @@ pub fn ExecutionsPage() -> impl IntoView {
                 <label class="flex flex-col text-xs text-slate-500">"State"
                     <select name="state" class="rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100">
                         <option value="">"any"</option>
-                        {STATES.into_iter().map(|s| view! { <option value=s selected=move || state().as_deref() == Some(s)>{s}</option> }).collect_view()}
+                        {ExecState::ALL.map(ExecState::as_str).into_iter().map(|s| view! { <option value=s selected=move || state().as_deref() == Some(s)>{s}</option> }).collect_view()}
                     </select>
+                </label>
+                <label class="flex flex-col text-xs text-slate-500">"Lane"
+                    <input name="lane" value=move || lane().unwrap_or_default() placeholder="any" data-testid="lane-filter" class="w-32 rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
                 </label>
                 <button class="rounded bg-slate-900 px-3 py-1.5 text-white dark:bg-slate-100 dark:text-slate-900">"Apply"</button>
             </form>
@@ -59,9 +64,12 @@ pub fn ExecutionsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        {list.next_cursor.map(|c| view! {
-                            <a class="mt-3 block text-right text-sm text-blue-700 hover:underline dark:text-blue-300" href=format!("/executions?cursor={}{}", encode(&c), state().map(|s| format!("&state={s}")).unwrap_or_default())>"Next page →"</a>
-                        })}
+                        <div class="mt-3 flex justify-between text-sm text-slate-500">
+                            <span data-testid="page-note">{if list.cut_short { "stopped after the scan limit: more may match on the next page" } else { "" }}</span>
+                            {list.next_cursor.map(|c| view! {
+                                <a data-testid="next-page" class="text-blue-700 hover:underline dark:text-blue-300" href=format!("/executions?cursor={}{}{}", encode(&c), state().map(|s| format!("&state={s}")).unwrap_or_default(), lane().map(|l| format!("&lane={}", encode(&l))).unwrap_or_default())>"Next page →"</a>
+                            })}
+                        </div>
                     }.into_any(),
                 }
             })}

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::flows::{list_flows, FlowsQuery};
+use crate::api::states::FlowState;
 use crate::components::feedback::{Empty, ErrorPanel, Loading};
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::state::StateBadge;
@@ -46,7 +47,7 @@ pub fn FlowsPage() -> impl IntoView {
                                 </thead>
                                 <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
                                     {list.rows.into_iter().map(|r| view! {
-                                        <tr data-testid="flow-row" data-flow-id=r.flow_id.clone() data-state=r.state.clone() class="hover:bg-slate-100 dark:hover:bg-slate-900">
+                                        <tr data-testid="flow-row" data-flow-id=r.flow_id.clone() data-state=r.state.as_str() class="hover:bg-slate-100 dark:hover:bg-slate-900">
                                             <td class="py-1.5"><Id id=r.flow_id.clone() href=flow_href(&r.flow_id)/></td>
                                             <td>{r.kind}</td>
                                             <td class="text-slate-600 dark:text-slate-400">{r.namespace}</td>
@@ -59,7 +60,7 @@ pub fn FlowsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                             <div class="mt-3 flex justify-between text-sm text-slate-500">
-                                <span>{format!("merged over {} partition(s)", list.partitions)}</span>
+                                <span>{if list.cut_short { "stopped after the scan limit: more may match on the next page".to_owned() } else { format!("newest first, over {} partition(s)", list.partitions) }}</span>
                                 {next.map(|h| view! { <a data-testid="next-page" class="text-blue-700 hover:underline dark:text-blue-300" href=h>"Next page →"</a> })}
                             </div>
                         }.into_any()
@@ -78,7 +79,7 @@ fn Filters(current: FlowsQuery) -> impl IntoView {
         <form method="get" action="/flows" class="flex items-end gap-2 text-sm" data-testid="flow-filters">
             <label class="flex flex-col text-xs text-slate-500">"State"
                 <select name="state" class="rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100">
-                    {["", "active", "completed", "failed", "cancelled"].into_iter().map(|s| view! {
+                    {std::iter::once("").chain(FlowState::ALL.map(FlowState::as_str)).map(|s| view! {
                         <option value=s selected=s == sel>{if s.is_empty() { "any" } else { s }}</option>
                     }).collect_view()}
                 </select>

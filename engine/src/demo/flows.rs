@@ -393,17 +393,13 @@ pub(super) async fn create_flow_with_dag(
     Ok(flow_id)
 }
 
-/// How many flows the store holds (first page of every partition; enough
-/// to compare with [`MAX_FLOWS`]). A store that cannot list counts as empty.
+/// How many flows the store holds, up to one page of the board's list
+/// (enough to compare with [`MAX_FLOWS`]). A store that cannot list counts
+/// as empty.
 pub(super) async fn count_flows(c: &Connected) -> usize {
-    let backend = c.backend.clone();
-    let counted = crate::board::each_partition(c, |p| {
-        let backend = backend.clone();
-        async move { Ok(vec![backend.list_flows(p, None, 500).await?.flows.len()]) }
-    })
-    .await;
+    let counted = c.reads.flows(&crate::backend::FlowQuery::default(), None, crate::backend::MAX_PAGE).await;
     match counted {
-        Ok(counts) => counts.into_iter().sum(),
+        Ok(page) => page.rows.len(),
         Err(e) => {
             tracing::warn!(error = %e, "demo: cannot count flows; assuming none");
             0

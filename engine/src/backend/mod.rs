@@ -1,0 +1,298 @@
+//! The board's list reads, one implementation per backend, chosen once
+//! when the board dials ([`crate::connect::dial`] puts it in
+//! `Connected::reads`).
+//!
+//! Every list page of the board is one call of [`Reads`], and each call's
+//! work is bounded by its page size, never by the size of the store:
+//! - Postgres and SQLite ([`postgres`], [`sqlite`]): one query per page on
+//!   the engine's own tables, keyset pagination, the row's columns read in
+//!   the same query (no per-row describe), helped by the board's own
+//!   `ff_board_*` indexes (created by `--migrate`, see [`postgres::INDEXES`]).
+//! - Valkey ([`valkey`]): no SCAN. The engine's own per-partition index
+//!   structures (per-lane state zsets, flow index sets, lease-expiry zsets)
+//!   are read in one pipeline with a limit of one page per key, merged
+//!   (k-way) in the board, and the page's rows are read in one more
+//!   pipeline (`HMGET` of the fields a row shows).
+//!
+//! Cursors are opaque strings each backend writes and parses itself
+//! (the app wraps them in base64url); a cursor that does not parse is a
+//! [`ReadError::BadCursor`] (a 400), never a panic.
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ff_core::engine_error::EngineError;
+use ff_core::state::PublicState;
+use ff_core::types::{BudgetId, ExecutionId, FlowId};
+
+pub mod cache;
+pub mod postgres;
+pub mod sql;
+pub mod sqlite;
+pub mod valkey;
+
+/// How many rows a list page may ask for, whatever the caller says.
+pub const MAX_PAGE: usize = 200;
+/// Rows a filtered scan may look at for one page when the store has no
+/// index on the filter (Valkey flow filters, SQL terminal states whose
+/// stored `public_state` is stale). Past it the page ends early with a
+/// cursor, and the page says it was cut short.
+pub const MAX_SCAN: usize = 2_000;
+/// Default deadline of one backend call (`FF_BOARD_DEADLINE_MS`).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// One execution as a list row shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecLine {
+    pub id: ExecutionId,
+    pub flow_id: Option<String>,
+    pub lane: String,
+    pub namespace: String,
+    pub state: PublicState,
+    pub attempts: u32,
+    pub created_at: i64,
+    pub last_mutation_at: i64,
+    pub blocking_reason: Option<String>,
+}
+
+/// A flow's coarse state (ff-core's `FlowStatus` from the stored
+/// `public_flow_state`: `open`, `running` and `blocked` are active).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlowState {
+    Active,
+    Completed,
+    Failed,
+    Cancelled,
+    Unknown,
+}
+
+impl FlowState {
+    /// The stored `public_flow_state` literals that mean this state.
+    pub fn stored(self) -> &'static [&'static str] {
+        match self {
+            FlowState::Active => &["open", "running", "blocked"],
+            FlowState::Completed => &["completed"],
+            FlowState::Failed => &["failed"],
+            FlowState::Cancelled => &["cancelled"],
+            FlowState::Unknown => &[],
+        }
+    }
+
+    /// From a stored `public_flow_state`.
+    pub fn from_stored(raw: &str) -> FlowState {
+        [FlowState::Active, FlowState::Completed, FlowState::Failed, FlowState::Cancelled]
+            .into_iter()
+            .find(|s| s.stored().contains(&raw))
+            .unwrap_or(FlowState::Unknown)
+    }
+}
+
+/// One flow as a list row shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowLine {
+    pub id: FlowId,
+    pub kind: String,
+    pub namespace: String,
+    pub state: FlowState,
+    pub node_count: u32,
+    pub edge_count: u32,
+    pub created_at: i64,
+    pub last_mutation_at: i64,
+}
+
+/// A suspended execution: its row, when it suspended and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SuspendedLine {
+    pub exec: ExecLine,
+    pub suspended_at: i64,
+    pub reason: Option<String>,
+}
+
+/// An execution holding a lease.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeaseLine {
+    pub exec: ExecLine,
+    pub holder: String,
+    pub epoch: u64,
+    pub attempt_index: u32,
+    pub expires_at: i64,
+}
+
+/// Filter of an execution list (every part optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ExecQuery {
+    pub state: Option<PublicState>,
+    pub lane: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// Filter of the flow list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FlowQuery {
+    pub state: Option<FlowState>,
+    pub namespace: Option<String>,
+}
+
+/// One page of a list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<String>,
+    /// The page ended before it was full because [`MAX_SCAN`] rows were
+    /// looked at: "at least" rather than "exactly".
+    pub cut_short: bool,
+}
+
+impl<T> Page<T> {
+    pub fn new(rows: Vec<T>, next: Option<String>) -> Self {
+        Page { rows, next, cut_short: false }
+    }
+}
+
+/// Why a read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The engine answered with an error.
+    #[error("{op}: {source}")]
+    Engine { op: &'static str, source: EngineError },
+    /// The store beside the trait failed (query, connection, decoding).
+    #[error("{op}: {detail}")]
+    Store { op: &'static str, detail: String },
+    /// The cursor is not one this backend wrote.
+    #[error("malformed cursor {0:?}: start again from the first page")]
+    BadCursor(String),
+    /// No answer within the deadline.
+    #[error("{op}: no answer within {} ms", .after.as_millis())]
+    Timeout { op: &'static str, after: Duration },
+    /// The answer of a read shared with other callers ([`cache`]).
+    #[error(transparent)]
+    Shared(std::sync::Arc<ReadError>),
+}
+
+impl ReadError {
+    pub fn store(op: &'static str, e: impl std::fmt::Display) -> Self {
+        ReadError::Store { op, detail: e.to_string() }
+    }
+}
+
+/// Run `fut` with a deadline; past it the read is a [`ReadError::Timeout`].
+pub async fn deadline<T>(
+    op: &'static str,
+    after: Duration,
+    fut: impl std::future::Future<Output = Result<T, ReadError>>,
+) -> Result<T, ReadError> {
+    match tokio::time::timeout(after, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(ReadError::Timeout { op, after }),
+    }
+}
+
+/// The board's list reads (see the module doc). Every method is one page
+/// and takes at most [`MAX_PAGE`] rows.
+#[async_trait]
+pub trait Reads: Send + Sync + 'static {
+    /// Flows, newest first where the store orders by time (SQL), by id
+    /// otherwise (Valkey keeps flows in unordered sets).
+    async fn flows(&self, q: &FlowQuery, after: Option<&str>, limit: usize) -> Result<Page<FlowLine>, ReadError>;
+    /// Executions matching `q` (see each backend for the order).
+    async fn executions(&self, q: &ExecQuery, after: Option<&str>, limit: usize)
+        -> Result<Page<ExecLine>, ReadError>;
+    /// Suspended executions, oldest suspension first.
+    async fn suspended(&self, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError>;
+    /// The members of one flow (at most `limit`), oldest first.
+    async fn flow_members(&self, flow: &FlowId, limit: usize) -> Result<Vec<ExecLine>, ReadError>;
+    /// Executions holding a lease, soonest expiry first.
+    async fn leases(&self, limit: usize) -> Result<Vec<LeaseLine>, ReadError>;
+    /// Every budget id (budgets are few: policies, not runs).
+    async fn budget_ids(&self) -> Result<Vec<BudgetId>, ReadError>;
+    /// Forget kept answers (after the board changed the store).
+    fn invalidate(&self) {}
+}
+
+/// A public state from its snake_case literal.
+pub fn parse_state(raw: &str) -> Option<PublicState> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned())).ok()
+}
+
+/// The snake_case literal of a public state.
+pub fn state_name(s: PublicState) -> &'static str {
+    s.as_str()
+}
+
+/// The terminal public states (the ones the SQL backends may have stale).
+pub fn is_terminal(s: PublicState) -> bool {
+    matches!(
+        s,
+        PublicState::Completed | PublicState::Failed | PublicState::Cancelled | PublicState::Expired | PublicState::Skipped
+    )
+}
+
+/// Clamp a caller's page size to `1..=MAX_PAGE`.
+pub fn clamp(limit: usize) -> usize {
+    limit.clamp(1, MAX_PAGE)
+}
+
+/// Split a cursor written as `a.b.c` parts.
+pub(crate) fn parts<const N: usize>(raw: &str) -> Result<[&str; N], ReadError> {
+    let v: Vec<&str> = raw.splitn(N, '.').collect();
+    v.try_into().map_err(|_| ReadError::BadCursor(raw.to_owned()))
+}
+
+/// Budget ids read from the store: parsed, sorted, without duplicates.
+pub(crate) fn budgets(raw: Vec<String>) -> Result<Vec<BudgetId>, ReadError> {
+    let mut ids: Vec<BudgetId> = raw
+        .iter()
+        .map(|r| BudgetId::parse(r).map_err(|e| ReadError::store("list budgets", format!("malformed budget id {r:?}: {e}"))))
+        .collect::<Result<_, _>>()?;
+    ids.sort_by_key(|b| b.to_string());
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The deadline of every backend call: `FF_BOARD_DEADLINE_MS`, else
+/// [`DEFAULT_DEADLINE`]; read once.
+pub fn deadline_setting() -> Duration {
+    static D: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *D.get_or_init(|| {
+        std::env::var("FF_BOARD_DEADLINE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .unwrap_or(DEFAULT_DEADLINE)
+    })
+}
+
+/// A [`Reads`] whose every call has the deadline ([`deadline_setting`]).
+pub struct Deadlined<R> {
+    inner: R,
+    after: Duration,
+}
+
+impl<R: Reads> Deadlined<R> {
+    pub fn wrap(inner: R) -> std::sync::Arc<dyn Reads> {
+        std::sync::Arc::new(Deadlined { inner, after: deadline_setting() })
+    }
+}
+
+#[async_trait]
+impl<R: Reads> Reads for Deadlined<R> {
+    async fn flows(&self, q: &FlowQuery, after: Option<&str>, limit: usize) -> Result<Page<FlowLine>, ReadError> {
+        deadline("list flows", self.after, self.inner.flows(q, after, limit)).await
+    }
+    async fn executions(&self, q: &ExecQuery, after: Option<&str>, limit: usize) -> Result<Page<ExecLine>, ReadError> {
+        deadline("list executions", self.after, self.inner.executions(q, after, limit)).await
+    }
+    async fn suspended(&self, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError> {
+        deadline("list suspended", self.after, self.inner.suspended(after, limit)).await
+    }
+    async fn flow_members(&self, flow: &FlowId, limit: usize) -> Result<Vec<ExecLine>, ReadError> {
+        deadline("flow members", self.after, self.inner.flow_members(flow, limit)).await
+    }
+    async fn leases(&self, limit: usize) -> Result<Vec<LeaseLine>, ReadError> {
+        deadline("active leases", self.after, self.inner.leases(limit)).await
+    }
+    async fn budget_ids(&self) -> Result<Vec<BudgetId>, ReadError> {
+        deadline("list budgets", self.after, self.inner.budget_ids()).await
+    }
+}

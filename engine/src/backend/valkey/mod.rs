@@ -1,0 +1,446 @@
+//! Valkey: the board's list reads from the engine's own index structures,
+//! with no SCAN on any page path.
+//!
+//! What ff-backend-valkey 0.15 maintains and the board reads (every key is
+//! per execution partition `{fp:N}`):
+//! - per-lane state zsets `ff:idx:{fp:N}:lane:<lane>:<family>`
+//!   ([`Family`]): `active` (score: lease expiry), `suspended` (score:
+//!   deadline, `9999999999999` without one), `eligible` (priority),
+//!   `delayed` (due time), `blocked:*`, `terminal` (finish time);
+//! - `ff:idx:{fp:N}:lease_expiry` (score: lease expiry);
+//! - `ff:idx:{fp:N}:flow_index` (set of flow ids) and each flow's
+//!   `members` set;
+//! - the global lane registry `ff:idx:lanes`. The engine only adds the
+//!   lanes a deployment declares at boot (ff-server's `initialize_deployment`),
+//!   not lanes first seen at runtime, so the board adds the lanes of
+//!   `FF_BOARD_LANES` ([`ValkeyReads::new`]).
+//!
+//! A list page is a lazy k-way merge: one pipeline asks every (partition,
+//! lane) zset of one family for at most one page after the cursor, the
+//! board merges them by `(score, id)` and reads the page's rows with one
+//! more pipeline of `HMGET`s. Families are read in a fixed order and only
+//! as far as the page needs. A page therefore costs
+//! `partitions × lanes` commands per family it touches plus one per row,
+//! whatever the store holds.
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use ff_core::keys::{budget_policies_index, lanes_index_key, ExecKeyContext, FlowIndexKeys, FlowKeyContext, IndexKeys};
+use ff_core::partition::{flow_partition, Partition, PartitionConfig, PartitionFamily};
+use ff_core::state::PublicState;
+use ff_core::types::{BudgetId, ExecutionId, FlowId, LaneId};
+
+use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, Page, ReadError, Reads, SuspendedLine, MAX_SCAN};
+
+mod walk;
+
+use walk::{Cand, Family};
+
+/// How long the lane registry read is reused.
+const LANES_TTL: Duration = Duration::from_secs(5);
+
+/// The board's reads on a Valkey store.
+pub struct ValkeyReads {
+    client: ferriskey::Client,
+    partitions: PartitionConfig,
+    /// Lanes the deployment uses beyond `ff:idx:lanes`.
+    extra_lanes: Vec<String>,
+    lanes: Mutex<Option<(Instant, Vec<String>)>>,
+}
+
+/// Exec-core fields a row shows, in [`ValkeyReads::rows`] order.
+const EXEC_FIELDS: [&str; 8] = [
+    "public_state",
+    "lane_id",
+    "namespace",
+    "flow_id",
+    "created_at",
+    "last_mutation_at",
+    "total_attempt_count",
+    "blocking_reason",
+];
+
+fn store(op: &'static str) -> impl Fn(ferriskey::Error) -> ReadError {
+    move |e| ReadError::store(op, e)
+}
+
+impl ValkeyReads {
+    pub fn new(client: ferriskey::Client, partitions: PartitionConfig, extra_lanes: Vec<String>) -> Self {
+        ValkeyReads { client, partitions, extra_lanes, lanes: Mutex::new(None) }
+    }
+
+    fn partition(&self, index: u16) -> Partition {
+        Partition { family: PartitionFamily::Flow, index }
+    }
+
+    /// The lanes to read: `ff:idx:lanes` (re-read every [`LANES_TTL`]) and the configured ones.
+    async fn lanes(&self, only: Option<&str>) -> Result<Vec<String>, ReadError> {
+        if let Some(l) = only {
+            return Ok(vec![l.to_owned()]);
+        }
+        if let Some((at, lanes)) = self.lanes.lock().expect("lanes lock").as_ref() {
+            if at.elapsed() < LANES_TTL {
+                return Ok(lanes.clone());
+            }
+        }
+        let mut lanes: Vec<String> =
+            self.client.cmd("SMEMBERS").arg(lanes_index_key()).execute().await.map_err(store("lane registry"))?;
+        lanes.extend(self.extra_lanes.iter().cloned());
+        lanes.sort();
+        lanes.dedup();
+        *self.lanes.lock().expect("lanes lock") = Some((Instant::now(), lanes.clone()));
+        Ok(lanes)
+    }
+
+    /// One pipeline: at most `n` entries after `from` of every
+    /// (partition, lane) zset of `family`, merged, the first `n`.
+    async fn candidates(
+        &self,
+        family: Family,
+        lanes: &[String],
+        from: Option<&Cand>,
+        n: usize,
+    ) -> Result<Vec<Cand>, ReadError> {
+        let mut pipe = self.client.pipeline();
+        let mut slots = Vec::new();
+        for index in 0..self.partitions.num_flow_partitions {
+            let idx = IndexKeys::new(&self.partition(index));
+            for key in family.keys(&idx, lanes) {
+                slots.push(walk::zrange(&mut pipe, family, key, from, n));
+            }
+        }
+        if slots.is_empty() {
+            return Ok(Vec::new());
+        }
+        pipe.execute().await.map_err(store("read state index"))?;
+        let mut all = Vec::new();
+        for slot in slots {
+            all.extend(slot.value().map_err(store("read state index"))?);
+        }
+        Ok(walk::merge(family, all, from, n))
+    }
+
+    /// One pipeline: the row of every id (`None` where the core is gone).
+    async fn rows(&self, ids: &[ExecutionId]) -> Result<Vec<Option<ExecLine>>, ReadError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = self.client.pipeline();
+        let slots: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let ctx = ExecKeyContext::new(&self.partition(id.partition()), id);
+                let mut cmd = pipe.cmd::<Vec<Option<String>>>("HMGET").arg(ctx.core());
+                for f in EXEC_FIELDS {
+                    cmd = cmd.arg(f);
+                }
+                cmd.finish()
+            })
+            .collect();
+        pipe.execute().await.map_err(store("read executions"))?;
+        ids.iter()
+            .zip(slots)
+            .map(|(id, slot)| Ok(exec_line(id, slot.value().map_err(store("read executions"))?)))
+            .collect()
+    }
+
+    /// Walk `families` in order from `after`, keeping rows `keep` accepts,
+    /// until a page is full or [`MAX_SCAN`] rows were looked at.
+    async fn walk(
+        &self,
+        families: &[Family],
+        lanes: &[String],
+        after: Option<&str>,
+        limit: usize,
+        keep: impl Fn(&ExecLine) -> bool,
+    ) -> Result<Page<(Cand, ExecLine)>, ReadError> {
+        let mut from = after.map(walk::parse_cursor).transpose()?;
+        let mut out: Vec<(Cand, ExecLine)> = Vec::new();
+        let mut scanned = 0;
+        for (fi, &family) in families.iter().enumerate() {
+            if from.as_ref().is_some_and(|c| c.family > fi) {
+                continue;
+            }
+            loop {
+                let start = from.as_ref().filter(|c| c.family == fi);
+                let want = limit + 1 - out.len();
+                let cands = self.candidates(family, lanes, start, want).await?;
+                let ids: Vec<ExecutionId> = cands.iter().map(|c| c.id.clone()).collect();
+                let lines = self.rows(&ids).await?;
+                let got = cands.len();
+                for (mut cand, line) in cands.into_iter().zip(lines) {
+                    cand.family = fi;
+                    scanned += 1;
+                    from = Some(cand.clone());
+                    if let Some(line) = line.filter(&keep) {
+                        out.push((cand, line));
+                        if out.len() > limit {
+                            out.truncate(limit);
+                            let next = out.last().map(|(c, _)| walk::cursor(c));
+                            return Ok(Page::new(out, next));
+                        }
+                    }
+                }
+                if got < want {
+                    break;
+                }
+                if scanned >= MAX_SCAN {
+                    let next = from.as_ref().map(walk::cursor);
+                    return Ok(Page { rows: out, next, cut_short: true });
+                }
+            }
+        }
+        Ok(Page::new(out, None))
+    }
+
+    /// Flow-core fields of `ids`, one pipeline.
+    async fn flow_lines(&self, ids: &[FlowId]) -> Result<Vec<Option<FlowLine>>, ReadError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        const FIELDS: [&str; 7] =
+            ["flow_kind", "namespace", "public_flow_state", "node_count", "edge_count", "created_at", "last_mutation_at"];
+        let mut pipe = self.client.pipeline();
+        let slots: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let ctx = FlowKeyContext::new(&flow_partition(id, &self.partitions), id);
+                let mut cmd = pipe.cmd::<Vec<Option<String>>>("HMGET").arg(ctx.core());
+                for f in FIELDS {
+                    cmd = cmd.arg(f);
+                }
+                cmd.finish()
+            })
+            .collect();
+        pipe.execute().await.map_err(store("read flows"))?;
+        ids.iter()
+            .zip(slots)
+            .map(|(id, slot)| {
+                let v = slot.value().map_err(store("read flows"))?;
+                let s = |i: usize| v.get(i).cloned().flatten();
+                let num = |i: usize| s(i).and_then(|x| x.parse::<i64>().ok());
+                let Some(state) = s(2) else { return Ok(None) };
+                let created_at = num(5).unwrap_or(0);
+                Ok(Some(FlowLine {
+                    id: id.clone(),
+                    kind: s(0).unwrap_or_default(),
+                    namespace: s(1).unwrap_or_else(|| "default".into()),
+                    state: FlowState::from_stored(&state),
+                    node_count: num(3).unwrap_or(0) as u32,
+                    edge_count: num(4).unwrap_or(0) as u32,
+                    created_at,
+                    last_mutation_at: num(6).unwrap_or(created_at),
+                }))
+            })
+            .collect()
+    }
+}
+
+/// An exec-core `HMGET` ([`EXEC_FIELDS`]) as a row; `None` when the core is gone.
+fn exec_line(id: &ExecutionId, v: Vec<Option<String>>) -> Option<ExecLine> {
+    let s = |i: usize| v.get(i).cloned().flatten().filter(|x| !x.is_empty());
+    let num = |i: usize| s(i).and_then(|x| x.parse::<i64>().ok());
+    let state = super::parse_state(&s(0)?)?;
+    let created_at = num(4).unwrap_or(0);
+    Some(ExecLine {
+        id: id.clone(),
+        flow_id: s(3),
+        lane: s(1).unwrap_or_default(),
+        namespace: s(2).unwrap_or_default(),
+        state,
+        attempts: num(6).unwrap_or(0) as u32,
+        created_at,
+        last_mutation_at: num(5).unwrap_or(created_at),
+        blocking_reason: s(7),
+    })
+}
+
+#[async_trait]
+impl Reads for ValkeyReads {
+    async fn flows(&self, q: &FlowQuery, after: Option<&str>, limit: usize) -> Result<Page<FlowLine>, ReadError> {
+        let limit = clamp(limit);
+        let after = after
+            .map(|raw| FlowId::parse(raw).map_err(|_| ReadError::BadCursor(raw.to_owned())))
+            .transpose()?;
+        // Every partition's flow set, one pipeline, ordered by id bytes.
+        let mut pipe = self.client.pipeline();
+        let slots: Vec<_> = (0..self.partitions.num_flow_partitions)
+            .map(|index| pipe.cmd::<Vec<String>>("SMEMBERS").arg(FlowIndexKeys::new(&self.partition(index)).flow_index()).finish())
+            .collect();
+        pipe.execute().await.map_err(store("read flow index"))?;
+        let mut ids = Vec::new();
+        for slot in slots {
+            for raw in slot.value().map_err(store("read flow index"))? {
+                ids.push(FlowId::parse(&raw).map_err(|e| ReadError::store("read flow index", format!("{raw:?}: {e}")))?);
+            }
+        }
+        ids.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let start = after.map_or(0, |c| ids.partition_point(|f| f.as_bytes() <= c.as_bytes()));
+        let mut out = Vec::new();
+        let mut scanned = 0;
+        for chunk in ids[start..].chunks(limit + 1) {
+            for line in self.flow_lines(chunk).await?.into_iter().flatten() {
+                scanned += 1;
+                let keep = q.state.is_none_or(|s| line.state == s) && q.namespace.as_ref().is_none_or(|n| &line.namespace == n);
+                if keep {
+                    out.push(line);
+                }
+                if out.len() > limit {
+                    out.truncate(limit);
+                    let next = out.last().map(|f| f.id.to_string());
+                    return Ok(Page::new(out, next));
+                }
+            }
+            if scanned >= MAX_SCAN {
+                let next = chunk.last().map(|f| f.to_string());
+                return Ok(Page { rows: out, next, cut_short: true });
+            }
+        }
+        Ok(Page::new(out, None))
+    }
+
+    async fn executions(&self, q: &ExecQuery, after: Option<&str>, limit: usize) -> Result<Page<ExecLine>, ReadError> {
+        let limit = clamp(limit);
+        let lanes = self.lanes(q.lane.as_deref()).await?;
+        let families = Family::for_state(q.state);
+        let page = self
+            .walk(&families, &lanes, after, limit, |l| {
+                q.state.is_none_or(|s| l.state == s) && q.namespace.as_ref().is_none_or(|n| &l.namespace == n)
+            })
+            .await?;
+        Ok(Page { rows: page.rows.into_iter().map(|(_, l)| l).collect(), next: page.next, cut_short: page.cut_short })
+    }
+
+    async fn suspended(&self, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError> {
+        let limit = clamp(limit);
+        let lanes = self.lanes(None).await?;
+        let page = self.walk(&[Family::Suspended], &lanes, after, limit, |l| l.state == PublicState::Suspended).await?;
+        // When and why each suspended: one more pipeline.
+        let mut pipe = self.client.pipeline();
+        let slots: Vec<_> = page
+            .rows
+            .iter()
+            .map(|(_, l)| {
+                let ctx = ExecKeyContext::new(&self.partition(l.id.partition()), &l.id);
+                pipe.cmd::<Vec<Option<String>>>("HMGET").arg(ctx.suspension_current()).arg("created_at").arg("reason_code").finish()
+            })
+            .collect();
+        if !slots.is_empty() {
+            pipe.execute().await.map_err(store("read suspensions"))?;
+        }
+        let mut rows = Vec::new();
+        for ((_, exec), slot) in page.rows.into_iter().zip(slots) {
+            let v = slot.value().map_err(store("read suspensions"))?;
+            let at = v.first().cloned().flatten().and_then(|t| t.parse().ok()).unwrap_or(exec.last_mutation_at);
+            let reason = v.get(1).cloned().flatten().filter(|r| !r.is_empty());
+            rows.push(SuspendedLine { exec, suspended_at: at, reason });
+        }
+        Ok(Page { rows, next: page.next, cut_short: page.cut_short })
+    }
+
+    async fn flow_members(&self, flow: &FlowId, limit: usize) -> Result<Vec<ExecLine>, ReadError> {
+        let ctx = FlowKeyContext::new(&flow_partition(flow, &self.partitions), flow);
+        let mut raw: Vec<String> =
+            self.client.cmd("SMEMBERS").arg(ctx.members()).execute().await.map_err(store("flow members"))?;
+        raw.sort();
+        raw.truncate(limit);
+        let ids = raw
+            .iter()
+            .map(|r| ExecutionId::parse(r).map_err(|e| ReadError::store("flow members", format!("{r:?}: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut lines: Vec<ExecLine> = self.rows(&ids).await?.into_iter().flatten().collect();
+        lines.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+        Ok(lines)
+    }
+
+    async fn leases(&self, limit: usize) -> Result<Vec<LeaseLine>, ReadError> {
+        let limit = clamp(limit);
+        let mut pipe = self.client.pipeline();
+        let slots: Vec<_> = (0..self.partitions.num_flow_partitions)
+            .map(|index| {
+                pipe.cmd::<Vec<(String, f64)>>("ZRANGE")
+                    .arg(IndexKeys::new(&self.partition(index)).lease_expiry())
+                    .arg("0")
+                    .arg((limit - 1).to_string())
+                    .arg("WITHSCORES")
+                    .finish()
+            })
+            .collect();
+        pipe.execute().await.map_err(store("active leases"))?;
+        let mut all = Vec::new();
+        for slot in slots {
+            all.extend(slot.value().map_err(store("active leases"))?);
+        }
+        all.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(limit);
+        let ids = all
+            .iter()
+            .map(|(r, _)| ExecutionId::parse(r).map_err(|e| ReadError::store("active leases", format!("{r:?}: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let lines = self.rows(&ids).await?;
+        let mut pipe = self.client.pipeline();
+        let leases: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let ctx = ExecKeyContext::new(&self.partition(id.partition()), id);
+                pipe.cmd::<Vec<Option<String>>>("HMGET")
+                    .arg(ctx.lease_current())
+                    .arg("worker_instance_id")
+                    .arg("lease_epoch")
+                    .arg("expires_at")
+                    .finish()
+            })
+            .collect();
+        let attempt: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let ctx = ExecKeyContext::new(&self.partition(id.partition()), id);
+                pipe.cmd::<Option<String>>("HGET").arg(ctx.core()).arg("current_attempt_index").finish()
+            })
+            .collect();
+        if !ids.is_empty() {
+            pipe.execute().await.map_err(store("active leases"))?;
+        }
+        let mut out = Vec::new();
+        for ((line, lease), attempt) in lines.into_iter().zip(leases).zip(attempt) {
+            let v = lease.value().map_err(store("active leases"))?;
+            let attempt = attempt.value().map_err(store("active leases"))?;
+            let (Some(exec), Some(holder)) = (line, v.first().cloned().flatten()) else { continue };
+            let num = |i: usize| v.get(i).cloned().flatten().and_then(|x| x.parse::<i64>().ok()).unwrap_or(0);
+            out.push(LeaseLine {
+                exec,
+                holder,
+                epoch: num(1) as u64,
+                attempt_index: attempt.and_then(|a| a.parse().ok()).unwrap_or(0),
+                expires_at: num(2),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn budget_ids(&self) -> Result<Vec<BudgetId>, ReadError> {
+        let mut pipe = self.client.pipeline();
+        let slots: Vec<_> = (0..self.partitions.num_budget_partitions)
+            .map(|index| {
+                let tag = Partition { family: PartitionFamily::Budget, index }.hash_tag();
+                pipe.cmd::<Vec<String>>("SMEMBERS").arg(budget_policies_index(&tag)).finish()
+            })
+            .collect();
+        pipe.execute().await.map_err(store("list budgets"))?;
+        let mut raw = Vec::new();
+        for slot in slots {
+            raw.extend(slot.value().map_err(store("list budgets"))?);
+        }
+        super::budgets(raw)
+    }
+}
+
+/// Lanes named in a setting (comma-separated), checked as `LaneId`s.
+pub fn parse_lanes(raw: &str) -> Result<Vec<String>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| LaneId::try_new(l.to_owned()).map(|_| l.to_owned()).map_err(|e| format!("lane {l:?}: {e:?}")))
+        .collect()
+}
