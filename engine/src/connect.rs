@@ -164,10 +164,13 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
             // and a few concurrent reads exhaust the server's shared lock
             // table ("out of shared memory"). Custom plans prune to the one
             // partition at plan time.
+            // JIT off: a board page merges all 256 partitions, which costs
+            // past `jit_above_cost`; compiling ~4000 functions took 2 s of a
+            // 12 ms query (measured on the board's executions page).
             let options = url
                 .parse::<sqlx::postgres::PgConnectOptions>()
                 .map_err(|e| format!("invalid postgres URL: {e}"))?
-                .options([("plan_cache_mode", "force_custom_plan")]);
+                .options([("plan_cache_mode", "force_custom_plan"), ("jit", "off")]);
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(5))

@@ -221,6 +221,7 @@ pub async fn seed(connected: &Connected) -> Result<DemoReport, String> {
 async fn seed_round(c: &Connected, st: &mut DemoState) -> Result<DemoReport, String> {
     let mut report = DemoReport::default();
     standin::ensure_waitpoint_secret(c).await.map_err(|e| format!("seed waitpoint secret: {e}"))?;
+    crate::backend::declare_lanes(c, &work::lanes()).await?;
     work::register_workers(c, &mut report).await.map_err(|e| format!("register workers: {e}"))?;
     st.last_heartbeat_at = Some(Instant::now());
     budgets::budgets_tick(c, &mut st.rng, &mut report, true)
@@ -254,6 +255,8 @@ async fn seed_round(c: &Connected, st: &mut DemoState) -> Result<DemoReport, Str
             tokio::time::sleep(Duration::from_millis(wait + 50)).await;
         }
     }
+    // The demo writes beside the board's reads: drop answers kept from before.
+    c.reads.invalidate();
     Ok(report)
 }
 

@@ -133,6 +133,8 @@ pub async fn sdk_gate(
     };
     use ff_core::types::{ExecutionId, LaneId, Namespace, SuspensionId, TimestampMs, WaitpointId, WorkerId, WorkerInstanceId};
     let lane = LaneId::new(format!("gate-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+    // As ff-server declares its configured lanes at boot.
+    ff_board_engine::backend::declare_lanes(c, &[lane.as_str()]).await.expect("declare lane");
     let id = match c.kind {
         BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4())).unwrap(),
         _ => ExecutionId::solo(&lane, &c.partitions),

@@ -106,7 +106,7 @@ async fn suite(url: &str) {
     let (s, rows) = b.post("list_approvals", None, &[]).await;
     assert_eq!(s, 200, "{rows}");
     let rows: serde_json::Value = serde_json::from_str(&rows).unwrap();
-    let row = rows.as_array().unwrap().iter().find(|r| r["execution_id"] == count.as_str()).expect("gate in the inbox");
+    let row = rows["rows"].as_array().unwrap().iter().find(|r| r["execution_id"] == count.as_str()).expect("gate in the inbox");
     let at = row["suspended_at"].as_i64().unwrap();
     let now = ff_core::types::TimestampMs::now().0;
     assert!(at <= now && now - at < 600_000, "suspended_at {at} is when it suspended (now {now})");

@@ -296,3 +296,22 @@ impl<R: Reads> Reads for Deadlined<R> {
         deadline("list budgets", self.after, self.inner.budget_ids()).await
     }
 }
+
+/// Declare lanes the way a FlowFabric deployment does at boot: on Valkey,
+/// ff-server's `initialize_deployment` adds its configured lanes to
+/// `ff:idx:lanes`, the registry the board reads lanes from (the engine does
+/// not add lanes first seen at runtime). The SQL backends need nothing.
+/// Used by the embedded demo and by tests, which stand in for ff-server.
+pub async fn declare_lanes(c: &crate::connect::Connected, lanes: &[&str]) -> Result<(), String> {
+    if let crate::connect::SideStore::Valkey(client) = &c.side {
+        if lanes.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = client.cmd("SADD").arg(ff_core::keys::lanes_index_key());
+        for l in lanes {
+            cmd = cmd.arg(*l);
+        }
+        cmd.execute::<i64>().await.map_err(|e| format!("declare lanes: {e}"))?;
+    }
+    Ok(())
+}

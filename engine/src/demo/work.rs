@@ -40,6 +40,11 @@ struct Worker {
     lanes: &'static [&'static str],
 }
 
+/// Every lane the demo's workers serve (the demo's declared lanes).
+pub(super) fn lanes() -> Vec<&'static str> {
+    WORKERS.iter().flat_map(|w| w.lanes.iter().copied()).collect()
+}
+
 const WORKERS: [Worker; 3] = [
     Worker { id: "deployer", namespace: "payments", lanes: &["deploy", "billing"] },
     Worker { id: "etl-runner", namespace: "search", lanes: &["etl", "search"] },

@@ -22,9 +22,6 @@
 //! as far as the page needs. A page therefore costs
 //! `partitions × lanes` commands per family it touches plus one per row,
 //! whatever the store holds.
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use async_trait::async_trait;
 use ff_core::keys::{budget_policies_index, lanes_index_key, ExecKeyContext, FlowIndexKeys, FlowKeyContext, IndexKeys};
 use ff_core::partition::{flow_partition, Partition, PartitionConfig, PartitionFamily};
@@ -37,8 +34,8 @@ mod walk;
 
 use walk::{Cand, Family};
 
-/// How long the lane registry read is reused.
-const LANES_TTL: Duration = Duration::from_secs(5);
+/// Lanes a page reads at most (each lane costs one command per partition).
+pub const MAX_LANES: usize = 64;
 
 /// The board's reads on a Valkey store.
 pub struct ValkeyReads {
@@ -46,7 +43,6 @@ pub struct ValkeyReads {
     partitions: PartitionConfig,
     /// Lanes the deployment uses beyond `ff:idx:lanes`.
     extra_lanes: Vec<String>,
-    lanes: Mutex<Option<(Instant, Vec<String>)>>,
 }
 
 /// Exec-core fields a row shows, in [`ValkeyReads::rows`] order.
@@ -67,29 +63,25 @@ fn store(op: &'static str) -> impl Fn(ferriskey::Error) -> ReadError {
 
 impl ValkeyReads {
     pub fn new(client: ferriskey::Client, partitions: PartitionConfig, extra_lanes: Vec<String>) -> Self {
-        ValkeyReads { client, partitions, extra_lanes, lanes: Mutex::new(None) }
+        ValkeyReads { client, partitions, extra_lanes }
     }
 
     fn partition(&self, index: u16) -> Partition {
         Partition { family: PartitionFamily::Flow, index }
     }
 
-    /// The lanes to read: `ff:idx:lanes` (re-read every [`LANES_TTL`]) and the configured ones.
+    /// The lanes to read: `ff:idx:lanes` (one `SMEMBERS` per page, so a
+    /// lane declared a moment ago is listed) and the configured ones.
     async fn lanes(&self, only: Option<&str>) -> Result<Vec<String>, ReadError> {
         if let Some(l) = only {
             return Ok(vec![l.to_owned()]);
-        }
-        if let Some((at, lanes)) = self.lanes.lock().expect("lanes lock").as_ref() {
-            if at.elapsed() < LANES_TTL {
-                return Ok(lanes.clone());
-            }
         }
         let mut lanes: Vec<String> =
             self.client.cmd("SMEMBERS").arg(lanes_index_key()).execute().await.map_err(store("lane registry"))?;
         lanes.extend(self.extra_lanes.iter().cloned());
         lanes.sort();
         lanes.dedup();
-        *self.lanes.lock().expect("lanes lock") = Some((Instant::now(), lanes.clone()));
+        lanes.truncate(MAX_LANES);
         Ok(lanes)
     }
 
