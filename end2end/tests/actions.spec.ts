@@ -52,9 +52,11 @@ test('the audit page lists what operators did', async ({ browser }) => {
 test('bulk cancel shows its count before confirming, then its progress', async ({ browser }) => {
   const bob = await operator(browser, 'bob');
   await bob.page.goto('/executions?state=waiting');
+  // The preview is read only when asked for: listing costs no bulk read.
+  await bob.page.getByTestId('bulk-start').click();
+  await expect(bob.page).toHaveURL(/bulk=1/);
   const open = bob.page.getByTestId('bulk-open');
   await expect(open).toBeVisible({ timeout: 30_000 });
-  await open.locator('summary').click();
   const count = bob.page.getByTestId('bulk-count');
   await expect(count).toContainText(/Cancel \d+ execution\(s\) in state waiting/);
   const n = Number((await count.innerText()).match(/Cancel (\d+)/)![1]);

@@ -16,10 +16,25 @@ pub struct Board {
 
 impl Board {
     pub async fn start(url: &str, c: &Connected) -> Board {
+        Self::serve(url, c, true).await
+    }
+
+    /// The board without its live pump: the store sees only what views ask
+    /// for (to count what one view costs).
+    pub async fn start_quiet(url: &str, c: &Connected) -> Board {
+        Self::serve(url, c, false).await
+    }
+
+    async fn serve(url: &str, c: &Connected, live: bool) -> Board {
         let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
         let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
         let auth = Arc::new(BoardAuth::demo(secret.to_str().unwrap()).unwrap());
-        let app = ff_board::app(engine, ff_board::default_options("target/site"), auth.clone());
+        let options = ff_board::default_options("target/site");
+        let app = if live {
+            ff_board::app(engine, options, auth.clone())
+        } else {
+            ff_board::router(engine, options, auth.clone(), ff_board::live::bus::Bus::new())
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -53,6 +68,13 @@ impl Board {
         let body = r.text().await.unwrap();
         self.bodies.lock().unwrap().push(body.clone());
         (status, body)
+    }
+
+    /// Status and body of a page.
+    pub async fn get_status(&self, path: &str) -> (u16, String) {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
     }
 
     pub async fn get(&self, path: &str) -> String {

@@ -8,8 +8,12 @@
 //!   `FF_TEST_VALKEY_BIN`) started on a free port and killed on drop;
 //! - [`sdk_gate`]: an execution suspended on an approval gate the way an
 //!   SDK worker does it;
-//! - [`board::Board`]: the board served over a dialed backend, with a client.
+//! - [`board::Board`]: the board served over a dialed backend, with a client;
+//! - [`seed`]: stores of real size seeded through the trait;
+//! - [`count`]: store commands / queries one view costs.
 pub mod board;
+pub mod count;
+pub mod seed;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

@@ -37,8 +37,8 @@ pub struct LeasesView {
     pub workers: Field<Vec<WorkerRow>>,
 }
 
-/// Active leases shown (soonest expiry first).
-pub const ACTIVE: usize = 200;
+/// Active leases shown: the soonest to expire (a page).
+pub const ACTIVE: usize = 50;
 
 #[server(prefix = "/api", endpoint = "get_leases")]
 pub async fn get_leases() -> Result<LeasesView, AppError> {

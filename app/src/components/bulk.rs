@@ -1,4 +1,4 @@
-//! Bulk actions on what matches the executions filter: the preview lists
+//! Bulk actions on what matches the executions filter, on request: the preview lists
 //! the executions (at most 1,000) and their count is confirmed; the run
 //! sends exactly those back in bounded batches with progress, and every
 //! failure (including one that left the state since) is listed. Without
@@ -19,17 +19,22 @@ struct Progress {
     error: Option<String>,
 }
 
+/// `open` says the operator asked for a bulk action (`bulk=1` in the URL,
+/// reached by the link this panel shows, so it works without wasm too):
+/// only then is the preview read, so viewing a filtered list never costs
+/// the store a bulk preview.
 #[component]
-pub fn BulkPanel(state: Signal<Option<String>>) -> impl IntoView {
+pub fn BulkPanel(state: Signal<Option<String>>, open: Signal<bool>, open_href: Signal<String>) -> impl IntoView {
     let me = Resource::new(|| (), |_| crate::api::session::get_me());
     let runs = RwSignal::new(0u32);
     // Refetched only when the filter really changes or after a run: an
     // open dialog is never rebuilt under the operator.
     let state = Memo::new(move |_| state.get());
-    let preview = Resource::new(move || (state.get(), runs.get()), |(s, _)| async move {
+    let open = Memo::new(move |_| open.get());
+    let preview = Resource::new(move || (state.get(), open.get(), runs.get()), |(s, open, _)| async move {
         match s {
-            Some(s) => bulk_preview(s).await.map(Some),
-            None => Ok(None),
+            Some(s) if open => bulk_preview(s).await.map(Some),
+            _ => Ok(None),
         }
     });
     let progress = RwSignal::new(Progress::default());
@@ -38,14 +43,26 @@ pub fn BulkPanel(state: Signal<Option<String>>) -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let actor = me.await.ok().and_then(|m| m.actor).filter(|a| a.role.can(Role::Operator));
-                let p = match preview.await { Ok(Some(p)) if p.count > 0 => p, _ => return ().into_any() };
+                if !open.get_untracked() {
+                    return match (state.get_untracked(), actor) {
+                        (Some(st), Some(_)) => view! {
+                            <a data-testid="bulk-start" href=open_href.get_untracked() class="mb-3 inline-block rounded border border-red-300 px-3 py-1.5 text-sm text-red-700 hover:bg-red-50 dark:border-red-800 dark:text-red-300">{format!("Bulk action on every {st} execution…")}</a>
+                        }.into_any(),
+                        _ => ().into_any(),
+                    };
+                }
+                let p = match preview.await {
+                    Ok(Some(p)) if p.count > 0 => p,
+                    Ok(_) => return view! { <p data-testid="bulk-none" class="mb-3 text-sm text-slate-500">"Nothing matches: no bulk action to take."</p> }.into_any(),
+                    Err(e) => return view! { <p data-testid="bulk-error" class="mb-3 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                };
                 let Some(actor) = actor else {
                     return view! { <p data-testid="action-disabled" class="text-sm text-slate-500">{format!("{} match. Operators can act on them.", p.count)}</p> }.into_any();
                 };
                 let verb = if p.action == "replay" { "Replay" } else { "Cancel" };
                 let label = if p.more { format!("{verb} the first {} matching…", p.count) } else { format!("{verb} all {} matching…", p.count) };
                 view! {
-                    <details data-testid="bulk-open" class="mb-3">
+                    <details data-testid="bulk-open" class="mb-3" open>
                         <summary class="inline-block cursor-pointer list-none rounded bg-red-600 px-3 py-1.5 text-sm font-medium text-white">{label}</summary>
                         <BulkForm p=p csrf=actor.csrf.clone() progress=progress reason=reason runs=runs/>
                     </details>

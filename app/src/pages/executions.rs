@@ -36,7 +36,8 @@ pub fn ExecutionsPage() -> impl IntoView {
                 <button class="rounded bg-slate-900 px-3 py-1.5 text-white dark:bg-slate-100 dark:text-slate-900">"Apply"</button>
             </form>
         </div>
-        <BulkPanel state=Signal::derive(state)/>
+        <BulkPanel state=Signal::derive(state) open=Signal::derive(move || query.get().get("bulk").as_deref() == Some("1"))
+            open_href=Signal::derive(move || format!("/executions?state={}&bulk=1", encode(&state().unwrap_or_default())))/>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let now = now_ms();

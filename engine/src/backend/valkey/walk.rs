@@ -19,8 +19,12 @@ pub enum Family {
     Suspended,
     Eligible,
     Delayed,
-    /// Every `blocked:*` zset (dependencies, budget, quota, route, operator).
-    Blocked,
+    /// `blocked:route` and `blocked:operator` (public state `waiting`).
+    BlockedWaiting,
+    /// `blocked:budget` and `blocked:quota` (public state `rate_limited`).
+    BlockedRate,
+    /// `blocked:dependencies` (public state `waiting_children`).
+    BlockedDeps,
     /// Finished executions, newest first.
     Terminal,
 }
@@ -32,13 +36,14 @@ impl Family {
     pub fn for_state(state: Option<PublicState>) -> Vec<Family> {
         use Family::*;
         match state {
-            None => vec![Active, Suspended, Eligible, Delayed, Blocked, Terminal],
+            None => vec![Active, Suspended, Eligible, Delayed, BlockedWaiting, BlockedRate, BlockedDeps, Terminal],
             Some(PublicState::Active) => vec![Active],
             Some(PublicState::Suspended) => vec![Suspended],
-            Some(PublicState::Waiting) => vec![Eligible, Blocked],
+            Some(PublicState::Waiting) => vec![Eligible, BlockedWaiting],
             Some(PublicState::Resumable) => vec![Eligible, Suspended],
             Some(PublicState::Delayed) => vec![Delayed],
-            Some(PublicState::RateLimited | PublicState::WaitingChildren) => vec![Blocked],
+            Some(PublicState::RateLimited) => vec![BlockedRate],
+            Some(PublicState::WaitingChildren) => vec![BlockedDeps],
             Some(_) => vec![Terminal],
         }
     }
@@ -54,13 +59,9 @@ impl Family {
                 Family::Eligible => out.push(idx.lane_eligible(&lane)),
                 Family::Delayed => out.push(idx.lane_delayed(&lane)),
                 Family::Terminal => out.push(idx.lane_terminal(&lane)),
-                Family::Blocked => out.extend([
-                    idx.lane_blocked_dependencies(&lane),
-                    idx.lane_blocked_budget(&lane),
-                    idx.lane_blocked_quota(&lane),
-                    idx.lane_blocked_route(&lane),
-                    idx.lane_blocked_operator(&lane),
-                ]),
+                Family::BlockedWaiting => out.extend([idx.lane_blocked_route(&lane), idx.lane_blocked_operator(&lane)]),
+                Family::BlockedRate => out.extend([idx.lane_blocked_budget(&lane), idx.lane_blocked_quota(&lane)]),
+                Family::BlockedDeps => out.push(idx.lane_blocked_dependencies(&lane)),
             }
         }
         out

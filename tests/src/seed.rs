@@ -1,0 +1,151 @@
+//! Stores of real size, seeded through the trait as FlowFabric clients fill
+//! them: flows of [`MEMBERS`] executions on a fixed set of lanes, some left
+//! waiting, some claimed and completed, some suspended on an approval
+//! waitpoint, some holding a lease. Each unit keeps those proportions, so a
+//! store ten times larger has ten times of every state and every list page
+//! of the board is full at both sizes.
+use std::time::Instant;
+
+use ff_board_engine::connect::Connected;
+use ff_board_engine::BackendKind;
+use ff_core::backend::{CapabilitySet, ClaimPolicy};
+use ff_core::contracts::{
+    AddExecutionToFlowArgs, CreateExecutionArgs, CreateFlowArgs, ResumeCondition, ResumePolicy, SignalMatcher, SuspendArgs,
+    SuspendOutcome, SuspensionReasonCode, SuspensionRequester, TimeoutBehavior, WaitpointBinding,
+};
+use ff_core::types::{
+    ExecutionId, FlowId, LaneId, Namespace, SuspensionId, TimestampMs, WaitpointId, WorkerId, WorkerInstanceId,
+};
+use futures::{StreamExt, TryStreamExt};
+
+/// Members per flow.
+pub const MEMBERS: usize = 5;
+/// The lanes a seeded deployment declares.
+pub const LANES: [&str; 2] = ["scale-a", "scale-b"];
+/// Units created at once.
+const CONCURRENCY: usize = 8;
+
+/// What a seeding pass made.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Seeded {
+    pub flows: usize,
+    pub executions: usize,
+    pub completed: usize,
+    pub suspended: usize,
+    pub active: usize,
+    pub secs: f64,
+}
+
+/// Add `units` flows of [`MEMBERS`] executions each: per unit two stay
+/// waiting, one completes, one suspends on a named approval gate, one keeps
+/// an hour-long lease.
+pub async fn seed_units(c: &Connected, units: usize) -> Seeded {
+    let started = Instant::now();
+    ff_board_engine::backend::declare_lanes(c, &LANES).await.expect("declare lanes");
+    ff_board_engine::demo::ensure_waitpoint_secret(c).await.expect("waitpoint secret");
+    let mut s = Seeded::default();
+    for chunk in (0..units).collect::<Vec<_>>().chunks(200) {
+        futures::stream::iter(chunk.iter().copied())
+            .map(|u| create_unit(c, u))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<_>>()
+            .await
+            .expect("create flows");
+        s.flows += chunk.len();
+        s.executions += chunk.len() * MEMBERS;
+        // SQLite / Postgres 0.15 leave new executions `submitted`.
+        ff_board_engine::demo::promote_submitted(c).await.expect("promote");
+        let per_lane = chunk.len() * 3 / LANES.len();
+        for lane in LANES {
+            let done: Vec<(usize, usize, usize)> = futures::stream::iter(0..per_lane)
+                .map(|i| work_one(c, lane, i % 3))
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            for (a, b, d) in done {
+                s.completed += a;
+                s.suspended += b;
+                s.active += d;
+            }
+        }
+    }
+    c.reads.invalidate();
+    s.secs = started.elapsed().as_secs_f64();
+    s
+}
+
+async fn create_unit(c: &Connected, unit: usize) -> Result<(), ff_core::engine_error::EngineError> {
+    let flow_id = FlowId::new();
+    let namespace = Namespace::new("scale");
+    let lane = LaneId::new(LANES[unit % LANES.len()]);
+    let now = TimestampMs::now();
+    c.backend
+        .create_flow(CreateFlowArgs { flow_id: flow_id.clone(), flow_kind: "scale".into(), namespace: namespace.clone(), now })
+        .await?;
+    for step in 0..MEMBERS {
+        let execution_id = match c.kind {
+            BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4())).expect("id"),
+            _ => ExecutionId::for_flow(&flow_id, &c.partitions),
+        };
+        c.backend
+            .create_execution(CreateExecutionArgs {
+                execution_id: execution_id.clone(),
+                namespace: namespace.clone(),
+                lane_id: lane.clone(),
+                execution_kind: format!("step-{step}"),
+                input_payload: b"{}".to_vec(),
+                payload_encoding: Some("json".into()),
+                priority: 0,
+                creator_identity: "ff-board-seed".into(),
+                idempotency_key: None,
+                tags: Default::default(),
+                policy: None,
+                delay_until: None,
+                execution_deadline_at: None,
+                partition_id: execution_id.partition(),
+                now,
+            })
+            .await?;
+        c.backend
+            .add_execution_to_flow(AddExecutionToFlowArgs { flow_id: flow_id.clone(), execution_id, now })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Claim one execution on `lane` and complete it (fate 0), suspend it on an
+/// approval gate (1) or keep its lease (2). Returns (completed, suspended, active).
+async fn work_one(c: &Connected, lane: &str, fate: usize) -> (usize, usize, usize) {
+    let lane = LaneId::new(lane);
+    let lease_ms = if fate == 2 { 3_600_000 } else { 60_000 };
+    let policy = ClaimPolicy::new(WorkerId::new("seed-worker"), WorkerInstanceId::new("seed-worker-1"), lease_ms, None);
+    let Some(handle) = c.backend.claim(&lane, &CapabilitySet::default(), policy).await.expect("claim") else {
+        return (0, 0, 0);
+    };
+    match fate {
+        0 => {
+            c.backend.complete(&handle, Some(b"{}".to_vec())).await.expect("complete");
+            (1, 0, 0)
+        }
+        1 => {
+            let now = TimestampMs::now();
+            let key = format!("scale-gate:{}", uuid::Uuid::new_v4().simple());
+            let condition = ResumeCondition::Single { waitpoint_key: key.clone(), matcher: SignalMatcher::ByName("scale-ok".into()) };
+            let args = SuspendArgs::new(
+                SuspensionId::new(),
+                WaitpointBinding::Fresh { waitpoint_id: WaitpointId::new(), waitpoint_key: key },
+                condition,
+                ResumePolicy::normal(),
+                SuspensionReasonCode::WaitingForApproval,
+                now,
+            )
+            .with_requester(SuspensionRequester::Worker)
+            .with_timeout(TimestampMs::from_millis(now.0 + 24 * 3_600_000), TimeoutBehavior::Fail);
+            match c.backend.suspend(&handle, args).await.expect("suspend") {
+                SuspendOutcome::Suspended { .. } => (0, 1, 0),
+                other => panic!("not suspended: {other:?}"),
+            }
+        }
+        _ => (0, 0, 1),
+    }
+}

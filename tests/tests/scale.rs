@@ -1,0 +1,81 @@
+//! Scale is part of correctness: what one view of the board costs the
+//! store does not grow with the store. A store is seeded through the trait
+//! (proportions kept, every list page full), the store commands (Valkey)
+//! or queries (Postgres) of each view are counted, the store is grown
+//! tenfold to 3,000 executions, and the counts must not grow.
+use ff_board_tests::board::Board;
+use ff_board_tests::count::{valkey_calls, PgCounter};
+use ff_board_tests::seed::seed_units;
+use ff_board_tests::{connect, fresh_postgres, Valkey};
+
+/// Every list view of the board.
+const VIEWS: [&str; 9] = [
+    "/flows",
+    "/flows?state=active",
+    "/executions",
+    "/executions?state=waiting",
+    "/executions?state=suspended",
+    "/executions?state=completed",
+    "/executions?state=waiting&lane=scale-a",
+    "/approvals",
+    "/leases",
+];
+const SMALL: usize = 60;
+const LARGE: usize = 600;
+
+/// The cost of each view, counted by `count` around one GET.
+async fn costs<F, Fut>(b: &Board, count: F) -> Vec<u64>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = u64>,
+{
+    let mut out = Vec::new();
+    for v in VIEWS {
+        let before = count().await;
+        let (status, body) = b.get_status(v).await;
+        assert_eq!(status, 200, "{v}: {}", &body[..body.len().min(400)]);
+        out.push(count().await - before);
+    }
+    out
+}
+
+fn check(backend: &str, unit: &str, small: &[u64], large: &[u64]) {
+    println!("{backend}: {unit} per view, {} vs {} executions", SMALL * 5, LARGE * 5);
+    for ((v, s), l) in VIEWS.iter().zip(small).zip(large) {
+        println!("  {v:<42} {s:>6} {l:>6}");
+    }
+    for ((v, s), l) in VIEWS.iter().zip(small).zip(large) {
+        assert!(*s > 0, "{backend} {v}: no {unit} counted: the count is broken");
+        assert!(*l <= s + s / 20 + 2, "{backend} {v}: {s} {unit} at {} executions, {l} at {}: grows with the store", SMALL * 5, LARGE * 5);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn valkey_view_cost_does_not_grow_with_the_store() {
+    let v = Valkey::start();
+    let url = format!("valkey://127.0.0.1:{}", v.port);
+    let c = connect(&url).await;
+    seed_units(&c, SMALL).await;
+    let b = Board::start_quiet(&url, &c).await;
+    let small = costs(&b, || valkey_calls(v.port)).await;
+    seed_units(&c, LARGE - SMALL).await;
+    let large = costs(&b, || valkey_calls(v.port)).await;
+    check("valkey", "commands", &small, &large);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_view_cost_does_not_grow_with_the_store() {
+    let direct = fresh_postgres().await;
+    let seeder = connect(&direct).await;
+    seed_units(&seeder, SMALL).await;
+    let host = direct.split_once('@').map_or(direct.as_str(), |(_, r)| r).split('/').next().unwrap().to_owned();
+    let proxy = PgCounter::start(&host).await;
+    let url = proxy.url(&direct);
+    let c = connect(&url).await;
+    let b = Board::start_quiet(&url, &c).await;
+    let q = || async { proxy.queries() };
+    let small = costs(&b, q).await;
+    seed_units(&seeder, LARGE - SMALL).await;
+    let large = costs(&b, q).await;
+    check("postgres", "queries", &small, &large);
+}
