@@ -1,5 +1,5 @@
 //! Stores of real size, seeded through the trait as FlowFabric clients fill
-//! them: flows of [`MEMBERS`] executions on a fixed set of lanes, some left
+//! them: flows of [`Mix::members`] executions on a fixed set of lanes, some left
 //! waiting, some claimed and completed, some suspended on an approval
 //! waitpoint, some holding a lease. Each unit keeps those proportions, so a
 //! store ten times larger has ten times of every state and every list page
@@ -18,8 +18,19 @@ use ff_core::types::{
 };
 use futures::{StreamExt, TryStreamExt};
 
-/// Members per flow.
-pub const MEMBERS: usize = 5;
+/// What each flow of a seeded store holds: `members` executions, of which
+/// per flow (on average) `complete` complete, `suspend` suspend on an
+/// approval gate and `active` keep an hour-long lease; the rest wait.
+#[derive(Clone, Copy, Debug)]
+pub struct Mix {
+    pub members: usize,
+    pub complete: f64,
+    pub suspend: f64,
+    pub active: f64,
+}
+
+/// Five members: one completes, one suspends, one keeps its lease, two wait.
+pub const SMALL_MIX: Mix = Mix { members: 5, complete: 1.0, suspend: 1.0, active: 1.0 };
 /// The lanes a seeded deployment declares.
 pub const LANES: [&str; 2] = ["scale-a", "scale-b"];
 /// Units created at once.
@@ -36,29 +47,34 @@ pub struct Seeded {
     pub secs: f64,
 }
 
-/// Add `units` flows of [`MEMBERS`] executions each: per unit two stay
-/// waiting, one completes, one suspends on a named approval gate, one keeps
-/// an hour-long lease.
+/// Add `units` flows of [`SMALL_MIX`].
 pub async fn seed_units(c: &Connected, units: usize) -> Seeded {
+    seed(c, units, SMALL_MIX).await
+}
+
+/// Add `units` flows made as `mix` says.
+pub async fn seed(c: &Connected, units: usize, mix: Mix) -> Seeded {
     let started = Instant::now();
     ff_board_engine::backend::declare_lanes(c, &LANES).await.expect("declare lanes");
     ff_board_engine::demo::ensure_waitpoint_secret(c).await.expect("waitpoint secret");
     let mut s = Seeded::default();
     for chunk in (0..units).collect::<Vec<_>>().chunks(200) {
         futures::stream::iter(chunk.iter().copied())
-            .map(|u| create_unit(c, u))
+            .map(|u| create_unit(c, u, mix.members))
             .buffer_unordered(CONCURRENCY)
             .try_collect::<Vec<_>>()
             .await
             .expect("create flows");
         s.flows += chunk.len();
-        s.executions += chunk.len() * MEMBERS;
+        s.executions += chunk.len() * mix.members;
         // SQLite / Postgres 0.15 leave new executions `submitted`.
         ff_board_engine::demo::promote_submitted(c).await.expect("promote");
-        let per_lane = chunk.len() * 3 / LANES.len();
+        let n = |per: f64| (chunk.len() as f64 * per / LANES.len() as f64).round() as usize;
+        let fates: Vec<usize> =
+            [(0, n(mix.complete)), (1, n(mix.suspend)), (2, n(mix.active))].iter().flat_map(|&(f, k)| std::iter::repeat_n(f, k)).collect();
         for lane in LANES {
-            let done: Vec<(usize, usize, usize)> = futures::stream::iter(0..per_lane)
-                .map(|i| work_one(c, lane, i % 3))
+            let done: Vec<(usize, usize, usize)> = futures::stream::iter(fates.iter().copied())
+                .map(|fate| work_one(c, lane, fate))
                 .buffer_unordered(CONCURRENCY)
                 .collect()
                 .await;
@@ -74,7 +90,7 @@ pub async fn seed_units(c: &Connected, units: usize) -> Seeded {
     s
 }
 
-async fn create_unit(c: &Connected, unit: usize) -> Result<(), ff_core::engine_error::EngineError> {
+async fn create_unit(c: &Connected, unit: usize, members: usize) -> Result<(), ff_core::engine_error::EngineError> {
     let flow_id = FlowId::new();
     let namespace = Namespace::new("scale");
     let lane = LaneId::new(LANES[unit % LANES.len()]);
@@ -82,7 +98,7 @@ async fn create_unit(c: &Connected, unit: usize) -> Result<(), ff_core::engine_e
     c.backend
         .create_flow(CreateFlowArgs { flow_id: flow_id.clone(), flow_kind: "scale".into(), namespace: namespace.clone(), now })
         .await?;
-    for step in 0..MEMBERS {
+    for step in 0..members {
         let execution_id = match c.kind {
             BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4())).expect("id"),
             _ => ExecutionId::for_flow(&flow_id, &c.partitions),

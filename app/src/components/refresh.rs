@@ -2,8 +2,10 @@
 //! their resource keys, and the clock relative times are read against.
 //!
 //! The tick follows the live event stream (at most one refetch per
-//! [`MIN_GAP_MS`] while events arrive) with a slow fallback poll, so pages
-//! move when the engine moves and stay quiet otherwise.
+//! [`MIN_GAP_MS`] while events of the page's topic arrive) with a slow
+//! fallback poll, so pages move when what they show moves and stay quiet
+//! otherwise. The server keeps each list answer for a moment and shares
+//! it between tabs (`ff_board_engine::backend::cache`).
 use leptos::prelude::*;
 
 use crate::components::live::LiveCtx;
@@ -16,11 +18,22 @@ pub const MIN_GAP_MS: u64 = 1000;
 /// stays 0, so SSR renders once. Background tabs keep their last view: the
 /// tick skips while `document.hidden`.
 pub fn use_tick(fallback_ms: u64) -> ReadSignal<u32> {
+    use_topic_tick(fallback_ms, || "all".to_owned())
+}
+
+/// [`use_tick`] for a page that shows one topic (`flow:<id>`,
+/// `execution:<id>`, `approvals`, `leases`, `budgets`; see
+/// `LiveEvent::matches`): only events of that topic (and resyncs) move it,
+/// so a tab on one flow does not refetch when another flow moves.
+pub fn use_topic_tick(fallback_ms: u64, topic: impl Fn() -> String + 'static) -> ReadSignal<u32> {
     let (tick, set_tick) = signal(0u32);
     let live = use_context::<LiveCtx>();
+    let topic = std::rc::Rc::new(topic);
     Effect::new(move |_| {
         let seen = std::cell::Cell::new(live.map(|l| l.bump.get_untracked()).unwrap_or(0));
+        let seen_resyncs = std::cell::Cell::new(live.map(|l| l.resyncs.get_untracked()).unwrap_or(0));
         let quiet_ms = std::cell::Cell::new(0u64);
+        let topic = topic.clone();
         let _ = set_interval_with_handle(
             move || {
                 #[cfg(feature = "hydrate")]
@@ -28,9 +41,15 @@ pub fn use_tick(fallback_ms: u64) -> ReadSignal<u32> {
                     return;
                 }
                 quiet_ms.set(quiet_ms.get() + MIN_GAP_MS);
-                let bump = live.map(|l| l.bump.get_untracked()).unwrap_or(0);
-                if bump != seen.get() || quiet_ms.get() >= fallback_ms {
-                    seen.set(bump);
+                let (bump, resyncs) = live.map(|l| (l.bump.get_untracked(), l.resyncs.get_untracked())).unwrap_or((0, 0));
+                let new = bump.saturating_sub(seen.get()) as usize;
+                let t = topic();
+                // The newest `new` frames of the feed are the ones since the last check.
+                let concerns = resyncs != seen_resyncs.get()
+                    || live.is_some_and(|l| l.feed.with_untracked(|f| f.iter().take(new).any(|fr| fr.event.matches(&t))));
+                seen.set(bump);
+                seen_resyncs.set(resyncs);
+                if concerns || quiet_ms.get() >= fallback_ms {
                     quiet_ms.set(0);
                     set_tick.update(|t| *t = t.wrapping_add(1));
                 }

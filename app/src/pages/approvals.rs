@@ -7,13 +7,13 @@ use leptos_meta::Title;
 use crate::api::approvals::list_approvals;
 use crate::components::feedback::{Empty, ErrorPanel, Loading};
 use crate::components::gate::GateSummary;
-use crate::components::refresh::{now_ms, use_tick};
+use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
 use crate::components::text::{execution_href, flow_href, Id, Time};
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
-    let tick = use_tick(3000);
+    let tick = use_topic_tick(10_000, || "approvals".to_owned());
     let query = leptos_router::hooks::use_query_map();
     let cursor = move || query.get().get("cursor");
     let data = Resource::new(move || (cursor(), tick.get()), |(c, _)| list_approvals(c));

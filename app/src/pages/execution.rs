@@ -9,7 +9,7 @@ use crate::api::executions::{get_execution, RESULT_CAP};
 use crate::components::actions::ExecutionActions;
 use crate::components::audit::AuditTrail;
 use crate::components::feedback::{field_view, ErrorPanel, Loading};
-use crate::components::refresh::{now_ms, use_tick};
+use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
 use crate::components::text::{decode, flow_href, short_id, Id, Time};
 
@@ -17,7 +17,7 @@ use crate::components::text::{decode, flow_href, short_id, Id, Time};
 pub fn ExecutionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || decode(&params.get().get("execution_id").unwrap_or_default());
-    let tick = use_tick(3000);
+    let tick = use_topic_tick(10_000, move || format!("execution:{}", id()));
     let data = Resource::new(move || (id(), tick.get()), |(id, _)| get_execution(id));
     let section = "mt-6 mb-2 text-lg font-semibold";
     let id_signal = Signal::derive(id);

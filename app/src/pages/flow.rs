@@ -9,7 +9,7 @@ use crate::components::actions::FlowCancel;
 use crate::components::audit::AuditTrail;
 use crate::components::dag::Dag;
 use crate::components::feedback::{ErrorPanel, Loading};
-use crate::components::refresh::{now_ms, use_tick};
+use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
 use crate::components::text::{decode, execution_href, short_id, Id, Time};
 
@@ -19,7 +19,7 @@ pub fn FlowPage() -> impl IntoView {
     let id = move || decode(&params.get().get("flow_id").unwrap_or_default());
     let query = leptos_router::hooks::use_query_map();
     let replay = move || query.get().get("replay").filter(|r| !r.is_empty());
-    let tick = use_tick(3000);
+    let tick = use_topic_tick(10_000, move || format!("flow:{}", id()));
     let data = Resource::new(move || (id(), tick.get()), |(id, _)| get_flow(id));
     let id_signal = Signal::derive(id);
     view! {

@@ -5,12 +5,12 @@ use leptos_meta::Title;
 
 use crate::api::leases::{get_leases, list_lanes, LeaseRow};
 use crate::components::feedback::{field_view, Empty, ErrorPanel, Loading};
-use crate::components::refresh::{now_ms, use_tick};
+use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::text::{execution_href, Id, Time};
 
 #[component]
 pub fn LeasesPage() -> impl IntoView {
-    let tick = use_tick(2000);
+    let tick = use_topic_tick(5_000, || "leases".to_owned());
     let data = Resource::new(move || tick.get(), |_| get_leases());
     view! {
         <Title text="Leases & workers"/>
