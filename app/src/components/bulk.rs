@@ -43,6 +43,9 @@ pub fn BulkPanel(state: Signal<Option<String>>, open: Signal<bool>, open_href: S
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let actor = me.await.ok().and_then(|m| m.actor).filter(|a| a.role.can(Role::Operator));
+                // Awaited first (it is `None` at once while closed) so this
+                // re-renders when the operator opens the panel.
+                let preview = preview.await;
                 if !open.get_untracked() {
                     return match (state.get_untracked(), actor) {
                         (Some(st), Some(_)) => view! {
@@ -51,7 +54,7 @@ pub fn BulkPanel(state: Signal<Option<String>>, open: Signal<bool>, open_href: S
                         _ => ().into_any(),
                     };
                 }
-                let p = match preview.await {
+                let p = match preview {
                     Ok(Some(p)) if p.count > 0 => p,
                     Ok(_) => return view! { <p data-testid="bulk-none" class="mb-3 text-sm text-slate-500">"Nothing matches: no bulk action to take."</p> }.into_any(),
                     Err(e) => return view! { <p data-testid="bulk-error" class="mb-3 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
