@@ -300,9 +300,21 @@ pub async fn read(c: &Connected, id: &ExecutionId) -> Result<Option<Gate>, Strin
         SideStore::Valkey(client) => return read_valkey(client, id).await,
     };
     let Some((condition, member_map, timeout_at, timeout_behavior, suspended_at)) = row else { return Ok(None) };
+    sql_gate(id, &condition, &member_map, timeout_at, timeout_behavior, suspended_at).map(Some)
+}
+
+/// A SQL `ff_suspension_current` row (condition and member map as JSON text) as a [`Gate`].
+pub fn sql_gate(
+    id: &ExecutionId,
+    condition: &str,
+    member_map: &str,
+    timeout_at: Option<i64>,
+    timeout_behavior: Option<String>,
+    suspended_at: i64,
+) -> Result<Gate, String> {
     let condition: ResumeCondition =
-        serde_json::from_str(&condition).map_err(|e| format!("stored resume condition of {id} is not readable: {e}"))?;
-    let map: Value = serde_json::from_str(&member_map).unwrap_or_default();
+        serde_json::from_str(condition).map_err(|e| format!("stored resume condition of {id} is not readable: {e}"))?;
+    let map: Value = serde_json::from_str(member_map).unwrap_or_default();
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     let sigs = map
         .as_object()
@@ -318,14 +330,26 @@ pub async fn read(c: &Connected, id: &ExecutionId) -> Result<Option<Gate>, Strin
             })
         })
         .collect();
-    Ok(Some(Gate { condition, tally: Tally::Signals(sigs), suspended_at: Some(suspended_at), timeout_at, timeout_behavior }))
+    Ok(Gate { condition, tally: Tally::Signals(sigs), suspended_at: Some(suspended_at), timeout_at, timeout_behavior })
 }
 
 /// Valkey: one pipeline (the suspension hash and its satisfier set).
 async fn read_valkey(client: &ferriskey::Client, id: &ExecutionId) -> Result<Option<Gate>, String> {
+    let mut p = client.pipeline();
+    let (fields, tokens) = queue_valkey(&mut p, id);
+    p.execute().await.map_err(|e| format!("read suspension: {e}"))?;
+    let fields = fields.value().map_err(|e| format!("read suspension: {e}"))?;
+    let tokens = tokens.value().map_err(|e| format!("read suspension: {e}"))?;
+    valkey_gate(id, &fields, tokens)
+}
+
+/// Slots of one Valkey gate read: the suspension fields, the satisfier tokens.
+pub type ValkeySlots = (ferriskey::PipeSlot<Vec<Option<String>>>, ferriskey::PipeSlot<Vec<String>>);
+
+/// Queue the reads of `id`'s gate on a pipeline (decode with [`valkey_gate`]).
+pub fn queue_valkey(p: &mut ferriskey::TypedPipeline, id: &ExecutionId) -> ValkeySlots {
     let partition = Partition { family: PartitionFamily::Flow, index: id.partition() };
     let key = ExecKeyContext::new(&partition, id).suspension_current();
-    let mut p = client.pipeline();
     let fields = p
         .cmd::<Vec<Option<String>>>("HMGET")
         .arg(&key)
@@ -337,9 +361,12 @@ async fn read_valkey(client: &ferriskey::Client, id: &ExecutionId) -> Result<Opt
         .arg("created_at")
         .finish();
     let tokens = p.cmd::<Vec<String>>("SMEMBERS").arg(format!("{key}:satisfied_set")).finish();
-    p.execute().await.map_err(|e| format!("read suspension: {e}"))?;
-    let fields = fields.value().map_err(|e| format!("read suspension: {e}"))?;
-    let tokens = tokens.value().map_err(|e| format!("read suspension: {e}"))?;
+    (fields, tokens)
+}
+
+/// The suspension fields and satisfier tokens [`queue_valkey`] read, as a
+/// gate; `None` when there is no open suspension.
+pub fn valkey_gate(id: &ExecutionId, fields: &[Option<String>], tokens: Vec<String>) -> Result<Option<Gate>, String> {
     let get = |i: usize| fields.get(i).cloned().flatten().filter(|s| !s.is_empty());
     let (Some(raw), None) = (get(0), get(4)) else { return Ok(None) };
     let wire: Value = serde_json::from_str(&raw).map_err(|e| format!("stored resume condition of {id} is not readable: {e}"))?;
@@ -352,6 +379,25 @@ async fn read_valkey(client: &ferriskey::Client, id: &ExecutionId) -> Result<Opt
         timeout_at: get(2).and_then(|t| t.parse().ok()),
         timeout_behavior: get(3),
     }))
+}
+
+/// A waitpoint an execution waits on (pending or active), as the inbox shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pending {
+    pub waitpoint_id: String,
+    pub waitpoint_key: String,
+    pub state: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    /// The names the engine stored for it (used when the condition is unreadable).
+    pub required: Vec<String>,
+}
+
+/// A suspended execution's gate and pending waitpoints, read for a page at once.
+#[derive(Clone, Debug)]
+pub struct GateRows {
+    pub gate: Result<Option<Gate>, String>,
+    pub pending: Vec<Pending>,
 }
 
 /// ff-backend-valkey's `resume_condition_json` back into a [`ResumeCondition`].

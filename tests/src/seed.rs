@@ -135,12 +135,13 @@ async fn work_one(c: &Connected, lane: &str, fate: usize) -> (usize, usize, usiz
     let lane = LaneId::new(lane);
     let lease_ms = if fate == 2 { 3_600_000 } else { 60_000 };
     let policy = ClaimPolicy::new(WorkerId::new("seed-worker"), WorkerInstanceId::new("seed-worker-1"), lease_ms, None);
-    let Some(handle) = c.backend.claim(&lane, &CapabilitySet::default(), policy).await.expect("claim") else {
+    let caps = CapabilitySet::default();
+    let Some(handle) = retry(|| c.backend.claim(&lane, &caps, policy.clone())).await else {
         return (0, 0, 0);
     };
     match fate {
         0 => {
-            c.backend.complete(&handle, Some(b"{}".to_vec())).await.expect("complete");
+            retry(|| c.backend.complete(&handle, Some(b"{}".to_vec()))).await;
             (1, 0, 0)
         }
         1 => {
@@ -157,11 +158,29 @@ async fn work_one(c: &Connected, lane: &str, fate: usize) -> (usize, usize, usiz
             )
             .with_requester(SuspensionRequester::Worker)
             .with_timeout(TimestampMs::from_millis(now.0 + 24 * 3_600_000), TimeoutBehavior::Fail);
-            match c.backend.suspend(&handle, args).await.expect("suspend") {
+            match retry(|| c.backend.suspend(&handle, args.clone())).await {
                 SuspendOutcome::Suspended { .. } => (0, 1, 0),
                 other => panic!("not suspended: {other:?}"),
             }
         }
         _ => (0, 0, 1),
     }
+}
+
+/// A call retried on `Contention` (as an SDK worker retries), a few times.
+async fn retry<T, F, Fut>(call: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ff_core::engine_error::EngineError>>,
+{
+    for attempt in 1.. {
+        match call().await {
+            Ok(v) => return v,
+            Err(ff_core::engine_error::EngineError::Contention(_)) if attempt < 10 => {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+            }
+            Err(e) => panic!("seed: {e}"),
+        }
+    }
+    unreachable!()
 }

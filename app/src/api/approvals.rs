@@ -108,13 +108,13 @@ pub struct ApprovalRow {
 }
 
 #[cfg(feature = "ssr")]
-pub use plan::{gate_and_waitpoints, plans, GateRead};
+pub use plan::{assemble, gate_and_waitpoints, plans, GateRead};
 
 #[cfg(feature = "ssr")]
 mod plan {
     //! From a stored condition to what the buttons do.
     use super::{Distinct, GateView, Plan, WaitpointView};
-    use ff_board_engine::gate::{self, Accepts, Gate, Progress};
+    use ff_board_engine::gate::{self, Accepts, Gate, Pending, Progress};
     use ff_board_engine::connect::Connected;
     use ff_core::contracts::{CountKind, ListPendingWaitpointsArgs};
     use ff_core::types::ExecutionId;
@@ -209,34 +209,54 @@ mod plan {
     }
 
     /// The gate of `id` and its pending waitpoints with their plans: one
-    /// stored-suspension read and one `list_pending_waitpoints`.
+    /// stored-suspension read and one `list_pending_waitpoints` (the
+    /// execution page; the inbox reads a page of gates at once).
     pub async fn gate_and_waitpoints(c: &Connected, id: &ExecutionId) -> GateRead {
         let (stored, pending) = futures::join!(
             gate::read(c, id),
             c.backend.list_pending_waitpoints(ListPendingWaitpointsArgs::new(id.clone()).with_limit(20))
         );
-        let pending = pending.map(|r| r.entries).map_err(|e| match e {
-            ff_core::engine_error::EngineError::Unavailable { .. } => "not supported by this backend".to_owned(),
-            other => format!("list_pending_waitpoints failed: {other}"),
-        });
+        let pending = pending
+            .map(|r| {
+                r.entries
+                    .into_iter()
+                    .map(|w| Pending {
+                        waitpoint_id: w.waitpoint_id.to_string(),
+                        waitpoint_key: w.waitpoint_key,
+                        state: w.state,
+                        created_at: w.created_at.0,
+                        expires_at: w.expires_at.map(|t| t.0),
+                        required: w.required_signal_names,
+                    })
+                    .collect()
+            })
+            .map_err(|e| match e {
+                ff_core::engine_error::EngineError::Unavailable { .. } => "not supported by this backend".to_owned(),
+                other => format!("list_pending_waitpoints failed: {other}"),
+            });
+        assemble(stored, pending)
+    }
+
+    /// A stored gate and its pending waitpoints as shown, with the plans.
+    pub fn assemble(stored: Result<Option<Gate>, String>, pending: Result<Vec<Pending>, String>) -> GateRead {
         let progress = stored.as_ref().ok().and_then(|g| g.as_ref().map(|g| (g, gate::progress(g))));
         let waitpoints = pending.map(|entries| {
             entries
                 .into_iter()
                 .map(|w| {
-                    // Without a readable condition, fall back to what the trait says.
+                    // Without a readable condition, fall back to what the engine stored.
                     let acc = match &progress {
                         Some((g, _)) => gate::accepts(&g.condition, &w.waitpoint_key),
-                        None => Accepts { names: w.required_signal_names.clone(), any: false },
+                        None => Accepts { names: w.required.clone(), any: false },
                     };
                     let (approve, reject) = plans(&acc, progress.as_ref().map_or(1, |(_, p)| p.needed));
                     WaitpointView {
-                        waitpoint_id: w.waitpoint_id.to_string(),
+                        waitpoint_id: w.waitpoint_id,
                         waits_for: waits_for(&acc),
                         key: w.waitpoint_key,
                         state: w.state,
-                        created_at: w.created_at.0,
-                        expires_at: w.expires_at.map(|t| t.0),
+                        created_at: w.created_at,
+                        expires_at: w.expires_at,
                         approve,
                         reject,
                     }
@@ -261,35 +281,34 @@ pub struct ApprovalsPage {
 
 /// Suspended executions, oldest suspension first on SQL backends and
 /// soonest deadline first on Valkey (its suspended index is scored by
-/// deadline). One store read for the page, then each row's gate and
-/// pending waitpoints (bounded by [`PAGE`]).
+/// deadline). One store read for the page and one or two for the gates and
+/// pending waitpoints of all its rows ([`PAGE`] at most).
 #[server(prefix = "/api", endpoint = "list_approvals")]
 pub async fn list_approvals(#[server(default)] cursor: Option<String>) -> Result<ApprovalsPage, AppError> {
-    use futures::StreamExt;
     let c = crate::state::conn()?;
     let after = super::cursor::decode(cursor.as_deref())?;
     let page = c.reads.suspended(after.as_deref(), PAGE).await?;
-    let rows = futures::stream::iter(page.rows)
-        .map(|entry| {
-            let c = c.clone();
-            async move {
-                let GateRead { gate, waitpoints, stored } = gate_and_waitpoints(&c, &entry.exec.id).await;
-                let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at);
-                ApprovalRow {
-                    execution_id: entry.exec.id.to_string(),
-                    flow_id: entry.exec.flow_id,
-                    lane: entry.exec.lane,
-                    namespace: entry.exec.namespace,
-                    reason: entry.reason.unwrap_or_default(),
-                    suspended_at,
-                    waitpoints,
-                    gate,
-                }
+    let ids: Vec<_> = page.rows.iter().map(|r| r.exec.id.clone()).collect();
+    let gates = c.reads.gates(&ids).await?;
+    let rows = page
+        .rows
+        .into_iter()
+        .zip(gates)
+        .map(|(entry, g)| {
+            let GateRead { gate, waitpoints, stored } = assemble(g.gate, Ok(g.pending));
+            let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at);
+            ApprovalRow {
+                execution_id: entry.exec.id.to_string(),
+                flow_id: entry.exec.flow_id,
+                lane: entry.exec.lane,
+                namespace: entry.exec.namespace,
+                reason: entry.reason.unwrap_or_default(),
+                suspended_at,
+                waitpoints,
+                gate,
             }
         })
-        .buffered(8)
-        .collect::<Vec<_>>()
-        .await;
+        .collect();
     Ok(ApprovalsPage { rows, next_cursor: page.next.as_deref().map(super::cursor::encode), cut_short: page.cut_short })
 }
 

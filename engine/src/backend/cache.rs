@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use ff_core::types::{BudgetId, FlowId};
+use ff_core::types::{BudgetId, ExecutionId, FlowId};
 use futures::future::{BoxFuture, FutureExt, Shared};
 
 use super::{ExecLine, ExecQuery, FlowLine, FlowQuery, LeaseLine, Page, ReadError, Reads, SuspendedLine};
@@ -91,6 +91,7 @@ pub struct Cached {
     members: Flights<Vec<ExecLine>>,
     leases: Flights<Vec<LeaseLine>>,
     budgets: Flights<Vec<BudgetId>>,
+    gates: Flights<Vec<crate::gate::GateRows>>,
 }
 
 impl Cached {
@@ -104,6 +105,7 @@ impl Cached {
             members: Flights::new(),
             leases: Flights::new(),
             budgets: Flights::new(),
+            gates: Flights::new(),
         })
     }
 }
@@ -140,7 +142,13 @@ impl Reads for Cached {
         let inner = self.inner.clone();
         self.budgets.run(String::new(), self.ttl, move || async move { inner.budget_ids().await }.boxed()).await
     }
+    async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
+        let (inner, ids2) = (self.inner.clone(), ids.to_vec());
+        let key = ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(",");
+        self.gates.run(key, self.ttl, move || async move { inner.gates(&ids2).await }.boxed()).await
+    }
     fn invalidate(&self) {
+        self.gates.clear();
         self.flows.clear();
         self.executions.clear();
         self.suspended.clear();
@@ -179,6 +187,9 @@ mod tests {
             unreachable!()
         }
         async fn budget_ids(&self) -> Result<Vec<BudgetId>, ReadError> {
+            unreachable!()
+        }
+        async fn gates(&self, _: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
             unreachable!()
         }
     }

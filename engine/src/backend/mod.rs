@@ -205,6 +205,9 @@ pub trait Reads: Send + Sync + 'static {
     async fn leases(&self, limit: usize) -> Result<Vec<LeaseLine>, ReadError>;
     /// Every budget id (budgets are few: policies, not runs).
     async fn budget_ids(&self) -> Result<Vec<BudgetId>, ReadError>;
+    /// The gates (stored suspension and pending waitpoints) of a page of
+    /// suspended executions, at most [`MAX_PAGE`], in one or two store reads.
+    async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError>;
     /// Forget kept answers (after the board changed the store).
     fn invalidate(&self) {}
 }
@@ -294,6 +297,9 @@ impl<R: Reads> Reads for Deadlined<R> {
     }
     async fn budget_ids(&self) -> Result<Vec<BudgetId>, ReadError> {
         deadline("list budgets", self.after, self.inner.budget_ids()).await
+    }
+    async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
+        deadline("read gates", self.after, self.inner.gates(ids)).await
     }
 }
 

@@ -6,10 +6,10 @@
 //! per-partition index scans that each stop after a page.
 use async_trait::async_trait;
 use ff_core::partition::{flow_partition, PartitionConfig};
-use ff_core::types::{BudgetId, FlowId};
+use ff_core::types::{BudgetId, ExecutionId, FlowId};
 use sqlx::PgPool;
 
-use super::sql::{self, Bind, Dialect, Query, RawExec, RawFlow, RawLease, RawSuspended};
+use super::sql::{self, Bind, Dialect, Query, RawExec, RawFlow, RawLease, RawPending, RawSuspended, RawSuspension};
 use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, LeaseLine, Page, ReadError, Reads, SuspendedLine};
 
 /// The board's reads on a Postgres store.
@@ -80,5 +80,17 @@ impl Reads for PostgresReads {
             .await
             .map_err(|e| ReadError::store("list budgets", e))?;
         super::budgets(raw)
+    }
+
+    async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
+        let ids = &ids[..ids.len().min(super::MAX_PAGE)];
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (susp, pend) = futures::try_join!(
+            fetch::<RawSuspension>(&self.pool, "read gates", sql::suspensions(Dialect::Postgres, ids)?),
+            fetch::<RawPending>(&self.pool, "read waitpoints", sql::pending(Dialect::Postgres, ids)?),
+        )?;
+        Ok(sql::gate_rows(ids, susp, pend))
     }
 }

@@ -1,10 +1,10 @@
 //! SQLite: the same page queries as Postgres (`backend::sql`, SQLite
 //! dialect) on the SQLite backend's tables, one logical partition.
 use async_trait::async_trait;
-use ff_core::types::{BudgetId, FlowId};
+use ff_core::types::{BudgetId, ExecutionId, FlowId};
 use sqlx::SqlitePool;
 
-use super::sql::{self, Bind, Dialect, Query, RawExec, RawFlow, RawLease, RawSuspended};
+use super::sql::{self, Bind, Dialect, Query, RawExec, RawFlow, RawLease, RawPending, RawSuspended, RawSuspension};
 use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, LeaseLine, Page, ReadError, Reads, SuspendedLine};
 
 /// The board's reads on a SQLite store.
@@ -73,5 +73,17 @@ impl Reads for SqliteReads {
             .await
             .map_err(|e| ReadError::store("list budgets", e))?;
         super::budgets(raw)
+    }
+
+    async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
+        let ids = &ids[..ids.len().min(super::MAX_PAGE)];
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (susp, pend) = futures::try_join!(
+            fetch::<RawSuspension>(&self.pool, "read gates", sql::suspensions(Dialect::Sqlite, ids)?),
+            fetch::<RawPending>(&self.pool, "read waitpoints", sql::pending(Dialect::Sqlite, ids)?),
+        )?;
+        Ok(sql::gate_rows(ids, susp, pend))
     }
 }

@@ -426,6 +426,69 @@ impl Reads for ValkeyReads {
         }
         super::budgets(raw)
     }
+
+    async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
+        let ids = &ids[..ids.len().min(super::MAX_PAGE)];
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One pipeline: each gate and each execution's waitpoint set.
+        let mut pipe = self.client.pipeline();
+        let mut slots = Vec::new();
+        for id in ids {
+            let gate = crate::gate::queue_valkey(&mut pipe, id);
+            let ctx = ExecKeyContext::new(&self.partition(id.partition()), id);
+            slots.push((gate, pipe.cmd::<Vec<String>>("SMEMBERS").arg(ctx.waitpoints()).finish()));
+        }
+        pipe.execute().await.map_err(store("read gates"))?;
+        let mut gates = Vec::new();
+        let mut wps: Vec<(usize, ff_core::types::WaitpointId)> = Vec::new();
+        for (i, ((fields, tokens), set)) in slots.into_iter().enumerate() {
+            let fields = fields.value().map_err(store("read gates"))?;
+            let tokens = tokens.value().map_err(store("read gates"))?;
+            gates.push(crate::gate::valkey_gate(&ids[i], &fields, tokens));
+            let mut set = set.value().map_err(store("read gates"))?;
+            set.sort();
+            set.truncate(64);
+            wps.extend(set.iter().filter_map(|w| ff_core::types::WaitpointId::parse(w).ok()).map(|w| (i, w)));
+        }
+        // One more: the fields of every waitpoint (never its token).
+        let mut pipe = self.client.pipeline();
+        let slots: Vec<_> = wps
+            .iter()
+            .map(|(i, w)| {
+                let ctx = ExecKeyContext::new(&self.partition(ids[*i].partition()), &ids[*i]);
+                pipe.cmd::<Vec<Option<String>>>("HMGET")
+                    .arg(ctx.waitpoint(w))
+                    .arg("state")
+                    .arg("waitpoint_key")
+                    .arg("created_at")
+                    .arg("expires_at")
+                    .finish()
+            })
+            .collect();
+        if !wps.is_empty() {
+            pipe.execute().await.map_err(store("read waitpoints"))?;
+        }
+        let mut pending: Vec<Vec<crate::gate::Pending>> = vec![Vec::new(); ids.len()];
+        for ((i, w), slot) in wps.iter().zip(slots) {
+            let v = slot.value().map_err(store("read waitpoints"))?;
+            let s = |k: usize| v.get(k).cloned().flatten().filter(|x| !x.is_empty());
+            let state = s(0).unwrap_or_default();
+            if state != "pending" && state != "active" {
+                continue;
+            }
+            pending[*i].push(crate::gate::Pending {
+                waitpoint_id: w.to_string(),
+                waitpoint_key: s(1).unwrap_or_default(),
+                state,
+                created_at: s(2).and_then(|t| t.parse().ok()).unwrap_or(0),
+                expires_at: s(3).and_then(|t| t.parse().ok()),
+                required: Vec::new(),
+            });
+        }
+        Ok(gates.into_iter().zip(pending).map(|(gate, pending)| crate::gate::GateRows { gate, pending }).collect())
+    }
 }
 
 /// Lanes named in a setting (comma-separated), checked as `LaneId`s.
