@@ -107,3 +107,18 @@ pub fn conn() -> Result<Connected, AppError> {
         error: d.error.unwrap_or_else(|| "not connected".into()),
     })
 }
+
+/// An engine read under the board's deadline (`FF_BOARD_DEADLINE_MS`):
+/// past it, a 504 naming the call instead of a page that hangs. Actions are
+/// not cut off this way (an engine call dropped half-way would leave its
+/// audit entry without an outcome).
+pub async fn timed<T>(
+    op: &'static str,
+    fut: impl std::future::Future<Output = Result<T, ff_core::engine_error::EngineError>>,
+) -> Result<T, AppError> {
+    let after = ff_board_engine::backend::deadline_setting();
+    match tokio::time::timeout(after, fut).await {
+        Ok(r) => r.map_err(|e| AppError::engine(op, e)),
+        Err(_) => Err(AppError::Timeout { op: op.into(), ms: after.as_millis() as u64 }),
+    }
+}

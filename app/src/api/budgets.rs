@@ -36,15 +36,14 @@ pub async fn list_budgets() -> Result<Vec<BudgetView>, AppError> {
     let c = crate::state::conn()?;
     let mut ids = c.reads.budget_ids().await?;
     ids.truncate(MAX_BUDGETS);
-    futures::stream::iter(ids)
+    let all = futures::stream::iter(ids)
         .map(|id| {
             let backend = c.backend.clone();
             async move { backend.get_budget_status(&id).await.map(view) }
         })
         .buffered(8)
-        .try_collect()
-        .await
-        .map_err(|e| AppError::engine("get_budget_status", e))
+        .try_collect();
+    crate::state::timed("get_budget_status", all).await
 }
 
 #[server(prefix = "/api", endpoint = "budget_detail")]
@@ -58,7 +57,7 @@ pub async fn budget_detail(budget_id: String) -> Result<BudgetView, AppError> {
     if !known.iter().any(|k| k == &id) {
         return Err(AppError::not_found("budget", raw));
     }
-    c.backend.get_budget_status(&id).await.map(view).map_err(|e| AppError::engine("get_budget_status", e))
+    crate::state::timed("get_budget_status", c.backend.get_budget_status(&id)).await.map(view)
 }
 
 #[cfg(feature = "ssr")]

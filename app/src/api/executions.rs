@@ -106,10 +106,8 @@ pub async fn get_execution(execution_id: String) -> Result<ExecutionDetail, AppE
     let id = super::parse::execution_id(&execution_id)?;
     let c = crate::state::conn()?;
     let b = &c.backend;
-    let s = b
-        .describe_execution(&id)
-        .await
-        .map_err(|e| AppError::engine("describe_execution", e))?
+    let s = crate::state::timed("describe_execution", b.describe_execution(&id))
+        .await?
         .ok_or_else(|| AppError::not_found("execution", execution_id.clone()))?;
     let info = field(b.read_execution_info(&id).await, |i| {
         let Some(i) = i else { return vec![] };

@@ -106,7 +106,7 @@ pub async fn list_flows(
     let partitions = c.partitions.num_flow_partitions;
     if let Some(q) = q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let id = super::parse::flow_id(q)?;
-        let snap = c.backend.describe_flow(&id).await.map_err(|e| AppError::engine("describe_flow", e))?;
+        let snap = crate::state::timed("describe_flow", c.backend.describe_flow(&id)).await?;
         return Ok(FlowsList { rows: snap.map(row).into_iter().collect(), next_cursor: None, partitions, cut_short: false });
     }
     let query = FlowQuery {
@@ -133,11 +133,8 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
 
     let id = super::parse::flow_id(&flow_id)?;
     let c = crate::state::conn()?;
-    let snap = c
-        .backend
-        .describe_flow(&id)
-        .await
-        .map_err(|e| AppError::engine("describe_flow", e))?
+    let snap = crate::state::timed("describe_flow", c.backend.describe_flow(&id))
+        .await?
         .ok_or_else(|| AppError::not_found("flow", flow_id.clone()))?;
     let members = c.reads.flow_members(&id, MAX_MEMBERS).await?;
     let edges = futures::stream::iter(members.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
@@ -147,9 +144,8 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
             async move { backend.list_edges(&id, EdgeDirection::Outgoing { from_node: m }).await }
         })
         .buffered(8)
-        .try_concat()
-        .await
-        .map_err(|e| AppError::engine("list_edges", e))?;
+        .try_concat();
+    let edges = crate::state::timed("list_edges", edges).await?;
     let mut edges: Vec<DagEdge> = edges
         .into_iter()
         .map(|e| DagEdge {

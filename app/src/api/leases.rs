@@ -119,7 +119,7 @@ pub async fn list_lanes() -> Result<Vec<String>, AppError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let page = c.backend.list_lanes(cursor, 500).await.map_err(|e| AppError::engine("list_lanes", e))?;
+        let page = crate::state::timed("list_lanes", c.backend.list_lanes(cursor, 500)).await?;
         out.extend(page.lanes.into_iter().map(|l| l.to_string()));
         match page.next_cursor {
             Some(n) if out.len() < 10_000 => cursor = Some(n),
