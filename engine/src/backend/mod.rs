@@ -27,6 +27,7 @@ use ff_core::types::{BudgetId, ExecutionId, FlowId};
 pub mod cache;
 pub mod postgres;
 pub mod sql;
+mod sql_reads;
 pub mod sqlite;
 pub mod valkey;
 

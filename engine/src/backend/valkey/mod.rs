@@ -85,8 +85,12 @@ impl ValkeyReads {
         Ok(lanes)
     }
 
-    /// One pipeline: at most `n` entries after `from` of every
-    /// (partition, lane) zset of `family`, merged, the first `n`.
+    /// The first `n` entries after `from` over every (partition, lane) zset
+    /// of `family`. Each key is first asked for a share of the page
+    /// ([`walk::share`]); only keys whose share ran out before the page's
+    /// last entry are asked again for a whole page, so a page moves
+    /// `keys × share` entries rather than `keys × page` when the index is
+    /// spread over partitions (it is: ids hash over them).
     async fn candidates(
         &self,
         family: Family,
@@ -94,23 +98,39 @@ impl ValkeyReads {
         from: Option<&Cand>,
         n: usize,
     ) -> Result<Vec<Cand>, ReadError> {
-        let mut pipe = self.client.pipeline();
-        let mut slots = Vec::new();
-        for index in 0..self.partitions.num_flow_partitions {
-            let idx = IndexKeys::new(&self.partition(index));
-            for key in family.keys(&idx, lanes) {
-                slots.push(walk::zrange(&mut pipe, family, key, from, n));
-            }
-        }
-        if slots.is_empty() {
+        let keys: Vec<String> = (0..self.partitions.num_flow_partitions)
+            .flat_map(|index| family.keys(&IndexKeys::new(&self.partition(index)), lanes))
+            .collect();
+        if keys.is_empty() {
             return Ok(Vec::new());
         }
-        pipe.execute().await.map_err(store("read state index"))?;
-        let mut all = Vec::new();
-        for slot in slots {
-            all.extend(slot.value().map_err(store("read state index"))?);
+        let share = walk::share(n, keys.len());
+        let first = self.zrange_each(family, &keys, from, share).await?;
+        let merged = walk::merge(family, first.iter().flatten().cloned().collect(), from, n);
+        let again = walk::short_keys(family, &first, share, &merged, n);
+        if again.is_empty() {
+            return Ok(merged);
         }
+        let retry_keys: Vec<String> = again.iter().map(|&i| keys[i].clone()).collect();
+        let second = self.zrange_each(family, &retry_keys, from, n).await?;
+        let mut all: Vec<(String, f64)> =
+            first.into_iter().enumerate().filter(|(i, _)| !again.contains(i)).flat_map(|(_, v)| v).collect();
+        all.extend(second.into_iter().flatten());
         Ok(walk::merge(family, all, from, n))
+    }
+
+    /// One pipeline: `ZRANGE` of each key, at most `n` (plus ties) after `from`.
+    async fn zrange_each(
+        &self,
+        family: Family,
+        keys: &[String],
+        from: Option<&Cand>,
+        n: usize,
+    ) -> Result<Vec<Vec<(String, f64)>>, ReadError> {
+        let mut pipe = self.client.pipeline();
+        let slots: Vec<_> = keys.iter().map(|k| walk::zrange(&mut pipe, family, k.clone(), from, n)).collect();
+        pipe.execute().await.map_err(store("read state index"))?;
+        slots.into_iter().map(|s| s.value().map_err(store("read state index"))).collect()
     }
 
     /// One pipeline: the row of every id (`None` where the core is gone).

@@ -120,6 +120,30 @@ pub fn merge(family: Family, all: Vec<(String, f64)>, from: Option<&Cand>, n: us
     out
 }
 
+/// How many entries each of `keys` zsets is first asked for, for a page of
+/// `n`: twice its even share, at least one.
+pub fn share(n: usize, keys: usize) -> usize {
+    (2 * n).div_ceil(keys.max(1)).max(1)
+}
+
+/// The keys (indexes into `first`) that may hold entries of the page the
+/// first read missed: a key that returned all it was asked (`share` plus
+/// the tie slack) and whose last entry comes before the page's `n`-th
+/// entry (or the page is not full).
+pub fn short_keys(family: Family, first: &[Vec<(String, f64)>], share: usize, merged: &[Cand], n: usize) -> Vec<usize> {
+    let bound = merged.get(n.saturating_sub(1)).filter(|_| merged.len() >= n);
+    first
+        .iter()
+        .enumerate()
+        .filter(|(_, got)| got.len() >= share + TIE_SLACK)
+        .filter(|(_, got)| {
+            let Some((id, score)) = got.last() else { return false };
+            bound.is_none_or(|b| after(family, b.score, b.id.as_str(), &Cand { family: 0, score: *score, id: ExecutionId::parse(id).unwrap_or_else(|_| b.id.clone()) }))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// The cursor of an entry: `family.scorebits.id` (score as its f64 bits in hex).
 pub fn cursor(c: &Cand) -> String {
     format!("{}.{:x}.{}", c.family, c.score.to_bits(), c.id)
@@ -150,6 +174,23 @@ mod tests {
         assert_eq!(first.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), [id(2), id(1)]);
         let resumed = merge(Family::Active, all, Some(&first[1]), 5);
         assert_eq!(resumed.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), [id(3), id(4)]);
+    }
+
+    #[test]
+    fn only_keys_that_ran_out_early_are_read_again() {
+        let share = 1;
+        let full = |ids: &[(u8, f64)]| ids.iter().map(|(i, s)| (id(*i), *s)).collect::<Vec<_>>();
+        // Key 0 returned all it was asked and its last entry (score 2) is
+        // before the page's last (score 9): it may hide more. Key 1's last
+        // entry is past the page's end; key 2 returned less than asked.
+        let first = vec![
+            full(&[(1, 1.0), (2, 1.5), (3, 1.6), (4, 1.7), (5, 1.8), (6, 1.9), (7, 1.95), (8, 1.96), (9, 1.97), (10, 1.98), (11, 1.99), (12, 1.991), (13, 1.992), (14, 1.993), (15, 1.994), (16, 1.995), (17, 2.0)]),
+            full(&[(20, 3.0), (21, 9.0), (22, 9.5), (23, 9.6), (24, 9.7), (25, 9.8), (26, 9.9), (27, 10.0), (28, 11.0), (29, 12.0), (30, 13.0), (31, 14.0), (32, 15.0), (33, 16.0), (34, 17.0), (35, 18.0), (36, 19.0)]),
+            full(&[(40, 9.0)]),
+        ];
+        let all: Vec<(String, f64)> = first.iter().flatten().cloned().collect();
+        let merged = merge(Family::Active, all, None, 20);
+        assert_eq!(short_keys(Family::Active, &first, share, &merged, 20), vec![0]);
     }
 
     #[test]

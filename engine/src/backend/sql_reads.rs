@@ -1,0 +1,124 @@
+//! The `Reads` impl both SQL backends share, written once as a macro over
+//! the pool type (sqlx's row and argument types differ per database, and
+//! generic sqlx code over both costs more than it saves). Each backend
+//! module supplies its struct (with `pool` and a `flow_partition` method),
+//! its dialect and its budget query.
+
+/// `sql_reads!(Struct, Pool, Row, Dialect, "budget query")` writes
+/// `migrate`, `fetch` and `impl Reads for Struct`.
+macro_rules! sql_reads {
+    ($ty:ident, $pool:ty, $row:ty, $dialect:expr, $budgets:expr) => {
+        /// Create the board's `ff_board_*` indexes (idempotent).
+        pub async fn migrate(pool: &$pool) -> Result<(), String> {
+            for ddl in $crate::backend::sql::INDEXES {
+                sqlx::query(ddl).execute(pool).await.map_err(|e| format!("create board index: {e}: {ddl}"))?;
+            }
+            Ok(())
+        }
+
+        async fn fetch<R>(pool: &$pool, op: &'static str, q: $crate::backend::sql::Query) -> Result<Vec<R>, $crate::backend::ReadError>
+        where
+            R: for<'r> sqlx::FromRow<'r, $row> + Send + Unpin,
+        {
+            let mut query = sqlx::query_as::<_, R>(&q.sql);
+            for b in q.binds {
+                query = match b {
+                    $crate::backend::sql::Bind::Int(i) => query.bind(i),
+                    $crate::backend::sql::Bind::Text(s) => query.bind(s),
+                };
+            }
+            query.fetch_all(pool).await.map_err(|e| $crate::backend::ReadError::store(op, e))
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::backend::Reads for $ty {
+            async fn flows(
+                &self,
+                q: &$crate::backend::FlowQuery,
+                after: Option<&str>,
+                limit: usize,
+            ) -> Result<$crate::backend::Page<$crate::backend::FlowLine>, $crate::backend::ReadError> {
+                use $crate::backend::sql::{self, RawFlow};
+                let limit = $crate::backend::clamp(limit);
+                let rows: Vec<RawFlow> = fetch(&self.pool, "list flows", sql::flows($dialect, q, after, limit)?).await?;
+                sql::page(rows, limit, RawFlow::cursor, RawFlow::line)
+            }
+
+            async fn executions(
+                &self,
+                q: &$crate::backend::ExecQuery,
+                after: Option<&str>,
+                limit: usize,
+            ) -> Result<$crate::backend::Page<$crate::backend::ExecLine>, $crate::backend::ReadError> {
+                use $crate::backend::sql::{self, RawExec};
+                let limit = $crate::backend::clamp(limit);
+                let rows: Vec<RawExec> =
+                    fetch(&self.pool, "list executions", sql::executions($dialect, q, after, limit)?).await?;
+                sql::page(rows, limit, RawExec::cursor, RawExec::line)
+            }
+
+            async fn suspended(
+                &self,
+                after: Option<&str>,
+                limit: usize,
+            ) -> Result<$crate::backend::Page<$crate::backend::SuspendedLine>, $crate::backend::ReadError> {
+                use $crate::backend::sql::{self, RawSuspended};
+                let limit = $crate::backend::clamp(limit);
+                let rows: Vec<RawSuspended> =
+                    fetch(&self.pool, "list suspended", sql::suspended($dialect, after, limit)?).await?;
+                sql::page(rows, limit, RawSuspended::cursor, RawSuspended::line)
+            }
+
+            async fn flow_members(
+                &self,
+                flow: &ff_core::types::FlowId,
+                limit: usize,
+            ) -> Result<Vec<$crate::backend::ExecLine>, $crate::backend::ReadError> {
+                use $crate::backend::sql::{self, RawExec};
+                let q = sql::members($dialect, self.flow_partition(flow), flow, limit);
+                let rows: Vec<RawExec> = fetch(&self.pool, "flow members", q).await?;
+                rows.into_iter().map(RawExec::line).collect()
+            }
+
+            async fn leases(&self, limit: usize) -> Result<Vec<$crate::backend::LeaseLine>, $crate::backend::ReadError> {
+                use $crate::backend::sql::{self, RawExecAt, RawLeaseHead};
+                let limit = $crate::backend::clamp(limit);
+                // Twice the page: an attempt of a finished execution may keep its expiry.
+                let heads: Vec<RawLeaseHead> =
+                    fetch(&self.pool, "active leases", sql::lease_heads($dialect, 2 * limit)).await?;
+                let ids: Vec<_> = heads.iter().filter_map(RawLeaseHead::id).collect();
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let rows: Vec<RawExecAt> = fetch(&self.pool, "active leases", sql::exec_rows($dialect, &ids)?).await?;
+                sql::lease_lines(heads, rows, limit)
+            }
+
+            async fn budget_ids(&self) -> Result<Vec<ff_core::types::BudgetId>, $crate::backend::ReadError> {
+                let raw: Vec<String> = sqlx::query_scalar($budgets)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| $crate::backend::ReadError::store("list budgets", e))?;
+                $crate::backend::budgets(raw)
+            }
+
+            async fn gates(
+                &self,
+                ids: &[ff_core::types::ExecutionId],
+            ) -> Result<Vec<$crate::gate::GateRows>, $crate::backend::ReadError> {
+                use $crate::backend::sql::{self, RawPending, RawSuspension};
+                let ids = &ids[..ids.len().min($crate::backend::MAX_PAGE)];
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let (susp, pend) = futures::try_join!(
+                    fetch::<RawSuspension>(&self.pool, "read gates", sql::suspensions($dialect, ids)?),
+                    fetch::<RawPending>(&self.pool, "read waitpoints", sql::pending($dialect, ids)?),
+                )?;
+                Ok(sql::gate_rows(ids, susp, pend))
+            }
+        }
+    };
+}
+
+pub(crate) use sql_reads;
