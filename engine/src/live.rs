@@ -64,9 +64,9 @@ pub struct LiveHandle {
     pub status: watch::Receiver<BTreeMap<&'static str, StreamState>>,
 }
 
-mod postgres;
-mod trait_streams;
-mod valkey;
+pub(crate) mod trait_streams;
+
+use crate::backend::{postgres, valkey};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -123,14 +123,14 @@ pub fn spawn(c: Connected) -> LiveHandle {
             tokio::spawn(trait_streams::signals(c, pool, feed("signal")));
         }
         SideStore::Postgres(pool) => {
-            tokio::spawn(postgres::run(pool.clone(), &postgres::COMPLETIONS, feed("completion")));
-            tokio::spawn(postgres::run(pool.clone(), &postgres::LEASES, feed("lease")));
-            tokio::spawn(postgres::run(pool, &postgres::SIGNALS, feed("signal")));
+            tokio::spawn(postgres::live::run(pool.clone(), &postgres::live::COMPLETIONS, feed("completion")));
+            tokio::spawn(postgres::live::run(pool.clone(), &postgres::live::LEASES, feed("lease")));
+            tokio::spawn(postgres::live::run(pool, &postgres::live::SIGNALS, feed("signal")));
         }
         SideStore::Valkey(client) => {
-            tokio::spawn(valkey::completions(c.clone(), client.clone(), feed("completion")));
-            tokio::spawn(valkey::leases(c.clone(), client.clone(), feed("lease")));
-            tokio::spawn(valkey::signals(c, client, feed("signal")));
+            tokio::spawn(valkey::live::completions(c.clone(), client.clone(), feed("completion")));
+            tokio::spawn(valkey::live::leases(c.clone(), client.clone(), feed("lease")));
+            tokio::spawn(valkey::live::signals(c, client, feed("signal")));
         }
     }
     LiveHandle { events, status }

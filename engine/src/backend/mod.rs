@@ -267,40 +267,56 @@ pub fn deadline_setting() -> Duration {
     })
 }
 
-/// A [`Reads`] whose every call has the deadline ([`deadline_setting`]).
+/// Board-wide reads running at once, per board process: past it a read
+/// waits its turn (within its deadline), so a burst of distinct queries
+/// cannot take every store connection from the engine's own workers.
+pub const READ_CONCURRENCY: usize = 4;
+
+/// A [`Reads`] whose every call has the deadline ([`deadline_setting`])
+/// and takes one of [`READ_CONCURRENCY`] permits.
 pub struct Deadlined<R> {
     inner: R,
     after: Duration,
+    permits: tokio::sync::Semaphore,
 }
 
 impl<R: Reads> Deadlined<R> {
     pub fn wrap(inner: R) -> std::sync::Arc<dyn Reads> {
-        std::sync::Arc::new(Deadlined { inner, after: deadline_setting() })
+        std::sync::Arc::new(Deadlined { inner, after: deadline_setting(), permits: tokio::sync::Semaphore::new(READ_CONCURRENCY) })
+    }
+
+    /// `fut` under a permit and the deadline (waiting for the permit counts).
+    async fn run<T>(&self, op: &'static str, fut: impl std::future::Future<Output = Result<T, ReadError>>) -> Result<T, ReadError> {
+        deadline(op, self.after, async {
+            let _permit = self.permits.acquire().await.map_err(|e| ReadError::store(op, e))?;
+            fut.await
+        })
+        .await
     }
 }
 
 #[async_trait]
 impl<R: Reads> Reads for Deadlined<R> {
     async fn flows(&self, q: &FlowQuery, after: Option<&str>, limit: usize) -> Result<Page<FlowLine>, ReadError> {
-        deadline("list flows", self.after, self.inner.flows(q, after, limit)).await
+        self.run("list flows", self.inner.flows(q, after, limit)).await
     }
     async fn executions(&self, q: &ExecQuery, after: Option<&str>, limit: usize) -> Result<Page<ExecLine>, ReadError> {
-        deadline("list executions", self.after, self.inner.executions(q, after, limit)).await
+        self.run("list executions", self.inner.executions(q, after, limit)).await
     }
     async fn suspended(&self, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError> {
-        deadline("list suspended", self.after, self.inner.suspended(after, limit)).await
+        self.run("list suspended", self.inner.suspended(after, limit)).await
     }
     async fn flow_members(&self, flow: &FlowId, limit: usize) -> Result<Vec<ExecLine>, ReadError> {
-        deadline("flow members", self.after, self.inner.flow_members(flow, limit)).await
+        self.run("flow members", self.inner.flow_members(flow, limit)).await
     }
     async fn leases(&self, limit: usize) -> Result<Vec<LeaseLine>, ReadError> {
-        deadline("active leases", self.after, self.inner.leases(limit)).await
+        self.run("active leases", self.inner.leases(limit)).await
     }
     async fn budget_ids(&self) -> Result<Vec<BudgetId>, ReadError> {
-        deadline("list budgets", self.after, self.inner.budget_ids()).await
+        self.run("list budgets", self.inner.budget_ids()).await
     }
     async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
-        deadline("read gates", self.after, self.inner.gates(ids)).await
+        self.run("read gates", self.inner.gates(ids)).await
     }
 }
 

@@ -110,7 +110,7 @@ pub(super) fn outcome_name(o: &CompletionOutcome) -> String {
     }
 }
 
-pub(super) fn completion_event(e: CompletionEvent) -> Option<SourceEvent> {
+pub(crate) fn completion_event(e: CompletionEvent) -> Option<SourceEvent> {
     Some(SourceEvent::Completion { outcome: outcome_name(&e.outcome), execution_id: e.execution_id, at: e.at.0 })
 }
 

@@ -11,6 +11,9 @@ use sqlx::PgPool;
 
 use super::sql::Dialect;
 
+pub mod audit;
+pub(crate) mod live;
+
 /// The board's reads on a Postgres store.
 pub struct PostgresReads {
     pub pool: PgPool,

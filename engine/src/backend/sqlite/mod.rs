@@ -6,6 +6,8 @@ use sqlx::SqlitePool;
 
 use super::sql::Dialect;
 
+pub mod audit;
+
 /// The board's reads on a SQLite store.
 pub struct SqliteReads {
     pub pool: SqlitePool,

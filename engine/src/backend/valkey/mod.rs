@@ -30,6 +30,8 @@ use ff_core::types::{BudgetId, ExecutionId, FlowId, LaneId};
 
 use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, Page, ReadError, Reads, SuspendedLine, MAX_SCAN};
 
+pub mod audit;
+pub(crate) mod live;
 mod walk;
 
 use walk::{Cand, Family};

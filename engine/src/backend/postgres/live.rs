@@ -58,21 +58,21 @@ use ff_core::types::ExecutionId;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
-use super::{Backoff, Feed, SourceEvent};
+use crate::live::{Backoff, Feed, SourceEvent};
 
 /// Catch-up query without a NOTIFY this often.
-pub(super) const FALLBACK_POLL: Duration = Duration::from_secs(10);
+pub(crate) const FALLBACK_POLL: Duration = Duration::from_secs(10);
 /// Shortest time between two catch-up queries of one reader.
-pub(super) const MIN_GAP: Duration = Duration::from_millis(100);
+pub(crate) const MIN_GAP: Duration = Duration::from_millis(100);
 /// Rows per catch-up query page.
 const BATCH: i64 = 512;
 /// How long an id jumped over is waited for.
-pub(super) const GAP_TTL: Duration = Duration::from_secs(30);
+pub(crate) const GAP_TTL: Duration = Duration::from_secs(30);
 /// Widest jump whose ids are tracked as gaps.
-pub(super) const MAX_GAP: i64 = 1024;
+pub(crate) const MAX_GAP: i64 = 1024;
 
 /// One outbox table.
-pub(super) struct Outbox {
+pub(crate) struct Outbox {
     table: &'static str,
     channel: &'static str,
     /// `$1` = exclusive lower `event_id`, `$2` = limit; first column `event_id`.
@@ -80,7 +80,7 @@ pub(super) struct Outbox {
     decode: fn(&PgRow) -> Result<SourceEvent, String>,
 }
 
-pub(super) static COMPLETIONS: Outbox = Outbox {
+pub(crate) static COMPLETIONS: Outbox = Outbox {
     table: "ff_completion_event",
     channel: "ff_completion",
     select: "SELECT event_id, partition_key::int AS partition_key, execution_id::text AS execution_id, \
@@ -89,7 +89,7 @@ pub(super) static COMPLETIONS: Outbox = Outbox {
     decode: decode_completion,
 };
 
-pub(super) static LEASES: Outbox = Outbox {
+pub(crate) static LEASES: Outbox = Outbox {
     table: "ff_lease_event",
     channel: "ff_lease_event",
     select: "SELECT event_id, partition_key::int AS partition_key, execution_id, lease_id, event_type, \
@@ -98,7 +98,7 @@ pub(super) static LEASES: Outbox = Outbox {
     decode: decode_lease,
 };
 
-pub(super) static SIGNALS: Outbox = Outbox {
+pub(crate) static SIGNALS: Outbox = Outbox {
     table: "ff_signal_event",
     channel: "ff_signal_event",
     select: "SELECT event_id, partition_key::int AS partition_key, execution_id, signal_id, waitpoint_id, \
@@ -153,7 +153,7 @@ fn decode_signal(row: &PgRow) -> Result<SourceEvent, String> {
 
 /// Position in an outbox: the highest id seen plus the ids jumped over.
 #[derive(Debug, Default)]
-pub(super) struct Cursor {
+pub(crate) struct Cursor {
     high: i64,
     gaps: BTreeMap<i64, Instant>,
 }
@@ -235,7 +235,7 @@ async fn catch_up(
 }
 
 /// The reader of one outbox table; runs until the consumer goes away.
-pub(super) async fn run(pool: PgPool, outbox: &'static Outbox, mut feed: Feed) {
+pub(crate) async fn run(pool: PgPool, outbox: &'static Outbox, mut feed: Feed) {
     let mut backoff = Backoff::new();
     let mut cursor: Option<Cursor> = None;
     loop {

@@ -77,16 +77,16 @@ use ff_core::stream_subscribe::StreamCursor;
 use ff_core::types::{ExecutionId, LaneId};
 use futures::StreamExt;
 
-use super::trait_streams::completion_event;
-use super::{Backoff, Feed, SourceEvent};
+use crate::live::trait_streams::completion_event;
+use crate::live::{Backoff, Feed, SourceEvent};
 use crate::connect::Connected;
 
 /// Probe interval of the completion reader.
-pub(super) const PROBE: Duration = Duration::from_secs(1);
+pub(crate) const PROBE: Duration = Duration::from_secs(1);
 /// Poll interval of the lease reader.
-pub(super) const LEASE_TICK: Duration = Duration::from_secs(1);
+pub(crate) const LEASE_TICK: Duration = Duration::from_secs(1);
 /// Poll interval of the signal reader on a cluster.
-pub(super) const CLUSTER_POLL: Duration = Duration::from_millis(500);
+pub(crate) const CLUSTER_POLL: Duration = Duration::from_millis(500);
 /// Block timeout of the signal reader's XREAD.
 const BLOCK_MS: u64 = 5_000;
 /// Terminal-index look-back beyond the last tick (ms), for stamps racing the read.
@@ -218,7 +218,7 @@ async fn subscribers(client: &Client) -> Option<i64> {
 
 /// The trait's pubsub subscription, resubscribed (with a `Resync`) whenever
 /// the server was unreachable or restarted.
-pub(super) async fn completions(c: Connected, client: Client, mut feed: Feed) {
+pub(crate) async fn completions(c: Connected, client: Client, mut feed: Feed) {
     let cluster = client.is_cluster().await;
     let mut backoff = Backoff::new();
     let mut first = true;
@@ -333,7 +333,7 @@ fn signal_event(id: &str, f: &HashMap<String, String>) -> Option<SourceEvent> {
     })
 }
 
-pub(super) async fn signals(c: Connected, client: Client, mut feed: Feed) {
+pub(crate) async fn signals(c: Connected, client: Client, mut feed: Feed) {
     let keys: Vec<String> = (0..c.partitions.num_flow_partitions)
         .map(|i| IndexKeys::new(&partition(i)).partition_signal_delivery())
         .collect();
@@ -499,7 +499,7 @@ struct LeaseTail {
     scan_cursor: String,
 }
 
-pub(super) async fn leases(c: Connected, client: Client, mut feed: Feed) {
+pub(crate) async fn leases(c: Connected, client: Client, mut feed: Feed) {
     let mut backoff = Backoff::new();
     let mut run_id: Option<Option<String>> = None;
     let mut tail: Option<LeaseTail> = None;

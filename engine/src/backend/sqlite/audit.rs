@@ -1,0 +1,131 @@
+//! The audit log on SQLite: the board's own table `ff_board_audit` (see
+//! `crate::audit` for what is written when).
+use async_trait::async_trait;
+use sqlx::SqlitePool;
+
+use crate::audit::{recorded, AuditEntry, AuditStore, Recorded, Row, COLUMNS};
+
+const TABLE_SQLITE: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS ff_board_audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        at_ms INTEGER NOT NULL,
+        user_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        outcome TEXT,
+        outcome_at_ms INTEGER
+    )",
+    "CREATE INDEX IF NOT EXISTS ff_board_audit_at_ms ON ff_board_audit (at_ms)",
+    "CREATE INDEX IF NOT EXISTS ff_board_audit_target ON ff_board_audit (target)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ff_board_audit_idem ON ff_board_audit (idempotency_key, action, target)",
+];
+
+
+/// The audit table on a SQLite store.
+pub struct SqliteAudit {
+    pool: SqlitePool,
+}
+
+/// Open (creating the table when missing).
+pub async fn open(pool: &SqlitePool) -> Result<SqliteAudit, String> {
+    for stmt in TABLE_SQLITE {
+        sqlx::query(stmt).execute(pool).await.map_err(|e| format!("sqlite audit log: create table ff_board_audit: {e}"))?;
+    }
+    Ok(SqliteAudit { pool: pool.clone() })
+}
+
+#[async_trait]
+impl AuditStore for SqliteAudit {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_attempt(
+        &self,
+        at_ms: i64,
+        user: &str,
+        role: &str,
+        action: &str,
+        target: &str,
+        reason: &str,
+        idempotency_key: &str,
+    ) -> Result<Recorded, String> {
+        let pool = &self.pool;
+        let id = uuid::Uuid::new_v4().to_string();
+        // `OR IGNORE`, not `ON CONFLICT (…)`: SQLite checks a conflict
+        // target against the connection's cached schema when preparing, and
+        // a pooled connection that loaded the schema before `open` added the
+        // index rejects it.
+        let inserted = sqlx::query(
+            "INSERT OR IGNORE INTO ff_board_audit \
+             (id, at_ms, user_name, role, action, target, reason, idempotency_key) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(at_ms)
+        .bind(user)
+        .bind(role)
+        .bind(action)
+        .bind(target)
+        .bind(reason)
+        .bind(idempotency_key)
+        .execute(pool)
+        .await
+        .map_err(|e| format!("sqlite audit log: record attempt: {e}"))?
+        .rows_affected();
+        let row: Row = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM ff_board_audit \
+             WHERE idempotency_key = ? AND action = ? AND target = ?"
+        ))
+        .bind(idempotency_key)
+        .bind(action)
+        .bind(target)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| format!("sqlite audit log: read attempt back: {e}"))?;
+        Ok(recorded(inserted == 1, row.into()))
+    }
+
+    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, String> {
+        Ok(sqlx::query("UPDATE ff_board_audit SET outcome = ?, outcome_at_ms = ? WHERE id = ?")
+            .bind(outcome)
+            .bind(at_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| format!("sqlite audit log: record outcome of {id}: {e}"))?
+            .rows_affected()
+            == 1)
+    }
+
+    async fn list(
+        &self,
+        user: Option<&str>,
+        action: Option<&str>,
+        target: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, String> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM ff_board_audit \
+             WHERE (? IS NULL OR user_name = ?) AND (? IS NULL OR action = ?) \
+             AND (? IS NULL OR instr(target, ?) > 0) \
+             ORDER BY at_ms DESC, seq DESC LIMIT ?"
+        ))
+        .bind(user)
+        .bind(user)
+        .bind(action)
+        .bind(action)
+        .bind(target)
+        .bind(target)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| format!("sqlite audit log: list: {e}"))?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+}

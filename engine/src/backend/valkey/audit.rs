@@ -1,0 +1,299 @@
+//! The audit log on Valkey: the stream `ff_board:{audit}` (one entry per
+//! attempt), the hash `ff_board:{audit}:idem` (idempotency scope → entry
+//! id) and the hash `ff_board:{audit}:outcomes` (entry id →
+//! `"<outcome_at_ms> <outcome>"`), written atomically by Lua (see
+//! `crate::audit` for what is written when). The keys share one hash tag,
+//! so the scripts also run on a cluster.
+use async_trait::async_trait;
+use ferriskey::Client;
+
+use crate::audit::{AuditEntry, AuditStore, Recorded};
+
+const STREAM: &str = "ff_board:{audit}";
+const IDEM: &str = "ff_board:{audit}:idem";
+const OUTCOMES: &str = "ff_board:{audit}:outcomes";
+
+/// KEYS: stream, idem, outcomes. ARGV: scope, at_ms, user, role, action,
+/// target, reason, key. Returns `{"new", id}` or
+/// `{"existing", id, outcome_or_empty, field, value, …}`.
+const RECORD_ATTEMPT_LUA: &str = r#"
+local id = redis.call('HGET', KEYS[2], ARGV[1])
+if id then
+  local found = redis.call('XRANGE', KEYS[1], id, id)
+  if #found > 0 then
+    local reply = {'existing', id, redis.call('HGET', KEYS[3], id) or ''}
+    for _, v in ipairs(found[1][2]) do reply[#reply + 1] = v end
+    return reply
+  end
+end
+id = redis.call('XADD', KEYS[1], '*', 'at_ms', ARGV[2], 'user', ARGV[3], 'role', ARGV[4],
+  'action', ARGV[5], 'target', ARGV[6], 'reason', ARGV[7], 'idempotency_key', ARGV[8])
+redis.call('HSET', KEYS[2], ARGV[1], id)
+return {'new', id}
+"#;
+
+/// KEYS: stream, outcomes. ARGV: id, "<at_ms> <outcome>". Returns 0 when
+/// there is no such entry.
+const RECORD_OUTCOME_LUA: &str = r#"
+if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"#;
+
+
+/// The audit stream on a Valkey store.
+pub struct ValkeyAudit {
+    client: Client,
+}
+
+/// Open: streams and hashes appear on first write; check that nothing
+/// else holds the names.
+pub async fn open(client: &Client) -> Result<ValkeyAudit, String> {
+    for (key, want) in [(STREAM, "stream"), (IDEM, "hash"), (OUTCOMES, "hash")] {
+        let kind: String = client
+            .cmd("TYPE")
+            .arg(key)
+            .execute()
+            .await
+            .map_err(|e| format!("valkey audit log: check key {key}: {e}"))?;
+        if kind != "none" && kind != want {
+            return Err(format!("valkey audit log: key {key} holds a {kind}, expected a {want}"));
+        }
+    }
+    Ok(ValkeyAudit { client: client.clone() })
+}
+
+#[async_trait]
+impl AuditStore for ValkeyAudit {
+    fn name(&self) -> &'static str {
+        "valkey"
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_attempt(
+        &self,
+        at_ms: i64,
+        user: &str,
+        role: &str,
+        action: &str,
+        target: &str,
+        reason: &str,
+        idempotency_key: &str,
+    ) -> Result<Recorded, String> {
+        let scope = serde_json::to_string(&[idempotency_key, action, target])
+            .map_err(|e| format!("valkey audit log: encode idempotency scope: {e}"))?;
+        let reply: Vec<String> = self
+            .client
+            .cmd("EVAL")
+            .arg(RECORD_ATTEMPT_LUA)
+            .arg(3)
+            .arg(STREAM)
+            .arg(IDEM)
+            .arg(OUTCOMES)
+            .arg(scope)
+            .arg(at_ms.to_string())
+            .arg(user)
+            .arg(role)
+            .arg(action)
+            .arg(target)
+            .arg(reason)
+            .arg(idempotency_key)
+            .execute()
+            .await
+            .map_err(|e| format!("valkey audit log: record attempt: {e}"))?;
+        match reply.as_slice() {
+            [tag, id] if tag == "new" => Ok(Recorded::New(AuditEntry {
+                id: id.clone(),
+                at_ms,
+                user: user.to_owned(),
+                role: role.to_owned(),
+                action: action.to_owned(),
+                target: target.to_owned(),
+                reason: reason.to_owned(),
+                idempotency_key: idempotency_key.to_owned(),
+                outcome: None,
+                outcome_at_ms: None,
+            })),
+            [tag, id, outcome, fields @ ..] if tag == "existing" => {
+                let mut entry = stream_entry(id, fields)?;
+                set_outcome(&mut entry, (!outcome.is_empty()).then_some(outcome.as_str()))?;
+                Ok(Recorded::Existing(entry))
+            }
+            other => Err(format!("valkey audit log: record attempt: unexpected reply {other:?}")),
+        }
+    }
+
+    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, String> {
+        Ok(is_stream_id(id)
+            && self
+                .client
+                .cmd("EVAL")
+                .arg(RECORD_OUTCOME_LUA)
+                .arg(2)
+                .arg(STREAM)
+                .arg(OUTCOMES)
+                .arg(id)
+                .arg(format!("{at_ms} {outcome}"))
+                .execute::<i64>()
+                .await
+                .map_err(|e| format!("valkey audit log: record outcome of {id}: {e}"))?
+                == 1)
+    }
+
+    async fn list(
+        &self,
+        user: Option<&str>,
+        action: Option<&str>,
+        target: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, String> {
+        let client = &self.client;
+        let filtered = user.is_some() || action.is_some() || target.is_some();
+        // Unfiltered: one page is the answer. Filtered: read larger pages
+        // until enough entries match or the stream ends.
+        let page = if filtered { limit.clamp(256, 1024) } else { limit.min(1024) };
+        let mut out: Vec<AuditEntry> = Vec::new();
+        let mut end = "+".to_owned();
+        while out.len() < limit {
+            let reply: ferriskey::Value = client
+                .cmd("XREVRANGE")
+                .arg(STREAM)
+                .arg(&end)
+                .arg("-")
+                .arg("COUNT")
+                .arg(page)
+                .execute()
+                .await
+                .map_err(|e| format!("valkey audit log: list: {e}"))?;
+            let rows = stream_rows(reply)?;
+            let Some((last, _)) = rows.last() else { break };
+            end = format!("({last}");
+            let full = rows.len() == page;
+            for (id, fields) in &rows {
+                let e = stream_entry(id, fields)?;
+                if user.is_none_or(|u| e.user == u)
+                    && action.is_none_or(|a| e.action == a)
+                    && target.is_none_or(|t| e.target.contains(t))
+                {
+                    out.push(e);
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        out.truncate(limit);
+        if out.is_empty() {
+            return Ok(out);
+        }
+        let outcomes: Vec<Option<String>> = out
+            .iter()
+            .fold(client.cmd("HMGET").arg(OUTCOMES), |cmd, e| cmd.arg(&e.id))
+            .execute()
+            .await
+            .map_err(|e| format!("valkey audit log: read outcomes: {e}"))?;
+        for (e, o) in out.iter_mut().zip(&outcomes) {
+            set_outcome(e, o.as_deref())?;
+        }
+        Ok(out)
+    }
+}
+
+/// `<ms>-<seq>`, the only ids the Valkey audit stream holds.
+fn is_stream_id(id: &str) -> bool {
+    id.split_once('-').is_some_and(|(ms, seq)| {
+        [ms, seq].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// `(id, [field, value, …])` rows of an `XRANGE` / `XREVRANGE` reply, which
+/// the client hands over as an array of `[id, fields]` or as a map
+/// `id → fields`, with the fields flat or as pairs.
+fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, String> {
+    use ferriskey::Value;
+    let bad = |what: &dyn std::fmt::Debug| format!("valkey audit log: unexpected stream reply {what:?}");
+    fn flatten(v: Value, out: &mut Vec<String>) -> Result<(), String> {
+        match v {
+            Value::Array(items) => items.into_iter().try_for_each(|i| {
+                flatten(i.map_err(|e| format!("valkey audit log: stream reply: {e}"))?, out)
+            }),
+            Value::Map(pairs) => pairs.into_iter().try_for_each(|(k, v)| {
+                flatten(k, out)?;
+                flatten(v, out)
+            }),
+            scalar => {
+                out.push(
+                    ferriskey::from_owned_value(scalar)
+                        .map_err(|e| format!("valkey audit log: stream reply: {e}"))?,
+                );
+                Ok(())
+            }
+        }
+    }
+    let pairs: Vec<(Value, Value)> = match reply {
+        Value::Nil => Vec::new(),
+        Value::Map(pairs) => pairs,
+        Value::Array(items) => items
+            .into_iter()
+            .map(|row| match row {
+                Ok(Value::Array(mut parts)) if parts.len() == 2 => {
+                    let fields = parts.pop().expect("two parts");
+                    let id = parts.pop().expect("two parts");
+                    match (id, fields) {
+                        (Ok(id), Ok(fields)) => Ok((id, fields)),
+                        other => Err(bad(&other)),
+                    }
+                }
+                other => Err(bad(&other)),
+            })
+            .collect::<Result<_, _>>()?,
+        other => return Err(bad(&other)),
+    };
+    pairs
+        .into_iter()
+        .map(|(id, fields)| {
+            let id: String =
+                ferriskey::from_owned_value(id).map_err(|e| format!("valkey audit log: stream entry id: {e}"))?;
+            let mut flat = Vec::new();
+            flatten(fields, &mut flat)?;
+            Ok((id, flat))
+        })
+        .collect()
+}
+
+/// An attempt from its stream entry's flat `field, value, …` list.
+fn stream_entry(id: &str, fields: &[String]) -> Result<AuditEntry, String> {
+    let get = |name: &str| {
+        fields
+            .chunks_exact(2)
+            .find(|kv| kv[0] == name)
+            .map(|kv| kv[1].clone())
+            .ok_or_else(|| format!("valkey audit log: entry {id} lacks field {name}"))
+    };
+    Ok(AuditEntry {
+        id: id.to_owned(),
+        at_ms: get("at_ms")?
+            .parse()
+            .map_err(|e| format!("valkey audit log: entry {id} has a bad at_ms: {e}"))?,
+        user: get("user")?,
+        role: get("role")?,
+        action: get("action")?,
+        target: get("target")?,
+        reason: get("reason")?,
+        idempotency_key: get("idempotency_key")?,
+        outcome: None,
+        outcome_at_ms: None,
+    })
+}
+
+/// Fill an entry's outcome from its `"<at_ms> <outcome>"` hash value.
+fn set_outcome(entry: &mut AuditEntry, raw: Option<&str>) -> Result<(), String> {
+    let Some(raw) = raw else { return Ok(()) };
+    let (at, text) = raw
+        .split_once(' ')
+        .ok_or_else(|| format!("valkey audit log: malformed outcome of {}: {raw:?}", entry.id))?;
+    entry.outcome_at_ms =
+        Some(at.parse().map_err(|e| format!("valkey audit log: bad outcome time of {}: {e}", entry.id))?);
+    entry.outcome = Some(text.to_owned());
+    Ok(())
+}
