@@ -167,28 +167,27 @@ pub async fn execution_action(
     let id = super::parse::execution_id(&execution_id)?;
     let sup = crate::state::conn()?.backend.capabilities().supports;
     let gate = |supported: bool, op: &str| if supported { Ok(()) } else { Err(AppError::Unsupported { op: op.into() }) };
-    match action.as_str() {
-        "cancel" => gate(sup.cancel_execution, "cancel_execution")?,
-        "revoke_lease" => gate(sup.revoke_lease, "revoke_lease")?,
-        "replay" => gate(sup.replay_execution, "replay_execution")?,
-        "change_priority" => {
-            gate(sup.change_priority, "change_priority")?;
-            if !priority.is_some_and(|p| (-1000..=1000).contains(&p)) {
-                return Err(AppError::BadRequest("priority must be a whole number from -1000 to 1000".into()));
-            }
-        }
-        other => return Err(AppError::BadRequest(format!("unknown action {other:?}"))),
+    use crate::api::states::ExecAction as A;
+    let act = A::parse(&action).ok_or_else(|| AppError::BadRequest(format!("unknown action {action:?}")))?;
+    let supported = match act {
+        A::Cancel => sup.cancel_execution,
+        A::RevokeLease => sup.revoke_lease,
+        A::Replay => sup.replay_execution,
+        A::ChangePriority => sup.change_priority,
+    };
+    gate(supported, act.engine_op())?;
+    if act == A::ChangePriority && !priority.is_some_and(|p| (-1000..=1000).contains(&p)) {
+        return Err(AppError::BadRequest("priority must be a whole number from -1000 to 1000".into()));
     }
-    let act = action.clone();
     let why = reason.clone();
-    run::act(crate::auth::Role::Operator, &csrf, &action, &execution_id, &reason, &idempotency_key, |c| async move {
-        let r = match act.as_str() {
-            "cancel" => actions::cancel_execution(&c, &id, &why).await,
-            "revoke_lease" => actions::revoke_lease(&c, &id, &why).await,
-            "replay" => actions::replay_execution(&c, &id).await,
-            _ => actions::change_priority(&c, &id, priority.unwrap_or_default()).await,
+    run::act(crate::auth::Role::Operator, &csrf, act.as_str(), &execution_id, &reason, &idempotency_key, |c| async move {
+        let r = match act {
+            A::Cancel => actions::cancel_execution(&c, &id, &why).await,
+            A::RevokeLease => actions::revoke_lease(&c, &id, &why).await,
+            A::Replay => actions::replay_execution(&c, &id).await,
+            A::ChangePriority => actions::change_priority(&c, &id, priority.unwrap_or_default()).await,
         };
-        r.map_err(|e| AppError::engine(&act, e))
+        r.map_err(|e| AppError::engine(act.as_str(), e))
     })
     .await
     }
@@ -382,7 +381,7 @@ pub struct BulkCount {
     /// the scan bound): the count is "at least", and the run still acts on
     /// `ids` only.
     pub more: bool,
-    pub action: String,
+    pub action: crate::api::states::ExecAction,
     /// The executions a run acts on, sent back in steps of [`BULK_BATCH`].
     pub ids: Vec<String>,
 }
@@ -394,11 +393,6 @@ pub struct BulkProgress {
     pub failures: Vec<(String, String)>,
 }
 
-/// The action a bulk run applies to executions in `state`.
-#[cfg(feature = "ssr")]
-fn bulk_action_for(state: &str) -> &'static str {
-    if matches!(state, "completed" | "failed" | "cancelled" | "expired" | "skipped") { "replay" } else { "cancel" }
-}
 
 #[server(prefix = "/api", endpoint = "bulk_preview")]
 pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
@@ -421,7 +415,7 @@ pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
     };
     let more = more || ids.len() > BULK_MAX;
     ids.truncate(BULK_MAX);
-    Ok(BulkCount { count: ids.len(), more, action: bulk_action_for(st.as_str()).into(), ids, state: st.as_str().to_owned() })
+    Ok(BulkCount { count: ids.len(), more, action: crate::api::states::ExecAction::bulk_for(st), ids, state: st.as_str().to_owned() })
 }
 
 /// Act on one batch of the executions a preview listed. Each one is
@@ -438,15 +432,15 @@ pub async fn bulk_step(
     run::status(
         async move {
             crate::state::writer(crate::auth::Role::Operator, &csrf)?;
-            let st = crate::api::states::ExecState::filter(Some(&state))?
-                .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?
-                .as_str();
+            let state = crate::api::states::ExecState::filter(Some(&state))?
+                .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
+            let st = state.as_str();
             if ids.is_empty() || ids.len() > BULK_BATCH {
                 return Err(AppError::BadRequest(format!("a bulk step acts on 1 to {BULK_BATCH} executions, not {}", ids.len())));
             }
             let ids = ids.iter().map(|raw| super::parse::execution_id(raw)).collect::<Result<Vec<_>, _>>()?;
             let c = crate::state::conn()?;
-            let action = bulk_action_for(&st);
+            let action = crate::api::states::ExecAction::bulk_for(state);
             let mut done = 0;
             let mut failures = vec![];
             for id in ids {
@@ -465,13 +459,13 @@ pub async fn bulk_step(
                 let key = format!("{idempotency_key}:{id}");
                 let why = reason.clone();
                 let target = id.to_string();
-                let r = run::act(crate::auth::Role::Operator, &csrf, action, &target, &reason, &key, |c| async move {
-                    let r = if action == "replay" {
+                let r = run::act(crate::auth::Role::Operator, &csrf, action.as_str(), &target, &reason, &key, |c| async move {
+                    let r = if action == crate::api::states::ExecAction::Replay {
                         ff_board_engine::actions::replay_execution(&c, &id).await
                     } else {
                         ff_board_engine::actions::cancel_execution(&c, &id, &why).await
                     };
-                    r.map_err(|e| AppError::engine(action, e))
+                    r.map_err(|e| AppError::engine(action.as_str(), e))
                 })
                 .await;
                 match r {

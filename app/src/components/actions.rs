@@ -6,6 +6,7 @@
 //! after an action, so a live update never closes an open confirmation.
 use leptos::prelude::*;
 
+use crate::api::states::ExecAction;
 use crate::api::actions::{
     decide_waitpoint, execution_action, get_execution_panel, flow_cancel_preview, replay_preview, reset_budget_action,
     ActionResult, CancelFlowAction, DecideWaitpoint, ExecutionAction, ResetBudgetAction,
@@ -141,10 +142,10 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                         {gate}
                         {approvals}
                         <div class="flex flex-wrap items-start gap-2">
-                            {(!p.terminal && sup_cancel).then(|| view! { <ExecForm act=exec action="cancel" label="Cancel execution" danger=true text=cancel_text eid=eid.clone() csrf=actor.csrf.clone() key=key("cancel") replay=None/> })}
-                            {(p.has_lease && sup_revoke).then(|| view! { <ExecForm act=exec action="revoke_lease" label="Revoke lease" danger=true text=revoke_text eid=eid.clone() csrf=actor.csrf.clone() key=key("revoke_lease") replay=None/> })}
-                            {(matches!(p.state.as_str(), "waiting" | "delayed" | "rate_limited" | "waiting_children") && sup_prio).then(|| view! { <ExecForm act=exec action="change_priority" label="Change priority" danger=false text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key("change_priority") replay=None/> })}
-                            {(p.terminal && sup_replay).then(|| view! { <ExecForm act=exec action="replay" label="Replay" danger=true text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key("replay") replay=Some(replay) flow=p.flow_id.clone().unwrap_or_default()/> })}
+                            {(!p.terminal && sup_cancel).then(|| view! { <ExecForm act=exec action=ExecAction::Cancel.as_str() label="Cancel execution" danger=true text=cancel_text eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::Cancel.as_str()) replay=None/> })}
+                            {(p.has_lease && sup_revoke).then(|| view! { <ExecForm act=exec action=ExecAction::RevokeLease.as_str() label="Revoke lease" danger=true text=revoke_text eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::RevokeLease.as_str()) replay=None/> })}
+                            {(matches!(p.state.as_str(), "waiting" | "delayed" | "rate_limited" | "waiting_children") && sup_prio).then(|| view! { <ExecForm act=exec action=ExecAction::ChangePriority.as_str() label="Change priority" danger=false text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::ChangePriority.as_str()) replay=None/> })}
+                            {(p.terminal && sup_replay).then(|| view! { <ExecForm act=exec action=ExecAction::Replay.as_str() label="Replay" danger=true text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::Replay.as_str()) replay=Some(replay) flow=p.flow_id.clone().unwrap_or_default()/> })}
                         </div>
                     }.into_any()
                 })}
@@ -185,7 +186,7 @@ fn ExecForm(
                 })}
                 <input type="hidden" name="execution_id" value=eid.clone()/>
                 <input type="hidden" name="action" value=action/>
-                {(action == "change_priority").then(|| view! {
+                {(action == ExecAction::ChangePriority.as_str()).then(|| view! {
                     <label class="block text-xs text-slate-500">"New priority (-1000 … 1000)"<input type="number" name="priority" required min="-1000" max="1000" class=INPUT/></label>
                 })}
                 <Common csrf=csrf.clone() key=key.clone()/>
@@ -258,7 +259,7 @@ fn DecisionForm(
                     <p class="text-sm font-medium" data-testid="decision-text">{format!("Reject {} by cancelling it on {backend}.", short_id(&eid))}</p>
                     <p class="text-xs text-slate-500">{note}</p>
                     <input type="hidden" name="execution_id" value=eid.clone()/>
-                    <input type="hidden" name="action" value="cancel"/>
+                    <input type="hidden" name="action" value=ExecAction::Cancel.as_str()/>
                     <Common csrf=actor.csrf.clone() key=format!("cancel:{eid}:reject")/>
                     <button type="submit" data-testid="reject-cancel-confirm" class=format!("{BTN} bg-red-600 text-white")>"Cancel execution"</button>
                 </ActionForm>

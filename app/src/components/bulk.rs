@@ -62,7 +62,7 @@ pub fn BulkPanel(state: Signal<Option<String>>, open: Signal<bool>, open_href: S
                 let Some(actor) = actor else {
                     return view! { <p data-testid="action-disabled" class="text-sm text-slate-500">{format!("{} match. Operators can act on them.", p.count)}</p> }.into_any();
                 };
-                let verb = if p.action == "replay" { "Replay" } else { "Cancel" };
+                let verb = p.action.verb();
                 let label = if p.more { format!("{verb} the first {} matching…", p.count) } else { format!("{verb} all {} matching…", p.count) };
                 view! {
                     <details data-testid="bulk-open" class="mb-3" open>
@@ -92,7 +92,7 @@ pub fn BulkPanel(state: Signal<Option<String>>, open: Signal<bool>, open_href: S
 #[component]
 fn BulkForm(p: BulkCount, csrf: String, progress: RwSignal<Progress>, reason: RwSignal<String>, runs: RwSignal<u32>) -> impl IntoView {
     let key = format!("bulk:{}:{}:{}", p.state, p.count, now_ms() / 60_000);
-    let verb = if p.action == "replay" { "Replay" } else { "Cancel" };
+    let verb = p.action.verb();
     let summary = if p.more {
         format!("{verb} {} execution(s) in state {}: the first {} listed (more may match; only these are touched)", p.count, p.state, p.count)
     } else {
