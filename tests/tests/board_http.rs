@@ -155,7 +155,7 @@ async fn valkey_board_matches_trait() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backend_down_is_shown_and_recovered() {
     let port = ff_board_tests::free_port();
-    let spec = BackendSpec::Valkey { host: "127.0.0.1".into(), port };
+    let spec = BackendSpec::Valkey { seeds: vec![("127.0.0.1".into(), port)], tls: false, cluster: false };
     let engine = Engine::new(spec, true);
     tokio::spawn(engine.clone().supervise());
     let base = serve_engine(engine).await;
