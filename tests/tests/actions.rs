@@ -8,7 +8,7 @@ use ff_board_engine::audit::{AuditFilter, AuditLog};
 use ff_board_engine::connect::Connected;
 use ff_board_engine::demo;
 use ff_board_tests::board::{enc, form, Board};
-use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
+use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey, ValkeyCluster};
 use ff_core::contracts::ListPendingWaitpointsArgs;
 use ff_core::partition::{Partition, PartitionFamily, PartitionKey};
 use ff_core::state::PublicState;
@@ -302,4 +302,10 @@ async fn postgres_actions() {
 async fn valkey_actions() {
     let v = Valkey::start();
     suite(&v.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valkey_cluster_actions() {
+    let cluster = ValkeyCluster::start();
+    suite(&cluster.url()).await;
 }

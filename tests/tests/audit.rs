@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ff_board_engine::audit::{AuditEntry, AuditFilter, AuditLog, Recorded};
 use ff_board_engine::connect::SideStore;
-use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
+use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey, ValkeyCluster};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_on_sqlite() {
@@ -184,4 +184,12 @@ async fn check(side: &SideStore, other: &SideStore) {
     reopened.record_outcome(&c.id, "ok").await.expect("finish c");
     let c_now = log.list(&by(None, Some("cancel_execution"), None)).await.unwrap();
     assert_eq!(c_now[0].outcome.as_deref(), Some("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_on_valkey_cluster() {
+    let cluster = ValkeyCluster::start();
+    let first = connect(&cluster.url()).await;
+    let second = connect(&cluster.url()).await;
+    check(&first.side, &second.side).await;
 }

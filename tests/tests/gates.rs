@@ -13,7 +13,7 @@
 use ff_board_engine::audit::{AuditFilter, AuditLog};
 use ff_board_engine::connect::Connected;
 use ff_board_tests::board::{enc, form, Board};
-use ff_board_tests::{connect, fresh_postgres, sdk_gate, sqlite_path, Valkey};
+use ff_board_tests::{connect, fresh_postgres, sdk_gate, sqlite_path, Valkey, ValkeyCluster};
 use ff_core::contracts::{CompositeBody, CountKind, ListPendingWaitpointsArgs, ResumeCondition, SignalMatcher};
 use ff_core::partition::{Partition, PartitionFamily, PartitionKey};
 use ff_core::state::PublicState;
@@ -217,4 +217,10 @@ async fn postgres_gates() {
 async fn valkey_gates() {
     let v = Valkey::start();
     suite(&v.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valkey_cluster_gates() {
+    let cluster = ValkeyCluster::start();
+    suite(&cluster.url()).await;
 }

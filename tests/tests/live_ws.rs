@@ -10,7 +10,7 @@ use std::time::Duration;
 use ff_board::live::bus::Bus;
 use ff_board_app::live::{Frame, LiveEvent};
 use ff_board_engine::{demo, BackendSpec, Engine};
-use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
+use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey, ValkeyCluster};
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -115,6 +115,12 @@ async fn postgres_ws() {
 async fn valkey_ws() {
     let v = Valkey::start();
     end_to_end(&v.url(), false, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valkey_cluster_ws() {
+    let cluster = ValkeyCluster::start();
+    end_to_end(&cluster.url(), false, true).await;
 }
 
 /// A client that stops reading gets `resync` once it falls behind; a
