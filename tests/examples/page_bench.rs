@@ -161,6 +161,16 @@ async fn bench(backend: &str, sizes: &[usize]) {
     let one = tabs(&b, &counter, 1).await;
     let hundred = tabs(&b, &counter, 100).await;
     println!("\ntabs on /flows, refetching once a second each: 1 tab {one:.0} {unit}/s, 100 tabs {hundred:.0} {unit}/s ({:.2}× one tab)\n", hundred / one.max(1.0));
+    // The goals of issue 8, checked against this run's figures (printed, not asserted).
+    let (first, last) = (&results[0].1, &results[results.len() - 1].1);
+    let worst_p99 = last.iter().map(|r| r.p99).fold(0.0, f64::max);
+    let cost_same = first.iter().zip(last).all(|(a, b)| b.cost <= a.cost + a.cost / 20 + 2);
+    let worst_growth = first.iter().zip(last).map(|(a, b)| b.p50 / a.p50).fold(0.0, f64::max);
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!("goal: every page p99 < 300 ms at the largest size: {} (worst {worst_p99:.1} ms)", verdict(worst_p99 < 300.0));
+    println!("goal: {unit} per view independent of the store size: {}", verdict(cost_same));
+    println!("goal: p50 growth largest/smallest <= 1.5x: {} (worst {worst_growth:.2}x)", verdict(worst_growth <= 1.5));
+    println!("goal: 100 tabs cost <= 2x one tab: {} ({:.2}x)\n", verdict(hundred <= 2.0 * one.max(1.0)), hundred / one.max(1.0));
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

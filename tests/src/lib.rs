@@ -94,27 +94,9 @@ pub struct ValkeyCluster {
 
 impl ValkeyCluster {
     pub fn start() -> ValkeyCluster {
-        let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
         let dir = std::env::temp_dir().join(format!("ffb-cluster-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("cluster dir");
-        let mut nodes = Vec::new();
-        for _ in 0..3 {
-            let port = free_port();
-            let child = Command::new(&bin)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")])
-                .args(["--dir", dir.to_str().expect("utf8 dir")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("start {bin}: {e}"));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(Instant::now() < deadline, "valkey-server did not listen on {port}");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            nodes.push(Valkey { port, child });
-        }
+        let nodes: Vec<Valkey> = (0..3).map(|_| cluster_node(&dir, free_port())).collect();
         let per = 16384 / nodes.len();
         for (i, n) in nodes.iter().enumerate() {
             let (from, to) = (i * per, if i + 1 == nodes.len() { 16383 } else { (i + 1) * per - 1 });
@@ -123,12 +105,32 @@ impl ValkeyCluster {
         for n in &nodes[1..] {
             resp(nodes[0].port, &["CLUSTER", "MEET", "127.0.0.1", &n.port.to_string()]);
         }
+        let cluster = ValkeyCluster { nodes, _dir: dir };
+        cluster.wait_ok();
+        cluster
+    }
+
+    /// Wait until every node says `cluster_state:ok`.
+    pub fn wait_ok(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !nodes.iter().all(|n| resp(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")) {
+        while !self.nodes.iter().all(|n| resp(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")) {
             assert!(Instant::now() < deadline, "cluster did not reach cluster_state:ok");
             std::thread::sleep(Duration::from_millis(100));
         }
-        ValkeyCluster { nodes, _dir: dir }
+    }
+
+    /// Kill primary `i` (its slots go dark: there are no replicas).
+    pub fn kill(&mut self, i: usize) {
+        let _ = self.nodes[i].child.kill();
+        let _ = self.nodes[i].child.wait();
+    }
+
+    /// Start primary `i` again on its port with its node file: it rejoins
+    /// with its id and slots.
+    pub fn restart(&mut self, i: usize) {
+        let port = self.nodes[i].port;
+        self.nodes[i] = cluster_node(&self._dir, port);
+        self.wait_ok();
     }
 
     /// `valkey://seed,seed?cluster=true`.
@@ -136,6 +138,25 @@ impl ValkeyCluster {
         let seeds: Vec<String> = self.nodes.iter().take(2).map(|n| format!("127.0.0.1:{}", n.port)).collect();
         format!("valkey://{}?cluster=true", seeds.join(","))
     }
+}
+
+/// A cluster-enabled `valkey-server` on `port`, its node file in `dir`.
+fn cluster_node(dir: &std::path::Path, port: u16) -> Valkey {
+    let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
+    let child = Command::new(&bin)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")])
+        .args(["--dir", dir.to_str().expect("utf8 dir")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {bin}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "valkey-server did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Valkey { port, child }
 }
 
 /// One command over RESP to a local server; the reply as text (a bulk or

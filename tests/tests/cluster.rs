@@ -36,3 +36,37 @@ async fn board_reads_a_valkey_cluster() {
     partitions.dedup();
     assert!(partitions.len() > 20, "rows from many partitions: {partitions:?}");
 }
+
+/// One primary killed while the board runs: its pages answer an error
+/// within the deadline (never hang), and once the primary is back the
+/// board serves again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn board_recovers_when_a_primary_comes_back() {
+    let mut cluster = ValkeyCluster::start();
+    let url = cluster.url();
+    let c = connect(&url).await;
+    seed_units(&c, 20).await;
+    let b = Board::start_quiet(&url, &c).await;
+    assert_eq!(b.get_status("/executions").await.0, 200);
+
+    cluster.kill(2);
+    c.reads.invalidate();
+    let started = std::time::Instant::now();
+    let (status, body) = b.get_status("/executions").await;
+    assert!(status >= 500, "a dark shard is an error page, not stale rows: {status}");
+    assert!(body.contains("data-testid=\"error\""), "the error is shown");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "answered within the deadline");
+
+    cluster.restart(2);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        c.reads.invalidate();
+        let (status, _) = b.get_status("/executions").await;
+        if status == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the board serves again after the primary returns (last {status})");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(b.get_status("/approvals").await.0, 200);
+}
