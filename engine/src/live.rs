@@ -62,6 +62,10 @@ pub enum StreamState {
 pub struct LiveHandle {
     pub events: mpsc::Receiver<SourceEvent>,
     pub status: watch::Receiver<BTreeMap<&'static str, StreamState>>,
+    /// Whether anyone watches (true at start). Readers that poll (Valkey's
+    /// lease tail) pause while it is false and resume from where they
+    /// were, so nothing is lost, only delivered when someone watches again.
+    pub demand: watch::Sender<bool>,
 }
 
 pub(crate) mod trait_streams;
@@ -115,7 +119,8 @@ pub fn spawn(c: Connected) -> LiveHandle {
         STREAMS.iter().map(|s| (*s, StreamState::Reconnecting { error: "starting".into() })).collect();
     let (status_tx, status) = watch::channel(initial);
     let status_tx = Arc::new(status_tx);
-    let feed = |stream: &'static str| Feed::new(stream, tx.clone(), status_tx.clone());
+    let (demand, wanted) = watch::channel(true);
+    let feed = |stream: &'static str| Feed::new(stream, tx.clone(), status_tx.clone(), wanted.clone());
     match c.side.clone() {
         SideStore::Sqlite(pool) => {
             tokio::spawn(trait_streams::completions(c.clone(), pool.clone(), feed("completion")));
@@ -133,7 +138,7 @@ pub fn spawn(c: Connected) -> LiveHandle {
             tokio::spawn(valkey::live::signals(c, client, feed("signal")));
         }
     }
-    LiveHandle { events, status }
+    LiveHandle { events, status, demand }
 }
 
 /// One reader's outlet: its events and its entry in the status map.
@@ -141,6 +146,7 @@ pub(crate) struct Feed {
     stream: &'static str,
     tx: mpsc::Sender<SourceEvent>,
     status: Arc<watch::Sender<BTreeMap<&'static str, StreamState>>>,
+    wanted: watch::Receiver<bool>,
     last_full_warning: Option<Instant>,
 }
 
@@ -149,8 +155,23 @@ impl Feed {
         stream: &'static str,
         tx: mpsc::Sender<SourceEvent>,
         status: Arc<watch::Sender<BTreeMap<&'static str, StreamState>>>,
+        wanted: watch::Receiver<bool>,
     ) -> Self {
-        Self { stream, tx, status, last_full_warning: None }
+        Self { stream, tx, status, wanted, last_full_warning: None }
+    }
+
+    /// Whether anyone watches right now.
+    pub(crate) fn is_wanted(&self) -> bool {
+        *self.wanted.borrow()
+    }
+
+    /// Wait while nobody watches ([`LiveHandle::demand`] false); false if
+    /// the consumer went away meanwhile.
+    pub(crate) async fn wanted(&mut self) -> bool {
+        tokio::select! {
+            _ = self.tx.closed() => false,
+            r = self.wanted.wait_for(|w| *w) => r.is_ok(),
+        }
     }
 
     /// Hand one event to the consumer, waiting while the buffer is full.

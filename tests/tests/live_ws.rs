@@ -169,3 +169,27 @@ async fn stalled_client_gets_resync_others_keep_up() {
     }
     assert!(got_resync, "the stalled client was told to resync");
 }
+
+/// An idle board on Valkey costs almost nothing while no browser is
+/// subscribed (the lease tail, ~520 commands/s, runs only while someone
+/// watches), and polls again as soon as one subscribes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valkey_idle_board_polls_only_while_watched() {
+    let v = Valkey::start();
+    let c = connect(&v.url()).await;
+    let engine = Engine::from_connected(BackendSpec::parse(Some(&v.url())).unwrap(), c.clone());
+    let ws_url = serve(engine, None).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let per_sec = |a: u64, b: u64, secs: u64| (b - a) as f64 / secs as f64;
+    let a = ff_board_tests::count::valkey_calls(v.port).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle = per_sec(a, ff_board_tests::count::valkey_calls(v.port).await, 3);
+    let _ws = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let a = ff_board_tests::count::valkey_calls(v.port).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let watched = per_sec(a, ff_board_tests::count::valkey_calls(v.port).await, 3);
+    println!("valkey commands/s: idle {idle:.1}, one browser subscribed {watched:.1}");
+    assert!(idle <= 20.0, "an idle board costs {idle:.1} commands/s");
+    assert!(watched > 5.0 * idle.max(1.0), "the lease tail polls while a browser watches ({watched:.1}/s)");
+}

@@ -100,6 +100,11 @@ impl Bus {
 
     /// Subscribe, resuming after `after` of `epoch` when given. Backlog and
     /// receiver are taken under one lock, so nothing falls between them.
+    /// Clients subscribed right now.
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     pub fn subscribe(&self, after: Option<u64>, epoch: Option<&str>) -> Subscription {
         let inner = self.inner.lock().expect("bus lock");
         let rx = self.tx.subscribe();

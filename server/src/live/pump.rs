@@ -25,6 +25,18 @@ pub fn spawn(engine: Arc<Engine>, bus: Arc<Bus>) {
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         let handle = ff_board_engine::live::spawn(c.clone());
+        // Readers that poll run only while a browser is subscribed.
+        let (demand, watchers) = (handle.demand, bus.clone());
+        tokio::spawn(async move {
+            loop {
+                let want = watchers.subscribers() > 0;
+                demand.send_if_modified(|d| std::mem::replace(d, want) != want);
+                if demand.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        });
         let mut status = handle.status;
         let status_bus = bus.clone();
         tokio::spawn(async move {
