@@ -148,7 +148,10 @@ impl ValkeyCluster {
 fn cluster_node(dir: &std::path::Path, port: u16, bus: u16) -> Valkey {
     let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
     let child = Command::new(&bin)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+        // Primaries persist every write (as production ones do): one killed
+        // and restarted comes back with its data and the engine's functions.
+        .args(["--appendonly", "yes", "--appendfsync", "always", "--appenddirname", &format!("aof-{port}")])
         .args(["--cluster-enabled", "yes", "--cluster-port", &bus.to_string(), "--cluster-config-file", &format!("nodes-{port}.conf")])
         .args(["--dir", dir.to_str().expect("utf8 dir")])
         .stdout(Stdio::null())

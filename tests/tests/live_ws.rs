@@ -193,3 +193,46 @@ async fn valkey_idle_board_polls_only_while_watched() {
     assert!(idle <= 20.0, "an idle board costs {idle:.1} commands/s");
     assert!(watched > 5.0 * idle.max(1.0), "the lease tail polls while a browser watches ({watched:.1}/s)");
 }
+
+/// A cluster primary killed and brought back while a browser watches: the
+/// live stream tells the browser to resync (events may have been missed)
+/// rather than going quiet, and events flow again afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valkey_cluster_failover_resyncs_live_streams() {
+    let mut cluster = ValkeyCluster::start();
+    let url = cluster.url();
+    let c = connect(&url).await;
+    let engine = Engine::from_connected(BackendSpec::parse(Some(&url)).unwrap(), c.clone());
+    let ws_url = serve(engine, None).await;
+    let mut all = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cluster.kill(2);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.restart(2);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    let mut resynced = false;
+    while !resynced && tokio::time::Instant::now() < deadline {
+        if let Some(f) = next(&mut all, Duration::from_secs(2)).await {
+            resynced = matches!(f.event, LiveEvent::Resync { .. });
+        }
+    }
+    assert!(resynced, "a resync frame after the primary came back");
+    // Every shard answers again (the harness's primaries persist every write).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        c.reads.invalidate();
+        // Both clients: the board's reads and the engine backend's own.
+        if c.reads.flows(&Default::default(), None, 1).await.is_ok() && demo::ensure_waitpoint_secret(&c).await.is_ok() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the cluster answers again");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    ff_board_tests::seed::seed_units(&c, 4).await;
+    let frames = drain(&mut all, Duration::from_secs(6)).await;
+    assert!(
+        frames.iter().any(|f| matches!(f.event, LiveEvent::Lease { .. } | LiveEvent::Completion { .. })),
+        "events flow again after the failover ({} frames)",
+        frames.len()
+    );
+}
