@@ -53,8 +53,19 @@ pub enum SourceEvent {
 /// State of one reader.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StreamState {
+    /// Events arrive as the store pushes them or as a blocking read returns.
     Live,
+    /// Up, but sourced by polling the store every `every_ms` (no push
+    /// source): events arrive up to that late.
+    Polling { every_ms: u64 },
     Reconnecting { error: String },
+}
+
+impl StreamState {
+    /// Live or polling: events are being read.
+    pub fn is_up(&self) -> bool {
+        matches!(self, StreamState::Live | StreamState::Polling { .. })
+    }
 }
 
 /// The running readers: their events and their states by stream name
@@ -204,6 +215,11 @@ impl Feed {
 
     pub(crate) fn live(&self) {
         self.set(StreamState::Live);
+    }
+
+    /// Up by polling every `every`.
+    pub(crate) fn polling(&self, every: Duration) {
+        self.set(StreamState::Polling { every_ms: every.as_millis() as u64 });
     }
 
     pub(crate) fn reconnecting(&self, error: impl Into<String>) {

@@ -91,7 +91,7 @@ impl Live {
     }
 
     async fn all_live(&mut self) {
-        self.states(TIMEOUT, |s| *s == StreamState::Live).await;
+        self.states(TIMEOUT, |s| s.is_up()).await;
     }
 }
 
@@ -409,7 +409,7 @@ async fn check_backend(c: &Connected) -> Live {
     }
     assert!(ok, "{:?}: missing {:#?}", c.kind, missing(&expects, &live.seen));
     let status = live.handle.status.borrow().clone();
-    assert!(status.values().all(|s| *s == StreamState::Live), "{status:?}");
+    assert!(status.values().all(|s| s.is_up()), "{status:?}");
     live
 }
 

@@ -168,7 +168,11 @@ pub fn LiveIndicator() -> impl IntoView {
         {move || {
             let Some(ctx) = ctx else { return ().into_any() };
             let conn = ctx.conn.get();
-            let engine_down: Vec<String> = ctx.streams.get().into_iter().filter(|(_, s)| s != "live").map(|(k, _)| k).collect();
+            let streams = ctx.streams.get();
+            let engine_down: Vec<String> =
+                streams.iter().filter(|(_, s)| s != "live" && !s.starts_with("polling")).map(|(k, _)| k.clone()).collect();
+            // Streams the engine cannot push (Valkey's lease history): read by polling.
+            let polled: Vec<String> = streams.iter().filter(|(_, s)| s.starts_with("polling")).map(|(k, s)| format!("{k} {s}")).collect();
             let (dot, class) = match conn.as_str() {
                 "live" if engine_down.is_empty() => ("●", "text-green-700 dark:text-green-400"),
                 "live" => ("●", "text-amber-700 dark:text-amber-400"),
@@ -177,6 +181,9 @@ pub fn LiveIndicator() -> impl IntoView {
             let mut text = conn.clone();
             if !engine_down.is_empty() {
                 text.push_str(&format!(" · engine {} reconnecting", engine_down.join(", ")));
+            }
+            if !polled.is_empty() {
+                text.push_str(&format!(" · {}", polled.join(", ")));
             }
             if ctx.resyncs.get() > 0 {
                 text.push_str(&format!(" · resynced, {} missed", ctx.missed.get()));

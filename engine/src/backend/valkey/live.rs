@@ -564,7 +564,7 @@ async fn lease_session(
         // live even while it waits; what happens meanwhile is read later.
         if first && !feed.is_wanted() {
             first = false;
-            feed.live();
+            feed.polling(LEASE_TICK);
             backoff.reset();
         }
         if !feed.wanted().await {
@@ -575,7 +575,7 @@ async fn lease_session(
         }
         if first {
             first = false;
-            feed.live();
+            feed.polling(LEASE_TICK);
             backoff.reset();
         }
     }
