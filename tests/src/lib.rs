@@ -64,11 +64,7 @@ impl Valkey {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("start {bin}: {e}"));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "valkey-server did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_listening(port);
         Valkey { port, child }
     }
 
@@ -142,6 +138,15 @@ impl ValkeyCluster {
     }
 }
 
+/// Wait (at most 10 s) until a server listens on `port`.
+fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "valkey-server did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A cluster-enabled `valkey-server` on `port` with its cluster bus on
 /// `bus` (the default, port + 10000, overflows for ports above 55535), its
 /// node file in `dir`.
@@ -158,11 +163,7 @@ fn cluster_node(dir: &std::path::Path, port: u16, bus: u16) -> Valkey {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("start {bin}: {e}"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "valkey-server did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_listening(port);
     Valkey { port, child }
 }
 
