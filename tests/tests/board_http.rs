@@ -191,3 +191,35 @@ async fn wait_for(base: &str, ok: bool) {
     }
     panic!("backend_ok never became {ok}");
 }
+
+/// The list pages' query parameters are hostile input: a cursor the board
+/// did not write, an oversized cursor, lane or namespace, or an unknown
+/// state each get a 400 page with a message, never a 500 or a store read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_parameters_are_checked() {
+    dev_mode();
+    let url = format!("sqlite:{}", sqlite_path());
+    let c = connect(&url).await;
+    let base = serve(BackendSpec::parse(Some(&url)).unwrap(), c).await;
+    let long = "a".repeat(129);
+    let foreign = "eC55Lno"; // base64url of "x.y.z": decodes, but no backend wrote it
+    for path in [
+        "/executions?cursor=!!!".to_owned(),
+        format!("/executions?cursor={}", "A".repeat(600)),
+        format!("/executions?cursor={foreign}"),
+        format!("/executions?lane={long}"),
+        "/executions?state=running".to_owned(),
+        format!("/flows?namespace={long}"),
+        "/flows?state=open".to_owned(),
+        format!("/flows?cursor={foreign}"),
+        format!("/approvals?cursor={foreign}"),
+    ] {
+        let (status, page) = get(&format!("{base}{path}")).await;
+        assert_eq!(status, 400, "{path}: {}", error_text(&page));
+        assert!(page.contains("data-testid=\"error\""), "{path}: the error is shown");
+    }
+    // The same lists with good parameters answer.
+    for path in ["/executions?lane=etl", "/flows?state=active", "/approvals"] {
+        assert_eq!(get(&format!("{base}{path}")).await.0, 200, "{path}");
+    }
+}
