@@ -124,8 +124,12 @@ pub fn Dag(
             })
         })
         .collect_view();
-    let node_views = nodes
-        .iter()
+    // Nodes in layout order (roots first), so the page and keyboard order
+    // follow the drawing, not the store's.
+    let mut ordered: Vec<&DagNode> = nodes.iter().collect();
+    ordered.sort_by_key(|n| pos.get(&n.execution_id).copied().unwrap_or((usize::MAX, usize::MAX)));
+    let node_views = ordered
+        .into_iter()
         .filter_map(|n| {
             let (x, y) = xy(*pos.get(&n.execution_id)?);
             let (fill, stroke) = node_colors(n.state.as_str());
