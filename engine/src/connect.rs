@@ -170,6 +170,17 @@ pub struct Connected {
     pub kind: BackendKind,
     /// The board's list reads for this backend, each under the deadline.
     pub reads: Arc<dyn Reads>,
+    /// Valkey: the node that answered the dial (keyspace notifications are
+    /// subscribed per node).
+    pub valkey_seed: Option<ValkeyNode>,
+}
+
+/// A Valkey node as the board dials it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValkeyNode {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
 }
 
 /// Dial a backend once. `migrate` applies the Postgres schema / loads the
@@ -203,6 +214,7 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
                 // The SQLite backend is one logical partition.
                 partitions: PartitionConfig { num_flow_partitions: 1, ..PartitionConfig::default() },
                 kind: BackendKind::Sqlite,
+                valkey_seed: None,
             })
         }
         BackendSpec::Postgres { url } => {
@@ -253,6 +265,7 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
                 side: SideStore::Postgres(pool),
                 partitions,
                 kind: BackendKind::Postgres,
+                valkey_seed: None,
             })
         }
         BackendSpec::Valkey { seeds, tls, cluster } => {
@@ -267,13 +280,14 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
                 }
                 match ff_backend_valkey::build_client(&config).await {
                     Ok(client) => {
-                        dialed = Some((config, client, format!("{host}:{port}")));
+                        dialed = Some((config, client, ValkeyNode { host: host.clone(), port: *port, tls: *tls }));
                         break;
                     }
                     Err(e) => last = format!("connect valkey {host}:{port}: {e}"),
                 }
             }
-            let (config, client, node) = dialed.ok_or(last)?;
+            let (config, client, seed) = dialed.ok_or(last)?;
+            let node = format!("{}:{}", seed.host, seed.port);
             if !*cluster {
                 // A cluster node answers a standalone client with MOVED on
                 // most keys: say so before the engine trips over it.
@@ -304,6 +318,7 @@ pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String
                 side: SideStore::Valkey(client),
                 partitions,
                 kind: BackendKind::Valkey,
+                valkey_seed: Some(seed),
             })
         }
     }

@@ -56,8 +56,8 @@ pub enum StreamState {
     /// Events arrive as the store pushes them or as a blocking read returns.
     Live,
     /// Up, but sourced by polling the store every `every_ms` (no push
-    /// source): events arrive up to that late.
-    Polling { every_ms: u64 },
+    /// source, for the reason `why`): events arrive up to that late.
+    Polling { every_ms: u64, why: String },
     Reconnecting { error: String },
 }
 
@@ -143,11 +143,7 @@ pub fn spawn(c: Connected) -> LiveHandle {
             tokio::spawn(postgres::live::run(pool.clone(), &postgres::live::LEASES, feed("lease")));
             tokio::spawn(postgres::live::run(pool, &postgres::live::SIGNALS, feed("signal")));
         }
-        SideStore::Valkey(client) => {
-            tokio::spawn(valkey::live::completions(c.clone(), client.clone(), feed("completion")));
-            tokio::spawn(valkey::live::leases(c.clone(), client.clone(), feed("lease")));
-            tokio::spawn(valkey::live::signals(c, client, feed("signal")));
-        }
+        SideStore::Valkey(client) => valkey::live::spawn(c, client, feed),
     }
     LiveHandle { events, status, demand }
 }
@@ -174,15 +170,6 @@ impl Feed {
     /// Whether anyone watches right now.
     pub(crate) fn is_wanted(&self) -> bool {
         *self.wanted.borrow()
-    }
-
-    /// Wait while nobody watches ([`LiveHandle::demand`] false); false if
-    /// the consumer went away meanwhile.
-    pub(crate) async fn wanted(&mut self) -> bool {
-        tokio::select! {
-            _ = self.tx.closed() => false,
-            r = self.wanted.wait_for(|w| *w) => r.is_ok(),
-        }
     }
 
     /// Hand one event to the consumer, waiting while the buffer is full.
@@ -217,9 +204,9 @@ impl Feed {
         self.set(StreamState::Live);
     }
 
-    /// Up by polling every `every`.
-    pub(crate) fn polling(&self, every: Duration) {
-        self.set(StreamState::Polling { every_ms: every.as_millis() as u64 });
+    /// Up by polling every `every`, for the reason `why`.
+    pub(crate) fn polling(&self, every: Duration, why: impl Into<String>) {
+        self.set(StreamState::Polling { every_ms: every.as_millis() as u64, why: why.into() });
     }
 
     pub(crate) fn reconnecting(&self, error: impl Into<String>) {

@@ -55,11 +55,23 @@ impl Valkey {
         Self::start_on(free_port())
     }
 
+    /// A server that publishes keyspace events for stream writes
+    /// (`notify-keyspace-events Kt`), as the board's README asks for.
+    pub fn start_notifying() -> Valkey {
+        Self::start_with(free_port(), "Kt")
+    }
+
     /// Start on a given port (to bring a "crashed" server back).
     pub fn start_on(port: u16) -> Valkey {
+        Self::start_with(port, "")
+    }
+
+    /// Start on `port` with `notify-keyspace-events` set to `notify`.
+    pub fn start_with(port: u16, notify: &str) -> Valkey {
         let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
         let child = Command::new(&bin)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--notify-keyspace-events", notify])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -86,15 +98,23 @@ impl Drop for Valkey {
 pub struct ValkeyCluster {
     pub nodes: Vec<Valkey>,
     buses: Vec<u16>,
+    notify: &'static str,
     _dir: std::path::PathBuf,
 }
 
 impl ValkeyCluster {
+    /// A cluster whose primaries publish keyspace events for stream writes
+    /// (`notify-keyspace-events Kt`).
     pub fn start() -> ValkeyCluster {
+        Self::start_with("Kt")
+    }
+
+    /// A cluster with `notify-keyspace-events` set to `notify` on every node.
+    pub fn start_with(notify: &'static str) -> ValkeyCluster {
         let dir = std::env::temp_dir().join(format!("ffb-cluster-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("cluster dir");
         let buses: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let nodes: Vec<Valkey> = buses.iter().map(|&bus| cluster_node(&dir, free_port(), bus)).collect();
+        let nodes: Vec<Valkey> = buses.iter().map(|&bus| cluster_node(&dir, free_port(), bus, notify)).collect();
         let per = 16384 / nodes.len();
         for (i, n) in nodes.iter().enumerate() {
             let (from, to) = (i * per, if i + 1 == nodes.len() { 16383 } else { (i + 1) * per - 1 });
@@ -103,7 +123,7 @@ impl ValkeyCluster {
         for (n, bus) in nodes.iter().zip(&buses).skip(1) {
             resp(nodes[0].port, &["CLUSTER", "MEET", "127.0.0.1", &n.port.to_string(), &bus.to_string()]);
         }
-        let cluster = ValkeyCluster { nodes, buses, _dir: dir };
+        let cluster = ValkeyCluster { nodes, buses, notify, _dir: dir };
         cluster.wait_ok();
         cluster
     }
@@ -127,7 +147,7 @@ impl ValkeyCluster {
     /// with its id and slots.
     pub fn restart(&mut self, i: usize) {
         let (port, bus) = (self.nodes[i].port, self.buses[i]);
-        self.nodes[i] = cluster_node(&self._dir, port, bus);
+        self.nodes[i] = cluster_node(&self._dir, port, bus, self.notify);
         self.wait_ok();
     }
 
@@ -149,8 +169,8 @@ fn wait_listening(port: u16) {
 
 /// A cluster-enabled `valkey-server` on `port` with its cluster bus on
 /// `bus` (the default, port + 10000, overflows for ports above 55535), its
-/// node file in `dir`.
-fn cluster_node(dir: &std::path::Path, port: u16, bus: u16) -> Valkey {
+/// node file in `dir`, `notify-keyspace-events` set to `notify`.
+fn cluster_node(dir: &std::path::Path, port: u16, bus: u16, notify: &str) -> Valkey {
     let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
     let child = Command::new(&bin)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
@@ -159,6 +179,7 @@ fn cluster_node(dir: &std::path::Path, port: u16, bus: u16) -> Valkey {
         .args(["--appendonly", "yes", "--appendfsync", "always", "--appenddirname", &format!("aof-{port}")])
         .args(["--cluster-enabled", "yes", "--cluster-port", &bus.to_string(), "--cluster-config-file", &format!("nodes-{port}.conf")])
         .args(["--dir", dir.to_str().expect("utf8 dir")])
+        .args(["--notify-keyspace-events", notify])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use ff_board_engine::connect::{BackendKind, Connected, SideStore};
 use ff_board_engine::live::{self, LiveHandle, SourceEvent, StreamState, STREAMS};
-use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
+use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey, ValkeyCluster};
 use ff_core::backend::{CapabilitySet, ClaimPolicy, FailureClass, FailureReason, Handle};
 use ff_core::contracts::{
     AddExecutionToFlowArgs, ClaimResumedExecutionArgs, ClaimResumedExecutionResult, CreateExecutionArgs,
@@ -86,6 +86,22 @@ impl Live {
                 changed = self.handle.status.changed() => changed.expect("status sender alive"),
                 Some(e) = self.handle.events.recv() => self.seen.push(e),
                 _ = tokio::time::sleep_until(deadline) => panic!("streams not all in the wanted state: {now:?}"),
+            }
+        }
+    }
+
+    /// Wait until stream `name` is in a state matching `want`; returns it.
+    async fn stream(&mut self, name: &str, timeout: Duration, want: impl Fn(&StreamState) -> bool) -> StreamState {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let now = self.handle.status.borrow_and_update().get(name).cloned().expect("known stream");
+            if want(&now) {
+                return now;
+            }
+            tokio::select! {
+                changed = self.handle.status.changed() => changed.expect("status sender alive"),
+                Some(e) = self.handle.events.recv() => self.seen.push(e),
+                _ = tokio::time::sleep_until(deadline) => panic!("{name} not in the wanted state: {now:?}"),
             }
         }
     }
@@ -471,6 +487,49 @@ async fn live_sources_postgres() {
 async fn live_sources_valkey() {
     let valkey = Valkey::start();
     check_backend(&connect(&valkey.url()).await).await;
+}
+
+/// With keyspace notifications on, every stream is `Live` (the lease
+/// reader follows the notified keys instead of polling) and the workload's
+/// events all arrive. With the server's setting turned off under it, the
+/// lease reader falls back to polling and says why; turned on again, it
+/// catches up and follows the keys again: no event of either phase is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valkey_keyspace_notifications_and_fallback() {
+    let valkey = Valkey::start_notifying();
+    let c = connect(&valkey.url()).await;
+    let mut live = Live::start(&c);
+    live.states(TIMEOUT, |s| *s == StreamState::Live).await;
+    let expects = workload(&c, &mut live).await;
+    assert!(live.until(TIMEOUT, |s| missing(&expects, s).is_empty()).await, "notified: missing {:#?}", missing(&expects, &live.seen));
+
+    ff_board_tests::resp(valkey.port, &["CONFIG", "SET", "notify-keyspace-events", ""]);
+    let polling = live
+        .stream("lease", TIMEOUT, |s| matches!(s, StreamState::Polling { why, .. } if why.contains("notify-keyspace-events")))
+        .await;
+    println!("setting off: {polling:?}");
+    let during = workload(&c, &mut live).await;
+    assert!(live.until(TIMEOUT, |s| missing(&during, s).is_empty()).await, "polling: missing {:#?}", missing(&during, &live.seen));
+
+    ff_board_tests::resp(valkey.port, &["CONFIG", "SET", "notify-keyspace-events", "Kt"]);
+    live.stream("lease", TIMEOUT, |s| *s == StreamState::Live).await;
+    let after = workload(&c, &mut live).await;
+    assert!(live.until(TIMEOUT, |s| missing(&after, s).is_empty()).await, "notified again: missing {:#?}", missing(&after, &live.seen));
+}
+
+/// A 3-primary cluster with notifications on: all three streams `Live`
+/// (the watcher subscribed on every primary), every event of executions
+/// spread over the shards arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_sources_valkey_cluster() {
+    let cluster = ValkeyCluster::start();
+    let c = connect(&cluster.url()).await;
+    let mut live = Live::start(&c);
+    live.states(TIMEOUT, |s| *s == StreamState::Live).await;
+    let expects = workload(&c, &mut live).await;
+    assert!(live.until(TIMEOUT, |s| missing(&expects, s).is_empty()).await, "cluster: missing {:#?}", missing(&expects, &live.seen));
+    let status = live.handle.status.borrow().clone();
+    assert!(status.values().all(|s| *s == StreamState::Live), "{status:?}");
 }
 
 // ── recovery ────────────────────────────────────────────────────────────

@@ -194,6 +194,34 @@ async fn valkey_idle_board_polls_only_while_watched() {
     assert!(watched > 5.0 * idle.max(1.0), "the lease tail polls while a browser watches ({watched:.1}/s)");
 }
 
+/// With keyspace notifications on, a board with a browser subscribed costs
+/// almost nothing while the store is idle (no lease polling), and its
+/// streams say `live`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valkey_notified_board_is_cheap_while_watched() {
+    let v = Valkey::start_notifying();
+    let c = connect(&v.url()).await;
+    let engine = Engine::from_connected(BackendSpec::parse(Some(&v.url())).unwrap(), c.clone());
+    let ws_url = serve(engine, None).await;
+    let mut ws = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
+    // The readers' state frames, until all say `live`.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut streams: Vec<(String, String)> = Vec::new();
+    while tokio::time::Instant::now() < deadline && !(streams.len() == 3 && streams.iter().all(|(_, s)| s == "live")) {
+        let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_secs(2), ws.next()).await else { continue };
+        if let Ok(Frame { event: LiveEvent::Streams { streams: s }, .. }) = serde_json::from_str::<Frame>(&t) {
+            streams = s;
+        }
+    }
+    assert!(streams.len() == 3 && streams.iter().all(|(_, s)| s == "live"), "{streams:?}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let a = ff_board_tests::count::valkey_calls(v.port).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let watched = (ff_board_tests::count::valkey_calls(v.port).await - a) as f64 / 5.0;
+    println!("valkey commands/s with one browser subscribed, notifications on: {watched:.1}");
+    assert!(watched <= 20.0, "a watched idle board costs {watched:.1} commands/s");
+}
+
 /// A cluster primary killed and brought back while a browser watches: the
 /// live stream tells the browser to resync (events may have been missed)
 /// rather than going quiet, and events flow again afterwards.

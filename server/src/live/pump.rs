@@ -47,7 +47,7 @@ pub fn spawn(engine: Arc<Engine>, bus: Arc<Bus>) {
                     .map(|(k, v)| {
                         let s = match v {
                             StreamState::Live => "live".to_owned(),
-                            StreamState::Polling { every_ms } => format!("polling every {every_ms} ms"),
+                            StreamState::Polling { every_ms, why } => format!("polling every {every_ms} ms ({why})"),
                             StreamState::Reconnecting { error } => format!("reconnecting: {error}"),
                         };
                         ((*k).to_owned(), s)

@@ -31,7 +31,11 @@ use ff_core::types::{BudgetId, ExecutionId, FlowId, LaneId};
 use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, Page, ReadError, Reads, SuspendedLine, MAX_SCAN};
 
 pub mod audit;
+mod leases;
 pub(crate) mod live;
+mod notify;
+mod reply;
+mod signals;
 mod walk;
 
 use walk::{Cand, Family};

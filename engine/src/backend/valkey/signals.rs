@@ -1,0 +1,275 @@
+//! Valkey signal deliveries: `ff_deliver_signal` XADDs every delivery to
+//! its partition's `ff:part:{fp:N}:signal_delivery` (fields `signal_id`,
+//! `execution_id`, `waitpoint_id`, `source_identity`, `effect`,
+//! `delivered_at_ms`); the trait tails partition 0's only.
+//!
+//! - **Standalone**: the reader blocks on all 256 at once — `XREAD COUNT 256
+//!   BLOCK 5000 STREAMS <256 keys> <256 ids>` on a connection of its own —
+//!   from the server time at start, then each from its last id: 0.2
+//!   commands/s idle, one per batch of deliveries, milliseconds late.
+//! - **Cluster**, where one XREAD cannot span slots: the keyspace watcher
+//!   ([`super::notify`]) names the partitions written, and the reader
+//!   XREADs just those (pipelined). Each time the watcher covers every
+//!   primary again it first reads all 256 once from their positions, so
+//!   nothing written meanwhile is missed. Without notifications it polls one
+//!   non-blocking XREAD per partition, pipelined, every [`CLUSTER_POLL`],
+//!   and only while a browser watches (512 commands/s while it does).
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use ferriskey::{Client, Value};
+use ff_core::keys::IndexKeys;
+use ff_core::types::ExecutionId;
+use tokio::sync::mpsc;
+
+use super::live::resync_if_restarted;
+use super::notify::Notice;
+use super::reply::{non_empty, partition, server_time_ms, stream_id_ms, xread_entries};
+use crate::connect::Connected;
+use crate::live::{Backoff, Feed, SourceEvent};
+
+/// Poll interval of the signal reader on a cluster without notifications.
+pub(crate) const CLUSTER_POLL: Duration = Duration::from_millis(500);
+/// Block timeout of the signal reader's XREAD.
+const BLOCK_MS: u64 = 5_000;
+/// Entries read per partition per XREAD.
+const COUNT: usize = 256;
+
+fn signal_event(id: &str, f: &HashMap<String, String>) -> Option<SourceEvent> {
+    let execution_id = ExecutionId::parse(f.get("execution_id")?).ok()?;
+    Some(SourceEvent::Signal {
+        execution_id,
+        signal_id: non_empty(f, "signal_id")?,
+        waitpoint_id: non_empty(f, "waitpoint_id"),
+        source_identity: non_empty(f, "source_identity"),
+        effect: f.get("effect").cloned().unwrap_or_default(),
+        at: f.get("delivered_at_ms").and_then(|s| s.parse().ok()).unwrap_or_else(|| stream_id_ms(id)),
+    })
+}
+
+/// The reader's positions: one stream per partition.
+struct Positions {
+    keys: Vec<String>,
+    slot: HashMap<String, usize>,
+    ids: Vec<String>,
+}
+
+/// How the cluster reader learns of deliveries.
+struct Cluster {
+    notices: Option<mpsc::Receiver<Notice>>,
+    /// Following the watcher's keys (else polling).
+    notified: bool,
+    why: String,
+}
+
+pub(crate) async fn signals(c: Connected, client: Client, mut feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
+    let keys: Vec<String> = (0..c.partitions.num_flow_partitions)
+        .map(|i| IndexKeys::new(&partition(i)).partition_signal_delivery())
+        .collect();
+    let slot = keys.iter().cloned().enumerate().map(|(i, k)| (k, i)).collect();
+    let mut pos = Positions { keys, slot, ids: Vec::new() };
+    let mut cluster = Cluster { notices, notified: false, why: "waiting for keyspace notifications".into() };
+    let mut run_id: Option<Option<String>> = None;
+    let mut backoff = Backoff::new();
+    loop {
+        match session(&client, &mut pos, &mut cluster, &mut run_id, &mut feed, &mut backoff).await {
+            Ok(()) => return,
+            Err(e) => {
+                feed.reconnecting(e);
+                if !backoff.wait(&feed).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn session(
+    client: &Client,
+    pos: &mut Positions,
+    cl: &mut Cluster,
+    run_id: &mut Option<Option<String>>,
+    feed: &mut Feed,
+    backoff: &mut Backoff,
+) -> Result<(), String> {
+    let cluster = client.is_cluster().await;
+    if !resync_if_restarted(feed, client, cluster, run_id, "signal deliveries").await? {
+        return Ok(());
+    }
+    if pos.ids.is_empty() {
+        let now = server_time_ms(client).await?;
+        pos.ids = vec![format!("{now}-0"); pos.keys.len()];
+    }
+    if !cluster {
+        return blocking(client, pos, feed, backoff).await;
+    }
+    // Positions may lag after a reconnect: read everything once.
+    let all: BTreeSet<usize> = (0..pos.keys.len()).collect();
+    if !read(client, pos, &all, feed).await? {
+        return Ok(());
+    }
+    if cl.notified {
+        feed.live();
+    } else {
+        feed.polling(CLUSTER_POLL, cl.why.clone());
+    }
+    backoff.reset();
+    let mut tick = tokio::time::interval(CLUSTER_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let notice = async {
+            match cl.notices.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = feed.closed() => return Ok(()),
+            n = notice => match n {
+                Some(Notice::Key(key)) => {
+                    if !cl.notified {
+                        continue;
+                    }
+                    let mut which = BTreeSet::new();
+                    which.extend(pos.slot.get(&key).copied());
+                    // Take what else is queued (up to one read per partition).
+                    let mut then = None;
+                    while then.is_none() && which.len() < pos.keys.len() {
+                        match cl.notices.as_mut().map(|rx| rx.try_recv()) {
+                            Some(Ok(Notice::Key(k))) => which.extend(pos.slot.get(&k).copied()),
+                            Some(Ok(other)) => then = Some(other),
+                            _ => break,
+                        }
+                    }
+                    if !read(client, pos, &which, feed).await? {
+                        return Ok(());
+                    }
+                    if let Some(other) = then {
+                        if !state(client, pos, cl, other, feed).await? {
+                            return Ok(());
+                        }
+                    }
+                }
+                Some(other) => {
+                    if !state(client, pos, cl, other, feed).await? {
+                        return Ok(());
+                    }
+                }
+                None => {
+                    cl.notices = None;
+                    cl.notified = false;
+                    cl.why = "keyspace watcher stopped".into();
+                    feed.polling(CLUSTER_POLL, cl.why.clone());
+                }
+            },
+            _ = tick.tick(), if !cl.notified => {
+                if feed.is_wanted() && !read(client, pos, &all, feed).await? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// A change of the watcher's coverage. Ok(false) when the consumer is gone.
+async fn state(client: &Client, pos: &mut Positions, cl: &mut Cluster, notice: Notice, feed: &mut Feed) -> Result<bool, String> {
+    match notice {
+        Notice::Covered => {
+            // Catch up with what was written while the view had a hole.
+            let all: BTreeSet<usize> = (0..pos.keys.len()).collect();
+            if !read(client, pos, &all, feed).await? {
+                return Ok(false);
+            }
+            cl.notified = true;
+            feed.live();
+        }
+        Notice::Uncovered(why) => {
+            cl.notified = false;
+            feed.polling(CLUSTER_POLL, why.clone());
+            cl.why = why;
+        }
+        Notice::Key(_) => {}
+    }
+    Ok(true)
+}
+
+/// One non-blocking XREAD per partition in `which`, pipelined, again for
+/// the partitions that had more. Ok(false) when the consumer is gone.
+async fn read(client: &Client, pos: &mut Positions, which: &BTreeSet<usize>, feed: &mut Feed) -> Result<bool, String> {
+    let mut which = which.clone();
+    while !which.is_empty() {
+        let mut p = client.pipeline();
+        let slots: Vec<_> = which
+            .iter()
+            .map(|&i| {
+                p.cmd::<Value>("XREAD")
+                    .arg("COUNT")
+                    .arg(COUNT)
+                    .arg("STREAMS")
+                    .arg(pos.keys[i].as_str())
+                    .arg(pos.ids[i].as_str())
+                    .finish()
+            })
+            .collect();
+        p.execute().await.map_err(|e| format!("XREAD: {e}"))?;
+        let replies: Vec<Value> =
+            slots.into_iter().map(|s| s.value()).collect::<Result<_, _>>().map_err(|e| format!("XREAD: {e}"))?;
+        match emit(pos, &replies, feed).await {
+            Some(full) => which = full,
+            None => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// Standalone: block on every partition at once.
+async fn blocking(client: &Client, pos: &mut Positions, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), String> {
+    let conn = client.duplicate_connection().await.map_err(|e| format!("open the XREAD connection: {e}"))?;
+    feed.live();
+    backoff.reset();
+    loop {
+        let read = conn
+            .cmd("XREAD")
+            .arg("COUNT")
+            .arg(COUNT)
+            .arg("BLOCK")
+            .arg(BLOCK_MS)
+            .arg("STREAMS")
+            .arg(&pos.keys[..])
+            .arg(&pos.ids[..])
+            .execute::<Value>();
+        let reply = tokio::select! {
+            _ = feed.closed() => return Ok(()),
+            r = read => r.map_err(|e| format!("XREAD: {e}"))?,
+        };
+        if emit(pos, std::slice::from_ref(&reply), feed).await.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+/// Emit the entries of XREAD replies and advance the positions: the
+/// partitions that returned a full batch, or None when the consumer is gone.
+async fn emit(pos: &mut Positions, replies: &[Value], feed: &mut Feed) -> Option<BTreeSet<usize>> {
+    let mut full = BTreeSet::new();
+    for reply in replies {
+        for (key, entries) in xread_entries(reply) {
+            let Some(&i) = pos.slot.get(&key) else { continue };
+            if entries.len() >= COUNT {
+                full.insert(i);
+            }
+            for (id, fields) in entries {
+                match signal_event(&id, &fields) {
+                    Some(event) => {
+                        if !feed.emit(event).await {
+                            return None;
+                        }
+                    }
+                    None => tracing::warn!(key, id, "live: skipped an undecodable signal-delivery entry"),
+                }
+                pos.ids[i] = id;
+            }
+        }
+    }
+    Some(full)
+}
