@@ -35,7 +35,7 @@ VPORTS=(); VBUSES=(); VALKEYS=()
 for _ in 1 2 3; do
   p=$(free); b=$(free); VPORTS+=("$p"); VBUSES+=("$b")
   # The cluster bus port is given too: the default (port + 10000) overflows for ports above 55535.
-  "$VALKEY_BIN" --port "$p" --cluster-port "$b" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
+  "$VALKEY_BIN" --port "$p" --cluster-port "$b" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes --notify-keyspace-events Kt \
     --cluster-config-file "nodes-$p.conf" --dir "$WORK/cluster" >"$WORK/valkey-$p.log" 2>&1 &
   VALKEYS+=($!)
 done

@@ -62,6 +62,8 @@ pub const USAGE: &str = "usage: ff-board [--backend URL] [--migrate] [--demo|--n
        ff-board hash-password   (reads a password on stdin, prints its argon2 hash)
   URL: sqlite:PATH | postgres://… | valkey://host:port | valkeys://host:port (TLS)
        | valkey://host:port,host:port?cluster=true (cluster seeds) (default: embedded demo on ./ff-board-demo.db)
+       Valkey live updates in milliseconds need notify-keyspace-events to include K and t on every
+       primary (CONFIG SET notify-keyspace-events Kt); otherwise the lease stream polls while a browser watches
   env: FF_BOARD_BACKEND (same as --backend), FF_BOARD_ADDR (listen address, default 127.0.0.1:3000),
        FF_BOARD_USERS (users TOML; required outside the embedded demo to act), FF_BOARD_SECRET (session signing key, >= 32 bytes)";
 

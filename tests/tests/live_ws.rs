@@ -49,6 +49,35 @@ async fn next(ws: &mut Ws, wait: Duration) -> Option<Frame> {
     }
 }
 
+/// The engine readers' states as a new subscriber is told them, asked
+/// again until all say `live` or `timeout` passes; the last answer.
+async fn streams_until_live(ws_url: &str, timeout: Duration) -> Vec<(String, String)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut streams = Vec::new();
+    while tokio::time::Instant::now() < deadline {
+        let mut ws = subscribe(ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
+        let wait = tokio::time::sleep(Duration::from_secs(1));
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                _ = &mut wait => break,
+                msg = ws.next() => match msg {
+                    Some(Ok(Message::Text(t))) => {
+                        if let Ok(Frame { event: LiveEvent::Streams { streams: s }, .. }) = serde_json::from_str::<Frame>(&t) {
+                            streams = s;
+                        }
+                    }
+                    _ => break,
+                },
+            }
+        }
+        if streams.len() == 3 && streams.iter().all(|(_, s)| s == "live") {
+            break;
+        }
+    }
+    streams
+}
+
 /// Collect frames until `quiet` passes without one.
 async fn drain(ws: &mut Ws, quiet: Duration) -> Vec<Frame> {
     let mut out = vec![];
@@ -203,17 +232,9 @@ async fn valkey_notified_board_is_cheap_while_watched() {
     let c = connect(&v.url()).await;
     let engine = Engine::from_connected(BackendSpec::parse(Some(&v.url())).unwrap(), c.clone());
     let ws_url = serve(engine, None).await;
-    let mut ws = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
-    // The readers' state frames, until all say `live`.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let mut streams: Vec<(String, String)> = Vec::new();
-    while tokio::time::Instant::now() < deadline && !(streams.len() == 3 && streams.iter().all(|(_, s)| s == "live")) {
-        let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_secs(2), ws.next()).await else { continue };
-        if let Ok(Frame { event: LiveEvent::Streams { streams: s }, .. }) = serde_json::from_str::<Frame>(&t) {
-            streams = s;
-        }
-    }
-    assert!(streams.len() == 3 && streams.iter().all(|(_, s)| s == "live"), "{streams:?}");
+    let _ws = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
+    let streams = streams_until_live(&ws_url, Duration::from_secs(20)).await;
+    assert!(streams.iter().all(|(_, s)| s == "live"), "{streams:?}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let a = ff_board_tests::count::valkey_calls(v.port).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -263,4 +284,7 @@ async fn valkey_cluster_failover_resyncs_live_streams() {
         "events flow again after the failover ({} frames)",
         frames.len()
     );
+    // The keyspace watcher subscribed on the restarted primary again: no stream polls.
+    let streams = streams_until_live(&ws_url, Duration::from_secs(30)).await;
+    assert!(streams.iter().all(|(_, s)| s == "live"), "after the failover: {streams:?}");
 }

@@ -171,8 +171,14 @@ pub fn LiveIndicator() -> impl IntoView {
             let streams = ctx.streams.get();
             let engine_down: Vec<String> =
                 streams.iter().filter(|(_, s)| s != "live" && !s.starts_with("polling")).map(|(k, _)| k.clone()).collect();
-            // Streams the engine cannot push (Valkey's lease history): read by polling.
-            let polled: Vec<String> = streams.iter().filter(|(_, s)| s.starts_with("polling")).map(|(k, s)| format!("{k} {s}")).collect();
+            // Streams read by polling (Valkey without keyspace notifications):
+            // "polling every N ms" here, the reason on hover.
+            let polled: Vec<(String, String)> = streams
+                .iter()
+                .filter(|(_, s)| s.starts_with("polling"))
+                .map(|(k, s)| (format!("{k} {}", s.split(" (").next().unwrap_or(s)), format!("{k}: {s}")))
+                .collect();
+            let why = polled.iter().map(|(_, full)| full.as_str()).collect::<Vec<_>>().join("\n");
             let (dot, class) = match conn.as_str() {
                 "live" if engine_down.is_empty() => ("●", "text-green-700 dark:text-green-400"),
                 "live" => ("●", "text-amber-700 dark:text-amber-400"),
@@ -183,12 +189,15 @@ pub fn LiveIndicator() -> impl IntoView {
                 text.push_str(&format!(" · engine {} reconnecting", engine_down.join(", ")));
             }
             if !polled.is_empty() {
-                text.push_str(&format!(" · {}", polled.join(", ")));
+                text.push_str(&format!(" · {}", polled.iter().map(|(short, _)| short.as_str()).collect::<Vec<_>>().join(", ")));
             }
             if ctx.resyncs.get() > 0 {
                 text.push_str(&format!(" · resynced, {} missed", ctx.missed.get()));
             }
-            view! { <span data-testid="live-indicator" data-state=conn class=format!("text-xs {class}")>{dot}" "{text}</span> }.into_any()
+            view! {
+                <span data-testid="live-indicator" data-state=conn title=why class=format!("text-xs {class}")>{dot}" "{text}</span>
+            }
+            .into_any()
         }}
     }
 }

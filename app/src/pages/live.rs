@@ -1,5 +1,6 @@
 //! /live: the activity feed (completions by outcome, lease events,
-//! signals) as it streams in, with pause and filters.
+//! signals) as it streams in, with pause and filters, and how each engine
+//! stream is read right now (live, polling and why, reconnecting).
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -44,6 +45,12 @@ pub fn LivePage() -> impl IntoView {
             }).collect_view()}
         </div>
         <p class="mb-2 text-xs text-slate-500">"Events pushed by the engine over the board's WebSocket, newest first (the last 500 this tab saw)."</p>
+        <dl class="mb-4 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-xs" data-testid="live-sources">
+            {move || ctx.streams.get().into_iter().map(|(k, s)| view! {
+                <dt class="font-medium">{k.clone()}</dt>
+                <dd data-testid=format!("live-source-{k}") class="text-slate-600 dark:text-slate-400">{s}</dd>
+            }).collect_view()}
+        </dl>
         <table class="w-full text-sm" data-testid="live-feed">
             <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
                 <tr><th class="py-2 pr-4 text-right">"Seq"</th><th class="pr-4">"At"</th><th>"Kind"</th><th>"What"</th><th>"Execution"</th><th>"Flow"</th></tr>

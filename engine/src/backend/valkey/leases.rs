@@ -52,7 +52,7 @@ use tokio::sync::mpsc;
 
 use super::live::resync_if_restarted;
 use super::notify::Notice;
-use super::reply::{items, non_empty, number, pairs, partition, server_time_ms, server_time_ms_of, stream_id_ms, text, xread_entries};
+use super::reply::{execute, items, non_empty, number, pairs, partition, server_time_ms, server_time_ms_of, stream_id_ms, text, xread_entries};
 use crate::connect::Connected;
 use crate::live::{Backoff, Feed, SourceEvent};
 
@@ -183,6 +183,10 @@ async fn session(
     if src.notified {
         feed.live();
     } else {
+        // Show "polling" once a poll went through (or none is due).
+        if feed.is_wanted() && !tail.tick(client, cluster, feed).await? {
+            return Ok(());
+        }
         feed.polling(LEASE_TICK, src.why.clone());
     }
     backoff.reset();
@@ -256,10 +260,11 @@ async fn coverage(
 ) -> Result<bool, String> {
     match notice {
         Notice::Covered => {
+            // Set first: if the catch-up fails, the next session repeats it.
+            src.notified = true;
             if !tail.catch_up(client, cluster, feed).await? {
                 return Ok(false);
             }
-            src.notified = true;
             feed.live();
         }
         Notice::Uncovered(why) => {
@@ -353,7 +358,7 @@ impl LeaseTail {
                 terminal.push((lane.clone(), slot));
             }
         }
-        p.execute().await.map_err(|e| err("poll lease indexes", e))?;
+        execute(&mut p, "poll lease indexes").await?;
 
         let now_ms = server_time_ms_of(&time.value().map_err(|e| err("TIME", e))?).ok_or("TIME: bad reply")?;
         self.clock = (Instant::now(), now_ms);
@@ -434,7 +439,7 @@ impl LeaseTail {
                     Some(p.cmd::<Option<String>>("HGET").arg(core).arg("lane_id").finish())
                 })
                 .collect();
-            p.execute().await.map_err(|e| err("HGET lane_id", e))?;
+            execute(&mut p, "HGET lane_id").await?;
             self.lane_unknown.clear();
             found.extend(slots.into_iter().filter_map(|s| s.value().ok().flatten()));
         }
@@ -503,7 +508,7 @@ impl LeaseTail {
                 streams.insert(key, (eid, id));
             }
         }
-        p.execute().await.map_err(|e| err("XREAD lease history", e))?;
+        execute(&mut p, "XREAD lease history").await?;
         let mut full = HashSet::new();
         for slot in slots {
             let v = slot.value().map_err(|e| err("XREAD lease history", e))?;

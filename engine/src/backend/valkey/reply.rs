@@ -3,8 +3,21 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use ferriskey::{Client, Value};
+use ferriskey::{Client, TypedPipeline, Value};
 use ff_core::partition::{Partition, PartitionFamily};
+
+/// Deadline of every command or pipeline the live readers send: a shard
+/// that stops answering (failover) fails the read, which is retried with
+/// backoff, instead of stalling the reader.
+pub(super) const CALL_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Execute `p` within [`CALL_DEADLINE`]; errors say `what`.
+pub(super) async fn execute(p: &mut TypedPipeline, what: &str) -> Result<(), String> {
+    match tokio::time::timeout(CALL_DEADLINE, p.execute()).await {
+        Ok(r) => r.map_err(|e| format!("{what}: {e}")),
+        Err(_) => Err(format!("{what}: no answer within {CALL_DEADLINE:?}")),
+    }
+}
 
 pub(super) fn partition(index: u16) -> Partition {
     Partition { family: PartitionFamily::Flow, index }
@@ -93,7 +106,10 @@ pub(super) fn non_empty(fields: &HashMap<String, String>, key: &str) -> Option<S
 }
 
 pub(super) async fn server_time_ms(client: &Client) -> Result<u64, String> {
-    let v: Value = client.cmd("TIME").execute().await.map_err(|e| format!("TIME: {e}"))?;
+    let v: Value = tokio::time::timeout(CALL_DEADLINE, client.cmd("TIME").execute())
+        .await
+        .map_err(|_| format!("TIME: no answer within {CALL_DEADLINE:?}"))?
+        .map_err(|e| format!("TIME: {e}"))?;
     let parts = items(&v);
     let secs: u64 = parts.first().and_then(|v| text(v)).and_then(|s| s.parse().ok()).ok_or("TIME: bad reply")?;
     let micros: u64 = parts.get(1).and_then(|v| text(v)).and_then(|s| s.parse().ok()).unwrap_or(0);

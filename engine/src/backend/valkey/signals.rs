@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use super::live::resync_if_restarted;
 use super::notify::Notice;
-use super::reply::{non_empty, partition, server_time_ms, stream_id_ms, xread_entries};
+use super::reply::{execute, non_empty, partition, server_time_ms, stream_id_ms, xread_entries};
 use crate::connect::Connected;
 use crate::live::{Backoff, Feed, SourceEvent};
 
@@ -175,12 +175,13 @@ async fn session(
 async fn state(client: &Client, pos: &mut Positions, cl: &mut Cluster, notice: Notice, feed: &mut Feed) -> Result<bool, String> {
     match notice {
         Notice::Covered => {
-            // Catch up with what was written while the view had a hole.
+            // Catch up with what was written while the view had a hole (set
+            // first: if the read fails, the next session reads all again).
+            cl.notified = true;
             let all: BTreeSet<usize> = (0..pos.keys.len()).collect();
             if !read(client, pos, &all, feed).await? {
                 return Ok(false);
             }
-            cl.notified = true;
             feed.live();
         }
         Notice::Uncovered(why) => {
@@ -211,7 +212,7 @@ async fn read(client: &Client, pos: &mut Positions, which: &BTreeSet<usize>, fee
                     .finish()
             })
             .collect();
-        p.execute().await.map_err(|e| format!("XREAD: {e}"))?;
+        execute(&mut p, "XREAD").await?;
         let replies: Vec<Value> =
             slots.into_iter().map(|s| s.value()).collect::<Result<_, _>>().map_err(|e| format!("XREAD: {e}"))?;
         match emit(pos, &replies, feed).await {
