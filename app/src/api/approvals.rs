@@ -110,6 +110,14 @@ pub struct ApprovalRow {
 #[cfg(feature = "ssr")]
 pub use plan::{assemble, gate_and_waitpoints, plans, GateRead};
 
+impl ApprovalRow {
+    /// Something an operator can decide now: a pending waitpoint (or
+    /// waitpoints that could not be read: shown rather than hidden).
+    pub fn actionable(&self) -> bool {
+        self.waitpoints.as_ref().map_or(true, |w| !w.is_empty())
+    }
+}
+
 #[cfg(feature = "ssr")]
 mod plan {
     //! From a stored condition to what the buttons do.
@@ -277,14 +285,23 @@ pub struct ApprovalsPage {
     pub rows: Vec<ApprovalRow>,
     pub next_cursor: Option<String>,
     pub cut_short: bool,
+    /// Suspended executions of this page left out because nothing on them
+    /// can be acted on now (no pending waitpoint: already satisfied, or
+    /// waiting on something other than a signal). Shown with `all`.
+    pub hidden: usize,
 }
 
 /// Suspended executions, oldest suspension first on SQL backends and
 /// soonest deadline first on Valkey (its suspended index is scored by
 /// deadline). One store read for the page and one or two for the gates and
-/// pending waitpoints of all its rows ([`PAGE`] at most).
+/// pending waitpoints of all its rows ([`PAGE`] at most). Without `all`,
+/// only what an operator can act on now: rows with a pending waitpoint (or
+/// whose waitpoints could not be read, so nothing is hidden by an error).
 #[server(prefix = "/api", endpoint = "list_approvals")]
-pub async fn list_approvals(#[server(default)] cursor: Option<String>) -> Result<ApprovalsPage, AppError> {
+pub async fn list_approvals(
+    #[server(default)] cursor: Option<String>,
+    #[server(default)] all: bool,
+) -> Result<ApprovalsPage, AppError> {
     let c = crate::state::conn()?;
     let after = super::cursor::decode(cursor.as_deref())?;
     let page = c.reads.suspended(after.as_deref(), PAGE).await?;
@@ -308,8 +325,15 @@ pub async fn list_approvals(#[server(default)] cursor: Option<String>) -> Result
                 gate,
             }
         })
-        .collect();
-    Ok(ApprovalsPage { rows, next_cursor: page.next.as_deref().map(super::cursor::encode), cut_short: page.cut_short })
+        .collect::<Vec<ApprovalRow>>();
+    let read = rows.len();
+    let rows: Vec<ApprovalRow> = rows.into_iter().filter(|r| all || r.actionable()).collect();
+    Ok(ApprovalsPage {
+        hidden: read - rows.len(),
+        rows,
+        next_cursor: page.next.as_deref().map(super::cursor::encode),
+        cut_short: page.cut_short,
+    })
 }
 
 #[cfg(all(test, feature = "ssr"))]

@@ -182,15 +182,26 @@ pub async fn get_execution(execution_id: String) -> Result<ExecutionDetail, AppE
     })
 }
 
+/// Attempts an execution has had. `total_attempt_count` is seeded `0` by
+/// the SQL backends' `create_execution` and bumped only on their
+/// claim-from-grant path, not by `claim`: a completed execution can say 0
+/// there. Its current attempt's index (0-based) is a floor.
+#[cfg(feature = "ssr")]
+pub(crate) fn attempts_of(s: &ff_core::contracts::ExecutionSnapshot) -> u32 {
+    let current = s.current_attempt.as_ref().map_or(0, |a| a.attempt_index.0 + 1);
+    s.total_attempt_count.max(current)
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) fn row(s: ff_core::contracts::ExecutionSnapshot) -> ExecutionRow {
+    let attempts = attempts_of(&s);
     ExecutionRow {
         execution_id: s.execution_id.to_string(),
         flow_id: s.flow_id.map(|f| f.to_string()),
         lane: s.lane_id.to_string(),
         namespace: s.namespace.to_string(),
         state: ExecState::from_engine(s.public_state),
-        attempts: s.total_attempt_count,
+        attempts,
         created_at: s.created_at.0,
         last_mutation_at: s.last_mutation_at.0,
     }

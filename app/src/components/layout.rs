@@ -27,10 +27,16 @@ pub fn Layout(children: Children) -> impl IntoView {
     let info = Resource::new(move || tick.get(), |_| get_board_info());
     let path = use_location().pathname;
     view! {
-        <div class="flex min-h-screen">
-            <nav class="w-52 shrink-0 border-r border-slate-200 bg-white px-3 py-4 dark:border-slate-800 dark:bg-slate-900" aria-label="main">
-                <a href="/flows" class="mb-6 block px-2 text-lg font-bold tracking-tight">"ff-board"</a>
-                <ul class="space-y-0.5">
+        // Below 768 px the sidebar folds into a menu: a checkbox and its
+        // label open it, so it works before (and without) wasm.
+        <div class="flex min-h-screen flex-col md:flex-row">
+            <nav class="w-full shrink-0 border-b border-slate-200 bg-white px-3 py-2 md:w-52 md:border-b-0 md:border-r md:py-4 dark:border-slate-800 dark:bg-slate-900" aria-label="main">
+                <div class="flex items-center justify-between md:mb-6">
+                    <a href="/flows" class="block px-2 text-lg font-bold tracking-tight">"ff-board"</a>
+                    <label for="nav-toggle" data-testid="nav-menu" class="cursor-pointer rounded border border-slate-300 px-3 py-1 text-sm md:hidden dark:border-slate-700">"☰ Menu"</label>
+                </div>
+                <input type="checkbox" id="nav-toggle" class="peer sr-only" aria-label="show the navigation"/>
+                <ul class="mt-2 hidden space-y-0.5 peer-checked:block md:mt-0 md:block">
                     {NAV.iter().map(|(href, label)| {
                         let href = *href;
                         let current = move || {
@@ -52,7 +58,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </ul>
             </nav>
             <div class="min-w-0 flex-1">
-                <header class="flex items-center gap-3 border-b border-slate-200 bg-white px-6 py-2 dark:border-slate-800 dark:bg-slate-900">
+                <header class="flex flex-wrap items-center gap-3 border-b border-slate-200 bg-white px-3 py-2 md:px-6 dark:border-slate-800 dark:bg-slate-900">
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match info.await {
@@ -76,7 +82,8 @@ pub fn Layout(children: Children) -> impl IntoView {
                         })
                     })}
                 </Transition>
-                <main class="mx-auto max-w-7xl px-6 py-6">{children()}</main>
+                // Wide tables scroll sideways inside the page, never off it.
+                <main class="mx-auto max-w-7xl overflow-x-auto px-3 py-4 md:px-6 md:py-6">{children()}</main>
             </div>
         </div>
     }

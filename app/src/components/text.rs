@@ -105,9 +105,36 @@ pub fn Time(t: i64, now: i64) -> impl IntoView {
     view! { <time class="whitespace-nowrap" title=iso(t) datetime=t.to_string()>{relative(t, now)}</time> }
 }
 
+/// A stored value as shown: epoch-millisecond timestamps (a `*_at` /
+/// `*_ms` key holding a number after 2001) as a relative time with the UTC
+/// time on hover, anything else as it is.
+#[component]
+pub fn StoredValue(key: String, value: String, now: i64) -> impl IntoView {
+    match epoch_ms(&key, &value) {
+        Some(t) => view! { <Time t=t now=now/> }.into_any(),
+        None => view! { <span class="font-mono text-xs">{value}</span> }.into_any(),
+    }
+}
+
+/// The epoch milliseconds a stored field holds, if it is a time.
+pub fn epoch_ms(key: &str, value: &str) -> Option<i64> {
+    let timeish = key.ends_with("_at") || key.ends_with("_ms") || key.ends_with("_at_ms");
+    let t: i64 = value.trim().parse().ok()?;
+    (timeish && t > 1_000_000_000_000).then_some(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_among_stored_fields() {
+        assert_eq!(epoch_ms("started_at", "1796151800977"), Some(1_796_151_800_977));
+        assert_eq!(epoch_ms("completed_at_ms", "1796151827419"), Some(1_796_151_827_419));
+        assert_eq!(epoch_ms("started_at", "0"), None, "unset");
+        assert_eq!(epoch_ms("attempt_index", "1796151800977"), None, "not a time field");
+        assert_eq!(epoch_ms("started_at", "soon"), None);
+    }
 
     #[test]
     fn encodes_execution_ids() {

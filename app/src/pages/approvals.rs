@@ -1,6 +1,7 @@
 //! /approvals: the inbox of suspended executions over all partitions, with
 //! reason, age, its gate (n of m, who approved, deadline) and each pending
-//! waitpoint (key, what it waits for, state).
+//! waitpoint (key, what it waits for, state). By default only what can be
+//! acted on now (a pending waitpoint); `?all=1` shows every suspended one.
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -16,7 +17,8 @@ pub fn ApprovalsPage() -> impl IntoView {
     let tick = use_topic_tick(10_000, || "approvals".to_owned());
     let query = leptos_router::hooks::use_query_map();
     let cursor = move || query.get().get("cursor");
-    let data = Resource::new(move || (cursor(), tick.get()), |(c, _)| list_approvals(c));
+    let all = move || query.get().get("all").is_some_and(|v| v == "1");
+    let data = Resource::new(move || (cursor(), all(), tick.get()), |(c, all, _)| list_approvals(c, all));
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
@@ -26,12 +28,15 @@ pub fn ApprovalsPage() -> impl IntoView {
                     Ok(page) if page.rows.is_empty() => view! {
                         <Title text="Approvals"/>
                         <h1 class="mb-4 text-2xl font-semibold">"Approvals"</h1>
-                        <Empty title="Nothing is waiting for approval" hint="Executions suspended on a waitpoint show up here, oldest first."/>
+                        {toggle(all(), page.hidden)}
+                        {pager(page.next_cursor.clone(), all())}
+                        <Empty title="Nothing is waiting for approval" hint="Executions suspended on a pending waitpoint show up here, oldest first."/>
                     }.into_any(),
                     Ok(page) => view! {
                         <Title text=format!("Approvals ({}{})", page.rows.len(), if page.next_cursor.is_some() { "+" } else { "" })/>
                         <h1 class="mb-4 text-2xl font-semibold">"Approvals "<span class="text-slate-500">{count_label(page.rows.len(), page.next_cursor.is_some())}</span></h1>
-                        {pager(page.next_cursor.clone())}
+                        {toggle(all(), page.hidden)}
+                        {pager(page.next_cursor.clone(), all())}
                         <ul class="space-y-3">
                             {page.rows.into_iter().map(|r| view! {
                                 <li data-testid="approval-row" data-execution-id=r.execution_id.clone() data-needed=r.gate.as_ref().ok().and_then(|g| g.as_ref()).map(|g| g.needed.to_string()) class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
@@ -86,8 +91,25 @@ fn count_label(n: usize, more: bool) -> String {
 }
 
 /// The link to the next page, when there is one.
-fn pager(next: Option<String>) -> impl IntoView {
+fn pager(next: Option<String>, all: bool) -> impl IntoView {
     next.map(|c| view! {
-        <p class="mb-3 text-sm"><a data-testid="next-page" class="text-blue-700 hover:underline dark:text-blue-300" href=format!("/approvals?cursor={}", crate::components::text::encode(&c))>"Next page →"</a></p>
+        <p class="mb-3 text-sm"><a data-testid="next-page" class="text-blue-700 hover:underline dark:text-blue-300" href=format!("/approvals?cursor={}{}", crate::components::text::encode(&c), if all { "&all=1" } else { "" })>"Next page →"</a></p>
     })
+}
+
+/// Between the inbox (what can be acted on now) and every suspended
+/// execution, with what this page left out.
+fn toggle(all: bool, hidden: usize) -> impl IntoView {
+    let link = "text-blue-700 hover:underline dark:text-blue-300";
+    view! {
+        <p class="mb-3 text-sm text-slate-600 dark:text-slate-400" data-testid="approvals-scope">
+            {if all {
+                view! { "Showing every suspended execution, resolved ones too. "<a class=link data-testid="approvals-actionable" href="/approvals">"Only what needs a decision"</a> }.into_any()
+            } else if hidden > 0 {
+                view! { {format!("{hidden} suspended on this page with no pending waitpoint (already decided, or waiting on something else) not shown. ")}<a class=link data-testid="approvals-all" href="/approvals?all=1">"Show them"</a> }.into_any()
+            } else {
+                view! { "Only executions with a pending waitpoint. "<a class=link data-testid="approvals-all" href="/approvals?all=1">"Show resolved ones too"</a> }.into_any()
+            }}
+        </p>
+    }
 }

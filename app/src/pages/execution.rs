@@ -11,7 +11,7 @@ use crate::components::audit::AuditTrail;
 use crate::components::feedback::{field_view, ErrorPanel, Loading};
 use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
-use crate::components::text::{decode, flow_href, short_id, Id, Time};
+use crate::components::text::{decode, flow_href, short_id, Id, StoredValue, Time};
 
 #[component]
 pub fn ExecutionPage() -> impl IntoView {
@@ -62,7 +62,7 @@ pub fn ExecutionPage() -> impl IntoView {
                             <h2 class=section>"State vector"</h2>
                             {field_view(&d.info, |kv| view! {
                                 <dl class="grid grid-cols-2 gap-x-6 gap-y-1 text-sm sm:grid-cols-4" data-testid="state-vector">
-                                    {kv.into_iter().map(|(k, v)| view! { <div><dt class="text-xs text-slate-500">{k}</dt><dd class="font-mono text-xs">{v}</dd></div> }).collect_view()}
+                                    {kv.into_iter().map(|(k, v)| view! { <div><dt class="text-xs text-slate-500">{k.clone()}</dt><dd><StoredValue key=k value=v now=now/></dd></div> }).collect_view()}
                                 </dl>
                             })}
                             <h2 class=section>"Tags"</h2>
