@@ -9,8 +9,13 @@
 //!   `deploy`, `etl.nightly`, `media.transcode`, `billing.invoice-run`,
 //!   and now and then a 57-node `search.reindex`), with fan-out / fan-in
 //!   edges, AllOf groups and AnyOf / Quorum groups where the backend takes
-//!   them (`set_edge_group_policy` is Unavailable on SQLite). Creation stops
-//!   at `flows::MAX_FLOWS` so the store does not grow without bound.
+//!   them (`set_edge_group_policy` is Unavailable on SQLite). At most
+//!   `flows::MAX_OPEN_FLOWS` are open: every 30 s the oldest open flows past
+//!   it are retired (cancelled), so the demo keeps moving however long it
+//!   runs, and across restarts on the same store.
+//! - `work::reclaim_expired`: leases left to expire by a "crashed" worker,
+//!   or by a board stopped mid-step, are reclaimed by a live worker (reclaim
+//!   grant + fresh attempt) and completed.
 //! - `work::work_some`: claims with `claim` (the worker hot path; it works
 //!   on all three backends), appends stream frames, reports progress,
 //!   renews, completes; fails some steps with a retryable class (they come
@@ -105,6 +110,10 @@ pub struct DemoReport {
     pub hard_breaches: usize,
     /// Workers registered.
     pub workers: usize,
+    /// Expired leases reclaimed and run again.
+    pub reclaimed: usize,
+    /// Open flows cancelled to stay under the cap.
+    pub retired: usize,
     /// Flows created in this round.
     pub flow_ids: Vec<FlowId>,
     /// Executions suspended on an approval gate.
@@ -129,8 +138,11 @@ impl DemoReport {
 /// What the demo remembers between ticks.
 struct DemoState {
     rng: rand::rngs::StdRng,
-    /// Flows in the store (counted at start, then incremented).
-    flows_total: usize,
+    /// Open flows in the store (counted at start and every 30 s, then
+    /// incremented as flows are created).
+    open_flows: usize,
+    last_retire_at: Option<Instant>,
+    last_reclaim_at: Option<Instant>,
     /// Flows created by this process (picks the next template).
     created: usize,
     last_flows_at: Option<Instant>,
@@ -154,7 +166,9 @@ impl DemoState {
         use rand::SeedableRng;
         DemoState {
             rng: rand::rngs::StdRng::from_entropy(),
-            flows_total: 0,
+            open_flows: 0,
+            last_retire_at: None,
+            last_reclaim_at: None,
             created: 0,
             last_flows_at: None,
             last_heartbeat_at: None,
@@ -210,7 +224,7 @@ pub fn spawn(connected: Connected) -> tokio::task::JoinHandle<()> {
 
 /// One round of everything, run to a standstill: workers, budgets with a
 /// soft and a hard breach, one flow of each kind (one of 57 nodes; none
-/// when the store already holds `flows::MAX_FLOWS`), and the
+/// when the store already holds `flows::MAX_OPEN_FLOWS` open ones), and the
 /// work that follows until nothing more is claimable (steps that complete,
 /// retry, fail, crash, or suspend on approval gates — one gate needing two
 /// distinct approvers stays pending).
@@ -228,9 +242,10 @@ async fn seed_round(c: &Connected, st: &mut DemoState) -> Result<DemoReport, Str
         .await
         .map_err(|e| format!("budgets: {e}"))?;
     st.last_budget_at = Some(Instant::now());
-    st.flows_total = flows::count_flows(c).await;
-    // A store kept from an earlier run may already be full.
-    if st.flows_total < flows::MAX_FLOWS {
+    // A store kept from an earlier run may be full: retire its oldest open flows.
+    flows::retire_oldest(c, st, &mut report).await.map_err(|e| format!("retire flows: {e}"))?;
+    st.last_retire_at = Some(Instant::now());
+    if st.open_flows < flows::MAX_OPEN_FLOWS {
         for template in flows::Template::ALL {
             flows::create_flow_with_dag(c, st, template, false, &mut report)
                 .await
@@ -268,7 +283,11 @@ async fn tick(c: &Connected, st: &mut DemoState) -> Result<DemoReport, EngineErr
         work::heartbeat_workers(c, &mut report).await?;
         st.last_heartbeat_at = Some(Instant::now());
     }
-    if due(st.last_flows_at, Duration::from_secs(5)) && st.flows_total < flows::MAX_FLOWS {
+    if due(st.last_retire_at, Duration::from_secs(30)) {
+        flows::retire_oldest(c, st, &mut report).await?;
+        st.last_retire_at = Some(Instant::now());
+    }
+    if due(st.last_flows_at, Duration::from_secs(5)) && st.open_flows < flows::MAX_OPEN_FLOWS {
         let n = if rand::Rng::gen_bool(&mut st.rng, 0.3) { 2 } else { 1 };
         for _ in 0..n {
             let template = flows::Template::next(st);
@@ -282,6 +301,11 @@ async fn tick(c: &Connected, st: &mut DemoState) -> Result<DemoReport, EngineErr
     // before a plain claim could pick it up.
     work::approvals_tick(c, st, false, &mut report).await?;
     work::work_some(c, st, 6, false, &mut report).await?;
+    if due(st.last_reclaim_at, Duration::from_secs(10)) {
+        // One read of every partition's lease-expiry index on Valkey: not every tick.
+        work::reclaim_expired(c, st, 4, &mut report).await?;
+        st.last_reclaim_at = Some(Instant::now());
+    }
     if !st.finished.is_empty() {
         // Children may be claimable now: poll every lane again.
         st.idle_until.clear();

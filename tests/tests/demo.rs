@@ -231,3 +231,69 @@ async fn check_budgets(c: &Connected, r: &DemoReport) {
 async fn members_of(c: &Connected, flow: &ff_core::types::FlowId) -> Vec<ExecutionId> {
     c.reads.flow_members(flow, 10_000).await.expect("flow members").into_iter().map(|m| m.id).collect()
 }
+
+// ── the running demo keeps moving ──────────────────────────────────────
+
+/// A step whose worker "crashed" leaves a lease that expires. A board
+/// started again on the same store (`demo::spawn`) reclaims it through the
+/// engine (reclaim grant, fresh attempt) and completes it — what a
+/// deployment's lease scanner and another worker do — so the demo never
+/// freezes on the dead leases of an earlier run.
+async fn reclaims_expired_leases(c: &Connected) {
+    let report = demo::seed(c).await.expect("seed");
+    assert!(report.abandoned >= 1, "{report:?}");
+    // What the "crashed" worker held: active executions past their lease
+    // (ff-backend-valkey 0.15's own `list_expired_leases` fails on RESP3,
+    // so this reads the lease list the board shows).
+    let expired = |c: Connected| async move {
+        let now = TimestampMs::now().0;
+        c.reads.invalidate();
+        c.reads
+            .leases(500)
+            .await
+            .expect("leases")
+            .into_iter()
+            .filter(|l| l.expires_at < now)
+            .map(|l| l.exec.id)
+            .collect::<Vec<_>>()
+    };
+    // The demo's leases last 20 s.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(40);
+    let dead = loop {
+        let dead = expired(c.clone()).await;
+        if !dead.is_empty() {
+            break dead;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no lease expired");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    };
+    println!("{:?}: expired leases {dead:?}", c.kind);
+    let running = demo::spawn(c.clone());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let mut open = Vec::new();
+        for id in &dead {
+            let state = public_state(c, id).await;
+            if state != PublicState::Completed {
+                open.push((id.clone(), state));
+            }
+        }
+        if open.is_empty() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not reclaimed and completed: {open:?}");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    running.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_reclaims_expired_leases_on_sqlite() {
+    reclaims_expired_leases(&connect(&format!("sqlite:{}", sqlite_path())).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_reclaims_expired_leases_on_valkey() {
+    let valkey = Valkey::start();
+    reclaims_expired_leases(&connect(&valkey.url()).await).await;
+}

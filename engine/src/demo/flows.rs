@@ -6,6 +6,7 @@ use ff_core::contracts::{
     AddExecutionToFlowArgs, ApplyDependencyToChildArgs, CreateExecutionArgs, CreateFlowArgs, EdgeDependencyPolicy,
     OnSatisfied, StageDependencyEdgeArgs, StageDependencyEdgeResult,
 };
+use ff_core::backend::{CancelFlowPolicy, CancelFlowWait};
 use ff_core::engine_error::{ContentionKind, EngineError, ValidationKind};
 use ff_core::policy::{BackoffStrategy, ExecutionPolicy, RetryPolicy};
 use ff_core::types::{EdgeId, ExecutionId, FlowId, LaneId, Namespace, TimestampMs};
@@ -14,8 +15,12 @@ use rand::Rng;
 use super::{DemoReport, DemoState};
 use crate::connect::{is_unavailable, BackendKind, Connected};
 
-/// The demo stops creating flows once the store holds this many.
-pub(super) const MAX_FLOWS: usize = 60;
+/// The demo keeps at most this many flows open: past it, the oldest open
+/// ones are retired (cancelled, [`retire_oldest`]), so it keeps creating —
+/// and moving — however long it runs.
+pub(super) const MAX_OPEN_FLOWS: usize = 60;
+/// Open flows retired at once when the cap is passed.
+const RETIRE: usize = 10;
 
 /// What the simulated worker does with a step once it claims it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -388,21 +393,38 @@ pub(super) async fn create_flow_with_dag(
     st.idle_until.remove(template.lane());
     report.flows += 1;
     report.flow_ids.push(flow_id.clone());
-    st.flows_total += 1;
+    st.open_flows += 1;
     st.created += 1;
     Ok(flow_id)
 }
 
-/// How many flows the store holds, up to one page of the board's list
-/// (enough to compare with [`MAX_FLOWS`]). A store that cannot list counts
-/// as empty.
-pub(super) async fn count_flows(c: &Connected) -> usize {
-    let counted = c.reads.flows(&crate::backend::FlowQuery::default(), None, crate::backend::MAX_PAGE).await;
-    match counted {
-        Ok(page) => page.rows.len(),
+/// The store's open flows, up to one past [`MAX_OPEN_FLOWS`] (one list
+/// read). A store that cannot list counts as having none.
+pub(super) async fn open_flows(c: &Connected) -> Vec<crate::backend::FlowLine> {
+    let open = crate::backend::FlowQuery { state: Some(crate::backend::FlowState::Active), namespace: None };
+    match c.reads.flows(&open, None, MAX_OPEN_FLOWS + 1).await {
+        Ok(page) => page.rows,
         Err(e) => {
-            tracing::warn!(error = %e, "demo: cannot count flows; assuming none");
-            0
+            tracing::warn!(error = %e, "demo: cannot list open flows; assuming none");
+            Vec::new()
         }
     }
+}
+
+/// Past [`MAX_OPEN_FLOWS`], cancel the [`RETIRE`] oldest open flows (of
+/// those one list page shows), members and all; sets `st.open_flows`.
+pub(super) async fn retire_oldest(c: &Connected, st: &mut DemoState, report: &mut DemoReport) -> Result<(), EngineError> {
+    let mut open = open_flows(c).await;
+    st.open_flows = open.len();
+    if open.len() <= MAX_OPEN_FLOWS {
+        return Ok(());
+    }
+    open.sort_by_key(|f| f.created_at);
+    for f in open.iter().take(RETIRE) {
+        c.backend.cancel_flow(&f.id, CancelFlowPolicy::CancelAll, CancelFlowWait::NoWait).await?;
+        report.retired += 1;
+        st.open_flows -= 1;
+    }
+    c.reads.invalidate();
+    Ok(())
 }

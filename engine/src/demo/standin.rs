@@ -2,13 +2,13 @@
 //! scanner supervisor or completion listener that the board does not run.
 //! Nothing outside this file writes to a store behind the trait's back.
 use ff_core::backend::CompletionPayload;
-use ff_core::contracts::SeedWaitpointHmacSecretArgs;
+use ff_core::contracts::{ExpiredLeaseInfo, ListExpiredLeasesArgs, RevokeLeaseArgs, SeedWaitpointHmacSecretArgs};
 use ff_core::engine_error::EngineError;
 use ff_core::partition::execution_partition;
 use ff_core::types::{ExecutionId, FlowId, TimestampMs};
 
 use super::work::DelayedRetry;
-use crate::connect::{BackendKind, Connected, SideStore};
+use crate::connect::{is_unavailable, BackendKind, Connected, SideStore};
 
 /// Kid of the waitpoint HMAC secret the demo installs when none is active.
 const DEMO_KID: &str = "ff-board-demo-1";
@@ -22,6 +22,10 @@ pub(super) struct Finished {
 }
 
 fn side_error(e: sqlx::Error) -> EngineError {
+    EngineError::Transport { backend: "ff-board demo side store", source: Box::new(e) }
+}
+
+fn valkey_error(e: ferriskey::Error) -> EngineError {
     EngineError::Transport { backend: "ff-board demo side store", source: Box::new(e) }
 }
 
@@ -157,6 +161,130 @@ pub(super) async fn cascade_completions(c: &Connected, finished: &mut Vec<Finish
         SideStore::Sqlite(_) => {}
     }
     Ok(())
+}
+
+/// Stand-in for the lease-expiry scanner a deployment runs (ff-server's;
+/// SQLite's scanner supervisor has none): the leases that expired by now
+/// (at most `limit`), each marked expired where the backend has that hook
+/// (Valkey, Postgres) and revoked where it has not (SQLite, whose reclaim
+/// grant takes only an expired-and-marked or a revoked lease). The demo's "crashed" workers leave such
+/// leases; a live worker then reclaims them (`work::reclaim_expired`).
+pub(super) async fn expired_leases(c: &Connected, limit: u32) -> Result<Vec<ExpiredLeaseInfo>, EngineError> {
+    let mut args = ListExpiredLeasesArgs::new(TimestampMs::now());
+    args.limit = Some(limit);
+    // Every partition (Valkey reads 32 per call by default).
+    args.max_partitions_per_call = Some(u32::from(c.partitions.num_flow_partitions));
+    let listed = match &c.side {
+        SideStore::Valkey(client) => valkey_expired_leases(c, client, limit).await?,
+        _ => match c.backend.list_expired_leases(args).await {
+            Ok(r) => r.entries,
+            Err(e) if is_unavailable(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        },
+    };
+    for e in &listed {
+        let partition = execution_partition(&e.execution_id, &c.partitions);
+        match c.backend.mark_lease_expired_if_due(partition, &e.execution_id).await {
+            Ok(()) => {}
+            // SQLite has no expiry hook and no scanner: the lease stays
+            // `active` there, and only a revoked one is reclaimable.
+            Err(err) if is_unavailable(&err) => {
+                let revoke = RevokeLeaseArgs {
+                    execution_id: e.execution_id.clone(),
+                    // The holder fence only: SQLite compares lease ids in its own synthetic form.
+                    expected_lease_id: None,
+                    worker_instance_id: e.worker_instance_id.clone(),
+                    reason: "lease expired (demo stand-in for the lease-expiry scanner)".to_owned(),
+                };
+                if let Err(err) = c.backend.revoke_lease(revoke).await {
+                    tracing::warn!(execution = %e.execution_id, error = %err, "demo: revoke expired lease");
+                }
+            }
+            Err(err) => tracing::warn!(execution = %e.execution_id, error = %err, "demo: mark lease expired"),
+        }
+    }
+    Ok(listed)
+}
+
+/// Valkey's expired leases, read as ff-backend-valkey's
+/// `list_expired_leases` does (`ZRANGEBYSCORE ff:idx:{fp:N}:lease_expiry
+/// -inf now` per partition, then the holder fields of the exec core): its
+/// own call fails in 0.15 on the RESP3 connection it opens, decoding the
+/// `[member, score]` pairs as strings ("Response type not string
+/// compatible").
+async fn valkey_expired_leases(c: &Connected, client: &ferriskey::Client, limit: u32) -> Result<Vec<ExpiredLeaseInfo>, EngineError> {
+    use ferriskey::Value;
+    use ff_core::keys::{ExecKeyContext, IndexKeys};
+    use ff_core::partition::{Partition, PartitionFamily};
+    use ff_core::types::{AttemptIndex, LeaseEpoch, LeaseId, WorkerInstanceId};
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Double(d) => Some(d.to_string()),
+        _ => None,
+    };
+    let now = TimestampMs::now().0.to_string();
+    let mut p = client.pipeline();
+    let slots: Vec<_> = (0..c.partitions.num_flow_partitions)
+        .map(|index| {
+            let key = IndexKeys::new(&Partition { family: PartitionFamily::Flow, index }).lease_expiry();
+            p.cmd::<Value>("ZRANGEBYSCORE").arg(key).arg("-inf").arg(now.as_str()).arg("WITHSCORES").arg("LIMIT").arg(0).arg(limit).finish()
+        })
+        .collect();
+    p.execute().await.map_err(valkey_error)?;
+    let mut due: Vec<(ExecutionId, i64)> = Vec::new();
+    for slot in slots {
+        let Ok(Value::Array(items)) = slot.value() else { continue };
+        let items: Vec<Value> = items.into_iter().flatten().collect();
+        // RESP3: [[member, score], …]; RESP2: [member, score, …].
+        let pairs: Vec<(Value, Value)> = if items.iter().all(|i| matches!(i, Value::Array(a) if a.len() == 2)) {
+            items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Value::Array(mut a) => Some((a.remove(0).ok()?, a.remove(0).ok()?)),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            items.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0].clone(), c[1].clone())).collect()
+        };
+        for (m, score) in pairs {
+            let (Some(m), Some(score)) = (text(&m), text(&score).and_then(|s| s.parse::<f64>().ok())) else { continue };
+            if let Ok(id) = ExecutionId::parse(&m) {
+                due.push((id, score as i64));
+            }
+        }
+    }
+    due.sort_by_key(|(_, at)| *at);
+    due.truncate(limit as usize);
+    let mut p = client.pipeline();
+    let slots: Vec<_> = due
+        .iter()
+        .map(|(id, _)| {
+            let core = ExecKeyContext::new(&execution_partition(id, &c.partitions), id).core();
+            p.cmd::<Vec<Option<String>>>("HMGET")
+                .arg(core)
+                .arg("current_lease_id")
+                .arg("current_lease_epoch")
+                .arg("current_attempt_index")
+                .arg("current_worker_instance_id")
+                .finish()
+        })
+        .collect();
+    p.execute().await.map_err(valkey_error)?;
+    Ok(due
+        .into_iter()
+        .zip(slots)
+        .filter_map(|((id, at), slot)| {
+            let f = slot.value().ok()?;
+            let lease = LeaseId::parse(f.first()?.as_deref()?).ok()?;
+            let epoch = f.get(1)?.as_deref()?.parse().ok()?;
+            let attempt = f.get(2)?.as_deref()?.parse().ok()?;
+            let holder = WorkerInstanceId::new(f.get(3)?.clone()?);
+            Some(ExpiredLeaseInfo::new(id, lease, LeaseEpoch(epoch), holder, TimestampMs::from_millis(at), AttemptIndex(attempt)))
+        })
+        .collect())
 }
 
 /// Stand-in for Valkey's delayed promoter: a retryable failure parks the

@@ -8,7 +8,8 @@ use ff_core::backend::{
     CapabilitySet, ClaimPolicy, FailOutcome, FailureClass, FailureReason, Frame, FrameKind, Handle,
 };
 use ff_core::contracts::{
-    ClaimResumedExecutionArgs, ClaimResumedExecutionResult, CompositeBody, CountKind,
+    ClaimResumedExecutionArgs, ClaimResumedExecutionResult, CompositeBody, CountKind, IssueReclaimGrantArgs,
+    IssueReclaimGrantOutcome, ReclaimExecutionArgs, ReclaimExecutionOutcome,
     DeliverSignalResult, HeartbeatWorkerArgs, IssueClaimGrantArgs, HeartbeatWorkerOutcome, ListPendingWaitpointsArgs,
     RegisterWorkerArgs, ResumeCondition, ResumePolicy, SignalMatcher, SuspendArgs, SuspendOutcome,
     SuspensionReasonCode, SuspensionRequester, TimeoutBehavior, WaitpointBinding,
@@ -16,7 +17,7 @@ use ff_core::contracts::{
 use ff_core::engine_error::EngineError;
 use ff_core::partition::execution_partition;
 use ff_core::types::{
-    ExecutionId, FlowId, LaneId, LeaseId, Namespace, SuspensionId, TimestampMs, WaitpointId,
+    AttemptId, ExecutionId, FlowId, LaneId, LeaseId, Namespace, SuspensionId, TimestampMs, WaitpointId,
     WorkerId, WorkerInstanceId,
 };
 use rand::Rng;
@@ -214,6 +215,67 @@ pub(super) async fn work_some(
     Ok(())
 }
 
+/// Leases that expired under a "crashed" worker (or a board that stopped
+/// mid-step) are reclaimed by the worker serving the lane: a reclaim grant,
+/// then a fresh attempt that runs to completion. `limit` per tick.
+pub(super) async fn reclaim_expired(c: &Connected, st: &mut DemoState, limit: u32, report: &mut DemoReport) -> Result<(), EngineError> {
+    for e in super::standin::expired_leases(c, limit).await? {
+        let Some(snap) = c.backend.describe_execution(&e.execution_id).await? else { continue };
+        let lane = snap.lane_id.clone();
+        let w = Worker::serving(lane.as_str());
+        let now = TimestampMs::now();
+        let grant = IssueReclaimGrantArgs::new(
+            e.execution_id.clone(),
+            WorkerId::new(w.id),
+            w.instance(),
+            lane.clone(),
+            None,
+            30_000,
+            None,
+            None,
+            BTreeSet::new(),
+            now,
+        );
+        match c.backend.issue_reclaim_grant(grant).await {
+            Ok(IssueReclaimGrantOutcome::Granted(_)) => {}
+            Ok(other) => {
+                tracing::debug!(execution = %e.execution_id, ?other, "demo: lease not reclaimable");
+                continue;
+            }
+            Err(err) if is_unavailable(&err) => return Ok(()),
+            Err(err) => {
+                tracing::warn!(execution = %e.execution_id, error = %err, "demo: reclaim grant");
+                continue;
+            }
+        }
+        let args = ReclaimExecutionArgs::new(
+            e.execution_id.clone(),
+            WorkerId::new(w.id),
+            w.instance(),
+            lane.clone(),
+            None,
+            LeaseId::new(),
+            u64::from(LEASE_TTL_MS),
+            AttemptId::new(),
+            String::new(),
+            Some(10),
+            e.worker_instance_id.clone(),
+            e.attempt_index,
+        );
+        match c.backend.reclaim_execution(args).await {
+            Ok(ReclaimExecutionOutcome::Claimed(handle)) => {
+                report.reclaimed += 1;
+                if let Err(err) = start(c, st, w, &lane, handle, false, report).await {
+                    tracing::warn!(execution = %e.execution_id, error = %err, "demo: reclaimed step failed");
+                }
+            }
+            Ok(other) => tracing::debug!(execution = %e.execution_id, ?other, "demo: reclaim refused"),
+            Err(err) => tracing::warn!(execution = %e.execution_id, error = %err, "demo: reclaim"),
+        }
+    }
+    Ok(())
+}
+
 /// A freshly claimed step: read its input, then do what its fate says.
 async fn start(
     c: &Connected,
@@ -227,6 +289,9 @@ async fn start(
     let decoded = ff_core::handle_codec::decode(&handle.opaque)?;
     let execution_id = decoded.payload.execution_id;
     let attempt = decoded.payload.attempt_index.0;
+    // A step taken over after a crash: a later attempt, or (SQLite, whose
+    // revoked lease is claimed again on the same attempt) a later lease epoch.
+    let taken_over = attempt > 0 || decoded.payload.lease_epoch.0 > 1;
     let input = step_input(&c.backend.read_execution_context(&execution_id).await?.input_payload);
     let text = format!("{} picked up {} (attempt {})", w.id, input.step, attempt + 1);
     frame(c, &handle, FrameKind::Event, text, report).await;
@@ -241,7 +306,7 @@ async fn start(
             suspend_for_approval(c, st, &handle, execution_id.clone(), lane, input.flow_id.clone(), needed, report)
                 .await
         }
-        Fate::Crash => {
+        Fate::Crash if !taken_over => {
             frame(c, &handle, FrameKind::Stderr, format!("{}: loading model weights…", input.step), report).await;
             report.abandoned += 1;
             Ok(())
@@ -260,7 +325,8 @@ async fn start(
             failed(c, st, outcome, execution_id, lane, input.flow_id, report);
             Ok(())
         }
-        Fate::Ok | Fate::Flaky => {
+        // A crashed step's reclaimed attempt, a flaky step's retry, a plain step.
+        Fate::Ok | Fate::Flaky | Fate::Crash => {
             let r = Running {
                 handle,
                 execution_id,
