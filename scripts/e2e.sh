@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${CARGO_TARGET_DIR:=$HOME/.cache/ffb-target}"
+# The optimized build (`make build`), as `make run` serves it; hashed asset
+# names are read from the hash.txt cargo-leptos writes beside the binary.
+: "${FF_BOARD_BIN:=$CARGO_TARGET_DIR/server-release/ff-board}"
+export LEPTOS_HASH_FILES=$([ -f "$(dirname "$FF_BOARD_BIN")/hash.txt" ] && echo true || echo false)
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 WORK=$(mktemp -d)
 LOG="$WORK/server.log"
@@ -12,7 +16,7 @@ LOG="$WORK/server.log"
   cd "$WORK"
   exec env LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg \
     LEPTOS_SITE_ADDR="127.0.0.1:$PORT" FF_BOARD_ADDR="127.0.0.1:$PORT" RUST_LOG=info,sqlx=warn \
-    "$CARGO_TARGET_DIR/debug/ff-board"
+    "$FF_BOARD_BIN"
 ) >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
@@ -71,14 +75,14 @@ VALKEY="${VALKEYS[*]}"
 mkdir -p "$WORK/vboard"
 for u in alice:operator bob:operator vera:viewer; do
   name=${u%%:*}; role=${u##*:}
-  hash=$(echo -n "$name-demo" | "$CARGO_TARGET_DIR/debug/ff-board" hash-password)
+  hash=$(echo -n "$name-demo" | "$FF_BOARD_BIN" hash-password)
   printf '[[user]]\nname = "%s"\nrole = "%s"\npassword_hash = "%s"\n\n' "$name" "$role" "$hash" >>"$WORK/vboard/users.toml"
 done
 (
   cd "$WORK/vboard"
   exec env LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg \
     LEPTOS_SITE_ADDR="127.0.0.1:$VBOARD" FF_BOARD_ADDR="127.0.0.1:$VBOARD" FF_BOARD_USERS="$WORK/vboard/users.toml" \
-    RUST_LOG=info "$CARGO_TARGET_DIR/debug/ff-board" --backend "valkey://127.0.0.1:${VPORTS[0]},127.0.0.1:${VPORTS[1]}?cluster=true" --demo --anonymous-read
+    RUST_LOG=info "$FF_BOARD_BIN" --backend "valkey://127.0.0.1:${VPORTS[0]},127.0.0.1:${VPORTS[1]}?cluster=true" --demo --anonymous-read
 ) >"$WORK/vboard.log" 2>&1 &
 VSERVER=$!
 trap 'kill $SERVER $VSERVER $VALKEY 2>/dev/null || true; wait 2>/dev/null || true' EXIT
@@ -92,6 +96,6 @@ export VALKEY_BASE_URL="http://127.0.0.1:$VBOARD"
 
 cd end2end
 RESTART_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-export BOARD_BIN="$CARGO_TARGET_DIR/debug/ff-board" RESTART_PORT
+export BOARD_BIN="$FF_BOARD_BIN" RESTART_PORT
 export LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg
 BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@" || { tail -50 "$LOG"; tail -30 "$WORK/vboard.log"; exit 1; }

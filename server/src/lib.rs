@@ -31,9 +31,11 @@ pub fn router(
 ) -> Router {
     let routes = generate_route_list(App);
     let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(live::ws::WsState { bus, auth: auth.clone() });
+    let pkg = assets(&leptos_options);
     let state = AppState { leptos_options, engine, auth, audit: Default::default() };
     Router::new()
         .route("/healthz", get(healthz))
+        .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), pkg)
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -42,6 +44,24 @@ pub fn router(
         .with_state(state)
         .merge(ws)
         .layer(axum::middleware::map_response(error_status))
+        // Pages and server-function answers compressed on the fly; the
+        // assets above are sent from their precompressed copies.
+        .layer(tower_http::compression::CompressionLayer::new().br(true).gzip(true))
+}
+
+/// The generated JS / WASM / CSS: the `.br` / `.gz` copies cargo-leptos
+/// wrote (`--precompress`) when the browser takes them, and with hashed
+/// names (`hash-files`) a one-year immutable `Cache-Control` — a new build
+/// has new names. Unhashed (debug) builds are revalidated every time.
+fn assets(options: &LeptosOptions) -> axum::routing::MethodRouter {
+    use axum::http::header::{HeaderValue, CACHE_CONTROL};
+    let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let cache = if options.hash_files { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let files = tower_http::services::ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    let service = tower::ServiceBuilder::new()
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static(cache)))
+        .service(files);
+    axum::routing::get_service(service)
 }
 
 /// Server functions answer errors with 500; give an [`AppError`] its own
