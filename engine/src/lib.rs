@@ -21,6 +21,7 @@ pub mod gate;
 pub mod connect;
 pub mod demo;
 pub mod live;
+pub mod metrics;
 pub mod pg_reads;
 pub mod sqlite_reads;
 pub mod state_fix;

@@ -175,6 +175,9 @@ impl Feed {
     /// Hand one event to the consumer, waiting while the buffer is full.
     /// False when the consumer is gone (the reader should stop).
     pub(crate) async fn emit(&mut self, event: SourceEvent) -> bool {
+        if let SourceEvent::Completion { at, .. } | SourceEvent::Lease { at, .. } | SourceEvent::Signal { at, .. } = &event {
+            crate::metrics::global().event(self.stream, ff_core::types::TimestampMs::now().0 - at);
+        }
         match self.tx.try_send(event) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Closed(_)) => false,

@@ -35,6 +35,7 @@ pub fn router(
     let state = AppState { leptos_options, engine, auth, audit: Default::default() };
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), pkg)
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
@@ -44,6 +45,7 @@ pub fn router(
         .with_state(state)
         .merge(ws)
         .layer(axum::middleware::map_response(error_status))
+        .layer(axum::middleware::from_fn(measure))
         // Pages and server-function answers compressed on the fly; the
         // assets above are sent from their precompressed copies.
         .layer(tower_http::compression::CompressionLayer::new().br(true).gzip(true))
@@ -77,6 +79,24 @@ async fn error_status(res: axum::response::Response) -> axum::response::Response
         parts.status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Time every request under its matched route (`other` when none matched:
+/// the label set stays bounded whatever paths clients send).
+async fn measure(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map_or("other", |p| p.as_str()).to_owned();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    ff_board_engine::metrics::global().http(&route, res.status().as_u16(), started.elapsed());
+    res
+}
+
+/// Prometheus metrics of this board process (`ff_board_engine::metrics`).
+async fn metrics() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        ff_board_engine::metrics::global().render(),
+    )
 }
 
 /// 200 whenever the board runs; the body says whether the backend answers.

@@ -223,3 +223,25 @@ async fn list_parameters_are_checked() {
         assert_eq!(get(&format!("{base}{path}")).await.0, 200, "{path}");
     }
 }
+
+/// `/metrics` speaks Prometheus' text format and counts what the board
+/// did: a page request under its route pattern (never the raw path), the
+/// backend reads it made, and a path that matched nothing as `other`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_and_backend_reads() {
+    dev_mode();
+    let url = format!("sqlite:{}", sqlite_path());
+    let c = connect(&url).await;
+    let base = serve(BackendSpec::parse(Some(&url)).unwrap(), c).await;
+    assert_eq!(get(&format!("{base}/executions?lane=etl")).await.0, 200);
+    let _ = get(&format!("{base}/no/such/{}", uuid::Uuid::new_v4())).await;
+    let (status, text) = get(&format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    let line = |prefix: &str| text.lines().find(|l| l.starts_with(prefix)).map(str::to_owned);
+    let page = line("ffboard_http_request_duration_seconds_count{route=\"/executions\",status=\"200\"}");
+    assert!(page.is_some_and(|l| !l.ends_with(" 0")), "page request counted:\n{text}");
+    assert!(line("ffboard_http_request_duration_seconds_count{route=\"other\",status=\"404\"}").is_some(), "{text}");
+    assert!(!text.contains("/no/such/"), "raw paths never become labels");
+    assert!(line("ffboard_backend_call_duration_seconds_count{op=\"list executions\",result=\"ok\"}").is_some(), "{text}");
+    assert!(text.contains("# TYPE ffboard_ws_clients gauge"), "{text}");
+}

@@ -287,11 +287,14 @@ impl<R: Reads> Deadlined<R> {
 
     /// `fut` under a permit and the deadline (waiting for the permit counts).
     async fn run<T>(&self, op: &'static str, fut: impl std::future::Future<Output = Result<T, ReadError>>) -> Result<T, ReadError> {
-        deadline(op, self.after, async {
+        let started = std::time::Instant::now();
+        let r = deadline(op, self.after, async {
             let _permit = self.permits.acquire().await.map_err(|e| ReadError::store(op, e))?;
             fut.await
         })
-        .await
+        .await;
+        crate::metrics::global().backend(op, r.is_ok(), started.elapsed());
+        r
     }
 }
 

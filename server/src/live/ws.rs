@@ -44,7 +44,10 @@ pub async fn handler(ws: WebSocketUpgrade, headers: axum::http::HeaderMap, State
                 _ => None,
             }
         });
+        let metrics = ff_board_engine::metrics::global();
+        metrics.ws_connected();
         session(Box::pin(sink), Box::pin(stream), bus).await;
+        metrics.ws_disconnected();
     })
 }
 
@@ -123,9 +126,13 @@ where
             },
             frame = rx.recv() => match frame {
                 Ok(f) => {
-                    if wanted(&topics, &f) && sink.send(f.json.clone()).await.is_err() { break; }
+                    if wanted(&topics, &f) {
+                        if sink.send(f.json.clone()).await.is_err() { break; }
+                        ff_board_engine::metrics::global().frame_sent();
+                    }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
+                    ff_board_engine::metrics::global().frames_dropped(n);
                     let f = resync(&bus, "this client fell behind the live buffer".into(), Some(n));
                     if send(&mut sink, &f).await.is_err() { break; }
                 }
