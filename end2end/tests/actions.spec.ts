@@ -30,7 +30,7 @@ test('cancel a flow: the dialog says how many members, then they turn cancelled'
     .sort((a, b) => b.t - a.t)[0].id);
   await bob.page.goto(`/flows/${newest}`);
   await expect(bob.page.getByTestId('dag')).toBeVisible();
-  await bob.page.getByTestId('cancel-flow-open').locator('summary').click();
+  await bob.page.getByTestId('cancel-flow-open').locator('[data-open]').click();
   await expect(bob.page.getByTestId('cancel-flow-summary')).toContainText(/members/);
   await shot(bob.page, 'cancel-flow-dialog');
   await bob.page.getByTestId('cancel-flow-open').locator('input[name="reason"]').fill('incident 42');

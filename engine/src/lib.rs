@@ -21,6 +21,7 @@ pub mod gate;
 pub mod connect;
 pub mod demo;
 pub mod live;
+pub mod lookup;
 pub mod metrics;
 pub mod pg_reads;
 pub mod sqlite_reads;

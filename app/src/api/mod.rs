@@ -7,6 +7,7 @@ pub mod audit_types;
 pub mod budgets;
 pub mod executions;
 pub mod flows;
+pub mod jump;
 pub mod leases;
 pub mod session;
 pub mod states;

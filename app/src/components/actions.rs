@@ -1,7 +1,8 @@
 //! Action panels. Each destructive action sits behind a confirmation that
 //! states its effect, asks for a reason and names the backend; it is a
-//! plain form (a `<details>` disclosure and a form post), so it works
-//! without wasm, and with wasm it posts in place and shows the outcome.
+//! plain form in a modal dialog opened by a real button (invoker
+//! commands, no script), so it works without wasm, and with wasm it posts
+//! in place and shows the outcome.
 //! Panels live outside the live-refreshed part of a page and refetch only
 //! after an action, so a live update never closes an open confirmation.
 use leptos::prelude::*;
@@ -40,29 +41,41 @@ pub fn Outcome(value: Signal<Option<Result<ActionResult, AppError>>>) -> impl In
     }
 }
 
-/// A confirmation disclosure around a form body. Its dialog opens below
-/// the button, extending right (or left, for buttons at a right edge).
+/// A confirmation: a real button that opens a centred modal `<dialog>`
+/// around a form body. It opens and closes through invoker commands
+/// (`command="show-modal"` / `"close"`), so it works before and without
+/// wasm; the browser traps focus in it, Esc closes it, and it scrolls
+/// inside the viewport at any width.
 #[component]
 fn Confirm(
     #[prop(into)] label: String,
     #[prop(into)] testid: String,
     danger: bool,
-    #[prop(optional)] at_right_edge: bool,
     children: Children,
 ) -> impl IntoView {
-    let side = if at_right_edge { "right-0" } else { "left-0" };
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let id = format!("confirm-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let title = format!("{id}-title");
+    let (open_for, dialog_id, close_for, labelled_by) = (id.clone(), id.clone(), id, title.clone());
+    let heading = label.clone();
     let class = if danger {
-        format!("{BTN} cursor-pointer list-none bg-red-600 text-white hover:bg-red-700")
+        format!("{BTN} bg-red-600 text-white hover:bg-red-700")
     } else {
-        format!("{BTN} cursor-pointer list-none bg-slate-900 text-white hover:bg-slate-700 dark:bg-slate-100 dark:text-slate-900")
+        format!("{BTN} bg-slate-900 text-white hover:bg-slate-700 dark:bg-slate-100 dark:text-slate-900")
     };
     view! {
-        <details data-testid=testid class="group relative">
-            <summary class=class>{label}"…"</summary>
-            <div role="dialog" data-testid="confirm-dialog" class=format!("absolute {side} z-20 mt-2 w-96 space-y-2 rounded-lg border border-slate-300 bg-white p-3 shadow-xl dark:border-slate-700 dark:bg-slate-900")>
-                {children()}
-            </div>
-        </details>
+        <div data-testid=testid class="inline-block">
+            <button type="button" data-open="" commandfor=open_for command="show-modal" aria-haspopup="dialog" class=class>{label}"…"</button>
+            <dialog id=dialog_id aria-labelledby=labelled_by data-testid="confirm-dialog"
+                class="m-auto max-h-[calc(100dvh-2rem)] w-[min(28rem,calc(100vw-2rem))] overflow-y-auto rounded-lg border border-slate-300 bg-white p-4 text-slate-900 shadow-xl backdrop:bg-slate-950/50 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100">
+                <div class="mb-2 flex items-center justify-between gap-2">
+                    <h2 id=title class="text-base font-semibold">{heading}</h2>
+                    <button type="button" commandfor=close_for command="close" aria-label="Close" data-testid="confirm-close"
+                        class="rounded px-2 text-lg leading-none text-slate-500 hover:bg-slate-100 dark:hover:bg-slate-800">"×"</button>
+                </div>
+                <div class="space-y-2">{children()}</div>
+            </dialog>
+        </div>
     }
 }
 
@@ -298,7 +311,7 @@ fn FlowCancelForm(id: Signal<String>, actor: Option<Actor>) -> impl IntoView {
     view! {
         <div data-testid="flow-actions" class="space-y-2">
             <Outcome value=value/>
-            <Confirm label="Cancel flow" testid="cancel-flow-open" danger=true at_right_edge=true>
+            <Confirm label="Cancel flow" testid="cancel-flow-open" danger=true>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         preview.await.ok().map(|p| view! {

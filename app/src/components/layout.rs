@@ -8,6 +8,7 @@ use leptos_router::hooks::use_location;
 use crate::api::status::{get_board_info, BoardInfo};
 use crate::components::live::LiveIndicator;
 use crate::components::refresh::use_tick;
+use crate::components::shortcuts::{JumpBox, Shortcuts};
 
 const NAV: &[(&str, &str)] = &[
     ("/flows", "Flows"),
@@ -68,9 +69,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                         })}
                     </Transition>
                     <div class="flex-1"></div>
+                    <JumpBox/>
                     <LiveIndicator/>
                     <UserMenu/>
                     <ThemeToggle/>
+                    <Shortcuts/>
                 </header>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {

@@ -10,5 +10,6 @@ pub mod gate;
 pub mod layout;
 pub mod live;
 pub mod refresh;
+pub mod shortcuts;
 pub mod state;
 pub mod text;

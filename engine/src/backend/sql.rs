@@ -348,6 +348,23 @@ pub struct RawPending {
 }
 
 /// The `{fp:N}:<uuid>` of a row's partition and uuid text.
+/// The execution that owns a pending waitpoint: `(part, eid)` (one row,
+/// by the waitpoint's id; FlowFabric's `(partition_key, waitpoint_id)`
+/// primary key does not help without the partition, so this reads the
+/// pending-waitpoint table, small by nature).
+pub fn waitpoint_owner(d: Dialect) -> String {
+    d.finish(format!(
+        "SELECT CAST(partition_key AS BIGINT) AS part, {eid} AS eid FROM ff_waitpoint_pending WHERE waitpoint_id = {wp} LIMIT 1",
+        eid = d.id("execution_id"),
+        wp = d.uuid(1),
+    ))
+}
+
+/// An execution id from a partition and a stored uuid.
+pub fn exec_id(part: i64, eid: &str) -> Option<ExecutionId> {
+    ExecutionId::parse(&row_id(part, eid)?).ok()
+}
+
 fn row_id(part: i64, eid: &str) -> Option<String> {
     Some(format!("{{fp:{part}}}:{}", uuid_text(eid).ok()??))
 }
