@@ -59,7 +59,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Layout>
                 <Routes fallback=|| view! { <NotFoundPage/> }>
-                    <Route path=path!("/") view=FlowsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/overview") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/flows") view=FlowsPage ssr=SsrMode::Async/>
                     <Route path=path!("/flows/:flow_id") view=FlowPage ssr=SsrMode::Async/>
                     <Route path=path!("/executions") view=ExecutionsPage ssr=SsrMode::Async/>

@@ -26,5 +26,6 @@ pub mod metrics;
 pub mod pg_reads;
 pub mod sqlite_reads;
 pub mod state_fix;
+pub mod throughput;
 
 pub use connect::{BackendKind, BackendSpec, Engine, EngineStatus};

@@ -9,6 +9,7 @@ pub mod executions;
 pub mod flows;
 pub mod jump;
 pub mod leases;
+pub mod overview;
 pub mod session;
 pub mod states;
 pub mod status;

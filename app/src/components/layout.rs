@@ -11,6 +11,7 @@ use crate::components::refresh::use_tick;
 use crate::components::shortcuts::{JumpBox, Shortcuts};
 
 const NAV: &[(&str, &str)] = &[
+    ("/overview", "Overview"),
     ("/flows", "Flows"),
     ("/approvals", "Approvals"),
     ("/executions", "Executions"),
@@ -33,7 +34,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         <div class="flex min-h-screen flex-col md:flex-row">
             <nav class="w-full shrink-0 border-b border-slate-200 bg-white px-3 py-2 md:w-52 md:border-b-0 md:border-r md:py-4 dark:border-slate-800 dark:bg-slate-900" aria-label="main">
                 <div class="flex items-center justify-between md:mb-6">
-                    <a href="/flows" class="block px-2 text-lg font-bold tracking-tight">"ff-board"</a>
+                    <a href="/" class="block px-2 text-lg font-bold tracking-tight">"ff-board"</a>
                     <label for="nav-toggle" data-testid="nav-menu" class="cursor-pointer rounded border border-slate-300 px-3 py-1 text-sm md:hidden dark:border-slate-700">"☰ Menu"</label>
                 </div>
                 <input type="checkbox" id="nav-toggle" class="peer sr-only" aria-label="show the navigation"/>
@@ -42,7 +43,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                         let href = *href;
                         let current = move || {
                             let p = path.get();
-                            p == href || p.starts_with(&format!("{href}/")) || (href == "/flows" && p == "/")
+                            p == href || p.starts_with(&format!("{href}/")) || (href == "/overview" && p == "/")
                         };
                         view! {
                             <li>

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod audit;
 pub mod budget_bar;
 pub mod bulk;
+pub mod chart;
 pub mod dag;
 pub mod feedback;
 pub mod gate;

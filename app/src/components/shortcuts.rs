@@ -1,13 +1,15 @@
 //! Keyboard shortcuts and the jump box: `/` focuses the jump box (any
-//! flow, execution or waitpoint id), `g f` / `g a` / `g e` / `g l` / `g b`
-//! / `g s` go to flows / approvals / executions / live / budgets / status,
+//! flow, execution or waitpoint id), `g o` / `g f` / `g a` / `g e` / `g l`
+//! / `g b` / `g s` go to overview / flows / approvals / executions / live /
+//! budgets / status,
 //! `?` lists them. Keys typed into a field are left alone. The jump box
 //! and the list also work without wasm (a GET form; an invoker-command
 //! button), the keys need it.
 use leptos::prelude::*;
 
 /// Where `g <key>` goes.
-pub const GO: [(&str, &str, &str); 6] = [
+pub const GO: [(&str, &str, &str); 7] = [
+    ("o", "/overview", "Overview"),
     ("f", "/flows", "Flows"),
     ("a", "/approvals", "Approvals"),
     ("e", "/executions", "Executions"),

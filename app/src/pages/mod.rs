@@ -8,6 +8,7 @@ mod flows;
 mod jump;
 mod leases;
 mod live;
+mod overview;
 mod session;
 mod status;
 
@@ -20,5 +21,6 @@ pub use flows::FlowsPage;
 pub use jump::JumpPage;
 pub use leases::{LanesPage, LeasesPage};
 pub use live::LivePage;
+pub use overview::OverviewPage;
 pub use session::{AuditPage, LoginPage};
 pub use status::{NotFoundPage, StatusPage};

@@ -1,0 +1,94 @@
+//! / and /overview: the whole deployment at a glance — executions by
+//! state (capped counts), completions per minute by outcome over the last
+//! hour, the oldest executions waiting for a decision, expired leases
+//! nobody reclaimed, breached budgets. Refreshed by live events.
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::overview::{get_overview, OverviewView, COUNT_CAP};
+use crate::components::chart::StackedBars;
+use crate::components::feedback::{ErrorPanel, Loading};
+use crate::components::refresh::{now_ms, use_topic_tick};
+use crate::components::state::StateBadge;
+use crate::components::text::{execution_href, short_id, Id, Time};
+
+const CARD: &str = "rounded-lg border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900";
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let tick = use_topic_tick(10_000, || "all".to_owned());
+    let data = Resource::new(move || tick.get(), |_| get_overview());
+    view! {
+        <Title text="Overview"/>
+        <h1 class="mb-4 text-2xl font-semibold">"Overview"</h1>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(v) => body(v).into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn body(v: OverviewView) -> impl IntoView {
+    let now = now_ms();
+    let buckets = v.minutes.iter().map(|m| (m.at, m.counts.clone())).collect::<Vec<_>>();
+    view! {
+        <section aria-label="Executions by state" class="mb-4 grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-6" data-testid="state-counts">
+            {v.counts.into_iter().map(|c| {
+                let label = if c.more { format!("{}+", c.count) } else { c.count.to_string() };
+                view! {
+                    <a href=format!("/executions?state={}", c.state.as_str()) class=format!("{CARD} block hover:border-slate-400") data-testid="state-count" data-state=c.state.as_str()>
+                        <div class="text-2xl font-semibold tabular-nums">{label}</div>
+                        <StateBadge state=c.state.as_str()/>
+                    </a>
+                }
+            }).collect_view()}
+        </section>
+        <p class="mb-2 text-xs text-slate-500">{format!("Counts stop at {COUNT_CAP} (one page per state: the overview never reads the whole store).")}</p>
+        <StackedBars title="Completions per minute, last hour" series=v.outcomes.clone() buckets=buckets testid="throughput"/>
+        <p class="mt-1 mb-4 text-xs text-slate-500">
+            "Counted by this board from the engine's completion stream since "<Time t=v.counting_since now=now/>
+            " (retries are new attempts, not completions: see Live)."
+        </p>
+        <div class="grid gap-3 lg:grid-cols-3">
+            <section class=CARD data-testid="oldest-waiting" aria-labelledby="ov-waiting">
+                <h2 id="ov-waiting" class="mb-2 font-medium"><a href="/approvals" class="hover:underline">"Waiting for a decision"</a></h2>
+                {if v.oldest_waiting.is_empty() {
+                    view! { <p class="text-sm text-slate-500">"Nothing is suspended."</p> }.into_any()
+                } else {
+                    view! { <ul class="space-y-1 text-sm">{v.oldest_waiting.into_iter().map(|w| view! {
+                        <li class="flex flex-wrap items-center gap-2"><Id id=w.execution_id.clone() href=execution_href(&w.execution_id)/><span class="text-slate-500">{w.reason}</span><span class="ml-auto text-xs"><Time t=w.since now=now/></span></li>
+                    }).collect_view()}</ul> }.into_any()
+                }}
+            </section>
+            <section class=CARD data-testid="expired-leases" aria-labelledby="ov-expired">
+                <h2 id="ov-expired" class="mb-2 font-medium"><a href="/leases" class="hover:underline">"Expired leases"</a></h2>
+                {if v.expired_leases.is_empty() {
+                    view! { <p class="text-sm text-slate-500">"No lease is past its expiry."</p> }.into_any()
+                } else {
+                    view! { <ul class="space-y-1 text-sm">{v.expired_leases.into_iter().map(|l| view! {
+                        <li class="flex flex-wrap items-center gap-2"><Id id=l.execution_id.clone() href=execution_href(&l.execution_id)/><span class="font-mono text-xs text-slate-500">{l.holder}</span><span class="ml-auto text-xs">"expired "<Time t=l.expired_at now=now/></span></li>
+                    }).collect_view()}</ul> }.into_any()
+                }}
+                {v.expired_more.then(|| view! { <p class="mt-1 text-xs text-slate-500">"…and more: see Leases."</p> })}
+            </section>
+            <section class=CARD data-testid="breached-budgets" aria-labelledby="ov-budgets">
+                <h2 id="ov-budgets" class="mb-2 font-medium"><a href="/budgets" class="hover:underline">"Budgets over a limit"</a></h2>
+                {if v.breached.is_empty() {
+                    view! { <p class="text-sm text-slate-500">"No budget has been breached."</p> }.into_any()
+                } else {
+                    view! { <ul class="space-y-1 text-sm">{v.breached.into_iter().map(|b| view! {
+                        <li class="flex flex-wrap items-center gap-2">
+                            <a class="font-mono text-xs text-blue-700 hover:underline dark:text-blue-300" href=format!("/budgets/{}", b.budget_id) title=b.budget_id.clone()>{short_id(&b.budget_id)}</a>
+                            <span class="text-slate-500">{b.scope}</span>
+                            <span class="ml-auto text-xs">{format!("{} hard, {} soft breaches", b.hard, b.soft)}</span>
+                        </li>
+                    }).collect_view()}</ul> }.into_any()
+                }}
+            </section>
+        </div>
+    }
+}
