@@ -53,7 +53,7 @@ pub fn ExecutionsPage() -> impl IntoView {
                             </thead>
                             <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
                                 {list.rows.into_iter().map(|r| view! {
-                                    <tr data-testid="execution-row">
+                                    <tr data-testid="execution-row" data-execution-id=r.execution_id.clone()>
                                         <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
                                         <td>{r.flow_id.map(|f| view! { <Id id=f.clone() href=flow_href(&f)/> })}</td>
                                         <td><StateBadge state=r.state/></td>

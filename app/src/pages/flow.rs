@@ -86,7 +86,7 @@ pub fn FlowPage() -> impl IntoView {
                                 </thead>
                                 <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
                                     {d.nodes.iter().map(|n| view! {
-                                        <tr data-testid="member-row">
+                                        <tr data-testid="member-row" data-execution-id=n.execution_id.clone()>
                                             <td class="py-1.5"><Id id=n.execution_id.clone() href=execution_href(&n.execution_id)/></td>
                                             <td><StateBadge state=n.state.clone()/></td>
                                             <td>{n.lane.clone()}</td>
