@@ -49,6 +49,8 @@ pub struct DagNode {
     pub lane: String,
     pub attempts: u32,
     pub blocking_reason: Option<String>,
+    /// The member's kind (its step), the node's label.
+    pub kind: String,
 }
 
 /// A DAG edge.
@@ -172,6 +174,7 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
                 lane: s.lane,
                 attempts: s.attempts,
                 blocking_reason: s.blocking_reason,
+                kind: s.kind,
             })
             .collect(),
         edges,

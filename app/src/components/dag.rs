@@ -139,14 +139,16 @@ pub fn Dag(
                 format!("{} · {}/{} {}", g.policy, g.satisfied, g.total, g.state)
             });
             let sub = group.clone().unwrap_or_else(|| format!("{} · {} att.", n.lane, n.attempts));
-            let title = format!("{} · {}{}", n.execution_id, n.state, group.map(|g| format!(" · join {g}")).unwrap_or_default());
+            // The step (kind) an operator knows; the id on hover.
+            let label = if n.kind.is_empty() { short_id(&n.execution_id) } else { truncate(&n.kind, 24) };
+            let title = format!("{} · {} · {}{}", n.kind, n.execution_id, n.state, group.map(|g| format!(" · join {g}")).unwrap_or_default());
             Some(view! {
                 <a href=execution_href(&n.execution_id)>
                     <g data-testid="dag-node" data-execution-id=n.execution_id.clone() data-state=n.state.as_str() data-replay=replayed.then_some("true")>
                         <title>{title}</title>
                         <rect x=x y=y width=W height=H rx="6" fill=fill stroke=stroke stroke-width=width></rect>
                         <text x=x + 8.0 y=y + 16.0 font-size="12" font-family="ui-monospace,monospace" fill="#0f172a">
-                            {format!("{} {}", glyph(n.state.as_str()), short_id(&n.execution_id))}
+                            {format!("{} {}", glyph(n.state.as_str()), label)}
                         </text>
                         <text x=x + 8.0 y=y + 31.0 font-size="10" fill="#334155">{truncate(&sub, 28)}</text>
                     </g>
@@ -178,7 +180,7 @@ mod tests {
     use super::*;
 
     fn node(id: &str) -> DagNode {
-        DagNode { execution_id: id.into(), state: crate::api::states::ExecState::Waiting, lane: "l".into(), attempts: 0, blocking_reason: None }
+        DagNode { execution_id: id.into(), state: crate::api::states::ExecState::Waiting, lane: "l".into(), attempts: 0, blocking_reason: None, kind: String::new() }
     }
     fn edge(a: &str, b: &str) -> DagEdge {
         DagEdge { edge_id: format!("{a}{b}"), from: a.into(), to: b.into(), kind: "".into(), condition: "".into(), state: "pending".into() }

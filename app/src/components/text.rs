@@ -55,7 +55,7 @@ pub fn Id(#[prop(into)] id: String, #[prop(optional, into)] href: Option<String>
                 Some(h) => view! { <a class="text-blue-700 hover:underline dark:text-blue-300" href=h>{label}</a> }.into_any(),
                 None => label.into_any(),
             }}
-            <button type="button" class="text-slate-400 hover:text-slate-700 text-xs" title="copy id" aria-label="copy id" on:click=copy>"❐"</button>
+            <button type="button" class="text-slate-500 hover:text-slate-700 text-xs dark:text-slate-400" title="copy id" aria-label="copy id" on:click=copy>"❐"</button>
         </span>
     }
 }

@@ -49,7 +49,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                                         <span class="text-slate-500">"suspended "<Time t=r.suspended_at now=now/></span>
                                     </div>
                                     <p class="mt-2 text-sm"><span class="text-slate-500">"Reason: "</span><span data-testid="approval-reason" class="font-medium">{r.reason.clone()}</span>
-                                        <a class="ml-3 text-sm text-blue-700 hover:underline dark:text-blue-300" href=execution_href(&r.execution_id)>"Review & decide →"</a>
+                                        <a class="ml-3 text-sm text-blue-700 underline dark:text-blue-300" href=execution_href(&r.execution_id)>"Review & decide →"</a>
                                     </p>
                                     <div class="mt-2">{match r.gate.clone() {
                                         Ok(Some(g)) => view! { <GateSummary gate=g now=now/> }.into_any(),
@@ -100,7 +100,7 @@ fn pager(next: Option<String>, all: bool) -> impl IntoView {
 /// Between the inbox (what can be acted on now) and every suspended
 /// execution, with what this page left out.
 fn toggle(all: bool, hidden: usize) -> impl IntoView {
-    let link = "text-blue-700 hover:underline dark:text-blue-300";
+    let link = "text-blue-700 underline dark:text-blue-300";
     view! {
         <p class="mb-3 text-sm text-slate-600 dark:text-slate-400" data-testid="approvals-scope">
             {if all {

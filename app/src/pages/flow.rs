@@ -82,12 +82,13 @@ pub fn FlowPage() -> impl IntoView {
                             <h2 class="mb-2 mt-6 text-lg font-semibold">"Members"</h2>
                             <table class="w-full text-sm" data-testid="members">
                                 <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
-                                    <tr><th class="py-2">"Execution"</th><th>"State"</th><th>"Lane"</th><th class="text-right">"Attempts"</th><th>"Blocking"</th></tr>
+                                    <tr><th class="py-2">"Execution"</th><th>"Step"</th><th>"State"</th><th>"Lane"</th><th class="text-right">"Attempts"</th><th>"Blocking"</th></tr>
                                 </thead>
                                 <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
                                     {d.nodes.iter().map(|n| view! {
                                         <tr data-testid="member-row" data-execution-id=n.execution_id.clone()>
                                             <td class="py-1.5"><Id id=n.execution_id.clone() href=execution_href(&n.execution_id)/></td>
+                                            <td class="font-mono text-xs">{n.kind.clone()}</td>
                                             <td><StateBadge state=n.state.clone()/></td>
                                             <td>{n.lane.clone()}</td>
                                             <td class="text-right tabular-nums">{n.attempts}</td>

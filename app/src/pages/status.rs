@@ -28,7 +28,7 @@ pub fn StatusPage() -> impl IntoView {
                             {s.supports.into_iter().map(|(k, v)| view! {
                                 <li data-testid="support" data-supported=v.to_string() class="flex justify-between border-b border-slate-100 py-1 dark:border-slate-800">
                                     <span class="font-mono text-xs">{k}</span>
-                                    <span class=if v { "text-green-700 dark:text-green-400" } else { "text-slate-400" }>{if v { "✓ yes" } else { "✕ no" }}</span>
+                                    <span class=if v { "text-green-700 dark:text-green-400" } else { "text-slate-600 dark:text-slate-400" }>{if v { "✓ yes" } else { "✕ no" }}</span>
                                 </li>
                             }).collect_view()}
                         </ul>

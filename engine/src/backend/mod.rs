@@ -53,6 +53,9 @@ pub struct ExecLine {
     pub created_at: i64,
     pub last_mutation_at: i64,
     pub blocking_reason: Option<String>,
+    /// The execution's kind (`execution_kind`): the step an operator knows
+    /// it by (empty when the store has none).
+    pub kind: String,
 }
 
 /// A flow's coarse state (ff-core's `FlowStatus` from the stored

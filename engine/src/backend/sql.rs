@@ -111,6 +111,7 @@ fn exec_cols(d: Dialect) -> String {
          ec.lifecycle_phase, ec.cancellation_reason, ec.blocking_reason, ec.created_at_ms, \
          CAST(ec.raw_fields->>'namespace' AS TEXT) AS namespace, \
          CAST(ec.raw_fields->>'last_mutation_at' AS TEXT) AS last_mutation_at, \
+         CAST(ec.raw_fields->>'execution_kind' AS TEXT) AS kind, \
          {OUTCOME} AS attempt_outcome, \
          (SELECT COUNT(*) FROM ff_attempt a WHERE a.partition_key = ec.partition_key \
             AND a.execution_id = ec.execution_id) AS attempts",
@@ -441,6 +442,7 @@ pub struct RawExec {
     pub created_at_ms: i64,
     pub namespace: Option<String>,
     pub last_mutation_at: Option<String>,
+    pub kind: Option<String>,
     pub attempt_outcome: Option<String>,
     pub attempts: i64,
 }
@@ -481,6 +483,7 @@ impl RawExec {
             created_at: self.created_at_ms,
             last_mutation_at: self.last_mutation_at.and_then(|t| t.parse().ok()).unwrap_or(self.created_at_ms),
             blocking_reason: self.blocking_reason.filter(|r| !r.is_empty()),
+            kind: self.kind.unwrap_or_default(),
         })
     }
 

@@ -319,13 +319,15 @@ pub(super) async fn create_flow_with_dag(
                 execution_id: execution_id.clone(),
                 namespace: namespace.clone(),
                 lane_id: lane.clone(),
-                execution_kind: node.kind.to_owned(),
+                // The step is what an operator knows a member by (the board
+                // labels DAG nodes with the kind); the template's kind is a tag.
+                execution_kind: node.step.clone(),
                 input_payload: input.to_string().into_bytes(),
                 payload_encoding: Some("json".to_owned()),
                 priority: template.priority(),
                 creator_identity: "ff-board-demo".to_owned(),
                 idempotency_key: None,
-                tags: HashMap::from([("demo.step".to_owned(), node.step.clone())]),
+                tags: HashMap::from([("demo.kind".to_owned(), node.kind.to_owned())]),
                 policy: Some(retry_policy()),
                 delay_until: None,
                 execution_deadline_at: None,

@@ -258,6 +258,10 @@ async fn valkey_expired_leases(c: &Connected, client: &ferriskey::Client, limit:
     }
     due.sort_by_key(|(_, at)| *at);
     due.truncate(limit as usize);
+    if due.is_empty() {
+        // ferriskey refuses an empty pipeline.
+        return Ok(Vec::new());
+    }
     let mut p = client.pipeline();
     let slots: Vec<_> = due
         .iter()

@@ -52,7 +52,7 @@ pub struct ValkeyReads {
 }
 
 /// Exec-core fields a row shows, in [`ValkeyReads::rows`] order.
-const EXEC_FIELDS: [&str; 8] = [
+const EXEC_FIELDS: [&str; 9] = [
     "public_state",
     "lane_id",
     "namespace",
@@ -61,6 +61,7 @@ const EXEC_FIELDS: [&str; 8] = [
     "last_mutation_at",
     "total_attempt_count",
     "blocking_reason",
+    "execution_kind",
 ];
 
 fn store(op: &'static str) -> impl Fn(ferriskey::Error) -> ReadError {
@@ -271,6 +272,7 @@ fn exec_line(id: &ExecutionId, v: Vec<Option<String>>) -> Option<ExecLine> {
         created_at,
         last_mutation_at: num(5).unwrap_or(created_at),
         blocking_reason: s(7),
+        kind: s(8).unwrap_or_default(),
     })
 }
 
