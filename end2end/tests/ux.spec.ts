@@ -127,3 +127,15 @@ for (const path of ['/', '/flows', '/executions', '/approvals', '/leases', '/lan
     expect(bad.map(v => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`)).toEqual([]);
   });
 }
+
+test('without wasm, a refused form post shows its error on the page', async ({ browser }) => {
+  const ctx = await browser.newContext({ javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await page.goto('/login');
+  await page.locator('input[name="username"]').fill('nobody');
+  await page.locator('input[name="password"]').fill('not-the-password');
+  await page.getByTestId('login-submit').click();
+  await expect(page.getByTestId('form-error')).toBeVisible();
+  await expect(page.getByTestId('form-error')).toContainText(/sign in|password|unknown/i);
+  await ctx.close();
+});

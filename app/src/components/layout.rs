@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::api::status::{get_board_info, BoardInfo};
+use crate::error::AppError;
 use crate::components::live::LiveIndicator;
 use crate::components::refresh::use_tick;
 use crate::components::shortcuts::{JumpBox, Shortcuts};
@@ -86,6 +87,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                         })
                     })}
                 </Transition>
+                <FormError/>
                 // Wide tables scroll sideways inside the page, never off it.
                 <main class="mx-auto max-w-7xl overflow-x-auto px-3 py-4 md:px-6 md:py-6">{children()}</main>
             </div>
@@ -145,5 +147,23 @@ fn ThemeToggle() -> impl IntoView {
     };
     view! {
         <button type="button" data-testid="theme-toggle" on:click=toggle class="rounded px-2 py-1 text-sm text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800" title="toggle dark mode">"◐"</button>
+    }
+}
+
+/// Without wasm, a form post that the server refuses redirects back here
+/// with the error in the URL (`__err`, server_fn's form-redirect encoding):
+/// show it where the operator is looking.
+#[component]
+fn FormError() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        let q = query.get();
+        let err = q.get("__err")?;
+        let error = leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&err);
+        Some(view! {
+            <div data-testid="form-error" role="alert" class="border-b border-red-300 bg-red-50 px-6 py-2 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100">
+                <strong>"Your last action did not go through: "</strong>{error.to_string()}
+            </div>
+        })
     }
 }
