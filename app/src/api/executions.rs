@@ -121,13 +121,12 @@ pub async fn get_execution(execution_id: String) -> Result<ExecutionDetail, AppE
                 out.push((k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())));
             }
         }
-        // Epoch milliseconds as UTC time, never raw.
-        let when = |t: &String| t.parse::<i64>().map(crate::components::text::iso).unwrap_or_else(|_| t.clone());
+        // Epoch milliseconds: the page shows them relative, UTC on hover.
         if let Some(t) = &i.started_at {
-            out.push(("started_at".into(), when(t)));
+            out.push(("started_at".into(), t.clone()));
         }
         if let Some(t) = &i.completed_at {
-            out.push(("completed_at".into(), when(t)));
+            out.push(("completed_at".into(), t.clone()));
         }
         out
     });
@@ -142,7 +141,17 @@ pub async fn get_execution(execution_id: String) -> Result<ExecutionDetail, AppE
             (text, len)
         })
     });
-    let attempt = s.current_attempt.as_ref().map(|a| a.attempt_index);
+    // The SQLite fill's snapshot carries no current attempt: ask for its
+    // index once the execution has left the queue.
+    let queued = matches!(
+        s.public_state,
+        ff_core::state::PublicState::Waiting | ff_core::state::PublicState::Delayed | ff_core::state::PublicState::RateLimited
+    );
+    let attempt = match s.current_attempt.as_ref() {
+        Some(a) => Some(a.attempt_index),
+        None if !queued => b.read_current_attempt_index(&id).await.ok(),
+        None => None,
+    };
     let (frames, summary) = match attempt {
         Some(ai) => {
             let frames = field(b.read_stream(&id, ai, StreamCursor::Start, StreamCursor::End, 10_000).await, |f| {
@@ -178,7 +187,14 @@ pub async fn get_execution(execution_id: String) -> Result<ExecutionDetail, AppE
         result,
         frames,
         summary,
-        row: row(s),
+        row: {
+            let mut r = row(s);
+            // At least the current attempt (0-based) plus one, once one ran.
+            if !queued {
+                r.attempts = r.attempts.max(attempt.map_or(0, |a| a.0 + 1));
+            }
+            r
+        },
     })
 }
 

@@ -80,7 +80,7 @@ pub fn StackedBars(
                 }).collect_view()}
                 <span class="text-xs text-slate-500">{format!("peak {max}/min")}</span>
             </figcaption>
-            <svg viewBox=format!("0 0 {W} {H}") class="h-40 w-full" role="img" aria-label=aria>
+            <svg viewBox=format!("0 0 {W} {H}") class="h-auto w-full" role="img" aria-label=aria>
                 <line x1="0" x2=W.to_string() y1=format!("{}", H - PAD) y2=format!("{}", H - PAD) class="stroke-slate-300 dark:stroke-slate-700"/>
                 {bars}
                 <text x="0" y=format!("{}", H - 6.0) class="fill-slate-500 text-[10px]">{first}</text>
