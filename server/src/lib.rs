@@ -45,6 +45,7 @@ pub fn router(
         .with_state(state)
         .merge(ws)
         .layer(axum::middleware::map_response(error_status))
+        .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(measure))
         // Pages and server-function answers compressed on the fly; the
         // assets above are sent from their precompressed copies.
@@ -79,6 +80,23 @@ async fn error_status(res: axum::response::Response) -> axum::response::Response
         parts.status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Headers on every answer: no framing (clickjacking of action buttons),
+/// no MIME sniffing, no referrer outside the board, and a CSP that forbids
+/// framing, plugins, foreign form targets and `<base>` rewrites. (Script
+/// sources are not restricted yet: the theme and hydration scripts are
+/// inline.)
+async fn security_headers(mut res: axum::response::Response) -> axum::response::Response {
+    use axum::http::header::{HeaderValue, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+    let h = res.headers_mut();
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.entry(CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
+        "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
+    ));
+    res
 }
 
 /// Time every request under its matched route (`other` when none matched:

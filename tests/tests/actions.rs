@@ -272,6 +272,14 @@ async fn suite(url: &str) {
     assert_eq!(s, 403, "operators may not read the whole audit log: {body}");
     let (s, body) = b.post("list_audit", Some(&ada), &[]).await;
     assert_eq!(s, 200, "{body}");
+    // A non-admin reads one exact id's entries, never a substring search
+    // (every uuid contains "-").
+    for broad in ["-", "0", "fp"] {
+        let (s, body) = b.post("list_audit", Some(&alice), &[("target", broad.to_owned())]).await;
+        assert_eq!(s, 403, "target {broad:?}: {body}");
+    }
+    let (s, body) = b.post("list_audit", Some(&alice), &[("target", gate.to_string())]).await;
+    assert_eq!(s, 200, "one execution's entries: {body}");
 
     // The waitpoint token is in no response: pages, server functions.
     for p in ["/approvals", &format!("/executions/{}", enc(gate.as_str()))] {

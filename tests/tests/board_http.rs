@@ -245,3 +245,22 @@ async fn metrics_count_requests_and_backend_reads() {
     assert!(line("ffboard_backend_call_duration_seconds_count{op=\"list executions\",result=\"ok\"}").is_some(), "{text}");
     assert!(text.contains("# TYPE ffboard_ws_clients gauge"), "{text}");
 }
+
+/// Every answer forbids framing and MIME sniffing and keeps the referrer
+/// on the board: pages, server functions, assets and errors alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_headers_on_every_answer() {
+    dev_mode();
+    let url = format!("sqlite:{}", sqlite_path());
+    let c = connect(&url).await;
+    let base = serve(BackendSpec::parse(Some(&url)).unwrap(), c).await;
+    for path in ["/flows", "/healthz", "/metrics", "/no/such/page", "/executions/not-an-id"] {
+        let r = reqwest::get(format!("{base}{path}")).await.expect("GET");
+        let h = r.headers();
+        assert_eq!(h.get("x-frame-options").map(|v| v.to_str().unwrap()), Some("DENY"), "{path}");
+        assert_eq!(h.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{path}");
+        assert_eq!(h.get("referrer-policy").map(|v| v.to_str().unwrap()), Some("same-origin"), "{path}");
+        let csp = h.get("content-security-policy").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+    }
+}

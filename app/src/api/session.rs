@@ -68,11 +68,10 @@ pub use crate::api::audit_types::AuditRow;
 pub async fn list_audit(user: Option<String>, action: Option<String>, target: Option<String>) -> Result<Vec<AuditRow>, AppError> {
     use ff_board_engine::audit::AuditFilter;
     let me = crate::state::actor().ok_or_else(|| AppError::Unauthorized("sign in to read the audit log".into()))?;
-    // Every signed-in user sees the entries of a target (flow / execution pages); the full log is for admins.
-    let scoped = target.as_deref().is_some_and(|t| !t.trim().is_empty());
-    if !scoped && !me.role.can(crate::auth::Role::Admin) {
-        return Err(AppError::Forbidden("the audit log is for admins".into()));
-    }
+    // Every signed-in user sees the entries of one flow, execution or
+    // budget (their pages); searching the whole log is for admins.
+    let admin = me.role.can(crate::auth::Role::Admin);
+    let exact = if admin { None } else { Some(crate::api::session::audit_scope(target.as_deref())?) };
     let c = crate::state::conn()?;
     let audit = crate::state::audit(&c).await?;
     let nonempty = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -82,6 +81,7 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
         .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?;
     Ok(rows
         .into_iter()
+        .filter(|e| exact.as_deref().is_none_or(|id| crate::api::session::in_scope(&e.target, id)))
         .map(|e| AuditRow {
             id: e.id,
             at_ms: e.at_ms,
@@ -97,9 +97,46 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
         .collect())
 }
 
+/// The one id a non-admin may ask the audit log about: an exact flow,
+/// budget (a UUID) or execution id (`{fp:N}:<uuid>`); anything else is 403.
+#[cfg(feature = "ssr")]
+pub fn audit_scope(target: Option<&str>) -> Result<String, AppError> {
+    let t = target.map(str::trim).unwrap_or_default();
+    let is_id = ff_core::types::FlowId::parse(t).is_ok() || ff_core::types::ExecutionId::parse(t).is_ok();
+    if is_id {
+        Ok(t.to_owned())
+    } else {
+        Err(AppError::Forbidden("the audit log is for admins: others see the entries of one flow, execution or budget".into()))
+    }
+}
+
+/// Whether a stored audit target is about `id`: the id itself, or an
+/// approval's `"<execution id> <waitpoint id>"`.
+#[cfg(feature = "ssr")]
+pub fn in_scope(stored: &str, id: &str) -> bool {
+    stored == id || stored.strip_prefix(id).is_some_and(|rest| rest.starts_with(' '))
+}
+
 #[cfg(test)]
 mod tests {
     use super::safe_next;
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn non_admins_read_the_audit_of_one_exact_id() {
+        use super::{audit_scope, in_scope};
+        let eid = "{fp:3}:0f8fad5b-d9cb-469f-a165-70867728950e";
+        let fid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+        assert_eq!(audit_scope(Some(eid)).unwrap(), eid);
+        assert_eq!(audit_scope(Some(fid)).unwrap(), fid);
+        for bad in [None, Some(""), Some("-"), Some("0f8fad5b"), Some("{fp:x}:0f8fad5b-d9cb-469f-a165-70867728950e"), Some("%")] {
+            assert!(audit_scope(bad).is_err(), "{bad:?}");
+        }
+        assert!(in_scope(eid, eid));
+        assert!(in_scope(&format!("{eid} {fid}"), eid), "an approval on that execution");
+        assert!(!in_scope(&format!("x{eid}"), eid));
+        assert!(!in_scope(&format!("{eid}0"), eid));
+    }
 
     #[test]
     fn next_stays_on_the_board() {
