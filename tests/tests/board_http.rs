@@ -213,6 +213,9 @@ async fn list_parameters_are_checked() {
         "/flows?state=open".to_owned(),
         format!("/flows?cursor={foreign}"),
         format!("/approvals?cursor={foreign}"),
+        // The jump box: over 64 characters, or no id at all.
+        format!("/jump?id={}", "a".repeat(65)),
+        "/jump?id=hello".to_owned(),
     ] {
         let (status, page) = get(&format!("{base}{path}")).await;
         assert_eq!(status, 400, "{path}: {}", error_text(&page));
