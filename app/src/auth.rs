@@ -51,12 +51,22 @@ pub use server::*;
 mod server {
     use super::*;
 
+    /// Why a sign-in was refused.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum LoginRefused {
+        /// Too many failures from this address (or for this name from it).
+        Limited(String),
+        /// Wrong user name or password.
+        Wrong(String),
+    }
+
     /// The board's authenticator, implemented by the server crate.
     pub trait Authenticator: Send + Sync + 'static {
         /// The session of this request, if any and valid.
         fn actor(&self, headers: &http::HeaderMap) -> Option<Actor>;
-        /// Verify credentials for `addr`; on success the `Set-Cookie` value.
-        fn login(&self, user: &str, password: &str, addr: &str) -> Result<(Actor, String), String>;
+        /// Verify credentials for `addr` (slow: call it off the async
+        /// workers); on success the `Set-Cookie` value.
+        fn login(&self, user: &str, password: &str, addr: &str) -> Result<(Actor, String), LoginRefused>;
         /// The `Set-Cookie` value that ends a session.
         fn logout_cookie(&self) -> String;
         fn anonymous_read(&self) -> bool;

@@ -40,6 +40,9 @@ pub enum AppError {
     /// The backend did not answer within the board's deadline.
     #[error("{op}: the backend did not answer within {ms} ms; try again, or narrow the filter")]
     Timeout { op: String, ms: u64 },
+    /// Too many attempts (sign-ins): wait and try again.
+    #[error("{0}")]
+    TooMany(String),
     /// The request itself failed (network, encoding).
     #[error("request failed: {0}")]
     Transport(String),
@@ -54,6 +57,7 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::NotFound { .. } => 404,
             AppError::Conflict { .. } | AppError::NoEffect(_) => 409,
+            AppError::TooMany(_) => 429,
             AppError::Unsupported { .. } => 501,
             AppError::BackendDown { .. } => 503,
             AppError::Engine { .. } | AppError::Transport(_) => 502,
@@ -69,9 +73,23 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// A request the server could not decode (missing or malformed
+    /// fields, a body that is no form) is the client's error: 400, not the
+    /// 502 that tells a proxy the board's upstream failed.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) | ServerFnErrorErr::Deserialization(m) => {
+                AppError::BadRequest(format!("malformed request: {}", clip(&m)))
+            }
+            ServerFnErrorErr::UnsupportedRequestMethod(m) => AppError::BadRequest(format!("unsupported request method: {}", clip(&m))),
+            other => AppError::Transport(other.to_string()),
+        }
     }
+}
+
+/// At most 200 characters of a decoder's message (it may echo the input).
+fn clip(m: &str) -> String {
+    if m.chars().count() <= 200 { m.to_owned() } else { format!("{}…", m.chars().take(200).collect::<String>()) }
 }
 
 #[cfg(feature = "ssr")]

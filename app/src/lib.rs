@@ -19,13 +19,35 @@ pub mod error;
 pub mod live;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod proxy;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use components::layout::Layout;
 use pages::*;
 
-/// The HTML document around the app (rendered on the server only).
+/// The Content-Security-Policy of a page: scripts only with this
+/// response's nonce (the theme script, the hydration loader, streamed
+/// resources) and what they load (`strict-dynamic`), wasm compiled from
+/// the board's own module, everything else from the board itself.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+    )
+}
+
+/// The HTML document around the app (rendered on the server only). It
+/// sets the page's CSP with this response's nonce.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let nonce = leptos::nonce::use_nonce();
+    #[cfg(feature = "ssr")]
+    if let (Some(n), Some(res)) = (nonce.as_ref(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(v) = http::HeaderValue::from_str(&page_csp(n)) {
+            res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -33,7 +55,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <script>
+                <script nonce=nonce>
                     "try{var t=localStorage.getItem('ffb-theme');if(t==='dark'||(!t&&matchMedia('(prefers-color-scheme: dark)').matches))document.documentElement.classList.add('dark')}catch(e){}"
                 </script>
                 // Hashed name in optimized builds (pkg/ff-board.<hash>.css).

@@ -2,7 +2,8 @@
 //!
 //! The client's first text frame is a [`ClientMsg::Subscribe`]; the server
 //! then sends one JSON [`Frame`] per text frame. `seq` is consecutive per
-//! board process (each frame is the previous + 1) and `epoch` names the
+//! board process (each event is the previous + 1; `streams` status frames
+//! carry 0, outside the sequence) and `epoch` names the
 //! process, so a client sees any gap itself and a client that reconnects to
 //! another replica gets a `resync` instead of wrong events.
 use serde::{Deserialize, Serialize};

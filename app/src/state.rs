@@ -63,9 +63,11 @@ pub fn reader() -> Result<Option<Actor>, AppError> {
 pub fn writer(needed: Role, csrf: &str) -> Result<Actor, AppError> {
     let a = actor().ok_or_else(|| AppError::Unauthorized("sign in to act".into()))?;
     if a.csrf.is_empty() || !ct_eq(a.csrf.as_bytes(), csrf.as_bytes()) {
+        tracing::warn!(target: "ff_board::security", user = %a.user, "write refused: missing or invalid CSRF token");
         return Err(AppError::Forbidden("missing or invalid CSRF token: reload the page".into()));
     }
     if !a.role.can(needed) {
+        tracing::warn!(target: "ff_board::security", user = %a.user, role = a.role.as_str(), needed = needed.as_str(), "write refused: role");
         return Err(AppError::Forbidden(format!("{} may not do this: it needs the {} role", a.role.as_str(), needed.as_str())));
     }
     Ok(a)

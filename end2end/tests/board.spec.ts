@@ -13,17 +13,36 @@ test('flows list shows the demo flows and the dev backend badge', async ({ page 
   await shot(page, 'flows');
 });
 
-test('a flow page draws its DAG with one node per member and one path per edge', async ({ page }) => {
+test('a flow page draws its DAG: fan-outs collapsed, every member and edge when expanded, zoomable', async ({ page }) => {
   const flows = new FlowsPage(page);
   await flows.open();
   await flows.openBiggestFlow();
   const flow = new FlowPage(page);
   await expect(flow.dag()).toBeVisible();
   const members = await flow.members().count();
-  expect(members).toBeGreaterThan(3);
+  expect(members, 'the biggest demo flow is a search reindex (48 shards in 6 fan-outs of 8)').toBeGreaterThanOrEqual(50);
+  // Collapsed: six stacked nodes of 8 shards each, the rest drawn one by one.
+  await expect(flow.fanouts()).toHaveCount(6);
+  const hidden = (await flow.fanouts().evaluateAll(gs => gs.map(g => Number(g.getAttribute('data-members'))))).reduce((a, b) => a + b, 0);
+  expect(hidden).toBe(48);
+  await expect(flow.nodes()).toHaveCount(members - hidden);
+  await shot(page, 'flow-dag-collapsed');
+  // Zoom: the drawing grows and shrinks (hydrated buttons).
+  await expect(page.getByTestId('dag-zoom')).toHaveText('100 %');
+  const w0 = Number(await flow.dag().getAttribute('width'));
+  await page.getByTestId('dag-zoom-in').click();
+  await expect(page.getByTestId('dag-zoom')).toHaveText('125 %');
+  expect(Number(await flow.dag().getAttribute('width'))).toBeCloseTo(w0 * 1.25, -1);
+  await page.getByTestId('dag-zoom-out').click();
+  await page.getByTestId('dag-zoom-out').click();
+  expect(Number(await flow.dag().getAttribute('width'))).toBeLessThan(w0);
+  // Expanded: one node per member and one path per edge.
+  await page.getByTestId('dag-expand').click();
+  await expect(page).toHaveURL(/\?dag=all$/);
+  await expect(flow.fanouts()).toHaveCount(0);
   await expect(flow.nodes()).toHaveCount(members);
   const edges = Number(await flow.dag().getAttribute('data-edges'));
-  expect(edges).toBeGreaterThan(0);
+  expect(edges).toBeGreaterThanOrEqual(members);
   await expect(flow.edges()).toHaveCount(edges);
   await shot(page, 'flow-dag');
   // A replay preview outlines the node and everything downstream of it.
@@ -58,6 +77,15 @@ test('budgets show bars, one of them over its hard limit', async ({ page }) => {
   await expect(page.locator('[data-testid="budget-bar"][data-breach="hard"]').first()).toBeVisible();
   await expect(page.locator('[data-testid="budget-bar"][data-breach="hard"]').first()).toHaveAttribute('data-fill', '100');
   await shot(page, 'budgets');
+  // A budget's page charts each dimension's usage over the last hour: the
+  // board samples it on every read, so this read is a point already.
+  const id = await page.getByTestId('budget').first().getAttribute('data-budget-id');
+  await page.goto(`/budgets/${id}`);
+  const chart = page.getByTestId('usage-chart').first();
+  await expect(chart).toBeVisible();
+  await expect(chart.getByTestId('usage-point').first()).toBeAttached();
+  await expect(chart.locator('title').first()).toContainText(/UTC: \d+ /);
+  await shot(page, 'budget-usage');
 });
 
 test('leases, lanes and status pages render', async ({ page }) => {

@@ -15,6 +15,17 @@ test('the overview counts states and charts completions per minute', async ({ pa
   // The demo completes work continuously: some minute has a bar with a value on hover.
   await expect.poll(async () => (await overview.chart().locator('title').allTextContents()).some(t => /[1-9]\d* completed/.test(t)), { timeout: 60_000 }).toBe(true);
   await expect(page.getByTestId('throughput-table')).toBeAttached();
+  // Per lane: the demo's lanes with their totals, each linking to its executions.
+  const lane = page.getByTestId('by-lane').getByTestId('key-row').first();
+  await expect(lane).toBeVisible({ timeout: 30_000 });
+  await expect(lane.locator('a')).toHaveAttribute('href', /^\/executions\?lane=/);
+  await expect(lane.getByTestId('sparkline')).toBeAttached();
+  await expect(page.getByTestId('by-namespace').getByTestId('key-row').first()).toBeVisible();
+  // The demo's flaky steps fail once and run again: retries are counted.
+  await expect.poll(async () => {
+    await overview.open();
+    return (await overview.chart().locator('title').allTextContents()).some(t => /[1-9]\d* retried/.test(t));
+  }, { timeout: 90_000, intervals: [5_000] }).toBe(true);
   await shot(page, 'overview');
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.evaluate(() => { localStorage.setItem('ffb-theme', 'dark'); });

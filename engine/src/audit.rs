@@ -10,6 +10,9 @@
 //! ([`Recorded::Existing`]), race-free across tasks, tabs and board
 //! instances.
 //!
+//! Entries older than the retention (`FF_BOARD_AUDIT_RETENTION_DAYS`,
+//! default [`DEFAULT_RETENTION_DAYS`]) are deleted hourly ([`retain`]).
+//!
 //! Storage, created by [`AuditLog::open`] when missing (each in its
 //! backend's folder, `crate::backend::<backend>::audit`, behind
 //! [`AuditStore`]):
@@ -109,6 +112,43 @@ pub trait AuditStore: Send + Sync {
         target: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, String>;
+    /// Delete at most `max` entries written before `before_ms` (oldest
+    /// first); how many went.
+    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, String>;
+}
+
+/// Entries deleted per store call when trimming.
+pub const TRIM_BATCH: usize = 1_000;
+/// Days of audit kept unless `FF_BOARD_AUDIT_RETENTION_DAYS` says otherwise
+/// (0 keeps everything).
+pub const DEFAULT_RETENTION_DAYS: u64 = 90;
+
+/// Trim the audit log of `side` every hour, keeping `days` (0: forever).
+pub fn retain(side: SideStore, days: u64) {
+    if days == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let log = loop {
+            match AuditLog::open(&side).await {
+                Ok(l) => break l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit retention: cannot open the audit log; retrying in 60 s");
+                    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                }
+            }
+        };
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let before = now_ms() - (days as i64) * 86_400_000;
+            match log.trim(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "audit retention: old entries deleted"),
+                Err(e) => tracing::warn!(error = %e, "audit retention: trim failed"),
+            }
+        }
+    });
 }
 
 /// The audit log on one store.
@@ -189,6 +229,19 @@ impl AuditLog {
             Ok(())
         } else {
             Err(format!("{} audit log: no audit entry {id:?} to record an outcome on", self.store.name()))
+        }
+    }
+
+    /// Delete the entries written before `before_ms`, in batches of
+    /// [`TRIM_BATCH`]; how many went.
+    pub async fn trim(&self, before_ms: i64) -> Result<usize, String> {
+        let mut total = 0;
+        loop {
+            let n = self.store.trim(before_ms, TRIM_BATCH).await?;
+            total += n;
+            if n < TRIM_BATCH {
+                return Ok(total);
+            }
         }
     }
 

@@ -87,10 +87,7 @@ impl BackendSpec {
     pub fn redacted(&self) -> String {
         match self {
             BackendSpec::Sqlite { path, .. } => format!("sqlite:{path}"),
-            BackendSpec::Postgres { url } => match (url.find("://"), url.rfind('@')) {
-                (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
-                _ => url.clone(),
-            },
+            BackendSpec::Postgres { url } => redact_postgres(url),
             BackendSpec::Valkey { seeds, tls, cluster } => {
                 let nodes: Vec<String> = seeds.iter().map(|(h, p)| format!("{h}:{p}")).collect();
                 let scheme = if *tls { "valkeys" } else { "valkey" };
@@ -98,6 +95,25 @@ impl BackendSpec {
             }
         }
     }
+}
+
+/// A Postgres URL without its secrets: user info before `@`, and the
+/// values of `password`, `sslpassword` and `passfile` query parameters.
+pub fn redact_postgres(url: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match (base.find("://"), base.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &base[..s], &base[at + 1..]),
+        _ => base.to_owned(),
+    };
+    let Some(query) = query else { return base };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if matches!(k.to_ascii_lowercase().as_str(), "password" | "sslpassword" | "passfile") => format!("{k}=…"),
+            _ => kv.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
 }
 
 /// `valkey://` / `redis://` (plain) or `valkeys://` / `rediss://` (TLS), and the rest.
@@ -447,6 +463,17 @@ pub fn is_unavailable(e: &EngineError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgres_secrets_are_redacted() {
+        assert_eq!(redact_postgres("postgres://u:pw@db:5432/x"), "postgres://…@db:5432/x");
+        assert_eq!(
+            redact_postgres("postgres://db/x?user=u&password=pw&sslmode=require&PassFile=/p"),
+            "postgres://db/x?user=u&password=…&sslmode=require&PassFile=…"
+        );
+        assert_eq!(redact_postgres("postgres://u:p@w@db/x?sslpassword=s"), "postgres://…@db/x?sslpassword=…");
+        assert_eq!(redact_postgres("postgres://db/x"), "postgres://db/x");
+    }
 
     #[test]
     fn parses_backend_urls() {

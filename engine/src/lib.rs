@@ -25,7 +25,9 @@ pub mod lookup;
 pub mod metrics;
 pub mod pg_reads;
 pub mod sqlite_reads;
+pub mod sessions;
 pub mod state_fix;
 pub mod throughput;
+pub mod usage;
 
 pub use connect::{BackendKind, BackendSpec, Engine, EngineStatus};

@@ -178,9 +178,6 @@ impl Feed {
         if let SourceEvent::Completion { at, .. } | SourceEvent::Lease { at, .. } | SourceEvent::Signal { at, .. } = &event {
             crate::metrics::global().event(self.stream, ff_core::types::TimestampMs::now().0 - at);
         }
-        if let SourceEvent::Completion { outcome, at, .. } = &event {
-            crate::throughput::global().record(outcome, *at);
-        }
         match self.tx.try_send(event) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Closed(_)) => false,

@@ -24,16 +24,14 @@
 //! - **CSRF**: every write carries [`SessionKey::csrf_token`], an HMAC over
 //!   the session id; without a session there is no valid token, hence no
 //!   writes.
-//! - **Login rate limiting** ([`LoginLimiter`]): failed logins are counted
-//!   per user name and per client address over a sliding window.
+//! - **Login rate limiting**: `crate::limiter`.
 //!
 //! Nothing here panics on bad input: errors are `Result`s or `None`.
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -488,100 +486,6 @@ pub fn session_from_cookie_header(header: &str) -> Option<&str> {
         .filter(|value| !value.is_empty())
 }
 
-// ---------------------------------------------------------------- login rate limiting
-
-/// Failed-login counter, in memory (per process): at most `per_user`
-/// failures per user name and `per_addr` per client address within a
-/// sliding `window`; defaults 5, 20 and 5 minutes.
-pub struct LoginLimiter {
-    per_user: usize,
-    per_addr: usize,
-    window_ms: i64,
-    state: Mutex<LimiterState>,
-}
-
-#[derive(Default)]
-struct LimiterState {
-    users: HashMap<String, VecDeque<i64>>,
-    addrs: HashMap<String, VecDeque<i64>>,
-}
-
-/// Past this many tracked keys, stale ones are dropped on the next failure.
-const LIMITER_PRUNE_AT: usize = 10_000;
-
-impl Default for LoginLimiter {
-    fn default() -> Self {
-        LoginLimiter::new(5, 20, Duration::from_secs(5 * 60))
-    }
-}
-
-impl LoginLimiter {
-    pub fn new(per_user: usize, per_addr: usize, window: Duration) -> LoginLimiter {
-        LoginLimiter {
-            per_user: per_user.max(1),
-            per_addr: per_addr.max(1),
-            window_ms: i64::try_from(window.as_millis()).unwrap_or(i64::MAX),
-            state: Mutex::new(LimiterState::default()),
-        }
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, LimiterState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// `Ok` if `user` from `addr` may try to sign in at `now_ms`, else how
-    /// long to wait.
-    pub fn check(&self, user: &str, addr: &str, now_ms: i64) -> Result<(), Duration> {
-        let state = self.state();
-        let wait_user = self.wait(state.users.get(user), self.per_user, now_ms);
-        let wait_addr = self.wait(state.addrs.get(addr), self.per_addr, now_ms);
-        match wait_user.max(wait_addr) {
-            0 => Ok(()),
-            ms => Err(Duration::from_millis(ms as u64)),
-        }
-    }
-
-    /// Milliseconds until fewer than `limit` failures are in the window.
-    fn wait(&self, failures: Option<&VecDeque<i64>>, limit: usize, now_ms: i64) -> i64 {
-        let Some(failures) = failures else { return 0 };
-        let recent: Vec<i64> = failures.iter().copied().filter(|&t| now_ms - t < self.window_ms).collect();
-        if recent.len() < limit {
-            return 0;
-        }
-        // The window frees up when the failure `limit` places from the end expires.
-        let oldest_that_matters = recent[recent.len() - limit];
-        (oldest_that_matters.saturating_add(self.window_ms) - now_ms).max(1)
-    }
-
-    /// Record a failed login of `user` from `addr`.
-    pub fn fail(&self, user: &str, addr: &str, now_ms: i64) {
-        let mut state = self.state();
-        let window_ms = self.window_ms;
-        let (per_user, per_addr) = (self.per_user, self.per_addr);
-        record(&mut state.users, user, per_user, window_ms, now_ms);
-        record(&mut state.addrs, addr, per_addr, window_ms, now_ms);
-    }
-
-    /// A successful login clears the user's failures. The address's stay:
-    /// otherwise one valid account would reset an attacker's address budget.
-    pub fn succeed(&self, user: &str, _addr: &str) {
-        self.state().users.remove(user);
-    }
-}
-
-fn record(map: &mut HashMap<String, VecDeque<i64>>, key: &str, limit: usize, window_ms: i64, now_ms: i64) {
-    if map.len() >= LIMITER_PRUNE_AT && !map.contains_key(key) {
-        map.retain(|_, failures| failures.back().is_some_and(|&t| now_ms - t < window_ms));
-    }
-    let failures = map.entry(key.to_owned()).or_default();
-    failures.retain(|&t| now_ms - t < window_ms);
-    failures.push_back(now_ms);
-    // Only the last `limit` failures decide when the key is free again.
-    while failures.len() > limit {
-        failures.pop_front();
-    }
-}
-
 // ---------------------------------------------------------------- tests
 
 #[cfg(test)]
@@ -789,39 +693,5 @@ mod tests {
         assert_eq!(session_from_cookie_header("xffb_session=v.s; ffb_session_old=1"), None);
         assert_eq!(session_from_cookie_header("ffb_session="), None);
         assert_eq!(session_from_cookie_header(""), None);
-    }
-
-    #[test]
-    fn limiter_blocks_after_n_failures_and_recovers() {
-        let l = LoginLimiter::default();
-        let t0 = 1_000_000;
-        for i in 0..5 {
-            assert_eq!(l.check("alice", "10.0.0.1", t0 + i), Ok(()));
-            l.fail("alice", "10.0.0.1", t0 + i);
-        }
-        let wait = l.check("alice", "10.0.0.1", t0 + 10).unwrap_err();
-        assert_eq!(wait, Duration::from_millis(5 * 60 * 1000 - 10));
-        // Per user: another address is blocked for alice too, bob is not.
-        assert!(l.check("alice", "10.0.0.2", t0 + 10).is_err());
-        assert_eq!(l.check("bob", "10.0.0.1", t0 + 10), Ok(()));
-        // The window slides: the first failure expires first.
-        assert_eq!(l.check("alice", "10.0.0.1", t0 + 5 * 60 * 1000), Ok(()));
-        // A success clears the user's failures.
-        l.succeed("alice", "10.0.0.1");
-        assert_eq!(l.check("alice", "10.0.0.1", t0 + 20), Ok(()));
-    }
-
-    #[test]
-    fn limiter_per_address() {
-        let l = LoginLimiter::default();
-        for i in 0..20 {
-            l.fail(&format!("user{i}"), "10.0.0.9", i);
-        }
-        assert!(l.check("someone", "10.0.0.9", 30).is_err());
-        assert_eq!(l.check("someone", "10.0.0.8", 30), Ok(()));
-        // Successes do not reset an address's budget.
-        l.succeed("someone", "10.0.0.9");
-        assert!(l.check("someone", "10.0.0.9", 30).is_err());
-        assert_eq!(l.check("someone", "10.0.0.9", 5 * 60 * 1000), Ok(()));
     }
 }

@@ -3,9 +3,10 @@
 //! rate limiting, and the anonymous-read setting.
 use std::time::Duration;
 
-use ff_board_app::auth::{Actor, Authenticator, Role};
+use ff_board_app::auth::{Actor, Authenticator, LoginRefused, Role};
 
-use crate::auth::{self, DemoAccounts, LoginLimiter, SessionKey, Users, SESSION_TTL_MS};
+use crate::auth::{self, DemoAccounts, SessionKey, Users, SESSION_TTL_MS};
+use crate::limiter::LoginLimiter;
 
 pub struct BoardAuth {
     users: Users,
@@ -20,7 +21,7 @@ pub struct BoardAuth {
 
 impl BoardAuth {
     pub fn new(users: Users, key: SessionKey, secure: bool, anonymous_read: bool, demo: DemoAccounts) -> BoardAuth {
-        BoardAuth { users, key, limiter: LoginLimiter::new(5, 20, Duration::from_secs(300)), secure, anonymous_read, demo }
+        BoardAuth { users, key, limiter: LoginLimiter::new(Duration::from_secs(300)), secure, anonymous_read, demo }
     }
 
     /// The embedded demo: demo accounts, anonymous reads, a secret file.
@@ -56,15 +57,18 @@ impl Authenticator for BoardAuth {
         Some(Actor { user: user.name.clone(), role: user.role, csrf: self.key.csrf_token(&session) })
     }
 
-    fn login(&self, user: &str, password: &str, addr: &str) -> Result<(Actor, String), String> {
+    fn login(&self, user: &str, password: &str, addr: &str) -> Result<(Actor, String), LoginRefused> {
         let now = auth::now_ms();
         if let Err(wait) = self.limiter.check(user, addr, now) {
-            return Err(format!("too many failed sign-ins: try again in {} s", wait.as_secs().max(1)));
+            tracing::warn!(target: "ff_board::security", user, addr, wait_s = wait.as_secs(), "sign-in refused: too many failures");
+            return Err(LoginRefused::Limited(format!("too many failed sign-ins: try again in {} s", wait.as_secs().max(1))));
         }
         let Some(u) = self.users.verify(user, password) else {
             self.limiter.fail(user, addr, now);
-            return Err("wrong username or password".into());
+            tracing::warn!(target: "ff_board::security", user, addr, "sign-in failed: wrong user name or password");
+            return Err(LoginRefused::Wrong("wrong username or password".into()));
         };
+        tracing::info!(target: "ff_board::security", user, addr, "signed in");
         self.limiter.succeed(user, addr);
         let session = auth::Session::new(&u, now);
         let cookie = auth::cookie(&self.key.encode(&session), self.secure, (SESSION_TTL_MS / 1000) as u64);

@@ -12,13 +12,32 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 pub mod auth;
 pub mod authn;
 pub mod cli;
+pub mod limiter;
 pub mod live;
+
+/// The largest request body accepted (413 beyond): a bulk action of the
+/// most ids allowed (1,000 execution ids, URL-encoded) is about 70 KiB;
+/// every other form is a few hundred bytes.
+pub const MAX_BODY: usize = 256 * 1024;
 
 /// The whole board: a live bus fed by the engine readers (started once
 /// the backend is dialed) and the router.
 pub fn app(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc<dyn Authenticator>) -> Router {
     let bus = live::bus::Bus::new();
     live::pump::spawn(engine.clone(), bus.clone());
+    let days = std::env::var("FF_BOARD_AUDIT_RETENTION_DAYS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(ff_board_engine::audit::DEFAULT_RETENTION_DAYS);
+    let dialed = engine.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Ok(c) = dialed.connected() {
+                return ff_board_engine::audit::retain(c.side.clone(), days);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    });
     router(engine, leptos_options, auth, bus)
 }
 
@@ -30,7 +49,7 @@ pub fn router(
     bus: Arc<live::bus::Bus>,
 ) -> Router {
     let routes = generate_route_list(App);
-    let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(live::ws::WsState { bus, auth: auth.clone() });
+    let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(live::ws::WsState::new(bus, auth.clone()));
     let pkg = assets(&leptos_options);
     let state = AppState { leptos_options, engine, auth, audit: Default::default() };
     Router::new()
@@ -43,10 +62,14 @@ pub fn router(
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
+        // Every request body (forms, server-function calls) is small.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .merge(ws)
         .layer(axum::middleware::map_response(error_status))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(measure))
+        // Access log: one line per request at info (target ff_board::access).
+        .layer(axum::middleware::from_fn(access_log))
         // Pages and server-function answers compressed on the fly; the
         // assets above are sent from their precompressed copies.
         .layer(tower_http::compression::CompressionLayer::new().br(true).gzip(true))
@@ -83,19 +106,37 @@ async fn error_status(res: axum::response::Response) -> axum::response::Response
 }
 
 /// Headers on every answer: no framing (clickjacking of action buttons),
-/// no MIME sniffing, no referrer outside the board, and a CSP that forbids
-/// framing, plugins, foreign form targets and `<base>` rewrites. (Script
-/// sources are not restricted yet: the theme and hydration scripts are
-/// inline.)
+/// no MIME sniffing, no referrer outside the board, HSTS, and a CSP that
+/// forbids framing, plugins, foreign form targets and `<base>` rewrites.
+/// Pages carry their own stricter CSP (`ff_board_app::page_csp`: scripts
+/// only with the response's nonce), which this keeps.
 async fn security_headers(mut res: axum::response::Response) -> axum::response::Response {
     use axum::http::header::{HeaderValue, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
     let h = res.headers_mut();
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    // Browsers honour it over HTTPS only, so plain-HTTP development is unaffected.
+    h.insert(axum::http::header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     h.entry(CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
         "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
     ));
+    res
+}
+
+/// One line per answered request: method, path (no query: it may hold
+/// ids a log need not keep), status, time.
+async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16();
+    let ms = started.elapsed().as_millis() as u64;
+    if status == 403 {
+        tracing::warn!(target: "ff_board::access", %method, path, status, ms, "refused");
+    } else {
+        tracing::info!(target: "ff_board::access", %method, path, status, ms);
+    }
     res
 }
 
@@ -118,8 +159,13 @@ async fn metrics() -> impl IntoResponse {
 }
 
 /// 200 whenever the board runs; the body says whether the backend answers.
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+/// Where the backend is and its raw errors only for visitors who may read
+/// the board (signed in, or anonymous reads on).
+async fn healthz(State(state): State<AppState>, headers: axum::http::HeaderMap) -> impl IntoResponse {
     let status = state.engine.status();
+    if !state.auth.anonymous_read() && state.auth.actor(&headers).is_none() {
+        return (StatusCode::OK, Json(serde_json::json!({ "board": "ok", "backend_ok": status.connected })));
+    }
     let body = serde_json::json!({
         "board": "ok",
         "backend": status.backend,

@@ -61,6 +61,12 @@ async fn serve(opts: cli::Options) {
             }
         });
     }
+    if let Ok(raw) = std::env::var(ff_board_app::proxy::TRUSTED_PROXIES_ENV) {
+        if let Err(e) = ff_board_app::proxy::parse_list(&raw) {
+            eprintln!("{e}");
+            std::process::exit(2)
+        }
+    }
     let auth = match board_auth(&opts) {
         Ok(a) => a,
         Err(e) => {
@@ -75,11 +81,30 @@ async fn serve(opts: cli::Options) {
     });
     tracing::info!("ff-board listening on http://{addr}");
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .expect("server");
+}
+
+/// Ctrl-C or SIGTERM (systemd, Kubernetes): stop accepting, let requests
+/// in flight (an action and its audit outcome) finish.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// Users and sessions: the users file when given, the demo accounts in the

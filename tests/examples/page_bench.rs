@@ -22,7 +22,8 @@ use ff_board_tests::count::{valkey_calls, PgCounter};
 use ff_board_tests::seed::{seed, Mix};
 use ff_board_tests::{connect, fresh_postgres, Valkey};
 
-const VIEWS: [&str; 8] = [
+const VIEWS: [&str; 9] = [
+    "/",
     "/flows",
     "/flows?state=active",
     "/executions",

@@ -318,3 +318,12 @@ pub async fn sdk_gate(
         other => panic!("not suspended: {other:?}"),
     }
 }
+
+/// The idempotency key the browser sent, out of the stored scoped key
+/// (`<user>/<key>/<digest>`).
+pub fn client_key(e: &ff_board_engine::audit::AuditEntry) -> &str {
+    e.idempotency_key
+        .strip_prefix(&format!("{}/", e.user))
+        .and_then(|rest| rest.rsplit_once('/'))
+        .map_or("", |(k, _)| k)
+}

@@ -184,6 +184,22 @@ async fn check(side: &SideStore, other: &SideStore) {
     reopened.record_outcome(&c.id, "ok").await.expect("finish c");
     let c_now = log.list(&by(None, Some("cancel_execution"), None)).await.unwrap();
     assert_eq!(c_now[0].outcome.as_deref(), Some("ok"));
+
+    // Retention: entries before a cutoff go, with their idempotency scope
+    // (the same key then writes a new attempt); later ones stay.
+    let everything = log.list(&all(50)).await.unwrap();
+    let oldest = everything.iter().map(|e| e.at_ms).min().unwrap();
+    assert_eq!(log.trim(oldest).await.expect("trim nothing"), 0, "nothing is older than the oldest");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let later = new(
+        log.record_attempt("carol", "operator", "cancel_flow", "flow-7", "later", "k-late").await.expect("later attempt"),
+    );
+    assert!(everything.iter().all(|e| e.at_ms < later.at_ms), "clock order");
+    assert_eq!(log.trim(later.at_ms).await.expect("trim"), everything.len());
+    let left = log.list(&all(50)).await.unwrap();
+    assert_eq!(left.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec![later.id.as_str()], "only the newer entry stays");
+    let again = log.record_attempt("bob", "admin", "reset_budget", "budget-9", "new month", "k-2").await.expect("re-attempt");
+    assert!(matches!(again, Recorded::New(_)), "a trimmed attempt's key is free again: {again:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

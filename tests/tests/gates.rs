@@ -173,7 +173,7 @@ async fn suite(url: &str) {
     // The audit log: successes are ok, the ignored signal and the refusals are errors, denials absent.
     let audit = AuditLog::open(&c.side).await.unwrap();
     let entries = audit.list(&AuditFilter { user: None, action: None, target_contains: None, limit: 1000 }).await.unwrap();
-    let outcome = |k: &str| entries.iter().find(|e| e.idempotency_key == k).and_then(|e| e.outcome.clone()).unwrap_or_default();
+    let outcome = |k: &str| entries.iter().find(|e| ff_board_tests::client_key(e) == k).and_then(|e| e.outcome.clone()).unwrap_or_default();
     for k in ["c-alice-1", "c-bob", "s-bob", "a-qa", "a-sec", "w-reject"] {
         assert!(outcome(k).starts_with("ok:"), "{k}: {}", outcome(k));
     }
@@ -181,7 +181,7 @@ async fn suite(url: &str) {
         assert!(outcome(k).starts_with("error:"), "{k}: {}", outcome(k));
     }
     assert!(outcome("c-alice-2").contains("already counted"), "{}", outcome("c-alice-2"));
-    assert!(!entries.iter().any(|e| e.idempotency_key.starts_with("deny-")), "denied calls never reach the audit log");
+    assert!(!entries.iter().any(|e| ff_board_tests::client_key(e).starts_with("deny-")), "denied calls never reach the audit log");
     // A failed decision can be retried with the same key (recorded as a new attempt).
     let (s, _) = decide(&b, &alice, &count, &wp, "approve", None, "c-alice-2").await;
     assert_ne!(s, 200, "a retry of a failed decision runs again (and fails again: the gate is gone)");

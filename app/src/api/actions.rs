@@ -7,6 +7,13 @@
 //! engine call and the outcome after it, and an idempotency key makes a
 //! double click, a retry or two tabs one effect (the second call returns
 //! the first call's outcome).
+//!
+//! The key the browser sends is scoped on the server by the signed-in
+//! user, the action, the target and every parameter ([`run::scoped_key`]):
+//! another user's key, or the same key with other parameters, is another
+//! action. Only a success deduplicates; an attempt still without outcome
+//! answers 409 for [`run::IN_FLIGHT_MS`] and then counts as lost; a
+//! failure may be retried.
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +42,7 @@ pub struct Preview {
 }
 
 #[cfg(feature = "ssr")]
-mod run {
+pub(crate) mod run {
     //! The shared action pipeline.
     use std::future::Future;
 
@@ -65,49 +72,81 @@ mod run {
 
     /// Attempts one idempotency key may make after failures.
     const MAX_RETRIES: usize = 20;
+    /// How long an attempt without an outcome holds its key (longer than
+    /// any backend deadline); after that it counts as lost.
+    pub const IN_FLIGHT_MS: i64 = 60_000;
 
-    /// Authorize, audit, call, audit the outcome.
+    /// The stored idempotency key: the user, the browser's key and a
+    /// digest (FNV-1a, stable across builds and replicas) of the action,
+    /// target and parameters.
+    pub fn scoped_key(user: &str, key: &str, parts: &[&str]) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in parts {
+            for b in part.bytes().chain([0xff]) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        format!("{user}/{key}/{h:016x}")
+    }
+
+    /// Authorize, audit, call (with the scoped key, for engine calls that
+    /// take one), audit the outcome. `params` are the action's parameters
+    /// besides target and reason.
+    #[allow(clippy::too_many_arguments)]
     pub async fn act<F, Fut>(
         needed: Role,
         csrf: &str,
         action: &str,
         target: &str,
         reason: &str,
+        params: &[&str],
         key: &str,
         call: F,
     ) -> Result<ActionResult, AppError>
     where
-        F: FnOnce(Connected) -> Fut,
+        F: FnOnce(Connected, String) -> Fut,
         Fut: Future<Output = Result<String, AppError>>,
     {
         let actor = crate::state::writer(needed, csrf)?;
         check_text(reason, key)?;
+        // Ids as parsed (surrounding blanks gone), so the log holds one form.
+        let target = target.trim();
         let c = crate::state::conn()?;
         let audit = crate::state::audit(&c).await?;
-        // A key whose attempt failed may be used again: the retry is
-        // recorded as a new attempt under `key#2`, `key#3`, …
+        let parts: Vec<&str> = [action, target, reason].into_iter().chain(params.iter().copied()).collect();
+        let scoped = scoped_key(&actor.user, key.trim(), &parts);
+        // A key whose attempt failed (or was lost) may be used again: the
+        // retry is recorded as a new attempt under `key#2`, `key#3`, …
         let mut entry = None;
         for n in 1..=MAX_RETRIES {
-            let k = if n == 1 { key.to_owned() } else { format!("{key}#{n}") };
+            let k = if n == 1 { scoped.clone() } else { format!("{scoped}#{n}") };
             match audit
                 .record_attempt(&actor.user, actor.role.as_str(), action, target, reason, &k)
                 .await
                 .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?
             {
                 Recorded::Existing(e) if e.outcome.as_deref().is_some_and(|o| o.starts_with("error")) => continue,
+                Recorded::Existing(e) if e.outcome.is_none() && ff_core::types::TimestampMs::now().0 - e.at_ms > IN_FLIGHT_MS => continue,
+                Recorded::Existing(e) if e.outcome.is_none() => {
+                    return Err(AppError::Conflict {
+                        op: action.into(),
+                        error: format!("your same {action} is still in progress (audit entry {}): wait for its outcome", e.id),
+                    })
+                }
                 Recorded::Existing(e) => {
-                    let outcome = e.outcome.clone().unwrap_or_else(|| "still in progress".into());
+                    let outcome = e.outcome.clone().unwrap_or_default();
                     return Ok(ActionResult { ok: true, message: outcome, audit_id: e.id, duplicate: true });
                 }
                 Recorded::New(e) => {
-                    entry = Some(e);
+                    entry = Some((e, k));
                     break;
                 }
             }
         }
-        let entry = entry.ok_or_else(|| AppError::BadRequest(format!("this action failed {MAX_RETRIES} times: reload the page to try again")))?;
+        let (entry, k) = entry.ok_or_else(|| AppError::BadRequest(format!("this action failed {MAX_RETRIES} times: reload the page to try again")))?;
         let reads = c.reads.clone();
-        let result = call(c).await;
+        let result = call(c, k).await;
         // Its author sees the effect on the next read, not a kept answer.
         reads.invalidate();
         let outcome = match &result {
@@ -145,7 +184,8 @@ pub async fn cancel_flow_action(
     {
         return Err(AppError::Unsupported { op: format!("cancel_flow with wait {wait}") });
     }
-    run::act(crate::auth::Role::Operator, &csrf, "cancel_flow", &flow_id, &reason, &idempotency_key, |c| async move {
+    let params = [policy.as_str(), wait.as_str(), &timeout_ms.map(|t| t.to_string()).unwrap_or_default()];
+    run::act(crate::auth::Role::Operator, &csrf, "cancel_flow", &flow_id, &reason, &params, &idempotency_key, |c, _| async move {
         actions::cancel_flow(&c, &id, p, w).await.map_err(|e| AppError::engine("cancel_flow", e))
     })
     .await
@@ -180,7 +220,8 @@ pub async fn execution_action(
         return Err(AppError::BadRequest("priority must be a whole number from -1000 to 1000".into()));
     }
     let why = reason.clone();
-    run::act(crate::auth::Role::Operator, &csrf, act.as_str(), &execution_id, &reason, &idempotency_key, |c| async move {
+    let prio = priority.map(|p| p.to_string()).unwrap_or_default();
+    run::act(crate::auth::Role::Operator, &csrf, act.as_str(), &execution_id, &reason, &[&prio], &idempotency_key, |c, _| async move {
         let r = match act {
             A::Cancel => actions::cancel_execution(&c, &id, &why).await,
             A::RevokeLease => actions::revoke_lease(&c, &id, &why).await,
@@ -219,10 +260,10 @@ pub async fn decide_waitpoint(
     if chosen.as_ref().is_some_and(|s| s.len() > 128 || s.chars().any(char::is_control)) {
         return Err(AppError::BadRequest("signal names are at most 128 printable characters".into()));
     }
-    let key = idempotency_key.clone();
     let why = reason.clone();
     let who = actor.user.clone();
-    run::act(crate::auth::Role::Operator, &csrf, d.as_str(), &format!("{execution_id} {waitpoint_id}"), &reason, &idempotency_key, |c| async move {
+    let chosen_param = chosen.clone().unwrap_or_default();
+    run::act(crate::auth::Role::Operator, &csrf, d.as_str(), &format!("{execution_id} {waitpoint_id}"), &reason, &[&chosen_param], &idempotency_key, |c, key| async move {
         let read = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
         let w = read
             .waitpoints
@@ -265,7 +306,7 @@ pub async fn reset_budget_action(budget_id: String, reason: String, idempotency_
     run::status(async move {
     let id = ff_core::types::BudgetId::parse(budget_id.trim())
         .map_err(|_| AppError::BadRequest(format!("malformed budget id {budget_id:?}")))?;
-    run::act(crate::auth::Role::Admin, &csrf, "reset_budget", &budget_id, &reason, &idempotency_key, |c| async move {
+    run::act(crate::auth::Role::Admin, &csrf, "reset_budget", &budget_id, &reason, &[], &idempotency_key, |c, _| async move {
         ff_board_engine::actions::reset_budget(&c, &id).await.map_err(|e| AppError::engine("reset_budget", e))
     })
     .await
@@ -364,117 +405,4 @@ pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel,
         supports: (sup.cancel_execution, sup.revoke_lease, sup.replay_execution, sup.change_priority),
         backend: crate::state::engine()?.spec().redacted(),
     })
-}
-
-/// Executions a bulk action may touch at most (per confirmation).
-pub const BULK_MAX: usize = 1000;
-/// Executions handled per bulk step.
-pub const BULK_BATCH: usize = 25;
-
-/// What a bulk run will act on: exactly these executions, no more.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BulkCount {
-    pub state: String,
-    /// `ids.len()`: the number the operator confirms.
-    pub count: usize,
-    /// More may match than the preview holds (over [`BULK_MAX`], or past
-    /// the scan bound): the count is "at least", and the run still acts on
-    /// `ids` only.
-    pub more: bool,
-    pub action: crate::api::states::ExecAction,
-    /// The executions a run acts on, sent back in steps of [`BULK_BATCH`].
-    pub ids: Vec<String>,
-}
-
-/// One bounded batch of a bulk action.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BulkProgress {
-    pub done: usize,
-    pub failures: Vec<(String, String)>,
-}
-
-
-#[server(prefix = "/api", endpoint = "bulk_preview")]
-pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
-    use ff_board_engine::backend::ExecQuery;
-    let st = crate::api::states::ExecState::filter(Some(&state))?
-        .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
-    let c = crate::state::conn()?;
-    let query = ExecQuery { state: Some(st.to_engine()), ..Default::default() };
-    let mut ids = Vec::new();
-    let mut after: Option<String> = None;
-    let more = loop {
-        let page = c.reads.executions(&query, after.as_deref(), 200).await?;
-        ids.extend(page.rows.into_iter().map(|l| l.id.to_string()));
-        match page.next {
-            // The preview lists at most BULK_MAX; "more" says others match.
-            Some(_) if ids.len() >= BULK_MAX => break true,
-            Some(n) => after = Some(n),
-            None => break false,
-        }
-    };
-    let more = more || ids.len() > BULK_MAX;
-    ids.truncate(BULK_MAX);
-    Ok(BulkCount { count: ids.len(), more, action: crate::api::states::ExecAction::bulk_for(st), ids, state: st.as_str().to_owned() })
-}
-
-/// Act on one batch of the executions a preview listed. Each one is
-/// re-read first: one that left `state` since the preview is reported as a
-/// failure and left alone, so a run never acts on more than was confirmed.
-#[server(prefix = "/api", endpoint = "bulk_step")]
-pub async fn bulk_step(
-    state: String,
-    #[server(default)] ids: Vec<String>,
-    reason: String,
-    idempotency_key: String,
-    csrf: String,
-) -> Result<BulkProgress, AppError> {
-    run::status(
-        async move {
-            crate::state::writer(crate::auth::Role::Operator, &csrf)?;
-            let state = crate::api::states::ExecState::filter(Some(&state))?
-                .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
-            let st = state.as_str();
-            if ids.is_empty() || ids.len() > BULK_BATCH {
-                return Err(AppError::BadRequest(format!("a bulk step acts on 1 to {BULK_BATCH} executions, not {}", ids.len())));
-            }
-            let ids = ids.iter().map(|raw| super::parse::execution_id(raw)).collect::<Result<Vec<_>, _>>()?;
-            let c = crate::state::conn()?;
-            let action = crate::api::states::ExecAction::bulk_for(state);
-            let mut done = 0;
-            let mut failures = vec![];
-            for id in ids {
-                let now = match c.backend.describe_execution(&id).await {
-                    Ok(Some(s)) => s.public_state.as_str().to_owned(),
-                    Ok(None) => String::from("gone"),
-                    Err(e) => {
-                        failures.push((id.to_string(), AppError::engine("describe_execution", e).to_string()));
-                        continue;
-                    }
-                };
-                if now != st {
-                    failures.push((id.to_string(), format!("left alone: no longer {st} (now {now})")));
-                    continue;
-                }
-                let key = format!("{idempotency_key}:{id}");
-                let why = reason.clone();
-                let target = id.to_string();
-                let r = run::act(crate::auth::Role::Operator, &csrf, action.as_str(), &target, &reason, &key, |c| async move {
-                    let r = if action == crate::api::states::ExecAction::Replay {
-                        ff_board_engine::actions::replay_execution(&c, &id).await
-                    } else {
-                        ff_board_engine::actions::cancel_execution(&c, &id, &why).await
-                    };
-                    r.map_err(|e| AppError::engine(action.as_str(), e))
-                })
-                .await;
-                match r {
-                    Ok(_) => done += 1,
-                    Err(e) => failures.push((target, e.to_string())),
-                }
-            }
-            Ok(BulkProgress { done, failures })
-        }
-        .await,
-    )
 }

@@ -1,6 +1,7 @@
 //! Budgets: every budget of the deployment (enumerated from the store, the
 //! trait has no listing) with usage per dimension against soft and hard
-//! limits (`get_budget_status`).
+//! limits (`get_budget_status`), and on a budget's page its usage over the
+//! last hour as sampled by the board (`ff_board_engine::usage`).
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,16 @@ pub struct BudgetView {
     pub last_breach_at: Option<String>,
     pub last_breach_dim: Option<String>,
     pub next_reset_at: Option<String>,
+    /// Usage per dimension over the last hour, one point a minute, as
+    /// sampled by this board (detail and overview only; empty in lists).
+    pub history: Vec<DimHistory>,
+}
+
+/// One dimension's usage over time: `(minute start ms, used)`, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DimHistory {
+    pub name: String,
+    pub points: Vec<(i64, u64)>,
 }
 
 /// Budgets shown at most (budgets are policies, few per deployment).
@@ -57,11 +68,29 @@ pub async fn budget_detail(budget_id: String) -> Result<BudgetView, AppError> {
     if !known.iter().any(|k| k == &id) {
         return Err(AppError::not_found("budget", raw));
     }
-    crate::state::timed("get_budget_status", c.backend.get_budget_status(&id)).await.map(view)
+    let mut b = crate::state::timed("get_budget_status", c.backend.get_budget_status(&id)).await.map(view)?;
+    with_history(&mut b);
+    Ok(b)
+}
+
+/// Fill `history` from the board's samples.
+#[cfg(feature = "ssr")]
+pub fn with_history(b: &mut BudgetView) {
+    let samples = ff_board_engine::usage::global().last_hour(&b.budget_id, ff_core::types::TimestampMs::now().0);
+    b.history = b
+        .dimensions
+        .iter()
+        .map(|d| DimHistory {
+            name: d.name.clone(),
+            points: samples.iter().filter_map(|(at, u)| u.get(&d.name).map(|v| (*at, *v))).collect(),
+        })
+        .collect();
 }
 
 #[cfg(feature = "ssr")]
 fn view(s: ff_core::contracts::BudgetStatus) -> BudgetView {
+    let usage = s.usage.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    ff_board_engine::usage::global().record(&s.budget_id, ff_core::types::TimestampMs::now().0, &usage);
     let mut names: Vec<&String> = s.usage.keys().chain(s.hard_limits.keys()).chain(s.soft_limits.keys()).collect();
     names.sort();
     names.dedup();
@@ -84,5 +113,6 @@ fn view(s: ff_core::contracts::BudgetStatus) -> BudgetView {
         last_breach_at: s.last_breach_at.clone(),
         last_breach_dim: s.last_breach_dim.clone(),
         next_reset_at: s.next_reset_at.clone(),
+        history: Vec::new(),
     }
 }

@@ -39,6 +39,25 @@ pub struct FlowsList {
     /// The page stopped early after looking at the scan limit of rows: more
     /// may match ("at least").
     pub cut_short: bool,
+    pub order: FlowOrder,
+}
+
+/// The order of a flows page: SQL stores index flows by creation time;
+/// Valkey keeps flow ids in unordered sets with no time index, so there
+/// the board orders by id (docs/READS.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlowOrder {
+    NewestFirst,
+    ById,
+}
+
+impl FlowOrder {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FlowOrder::NewestFirst => "newest first",
+            FlowOrder::ById => "ordered by id (Valkey keeps no creation-time index of flows)",
+        }
+    }
 }
 
 /// A DAG node: one member execution.
@@ -106,10 +125,11 @@ pub async fn list_flows(
     use ff_board_engine::backend::FlowQuery;
     let c = crate::state::conn()?;
     let partitions = c.partitions.num_flow_partitions;
+    let order = if c.kind == ff_board_engine::connect::BackendKind::Valkey { FlowOrder::ById } else { FlowOrder::NewestFirst };
     if let Some(q) = q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let id = super::parse::flow_id(q)?;
         let snap = crate::state::timed("describe_flow", c.backend.describe_flow(&id)).await?;
-        return Ok(FlowsList { rows: snap.map(row).into_iter().collect(), next_cursor: None, partitions, cut_short: false });
+        return Ok(FlowsList { rows: snap.map(row).into_iter().collect(), next_cursor: None, partitions, cut_short: false, order });
     }
     let query = FlowQuery {
         state: FlowState::filter(state.as_deref())?.map(FlowState::to_engine),
@@ -125,6 +145,7 @@ pub async fn list_flows(
         next_cursor: page.next.as_deref().map(super::cursor::encode),
         partitions,
         cut_short: page.cut_short,
+        order,
     })
 }
 

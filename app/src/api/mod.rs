@@ -5,6 +5,7 @@ pub mod actions;
 pub mod approvals;
 pub mod audit_types;
 pub mod budgets;
+pub mod bulk;
 pub mod executions;
 pub mod flows;
 pub mod jump;

@@ -2,7 +2,8 @@
 //! minute, what waits for an operator, what is stuck. Every part is bounded
 //! by a small page, never by the store: capped counts per state (one list
 //! page each), the board's own completion series, the oldest suspended
-//! executions, the active leases' first page, the budgets.
+//! executions, the active leases' first page, the budgets (with the usage
+//! the board sampled), completions and retries per lane and namespace.
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +14,7 @@ use crate::error::AppError;
 pub const COUNTED: [ExecState; 6] =
     [ExecState::Active, ExecState::Waiting, ExecState::Delayed, ExecState::Suspended, ExecState::Failed, ExecState::Cancelled];
 /// Counts stop here ("100+"): one list page per state, whatever the store holds.
-pub const COUNT_CAP: usize = 100;
+pub const COUNT_CAP: usize = 50;
 /// Suspended executions and expired leases listed.
 pub const LISTED: usize = 5;
 
@@ -52,7 +53,24 @@ pub struct BreachedBudget {
     pub scope: String,
     pub hard: u64,
     pub soft: u64,
+    /// The dimension closest to (or furthest past) its hard limit, with
+    /// its usage over the last hour: the burn-down.
+    pub dimension: Option<String>,
+    pub limit: Option<u64>,
+    pub points: Vec<(i64, u64)>,
 }
+
+/// One lane's or namespace's last hour: totals per outcome (in the order
+/// of [`OverviewView::outcomes`]) and all series summed per minute.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyHourView {
+    pub key: String,
+    pub totals: Vec<u32>,
+    pub per_minute: Vec<u32>,
+}
+
+/// Lanes and namespaces listed on the overview, busiest first.
+pub const BUSIEST: usize = 10;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OverviewView {
@@ -66,6 +84,8 @@ pub struct OverviewView {
     pub expired_leases: Vec<StuckLease>,
     pub expired_more: bool,
     pub breached: Vec<BreachedBudget>,
+    pub lanes: Vec<KeyHourView>,
+    pub namespaces: Vec<KeyHourView>,
 }
 
 #[server(prefix = "/api", endpoint = "get_overview")]
@@ -103,8 +123,11 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
         .await?
         .into_iter()
         .filter(|b| b.breach_count > 0 || b.soft_breach_count > 0)
-        .map(|b| BreachedBudget { budget_id: b.budget_id, scope: b.scope, hard: b.breach_count, soft: b.soft_breach_count })
+        .map(burn_down)
         .collect();
+    let keys = |rows: Vec<throughput::KeyHour>| {
+        rows.into_iter().map(|r| KeyHourView { key: r.key, totals: r.totals.to_vec(), per_minute: r.per_minute }).collect()
+    };
     Ok(OverviewView {
         counts,
         outcomes: OUTCOMES.iter().map(|s| (*s).to_owned()).collect(),
@@ -114,5 +137,30 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
         expired_leases: expired,
         expired_more,
         breached,
+        lanes: keys(series.by_lane(now, BUSIEST)),
+        namespaces: keys(series.by_namespace(now, BUSIEST)),
     })
+}
+
+/// A breached budget with the usage of its most used dimension (relative
+/// to the hard limit, else the soft one) over the last hour.
+#[cfg(feature = "ssr")]
+fn burn_down(mut b: super::budgets::BudgetView) -> BreachedBudget {
+    super::budgets::with_history(&mut b);
+    let ratio = |d: &super::budgets::DimensionUsage| d.hard.or(d.soft).map_or(0.0, |l| d.used as f64 / l.max(1) as f64);
+    let worst = b.dimensions.iter().max_by(|x, y| ratio(x).total_cmp(&ratio(y))).cloned();
+    let points = worst
+        .as_ref()
+        .and_then(|d| b.history.iter().find(|h| h.name == d.name))
+        .map(|h| h.points.clone())
+        .unwrap_or_default();
+    BreachedBudget {
+        budget_id: b.budget_id,
+        scope: b.scope,
+        hard: b.breach_count,
+        soft: b.soft_breach_count,
+        limit: worst.as_ref().and_then(|d| d.hard.or(d.soft)),
+        dimension: worst.map(|d| d.name),
+        points,
+    }
 }

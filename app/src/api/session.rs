@@ -10,16 +10,53 @@ pub async fn get_me() -> Result<Me, AppError> {
     Ok(Me { actor: crate::state::actor(), anonymous_read: auth.anonymous_read(), demo_accounts: auth.demo_accounts() })
 }
 
+/// Longest user name accepted (checked before any hashing).
+pub const MAX_USERNAME: usize = 64;
+/// Longest password accepted (argon2 hashes whatever it is given).
+pub const MAX_PASSWORD: usize = 1024;
+
 /// `/login` form post: fields `username`, `password`, optional `next`.
+/// The password check (argon2, 19 MiB, tens of ms) runs on the blocking
+/// pool behind [`login_slots`], never on the async workers that serve
+/// pages and the WebSocket.
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
     let auth = crate::state::auth()?;
+    let user = username.trim().to_owned();
+    if user.is_empty() || user.len() > MAX_USERNAME || password.len() > MAX_PASSWORD {
+        return Err(AppError::BadRequest(format!(
+            "a user name is 1 to {MAX_USERNAME} bytes and a password at most {MAX_PASSWORD}"
+        )));
+    }
     let addr = client_addr();
-    let (_, cookie) = auth.login(username.trim(), &password, &addr).map_err(AppError::Unauthorized)?;
+    let busy = || AppError::TooMany("sign-in is busy: try again in a few seconds".into());
+    let permit = tokio::time::timeout(std::time::Duration::from_secs(5), login_slots().acquire())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    let checked = tokio::task::spawn_blocking(move || auth.login(&user, &password, &addr)).await;
+    drop(permit);
+    let (_, cookie) = match checked {
+        Ok(Ok(ok)) => ok,
+        Ok(Err(LoginRefused::Limited(m))) => return Err(AppError::TooMany(m)),
+        Ok(Err(LoginRefused::Wrong(m))) => return Err(AppError::Unauthorized(m)),
+        Err(e) => return Err(AppError::Transport(format!("sign-in check failed: {e}"))),
+    };
     set_cookie(&cookie);
     let to = next.filter(|n| safe_next(n)).unwrap_or_else(|| "/flows".into());
     leptos_axum::redirect(&to);
     Ok(())
+}
+
+#[cfg(feature = "ssr")]
+use crate::auth::LoginRefused;
+
+/// Password checks at once: two (argon2 uses 19 MiB and a core each), so
+/// a flood of sign-ins waits here, at most 5 s, then gets 429.
+#[cfg(feature = "ssr")]
+fn login_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(2))
 }
 
 /// Where a sign-in may send the browser: a path on this board only. Not
@@ -47,18 +84,16 @@ fn set_cookie(value: &str) {
     }
 }
 
-/// The client address for rate limiting (proxy header first).
+/// The client address for rate limiting: the peer, or, when the peer is
+/// a trusted proxy (`FF_BOARD_TRUSTED_PROXIES`), the right-most
+/// `X-Forwarded-For` hop that is not itself trusted. A client writes what
+/// it likes at the left of that header, so the left is never believed.
 #[cfg(feature = "ssr")]
 fn client_addr() -> String {
     let Some(parts) = use_context::<http::request::Parts>() else { return "unknown".into() };
-    if let Some(f) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        return f.split(',').next().unwrap_or("unknown").trim().to_owned();
-    }
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let forwarded: Vec<&str> = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    crate::proxy::client_ip(peer, &forwarded.join(","), crate::proxy::trusted()).map_or_else(|| "unknown".into(), |ip| ip.to_string())
 }
 
 /// One audit entry as the browser sees it.

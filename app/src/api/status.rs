@@ -1,4 +1,6 @@
 //! Backend identity, health and the `Supports` table (header badge, /status).
+//! Visitors who may not read (anonymous, when anonymous reads are off)
+//! see only whether the backend is up.
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +39,19 @@ pub async fn get_board_info() -> Result<BoardInfo, AppError> {
         format!("{} {}.{}.{}", id.family, id.version.major, id.version.minor, id.version.patch)
     });
     let embedded_demo = matches!(engine.spec(), BackendSpec::Sqlite { embedded_demo: true, .. });
+    // A visitor who may not read the board learns only whether it is up:
+    // not where the backend is, which engine it runs, or its raw errors.
+    if crate::state::reader().is_err() {
+        return Ok(BoardInfo {
+            kind: status.kind.as_str().to_owned(),
+            backend: String::new(),
+            version: None,
+            dev_backend: false,
+            embedded_demo: false,
+            connected: status.connected,
+            error: (!status.connected).then(|| "backend unavailable".to_owned()),
+        });
+    }
     Ok(BoardInfo {
         kind: status.kind.as_str().to_owned(),
         backend: status.backend,

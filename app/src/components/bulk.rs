@@ -5,7 +5,7 @@
 //! wasm the same form posts the first batch.
 use leptos::prelude::*;
 
-use crate::api::actions::{bulk_preview, bulk_step, BulkCount};
+use crate::api::bulk::{bulk_preview, bulk_step, BulkCount};
 use crate::auth::Role;
 use crate::components::refresh::now_ms;
 use crate::components::text::{execution_href, short_id};
@@ -98,7 +98,7 @@ fn BulkForm(p: BulkCount, csrf: String, progress: RwSignal<Progress>, reason: Rw
     } else {
         format!("{verb} {} execution(s) in state {}", p.count, p.state)
     };
-    let first: Vec<String> = p.ids.iter().take(crate::api::actions::BULK_BATCH).cloned().collect();
+    let first: Vec<String> = p.ids.iter().take(crate::api::bulk::BULK_BATCH).cloned().collect();
     let (st, csrf2, key2, ids) = (p.state.clone(), csrf.clone(), key.clone(), p.ids.clone());
     let run = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -106,7 +106,7 @@ fn BulkForm(p: BulkCount, csrf: String, progress: RwSignal<Progress>, reason: Rw
         progress.set(Progress { running: true, ..Default::default() });
         leptos::task::spawn_local(async move {
             // Exactly the previewed executions, one bounded batch at a time.
-            for batch in ids.chunks(crate::api::actions::BULK_BATCH) {
+            for batch in ids.chunks(crate::api::bulk::BULK_BATCH) {
                 match bulk_step(st.clone(), batch.to_vec(), reason.get_untracked(), key.clone(), csrf.clone()).await {
                     Ok(step) => progress.update(|p| { p.done += step.done; p.failures.extend(step.failures); }),
                     Err(e) => { progress.update(|p| p.error = Some(e.to_string())); break; }
@@ -120,7 +120,7 @@ fn BulkForm(p: BulkCount, csrf: String, progress: RwSignal<Progress>, reason: Rw
         <form method="post" action="/api/bulk_step" on:submit=run role="dialog" data-testid="confirm-dialog"
             class="mt-2 w-[28rem] space-y-2 rounded-lg border border-slate-300 bg-white p-3 shadow-lg dark:border-slate-700 dark:bg-slate-900">
             <p data-testid="bulk-count" class="text-sm font-medium">{summary}</p>
-            <p class="text-xs text-slate-500">{format!("Runs in batches of {}; each execution gets its own audit entry; one that left the state since is left alone.", crate::api::actions::BULK_BATCH)}</p>
+            <p class="text-xs text-slate-500">{format!("Runs in batches of {}; each execution gets its own audit entry; one that left the state since is left alone.", crate::api::bulk::BULK_BATCH)}</p>
             <input type="hidden" name="state" value=p.state.clone()/>
             // Without wasm the form posts the first batch.
             {first.into_iter().enumerate().map(|(i, id)| view! { <input type="hidden" name=format!("ids[{i}]") value=id/> }).collect_view()}

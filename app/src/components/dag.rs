@@ -1,7 +1,11 @@
 //! The flow DAG as SVG: nodes in layers by longest path from the roots,
 //! ordered within a layer by their parents' positions, coloured by state
 //! (with the state glyph), edges coloured by edge state, and each node's
-//! edge-group policy under its label. Scrolls, never shrinks, at 50+ nodes.
+//! edge-group policy under its label. Large fan-outs (at least
+//! [`COLLAPSE_MIN`] members of one step family with the same parents and
+//! children, e.g. `index-shard-1` … `index-shard-44`) are drawn as one
+//! stacked node with their states counted, expanded by `?dag=all`. The
+//! drawing scrolls (pan) and zooms (buttons, 25 % to 200 %).
 use std::collections::HashMap;
 
 use leptos::prelude::*;
@@ -80,6 +84,74 @@ pub fn downstream(edges: &[DagEdge], from: &str) -> std::collections::HashSet<St
     seen
 }
 
+/// Fan-outs of at least this many members are drawn as one node.
+pub const COLLAPSE_MIN: usize = 6;
+
+/// A step's family: its kind without a trailing number (`index-shard-44`
+/// → `index-shard`).
+fn family(kind: &str) -> &str {
+    kind.trim_end_matches(|c: char| c.is_ascii_digit()).trim_end_matches(['-', '_', '.', ' '])
+}
+
+/// A collapsed fan-out: the members it stands for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub id: String,
+    pub family: String,
+    pub members: Vec<DagNode>,
+}
+
+/// Collapse every fan-out of [`COLLAPSE_MIN`] or more members: siblings of
+/// one step family with the same parents and the same children become one
+/// node (id `group:<first member>`), their edges merged.
+pub fn collapse(nodes: &[DagNode], edges: &[DagEdge]) -> (Vec<DagNode>, Vec<DagEdge>, Vec<Group>) {
+    use std::collections::BTreeMap;
+    let mut ins: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut outs: HashMap<&str, Vec<&str>> = HashMap::new();
+    for e in edges {
+        ins.entry(e.to.as_str()).or_default().push(e.from.as_str());
+        outs.entry(e.from.as_str()).or_default().push(e.to.as_str());
+    }
+    let mut families: BTreeMap<(Vec<&str>, Vec<&str>, &str), Vec<&DagNode>> = BTreeMap::new();
+    for n in nodes {
+        let mut i = ins.get(n.execution_id.as_str()).cloned().unwrap_or_default();
+        let mut o = outs.get(n.execution_id.as_str()).cloned().unwrap_or_default();
+        i.sort_unstable();
+        o.sort_unstable();
+        families.entry((i, o, family(&n.kind))).or_default().push(n);
+    }
+    let mut to_group: HashMap<&str, String> = HashMap::new();
+    let mut groups = Vec::new();
+    for ((_, _, fam), members) in families {
+        if members.len() < COLLAPSE_MIN || fam.is_empty() {
+            continue;
+        }
+        let id = format!("group:{}", members[0].execution_id);
+        for m in &members {
+            to_group.insert(m.execution_id.as_str(), id.clone());
+        }
+        groups.push(Group { id, family: fam.to_owned(), members: members.into_iter().cloned().collect() });
+    }
+    if groups.is_empty() {
+        return (nodes.to_vec(), edges.to_vec(), groups);
+    }
+    let mut out_nodes: Vec<DagNode> = nodes.iter().filter(|n| !to_group.contains_key(n.execution_id.as_str())).cloned().collect();
+    for g in &groups {
+        let first = &g.members[0];
+        out_nodes.push(DagNode { execution_id: g.id.clone(), kind: g.family.clone(), ..first.clone() });
+    }
+    let map = |id: &str| to_group.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    let mut seen = std::collections::HashSet::new();
+    let out_edges = edges
+        .iter()
+        .filter_map(|e| {
+            let (from, to) = (map(&e.from), map(&e.to));
+            seen.insert((from.clone(), to.clone())).then(|| DagEdge { from, to, ..e.clone() })
+        })
+        .collect();
+    (out_nodes, out_edges, groups)
+}
+
 fn xy((l, r): (usize, usize)) -> (f64, f64) {
     (PAD + l as f64 * (W + GAP_X), PAD + r as f64 * (H + GAP_Y))
 }
@@ -93,21 +165,55 @@ fn edge_color(state: &str) -> &'static str {
     }
 }
 
+/// Which member state a collapsed fan-out shows: the one that needs an
+/// operator first.
+fn urgency(state: &str) -> usize {
+    ["failed", "expired", "active", "suspended", "rate_limited", "waiting_children", "waiting", "delayed", "resumable", "cancelled", "skipped"]
+        .iter()
+        .position(|s| *s == state)
+        .unwrap_or(usize::MAX)
+}
+
+/// Members per state, most urgent first: `[("failed", 2), ("completed", 40)]`.
+fn state_counts(members: &[DagNode]) -> Vec<(&'static str, usize)> {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    for m in members {
+        match counts.iter_mut().find(|(s, _)| *s == m.state.as_str()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((m.state.as_str(), 1)),
+        }
+    }
+    counts.sort_by_key(|(s, _)| urgency(s));
+    counts
+}
+
 #[component]
 pub fn Dag(
     nodes: Vec<DagNode>,
     edges: Vec<DagEdge>,
     groups: Vec<EdgeGroupView>,
-    /// Highlight this node and everything downstream of it (a replay preview).
+    /// Highlight this node and everything downstream of it (a replay
+    /// preview); the drawing is expanded meanwhile.
     #[prop(optional)]
     replay: Option<String>,
+    /// Draw every member, fan-outs included.
+    #[prop(optional)]
+    expanded: bool,
+    /// The flow page's path: the expand / collapse links point there.
+    #[prop(into)]
+    base: String,
 ) -> impl IntoView {
+    let members = nodes.len();
+    let member_edges = edges.len();
+    let replay = replay.filter(|r| !r.is_empty());
+    let (nodes, edges, fanouts) = if expanded || replay.is_some() { (nodes, edges, Vec::new()) } else { collapse(&nodes, &edges) };
     let pos = layout(&nodes, &edges);
-    let hot = replay.as_deref().filter(|r| !r.is_empty()).map(|r| downstream(&edges, r)).unwrap_or_default();
+    let hot = replay.as_deref().map(|r| downstream(&edges, r)).unwrap_or_default();
     let (cols, rows) = pos.values().fold((0, 0), |(c, r), &(l, row)| (c.max(l + 1), r.max(row + 1)));
     let width = PAD * 2.0 + cols as f64 * W + cols.saturating_sub(1) as f64 * GAP_X;
     let height = PAD * 2.0 + rows as f64 * H + rows.saturating_sub(1) as f64 * GAP_Y;
     let group_of: HashMap<String, EdgeGroupView> = groups.into_iter().map(|g| (g.downstream.clone(), g)).collect();
+    let fanout_of: HashMap<&str, &Group> = fanouts.iter().map(|g| (g.id.as_str(), g)).collect();
     let edge_views = edges
         .iter()
         .filter_map(|e| {
@@ -128,10 +234,14 @@ pub fn Dag(
     // follow the drawing, not the store's.
     let mut ordered: Vec<&DagNode> = nodes.iter().collect();
     ordered.sort_by_key(|n| pos.get(&n.execution_id).copied().unwrap_or((usize::MAX, usize::MAX)));
+    let expand_href = format!("{base}?dag=all");
     let node_views = ordered
         .into_iter()
         .filter_map(|n| {
             let (x, y) = xy(*pos.get(&n.execution_id)?);
+            if let Some(g) = fanout_of.get(n.execution_id.as_str()) {
+                return Some(fanout_view(g, x, y, &expand_href).into_any());
+            }
             let (fill, stroke) = node_colors(n.state.as_str());
             let replayed = hot.contains(&n.execution_id);
             let (stroke, width) = if replayed { ("#db2777", "3.5") } else { (stroke, "1.5") };
@@ -153,12 +263,33 @@ pub fn Dag(
                         <text x=x + 8.0 y=y + 31.0 font-size="10" fill="#334155">{truncate(&sub, 28)}</text>
                     </g>
                 </a>
-            })
+            }.into_any())
         })
         .collect_view();
+    let zoom = RwSignal::new(1.0_f64);
+    let step = move |by: f64| zoom.update(|z| *z = (*z * by).clamp(0.25, 2.0));
+    let button = "rounded border border-slate-300 px-2 py-0.5 text-sm hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800";
+    let collapsed = !fanouts.is_empty();
     view! {
+        <div class="mb-2 flex flex-wrap items-center gap-2 text-sm">
+            <button type="button" class=button data-testid="dag-zoom-out" aria-label="Zoom out" on:click=move |_| step(0.8)>"−"</button>
+            <span class="w-12 text-center tabular-nums" data-testid="dag-zoom">{move || format!("{:.0} %", zoom.get() * 100.0)}</span>
+            <button type="button" class=button data-testid="dag-zoom-in" aria-label="Zoom in" on:click=move |_| step(1.25)>"+"</button>
+            <button type="button" class=button on:click=move |_| zoom.set(1.0)>"Reset"</button>
+            <span class="text-xs text-slate-500">"Scroll or drag the scrollbars to pan."</span>
+            {if collapsed {
+                let hidden: usize = fanouts.iter().map(|g| g.members.len()).sum();
+                view! { <a class="ml-auto text-blue-700 underline dark:text-blue-300" data-testid="dag-expand" href=expand_href.clone()>{format!("Show all {members} members ({hidden} in {} collapsed fan-outs)", fanouts.len())}</a> }.into_any()
+            } else if expanded {
+                view! { <a class="ml-auto text-blue-700 underline dark:text-blue-300" data-testid="dag-collapse" href=base.clone()>"Collapse fan-outs"</a> }.into_any()
+            } else {
+                ().into_any()
+            }}
+        </div>
         <div class="max-h-[70vh] overflow-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-            <svg data-testid="dag" data-nodes=nodes.len() data-edges=edges.len() width=width height=height viewBox=format!("0 0 {width} {height}") role="img" aria-label="flow DAG">
+            <svg data-testid="dag" data-nodes=members data-edges=member_edges data-drawn-edges=edges.len()
+                width=move || format!("{:.0}", width * zoom.get()) height=move || format!("{:.0}", height * zoom.get())
+                viewBox=format!("0 0 {width} {height}") role="img" aria-label="flow DAG">
                 <defs>
                     <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
                         <path d="M 0 0 L 10 5 L 0 10 z" fill="#94a3b8"></path>
@@ -168,6 +299,34 @@ pub fn Dag(
                 {node_views}
             </svg>
         </div>
+    }
+}
+
+/// A collapsed fan-out: a stack of cards, the family and member count, its
+/// members counted by state; it links to the expanded drawing.
+fn fanout_view(g: &Group, x: f64, y: f64, expand_href: &str) -> impl IntoView {
+    let counts = state_counts(&g.members);
+    let (fill, stroke) = node_colors(counts.first().map_or("waiting", |c| c.0));
+    let summary = counts.iter().map(|(s, n)| format!("{n} {}", glyph(s))).collect::<Vec<_>>().join(" · ");
+    let title = format!(
+        "{} × {}: {}. Select to draw every member.",
+        g.members.len(),
+        g.family,
+        counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ")
+    );
+    view! {
+        <a href=expand_href.to_owned()>
+            <g data-testid="dag-fanout" data-members=g.members.len() data-family=g.family.clone()>
+                <title>{title}</title>
+                <rect x=x + 6.0 y=y - 6.0 width=W height=H rx="6" fill=fill stroke=stroke stroke-width="1"></rect>
+                <rect x=x + 3.0 y=y - 3.0 width=W height=H rx="6" fill=fill stroke=stroke stroke-width="1"></rect>
+                <rect x=x y=y width=W height=H rx="6" fill=fill stroke=stroke stroke-width="1.5"></rect>
+                <text x=x + 8.0 y=y + 16.0 font-size="12" font-family="ui-monospace,monospace" fill="#0f172a">
+                    {format!("{} ×{}", truncate(&g.family, 18), g.members.len())}
+                </text>
+                <text x=x + 8.0 y=y + 31.0 font-size="10" fill="#334155">{truncate(&summary, 28)}</text>
+            </g>
+        </a>
     }
 }
 
@@ -198,5 +357,33 @@ mod tests {
         assert_ne!(p["b"].1, p["c"].1);
         let d = downstream(&edges, "b");
         assert!(d.contains("b") && d.contains("d") && !d.contains("a") && !d.contains("c"));
+    }
+
+    #[test]
+    fn fan_outs_collapse_into_one_node() {
+        let mut nodes = vec![node("root"), node("join"), node("odd")];
+        // odd is of the family but has no child: not part of the fan-out.
+        let mut edges = vec![edge("root", "odd")];
+        for i in 0..COLLAPSE_MIN {
+            let id = format!("s{i}");
+            nodes.push(DagNode { kind: format!("index-shard-{i}"), ..node(&id) });
+            edges.push(edge("root", &id));
+            edges.push(edge(&id, "join"));
+        }
+        nodes[0].kind = "plan".into();
+        nodes[1].kind = "join".into();
+        nodes[2].kind = "index-shard-99".into();
+        nodes[3].state = crate::api::states::ExecState::Failed;
+        let (n, e, groups) = collapse(&nodes, &edges);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].family, "index-shard");
+        assert_eq!(groups[0].members.len(), COLLAPSE_MIN);
+        assert_eq!(n.len(), 4, "root, join, odd and the fan-out");
+        assert_eq!(e.len(), 3, "root→odd, root→fan-out, fan-out→join");
+        assert_eq!(state_counts(&groups[0].members)[0], ("failed", 1));
+        // One member fewer: nothing is collapsed.
+        let (n, e, groups) = collapse(&nodes[..nodes.len() - 1], &edges[..edges.len() - 2]);
+        assert!(groups.is_empty());
+        assert_eq!((n.len(), e.len()), (nodes.len() - 1, edges.len() - 2));
     }
 }

@@ -32,6 +32,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::BackendDown { .. } => "Backend unavailable",
         AppError::Engine { .. } => "Engine call failed",
         AppError::Timeout { .. } => "Backend too slow",
+        AppError::TooMany(_) => "Too many attempts",
         AppError::Transport(_) => "Request failed",
     };
     view! {

@@ -56,13 +56,10 @@ pub fn apply(ctx: LiveCtx, last: Option<(u64, String)>, f: Frame) -> Option<(u64
             ctx.bump.update(|b| *b += 1);
             return Some((f.seq, f.epoch));
         }
+        // Status frames are outside the event sequence (seq 0).
         LiveEvent::Streams { streams } => {
             ctx.streams.set(streams.clone());
-            let next = match &last {
-                Some((seq, _)) if same_epoch && f.seq <= *seq => last.clone(),
-                _ => Some((f.seq, f.epoch.clone())),
-            };
-            return next;
+            return last;
         }
         _ => {}
     }

@@ -1,5 +1,6 @@
 //! /budgets and /budgets/{budget_id}: usage per dimension against soft and
-//! hard limits as bars, breach counts, next reset.
+//! hard limits as bars, breach counts, next reset; on a budget's page the
+//! usage of each dimension over the last hour.
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -7,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::budgets::{budget_detail, list_budgets, BudgetView};
 use crate::components::actions::BudgetReset;
 use crate::components::budget_bar::BudgetBar;
+use crate::components::chart::UsageChart;
 use crate::components::feedback::{Empty, ErrorPanel, Loading};
 use crate::components::refresh::use_tick;
 use crate::components::refresh::now_ms;
@@ -82,7 +84,7 @@ fn BudgetCard(budget: BudgetView, link: bool) -> impl IntoView {
                 <span class="text-xs text-slate-500">{format!("{} · {}", b.scope, b.enforcement)}</span>
             </div>
             <div class="space-y-3">
-                {b.dimensions.into_iter().map(|d| view! { <BudgetBar dim=d/> }).collect_view()}
+                {b.dimensions.clone().into_iter().map(|d| view! { <BudgetBar dim=d/> }).collect_view()}
             </div>
             <dl class="mt-3 grid grid-cols-3 gap-2 text-xs">
                 <div><dt class="text-slate-500">"Hard breaches"</dt><dd class="tabular-nums font-semibold" data-testid="hard-breaches">{b.breach_count}</dd></div>
@@ -90,6 +92,13 @@ fn BudgetCard(budget: BudgetView, link: bool) -> impl IntoView {
                 <div><dt class="text-slate-500">"Next reset"</dt><dd>{when(b.next_reset_at.clone(), "no reset")}</dd></div>
             </dl>
             {b.last_breach_dim.clone().map(|d| view! { <p class="mt-1 text-xs text-slate-500">"last breach: "{d}" "{when(b.last_breach_at.clone(), "")}</p> })}
+            {(!link).then(|| {
+                let now = now_ms();
+                b.history.into_iter().map(|h| {
+                    let dim = b.dimensions.iter().find(|d| d.name == h.name);
+                    view! { <UsageChart name=h.name.clone() points=h.points soft=dim.and_then(|d| d.soft) hard=dim.and_then(|d| d.hard) now=now/> }
+                }).collect_view()
+            })}
         </section>
     }
 }

@@ -19,6 +19,7 @@ pub fn FlowPage() -> impl IntoView {
     let id = move || decode(&params.get().get("flow_id").unwrap_or_default());
     let query = leptos_router::hooks::use_query_map();
     let replay = move || query.get().get("replay").filter(|r| !r.is_empty());
+    let expanded = move || query.get().get("dag").as_deref() == Some("all");
     let tick = use_topic_tick(10_000, move || format!("flow:{}", id()));
     let data = Resource::new(move || (id(), tick.get()), |(id, _)| get_flow(id));
     let id_signal = Signal::derive(id);
@@ -57,7 +58,8 @@ pub fn FlowPage() -> impl IntoView {
                                     {format!("Outlined in pink: what a replay of {} re-runs (it and everything downstream).", short_id(&r))}
                                 </p>
                             })}
-                            <Dag nodes=d.nodes.clone() edges=d.edges.clone() groups=d.groups.clone() replay=replay().unwrap_or_default()/>
+                            <Dag nodes=d.nodes.clone() edges=d.edges.clone() groups=d.groups.clone() replay=replay().unwrap_or_default()
+                                expanded=expanded() base=format!("/flows/{}", crate::components::text::encode(&f.flow_id))/>
                             {(!d.groups.is_empty()).then(|| view! {
                                 <h2 class="mb-2 mt-6 text-lg font-semibold">"Join policies"</h2>
                                 <table class="w-full text-sm" data-testid="edge-groups">

@@ -60,7 +60,7 @@ pub fn FlowsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                             <div class="mt-3 flex justify-between text-sm text-slate-500">
-                                <span>{if list.cut_short { "stopped after the scan limit: more may match on the next page".to_owned() } else { format!("newest first, over {} partition(s)", list.partitions) }}</span>
+                                <span>{if list.cut_short { "stopped after the scan limit: more may match on the next page".to_owned() } else { format!("{}, over {} partition(s)", list.order.describe(), list.partitions) }}</span>
                                 {next.map(|h| view! { <a data-testid="next-page" class="text-blue-700 hover:underline dark:text-blue-300" href=h>"Next page →"</a> })}
                             </div>
                         }.into_any()

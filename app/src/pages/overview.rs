@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::overview::{get_overview, OverviewView, COUNT_CAP};
-use crate::components::chart::StackedBars;
+use crate::api::overview::{get_overview, KeyHourView, OverviewView, COUNT_CAP};
+use crate::components::chart::{Sparkline, StackedBars};
 use crate::components::feedback::{ErrorPanel, Loading};
 use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
@@ -48,11 +48,15 @@ fn body(v: OverviewView) -> impl IntoView {
             }).collect_view()}
         </section>
         <p class="mb-2 text-xs text-slate-500">{format!("Counts stop at {COUNT_CAP} (one page per state: the overview never reads the whole store).")}</p>
-        <StackedBars title="Completions per minute, last hour" series=v.outcomes.clone() buckets=buckets testid="throughput"/>
+        <StackedBars title="Completions and retries per minute, last hour" series=v.outcomes.clone() buckets=buckets testid="throughput"/>
         <p class="mt-1 mb-4 text-xs text-slate-500">
-            "Counted by this board from the engine's completion stream since "<Time t=v.counting_since now=now/>
-            " (retries are new attempts, not completions: see Live)."
+            "Counted by this board from the engine's completion and lease streams since "<Time t=v.counting_since now=now/>
+            " (a retry is a new lease on an execution whose earlier lease the board saw)."
         </p>
+        <div class="mb-4 grid gap-3 lg:grid-cols-2">
+            <KeyTable title="By lane" testid="by-lane" filter="lane" outcomes=v.outcomes.clone() rows=v.lanes/>
+            <KeyTable title="By namespace" testid="by-namespace" filter="" outcomes=v.outcomes.clone() rows=v.namespaces/>
+        </div>
         <div class="grid gap-3 lg:grid-cols-3">
             <section class=CARD data-testid="oldest-waiting" aria-labelledby="ov-waiting">
                 <h2 id="ov-waiting" class="mb-2 font-medium"><a href="/approvals" class="hover:underline">"Waiting for a decision"</a></h2>
@@ -85,10 +89,65 @@ fn body(v: OverviewView) -> impl IntoView {
                             <a class="font-mono text-xs text-blue-700 hover:underline dark:text-blue-300" href=format!("/budgets/{}", b.budget_id) title=b.budget_id.clone()>{short_id(&b.budget_id)}</a>
                             <span class="text-slate-500">{b.scope}</span>
                             <span class="ml-auto text-xs">{format!("{} hard, {} soft breaches", b.hard, b.soft)}</span>
+                            {b.dimension.clone().map(|d| {
+                                let last = b.points.last().map_or(0, |p| p.1);
+                                let limit = b.limit.map_or_else(|| "no limit".to_owned(), |l| format!("limit {l}"));
+                                let label = format!("{d} over the last hour: now {last}, {limit}, {} samples", b.points.len());
+                                view! { <span class="flex w-full items-center gap-2 text-xs text-slate-500"><Sparkline values=b.points.iter().map(|p| p.1).collect() label=label.clone()/>{label}</span> }
+                            })}
                         </li>
                     }).collect_view()}</ul> }.into_any()
                 }}
             </section>
         </div>
+    }
+}
+
+/// Completions and retries of the last hour per lane (or namespace):
+/// totals per outcome and a sparkline of every series per minute. A lane
+/// links to its executions when `filter` names the query parameter.
+#[component]
+fn KeyTable(
+    title: &'static str,
+    testid: &'static str,
+    filter: &'static str,
+    outcomes: Vec<String>,
+    rows: Vec<KeyHourView>,
+) -> impl IntoView {
+    view! {
+        <section class=format!("{CARD} overflow-x-auto") data-testid=testid aria-label=title>
+            <h2 class="mb-2 font-medium">{title}" (last hour)"</h2>
+            {if rows.is_empty() {
+                view! { <p class="text-sm text-slate-500">"Nothing completed or retried since the board started counting."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="w-full text-sm">
+                        <thead><tr>
+                            <th class="text-left">{title.trim_start_matches("By ").to_owned()}</th>
+                            {outcomes.iter().map(|o| view! { <th class="px-1 text-right">{o.clone()}</th> }).collect_view()}
+                            <th class="text-left">"per minute"</th>
+                        </tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| {
+                                let name = if filter.is_empty() {
+                                    view! { <span class="font-mono text-xs">{r.key.clone()}</span> }.into_any()
+                                } else {
+                                    view! { <a class="font-mono text-xs text-blue-700 underline dark:text-blue-300" href=format!("/executions?{filter}={}", crate::components::text::encode(&r.key))>{r.key.clone()}</a> }.into_any()
+                                };
+                                let peak = r.per_minute.iter().max().copied().unwrap_or(0);
+                                let label = format!("{}: peak {peak} a minute, {} in the last minute", r.key, r.per_minute.last().copied().unwrap_or(0));
+                                view! {
+                                    <tr data-testid="key-row" data-key=r.key.clone()>
+                                        <td>{name}</td>
+                                        {r.totals.into_iter().map(|n| view! { <td class="px-1 text-right tabular-nums">{n}</td> }).collect_view()}
+                                        <td><Sparkline values=r.per_minute.into_iter().map(u64::from).collect() label=label/></td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
     }
 }

@@ -1,7 +1,8 @@
 //! The one broadcast bus of a board process.
 //!
 //! Every event gets the next `seq` (consecutive, starting at 1) and the
-//! process `epoch`. The bus keeps the last [`REPLAY`] frames so a client
+//! process `epoch`; `streams` status frames carry seq 0 (outside the
+//! sequence). The bus keeps the last [`REPLAY`] frames so a client
 //! reconnecting with `after` gets exactly what it missed, or a `resync` when
 //! `after` is older than the buffer or from another epoch (another replica
 //! or a restarted board). Live fan-out is a `tokio::sync::broadcast` channel
@@ -69,19 +70,24 @@ impl Bus {
         &self.epoch
     }
 
-    /// Stamp and fan out one event.
+    /// Stamp and fan out one event. A `streams` status frame is outside
+    /// the sequence: seq 0, not kept for resume (the latest is sent to each
+    /// new subscriber instead), so a client's last seq never goes back.
     pub fn publish(&self, at: i64, event: LiveEvent) -> Arc<Published> {
         let mut inner = self.inner.lock().expect("bus lock");
-        let frame = Frame { seq: inner.next_seq, epoch: self.epoch.clone(), at, event };
+        let status = matches!(event, LiveEvent::Streams { .. });
+        let seq = if status { 0 } else { inner.next_seq };
+        let frame = Frame { seq, epoch: self.epoch.clone(), at, event };
         let json = serde_json::to_string(&frame).unwrap_or_default();
         let frame = Arc::new(Published { frame, json });
-        inner.next_seq += 1;
-        if inner.ring.len() == REPLAY {
-            inner.ring.pop_front();
-        }
-        inner.ring.push_back(frame.clone());
-        if matches!(frame.event, LiveEvent::Streams { .. }) {
+        if status {
             inner.streams = Some(frame.clone());
+        } else {
+            inner.next_seq += 1;
+            if inner.ring.len() == REPLAY {
+                inner.ring.pop_front();
+            }
+            inner.ring.push_back(frame.clone());
         }
         // No receivers is fine: the frame stays in the replay ring.
         let _ = self.tx.send(frame.clone());
@@ -154,10 +160,15 @@ mod tests {
         for i in 0..10 {
             assert_eq!(bus.publish(0, ev(i)).seq, i + 1);
         }
+        // A status frame does not take a seq nor enter the replay ring.
+        assert_eq!(bus.publish(0, LiveEvent::Streams { streams: vec![] }).seq, 0);
+        assert_eq!(bus.last_seq(), 10);
+        assert_eq!(bus.publish(0, ev(10)).seq, 11);
         let s = bus.subscribe(Some(6), Some("ep"));
         assert!(s.resync.is_none());
-        assert_eq!(s.backlog.iter().map(|f| f.seq).collect::<Vec<_>>(), vec![7, 8, 9, 10]);
-        assert!(bus.subscribe(Some(10), Some("ep")).backlog.is_empty());
+        assert_eq!(s.backlog.iter().map(|f| f.seq).collect::<Vec<_>>(), vec![7, 8, 9, 10, 11]);
+        assert!(bus.subscribe(Some(11), Some("ep")).backlog.is_empty());
+        assert!(bus.streams().is_some());
     }
 
     #[test]

@@ -5,6 +5,16 @@
 //! writer that `select!`s between bus frames and the reader's commands.
 //! [`session`] is generic over `Sink<String>` / `Stream<Item = String>` so a
 //! unit test drives it with channels; [`handler`] adapts axum's socket.
+//!
+//! Limits: client messages of at most [`MAX_MESSAGE`] bytes, at most
+//! [`MAX_TOPICS`] topics; a browser's `Origin` must be the board's own (or
+//! listed in `FF_BOARD_ALLOWED_ORIGINS`); at most [`WsState::max_connections`]
+//! sockets (`FF_BOARD_MAX_WS`, default [`DEFAULT_MAX_CONNECTIONS`]), the
+//! next one gets 503 with the reason; a ping every [`PING_EVERY`] and the
+//! socket closed after [`IDLE_TIMEOUT`] without any client frame (pongs
+//! count); the session re-checked every [`RECHECK_EVERY`] (a signed-out,
+//! expired or removed user's socket is closed).
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,36 +28,121 @@ use tokio::sync::{broadcast, mpsc};
 use super::bus::{Bus, Published};
 
 pub const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest client message (a subscribe with 32 long topics fits).
+pub const MAX_MESSAGE: usize = 16 * 1024;
+/// Most topics one subscribe may name.
+pub const MAX_TOPICS: usize = 32;
+/// Sockets open at once unless `FF_BOARD_MAX_WS` says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+/// How often the server pings.
+pub const PING_EVERY: Duration = Duration::from_secs(25);
+/// A socket with no client frame (pongs included) this long is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// How often the socket's session is checked again.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(60);
+/// What the writer sends to have the adapter ping (never a JSON frame).
+const PING: &str = "\u{0}ping";
 
-/// What `/ws` needs: the bus, and the authenticator (viewers may watch;
-/// anonymous visitors only where the board allows anonymous reads).
+/// What `/ws` needs: the bus, the authenticator (viewers may watch;
+/// anonymous visitors only where the board allows anonymous reads) and
+/// the limits.
 #[derive(Clone)]
 pub struct WsState {
     pub bus: Arc<Bus>,
     pub auth: Arc<dyn ff_board_app::auth::Authenticator>,
+    pub max_connections: usize,
+    /// Origins allowed besides the board's own (`scheme://host[:port]`).
+    pub allowed_origins: Arc<Vec<String>>,
+    open: Arc<AtomicUsize>,
 }
 
-/// axum handler: check the session, upgrade and run a [`session`].
-pub async fn handler(ws: WebSocketUpgrade, headers: axum::http::HeaderMap, State(state): State<WsState>) -> Response {
-    use axum::response::IntoResponse;
-    if !state.auth.anonymous_read() && state.auth.actor(&headers).is_none() {
-        return (axum::http::StatusCode::UNAUTHORIZED, "sign in to watch live events").into_response();
+impl WsState {
+    /// Limits from `FF_BOARD_MAX_WS` and `FF_BOARD_ALLOWED_ORIGINS`.
+    pub fn new(bus: Arc<Bus>, auth: Arc<dyn ff_board_app::auth::Authenticator>) -> WsState {
+        let max = std::env::var("FF_BOARD_MAX_WS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let origins = std::env::var("FF_BOARD_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+            .filter(|o| !o.is_empty())
+            .collect();
+        WsState { bus, auth, max_connections: max, allowed_origins: Arc::new(origins), open: Arc::default() }
     }
+
+    /// The same with another connection cap (tests).
+    pub fn with_max_connections(mut self, max: usize) -> WsState {
+        self.max_connections = max;
+        self
+    }
+}
+
+/// Whether a browser's `Origin` may open the socket: the board's own host
+/// (the request's `Host`), or an allowed origin. Non-browser clients send
+/// no `Origin` and cannot be driven by another site: allowed.
+pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(origin) = origin.map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()) else { return true };
+    if allowed.iter().any(|a| *a == origin) {
+        return true;
+    }
+    let authority = origin.split_once("://").map(|(_, rest)| rest);
+    matches!((authority, host), (Some(a), Some(h)) if a == h.trim().to_ascii_lowercase())
+}
+
+/// Releases a connection slot when the socket ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+        ff_board_engine::metrics::global().ws_disconnected();
+    }
+}
+
+/// axum handler: check the session, the origin and the connection cap,
+/// upgrade and run a [`session`].
+pub async fn handler(ws: WebSocketUpgrade, headers: axum::http::HeaderMap, State(state): State<WsState>) -> Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let header = |name: axum::http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if !origin_allowed(header(axum::http::header::ORIGIN), header(axum::http::header::HOST), &state.allowed_origins) {
+        tracing::warn!(target: "ff_board::security", origin = ?header(axum::http::header::ORIGIN), "live socket refused: foreign origin");
+        return (StatusCode::FORBIDDEN, "this origin may not open the board's live socket").into_response();
+    }
+    let allowed = {
+        let auth = state.auth.clone();
+        let headers = headers.clone();
+        move || auth.anonymous_read() || auth.actor(&headers).is_some()
+    };
+    if !allowed() {
+        return (StatusCode::UNAUTHORIZED, "sign in to watch live events").into_response();
+    }
+    if state.open.fetch_add(1, Ordering::SeqCst) >= state.max_connections {
+        state.open.fetch_sub(1, Ordering::SeqCst);
+        tracing::warn!(max = state.max_connections, "live socket refused: connection cap reached");
+        let msg = format!("too many live connections (at most {}): the page still works, refresh later", state.max_connections);
+        return (StatusCode::SERVICE_UNAVAILABLE, msg).into_response();
+    }
+    ff_board_engine::metrics::global().ws_connected();
+    let slot = Slot(state.open.clone());
     let bus = state.bus;
-    ws.on_upgrade(move |socket: WebSocket| async move {
+    ws.max_message_size(MAX_MESSAGE).max_frame_size(MAX_MESSAGE).on_upgrade(move |socket: WebSocket| async move {
+        let _slot = slot;
         let (sink, stream) = socket.split();
-        let sink = sink.with(|text: String| async move { Ok::<_, axum::Error>(Message::Text(text.into())) });
-        let stream = stream.filter_map(|m| async move {
-            match m {
-                Ok(Message::Text(t)) => Some(t.to_string()),
-                Ok(Message::Close(_)) | Err(_) => Some(String::new()),
-                _ => None,
+        let sink = sink.with(|text: String| async move {
+            Ok::<_, axum::Error>(if text == PING { Message::Ping(Default::default()) } else { Message::Text(text.into()) })
+        });
+        // Any client frame (pongs included) keeps the socket; none for
+        // IDLE_TIMEOUT, a close, or an error ends it.
+        let stream = futures::stream::unfold(stream, |mut s| async move {
+            loop {
+                return match tokio::time::timeout(IDLE_TIMEOUT, s.next()).await {
+                    Ok(Some(Ok(Message::Text(t)))) => Some((t.to_string(), s)),
+                    Ok(Some(Ok(Message::Close(_) | Message::Binary(_))) | Some(Err(_)) | None) | Err(_) => Some((String::new(), s)),
+                    Ok(Some(Ok(_))) => continue,
+                };
             }
         });
-        let metrics = ff_board_engine::metrics::global();
-        metrics.ws_connected();
-        session(Box::pin(sink), Box::pin(stream), bus).await;
-        metrics.ws_disconnected();
+        session_with(Box::pin(sink), Box::pin(stream), bus, Box::new(allowed)).await;
     })
 }
 
@@ -59,7 +154,18 @@ enum Command {
 
 /// Run one client session until either side closes. An empty string from
 /// `stream` means the client closed.
-pub async fn session<Si, St>(mut sink: Si, mut stream: St, bus: Arc<Bus>)
+pub async fn session<Si, St>(sink: Si, stream: St, bus: Arc<Bus>)
+where
+    Si: Sink<String> + Unpin + Send + 'static,
+    St: Stream<Item = String> + Unpin + Send + 'static,
+{
+    session_with(sink, stream, bus, Box::new(|| true)).await
+}
+
+/// [`session`] with a check of the client's right to watch, made again
+/// every [`RECHECK_EVERY`]; the writer also asks for a ping every
+/// [`PING_EVERY`].
+pub async fn session_with<Si, St>(mut sink: Si, mut stream: St, bus: Arc<Bus>, allowed: Box<dyn Fn() -> bool + Send>)
 where
     Si: Sink<String> + Unpin + Send + 'static,
     St: Stream<Item = String> + Unpin + Send + 'static,
@@ -71,8 +177,11 @@ where
                 break;
             }
             let cmd = match serde_json::from_str::<ClientMsg>(&text) {
+                Ok(ClientMsg::Subscribe { topics, .. }) if topics.len() > MAX_TOPICS => {
+                    Command::Invalid(format!("at most {MAX_TOPICS} topics per subscribe ({} sent)", topics.len()))
+                }
                 Ok(ClientMsg::Subscribe { topics, after, epoch }) => match topics.iter().find(|t| !valid_topic(t)) {
-                    Some(bad) => Command::Invalid(format!("unknown topic {bad:?}")),
+                    Some(bad) => Command::Invalid(format!("unknown topic {:?}", bad.chars().take(80).collect::<String>())),
                     None if topics.is_empty() => Command::Invalid("subscribe needs at least one topic".into()),
                     None => Command::Subscribe { topics, after, epoch },
                 },
@@ -94,8 +203,7 @@ where
                     return;
                 }
             }
-            let current = bus.streams().filter(|s| !sub.backlog.iter().any(|b| b.seq == s.seq));
-            for f in current.iter().chain(sub.backlog.iter().filter(|f| wanted(&topics, f))) {
+            for f in bus.streams().iter().chain(sub.backlog.iter().filter(|f| wanted(&topics, f))) {
                 if sink.send(f.json.clone()).await.is_err() {
                     reader.abort();
                     return;
@@ -115,8 +223,19 @@ where
         }
     };
 
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if sink.send(PING.to_owned()).await.is_err() { break; }
+            }
+            _ = recheck.tick() => {
+                if !allowed() {
+                    let _ = sink.send(serde_json::json!({ "error": "your session ended: sign in again" }).to_string()).await;
+                    break;
+                }
+            }
             cmd = cmd_rx.recv() => match cmd {
                 None => break,
                 Some(Command::Invalid(e)) => {

@@ -128,4 +128,17 @@ impl AuditStore for SqliteAudit {
         .map_err(|e| format!("sqlite audit log: list: {e}"))?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
+
+    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, String> {
+        Ok(sqlx::query(
+            "DELETE FROM ff_board_audit WHERE seq IN \
+             (SELECT seq FROM ff_board_audit WHERE at_ms < ? ORDER BY at_ms LIMIT ?)",
+        )
+        .bind(before_ms)
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| format!("sqlite audit log: trim: {e}"))?
+        .rows_affected() as usize)
+    }
 }

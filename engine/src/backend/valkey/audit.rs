@@ -27,7 +27,7 @@ if id then
   end
 end
 id = redis.call('XADD', KEYS[1], '*', 'at_ms', ARGV[2], 'user', ARGV[3], 'role', ARGV[4],
-  'action', ARGV[5], 'target', ARGV[6], 'reason', ARGV[7], 'idempotency_key', ARGV[8])
+  'action', ARGV[5], 'target', ARGV[6], 'reason', ARGV[7], 'idempotency_key', ARGV[8], 'scope', ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], id)
 return {'new', id}
 "#;
@@ -40,6 +40,24 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1
 "#;
 
+
+/// KEYS: stream, idem, outcomes. ARGV: cutoff stream id (exclusive),
+/// count. Deletes the oldest entries before the cutoff with their outcome
+/// and (when it still names them) their idempotency scope; returns how many.
+const TRIM_LUA: &str = r#"
+local rows = redis.call('XRANGE', KEYS[1], '-', '(' .. ARGV[1], 'COUNT', ARGV[2])
+for _, r in ipairs(rows) do
+  local f = r[2]
+  for i = 1, #f, 2 do
+    if f[i] == 'scope' and redis.call('HGET', KEYS[2], f[i + 1]) == r[1] then
+      redis.call('HDEL', KEYS[2], f[i + 1])
+    end
+  end
+  redis.call('HDEL', KEYS[3], r[1])
+  redis.call('XDEL', KEYS[1], r[1])
+end
+return #rows
+"#;
 
 /// The audit stream on a Valkey store.
 pub struct ValkeyAudit {
@@ -196,6 +214,23 @@ impl AuditStore for ValkeyAudit {
             set_outcome(e, o.as_deref())?;
         }
         Ok(out)
+    }
+
+    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, String> {
+        let n: i64 = self
+            .client
+            .cmd("EVAL")
+            .arg(TRIM_LUA)
+            .arg(3)
+            .arg(STREAM)
+            .arg(IDEM)
+            .arg(OUTCOMES)
+            .arg(format!("{}-0", before_ms.max(0)))
+            .arg(max.to_string())
+            .execute()
+            .await
+            .map_err(|e| format!("valkey audit log: trim: {e}"))?;
+        Ok(n.max(0) as usize)
     }
 }
 
