@@ -25,26 +25,29 @@ dev: setup build-dev
 
 test: setup build unit e2e bundle
 
+# Each stage prints how long it took ("stage unit: 412 s").
+TIMED = @s=$$(date +%s); trap 'echo "stage $@: $$(( $$(date +%s) - s )) s"' EXIT;
+
 setup:
-	@bash scripts/setup.sh $(WASM_BINDGEN_VERSION) $(CARGO_LEPTOS_VERSION)
+	$(TIMED) bash scripts/setup.sh $(WASM_BINDGEN_VERSION) $(CARGO_LEPTOS_VERSION)
 
 # Optimized: release server, wasm built for size (opt-level z, LTO, wasm-opt),
 # hashed asset names, brotli + gzip copies of every asset (--precompress).
 build:
-	cargo leptos build --release --precompress
+	$(TIMED) cargo leptos build --release --precompress
 
 build-dev:
 	cargo leptos build
 
 # Hydrate bundle size (raw, gzip, brotli); fails past the brotli budget.
 bundle:
-	bash scripts/bundle-size.sh
+	$(TIMED) bash scripts/bundle-size.sh
 
 unit:
-	cargo test --workspace --exclude ff-board-frontend -- --test-threads=2
+	$(TIMED) cargo test --workspace --exclude ff-board-frontend -- --test-threads=2
 
 e2e:
-	bash scripts/e2e.sh
+	$(TIMED) bash scripts/e2e.sh
 
 # Page cost at 1k and 10k flows on Valkey and Postgres (docs/BENCHMARKS.md).
 bench: setup

@@ -67,8 +67,17 @@ mod server {
         /// Verify credentials for `addr` (slow: call it off the async
         /// workers); on success the `Set-Cookie` value.
         fn login(&self, user: &str, password: &str, addr: &str) -> Result<(Actor, String), LoginRefused>;
-        /// The `Set-Cookie` value that ends a session.
-        fn logout_cookie(&self) -> String;
+        /// End this request's session everywhere (all replicas): the
+        /// `Set-Cookie` value that clears it here, and whether revoking it
+        /// in the store worked.
+        fn logout<'a>(
+            &'a self,
+            engine: std::sync::Arc<ff_board_engine::Engine>,
+            headers: &'a http::HeaderMap,
+        ) -> futures::future::BoxFuture<'a, (String, Result<(), String>)>;
+        /// Start background work once the board runs (re-reading session
+        /// revocations).
+        fn start(&self, engine: std::sync::Arc<ff_board_engine::Engine>);
         fn anonymous_read(&self) -> bool;
         fn demo_accounts(&self) -> Vec<(String, String, Role)>;
     }

@@ -59,7 +59,14 @@ pub enum LiveEvent {
     /// passed, other replica, engine reader reconnect): refetch.
     Resync { reason: String, missed: Option<u64> },
     /// The engine readers' states, by stream: `live` or `reconnecting: …`.
-    Streams { streams: Vec<(String, String)> },
+    /// Outside the event sequence (the frame's seq is 0); `last_seq` is the
+    /// last event published when it was sent, so a client that has no
+    /// position yet can resume from there after a reconnect.
+    Streams {
+        streams: Vec<(String, String)>,
+        #[serde(default)]
+        last_seq: u64,
+    },
 }
 
 impl LiveEvent {

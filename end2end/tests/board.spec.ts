@@ -29,13 +29,14 @@ test('a flow page draws its DAG: fan-outs collapsed, every member and edge when 
   await shot(page, 'flow-dag-collapsed');
   // Zoom: the drawing grows and shrinks (hydrated buttons).
   await expect(page.getByTestId('dag-zoom')).toHaveText('100 %');
-  const w0 = Number(await flow.dag().getAttribute('width'));
+  const canvas = page.getByTestId('dag-canvas');
+  const w0 = (await canvas.boundingBox())!.width;
   await page.getByTestId('dag-zoom-in').click();
   await expect(page.getByTestId('dag-zoom')).toHaveText('125 %');
-  expect(Number(await flow.dag().getAttribute('width'))).toBeCloseTo(w0 * 1.25, -1);
+  await expect.poll(async () => (await canvas.boundingBox())!.width).toBeCloseTo(w0 * 1.25, -1);
   await page.getByTestId('dag-zoom-out').click();
   await page.getByTestId('dag-zoom-out').click();
-  expect(Number(await flow.dag().getAttribute('width'))).toBeLessThan(w0);
+  await expect.poll(async () => (await canvas.boundingBox())!.width).toBeLessThan(w0);
   // Expanded: one node per member and one path per edge.
   await page.getByTestId('dag-expand').click();
   await expect(page).toHaveURL(/\?dag=all$/);

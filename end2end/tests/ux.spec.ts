@@ -21,11 +21,10 @@ test('the overview counts states and charts completions per minute', async ({ pa
   await expect(lane.locator('a')).toHaveAttribute('href', /^\/executions\?lane=/);
   await expect(lane.getByTestId('sparkline')).toBeAttached();
   await expect(page.getByTestId('by-namespace').getByTestId('key-row').first()).toBeVisible();
-  // The demo's flaky steps fail once and run again: retries are counted.
-  await expect.poll(async () => {
-    await overview.open();
-    return (await overview.chart().locator('title').allTextContents()).some(t => /[1-9]\d* retried/.test(t));
-  }, { timeout: 90_000, intervals: [5_000] }).toBe(true);
+  // Retries are a series of their own; the embedded demo (SQLite) says
+  // why it cannot count them (its lease events carry no lease id).
+  await expect(overview.chart().locator('figcaption')).toContainText('retried');
+  await expect(page.getByText('Retries: not reported by this backend')).toBeVisible();
   await shot(page, 'overview');
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.evaluate(() => { localStorage.setItem('ffb-theme', 'dark'); });

@@ -62,6 +62,15 @@ pub enum StreamState {
 }
 
 impl StreamState {
+    /// The state in words (the header's indicator, `/healthz`).
+    pub fn describe(&self) -> String {
+        match self {
+            StreamState::Live => "live".to_owned(),
+            StreamState::Polling { every_ms, why } => format!("polling every {every_ms} ms ({why})"),
+            StreamState::Reconnecting { error } => format!("reconnecting: {error}"),
+        }
+    }
+
     /// Live or polling: events are being read.
     pub fn is_up(&self) -> bool {
         matches!(self, StreamState::Live | StreamState::Polling { .. })
@@ -129,23 +138,74 @@ pub fn spawn(c: Connected) -> LiveHandle {
     let initial: BTreeMap<&'static str, StreamState> =
         STREAMS.iter().map(|s| (*s, StreamState::Reconnecting { error: "starting".into() })).collect();
     let (status_tx, status) = watch::channel(initial);
+    let _ = STATES.set(status.clone());
     let status_tx = Arc::new(status_tx);
     let (demand, wanted) = watch::channel(true);
-    let feed = |stream: &'static str| Feed::new(stream, tx.clone(), status_tx.clone(), wanted.clone());
+    let feed = {
+        let (tx, status_tx, wanted) = (tx.clone(), status_tx.clone(), wanted.clone());
+        move |stream: &'static str| Feed::new(stream, tx.clone(), status_tx.clone(), wanted.clone())
+    };
     match c.side.clone() {
         SideStore::Sqlite(pool) => {
-            tokio::spawn(trait_streams::completions(c.clone(), pool.clone(), feed("completion")));
-            tokio::spawn(trait_streams::leases(c.clone(), pool.clone(), feed("lease")));
-            tokio::spawn(trait_streams::signals(c, pool, feed("signal")));
+            let (c1, c2, p1, p2, f) = (c.clone(), c.clone(), pool.clone(), pool.clone(), feed.clone());
+            supervise("completion", &status_tx, move |_| trait_streams::completions(c1.clone(), p1.clone(), f("completion")));
+            let f = feed.clone();
+            supervise("lease", &status_tx, move |_| trait_streams::leases(c2.clone(), p2.clone(), f("lease")));
+            supervise("signal", &status_tx, move |_| trait_streams::signals(c.clone(), pool.clone(), feed("signal")));
         }
         SideStore::Postgres(pool) => {
-            tokio::spawn(postgres::live::run(pool.clone(), &postgres::live::COMPLETIONS, feed("completion")));
-            tokio::spawn(postgres::live::run(pool.clone(), &postgres::live::LEASES, feed("lease")));
-            tokio::spawn(postgres::live::run(pool, &postgres::live::SIGNALS, feed("signal")));
+            for (stream, table) in [
+                ("completion", &postgres::live::COMPLETIONS),
+                ("lease", &postgres::live::LEASES),
+                ("signal", &postgres::live::SIGNALS),
+            ] {
+                let (pool, feed) = (pool.clone(), feed.clone());
+                supervise(stream, &status_tx, move |_| postgres::live::run(pool.clone(), table, feed(stream)));
+            }
         }
-        SideStore::Valkey(client) => valkey::live::spawn(c, client, feed),
+        SideStore::Valkey(client) => valkey::live::spawn(c, client, feed, &status_tx),
     }
     LiveHandle { events, status, demand }
+}
+
+static STATES: std::sync::OnceLock<watch::Receiver<BTreeMap<&'static str, StreamState>>> = std::sync::OnceLock::new();
+
+/// The readers' states of this process, once [`spawn`] ran (`/healthz`).
+pub fn states() -> Option<BTreeMap<&'static str, StreamState>> {
+    STATES.get().map(|r| r.borrow().clone())
+}
+
+/// The stream states, shared by the readers.
+pub(crate) type StatusTx = Arc<watch::Sender<BTreeMap<&'static str, StreamState>>>;
+
+/// Run the reader `make` builds; when it panics, say so in its stream
+/// state and build and start it again a second later (`make` is told how
+/// many restarts came before). A bug must not silence a stream while the
+/// indicator says "live". It ends when the reader returns (its consumer
+/// is gone).
+pub(crate) fn supervise<F, Fut>(stream: &'static str, status: &StatusTx, mut make: F)
+where
+    F: FnMut(u32) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let status = status.clone();
+    tokio::spawn(async move {
+        let mut restarts = 0;
+        loop {
+            match tokio::spawn(make(restarts)).await {
+                Err(e) if e.is_panic() => {
+                    restarts += 1;
+                    tracing::error!(stream, restarts, "live: the {stream} reader panicked; restarting it");
+                    crate::metrics::global().reader_restarted(stream);
+                    status.send_modify(|m| {
+                        m.insert(stream, StreamState::Reconnecting { error: format!("reader crashed ({restarts}×); restarting") });
+                    });
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                _ => return,
+            }
+        }
+    });
 }
 
 /// One reader's outlet: its events and its entry in the status map.

@@ -60,6 +60,8 @@ pub struct Metrics {
     frames_sent: AtomicU64,
     frames_dropped: AtomicU64,
     events: Mutex<BTreeMap<&'static str, u64>>,
+    /// stream → reader restarts after a panic.
+    restarts: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// The process-wide registry.
@@ -85,6 +87,11 @@ impl Metrics {
         *self.events.lock().expect("metrics lock").entry(stream).or_default() += 1;
         let lag = Duration::from_millis(lag_ms.max(0) as u64);
         self.lag.lock().expect("metrics lock").entry(stream).or_default().observe(lag);
+    }
+
+    /// A reader panicked and was started again.
+    pub fn reader_restarted(&self, stream: &'static str) {
+        *self.restarts.lock().expect("metrics lock").entry(stream).or_default() += 1;
     }
 
     pub fn ws_connected(&self) {
@@ -127,6 +134,10 @@ impl Metrics {
         out.push_str("# HELP ffboard_reader_events_total Engine events received, per stream.\n# TYPE ffboard_reader_events_total counter\n");
         for (stream, n) in self.events.lock().expect("metrics lock").iter() {
             let _ = writeln!(out, "ffboard_reader_events_total{{stream=\"{stream}\"}} {n}");
+        }
+        out.push_str("# HELP ffboard_reader_restarts_total Engine readers started again after a panic, per stream.\n# TYPE ffboard_reader_restarts_total counter\n");
+        for (stream, n) in self.restarts.lock().expect("metrics lock").iter() {
+            let _ = writeln!(out, "ffboard_reader_restarts_total{{stream=\"{stream}\"}} {n}");
         }
         let _ = writeln!(
             out,

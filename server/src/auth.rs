@@ -56,14 +56,24 @@ pub const DEFAULT_SECRET_FILE: &str = "./ff-board-secret";
 pub const MIN_SECRET_LEN: usize = 32;
 /// How long a session lasts: 12 hours.
 pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP.
 pub const COOKIE_NAME: &str = "ffb_session";
+/// Its name when cookies are `Secure` (TLS): the `__Host-` prefix makes
+/// browsers refuse it unless Secure, host-only and `Path=/`, so a sibling
+/// subdomain cannot plant or overwrite it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-ffb_session";
+
+/// The session cookie's name for a board with or without `Secure` cookies.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE_NAME } else { COOKIE_NAME }
+}
 
 /// Longest cookie value [`SessionKey::decode`] looks at (browsers cap cookies at 4 KiB).
 const MAX_COOKIE_LEN: usize = 4096;
 /// Domain separation of the two HMAC uses of the one secret.
 const SESSION_LABEL: &[u8] = b"ffb-session\0";
 const CSRF_LABEL: &[u8] = b"csrf\0";
+const FINGERPRINT_LABEL: &[u8] = b"pw-fingerprint\0";
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -189,6 +199,21 @@ impl Users {
     /// exists (and take their current role).
     pub fn get(&self, name: &str) -> Option<User> {
         self.by_name.get(name).map(|a| a.user.clone())
+    }
+
+    /// The stored password hash of `name` (sessions carry a keyed
+    /// fingerprint of it: [`SessionKey::fingerprint`]).
+    pub fn hash_of(&self, name: &str) -> Option<&str> {
+        self.by_name.get(name).map(|a| a.hash.as_str())
+    }
+
+    /// The names whose password hash differs in `newer` (or who are gone).
+    pub fn changed_in(&self, newer: &Users) -> Vec<String> {
+        self.by_name
+            .iter()
+            .filter(|(name, a)| newer.by_name.get(*name).is_none_or(|b| b.hash != a.hash))
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     /// How many users there are.
@@ -321,6 +346,14 @@ pub struct Session {
     pub expires_ms: i64,
     /// Random (128 bits, base64url); the CSRF token is bound to it.
     pub id: String,
+    /// The user's session generation when issued: a sign-out moves it on
+    /// and every older session is refused (`crate::revoke`).
+    #[serde(default)]
+    pub gen: u64,
+    /// A fingerprint of the user's password hash when issued: a changed
+    /// password in the users file ends the older sessions.
+    #[serde(default)]
+    pub pw: String,
 }
 
 impl Session {
@@ -334,6 +367,8 @@ impl Session {
             issued_ms: now_ms,
             expires_ms: now_ms.saturating_add(SESSION_TTL_MS),
             id: B64.encode(id),
+            gen: 0,
+            pw: String::new(),
         }
     }
 }
@@ -454,6 +489,12 @@ impl SessionKey {
         Ok(session)
     }
 
+    /// A short keyed fingerprint of a password hash (the hash itself never
+    /// goes into a cookie).
+    pub fn fingerprint(&self, hash: &str) -> String {
+        B64.encode(&self.mac(FINGERPRINT_LABEL, hash.as_bytes()).finalize().into_bytes()[..12])
+    }
+
     /// The CSRF token of `session`: HMAC over ("csrf", session id), base64url.
     pub fn csrf_token(&self, session: &Session) -> String {
         B64.encode(self.mac(CSRF_LABEL, session.id.as_bytes()).finalize().into_bytes())
@@ -467,8 +508,9 @@ impl SessionKey {
 
 /// `Set-Cookie` value carrying a session cookie `value` for `max_age_s` seconds.
 pub fn cookie(value: &str, secure: bool, max_age_s: u64) -> String {
+    let name = cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE_NAME}={value}; Path=/; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{secure}")
+    format!("{name}={value}; Path=/; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{secure}")
 }
 
 /// `Set-Cookie` value deleting the session cookie (sign out).
@@ -478,10 +520,15 @@ pub fn clear_cookie(secure: bool) -> String {
 
 /// The session cookie's value in a `Cookie` request header, if present and non-empty.
 pub fn session_from_cookie_header(header: &str) -> Option<&str> {
+    session_cookie_named(header, COOKIE_NAME)
+}
+
+/// The value of the cookie `name` in a `Cookie` request header, if present and non-empty.
+pub fn session_cookie_named<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| name.trim() == COOKIE_NAME)
+        .find(|(n, _)| n.trim() == name)
         .map(|(_, value)| value.trim().trim_matches('"'))
         .filter(|value| !value.is_empty())
 }
@@ -685,7 +732,10 @@ mod tests {
 
     #[test]
     fn cookies() {
-        assert_eq!(cookie("v.s", true, 60), "ffb_session=v.s; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure");
+        // Secure cookies take the __Host- prefix (host-only, Path=/, Secure).
+        assert_eq!(cookie("v.s", true, 60), "__Host-ffb_session=v.s; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure");
+        assert_eq!(session_cookie_named("a=1; __Host-ffb_session=v.s", SECURE_COOKIE_NAME), Some("v.s"));
+        assert_eq!(session_cookie_named("ffb_session=v.s", SECURE_COOKIE_NAME), None, "the plain name does not stand in");
         assert_eq!(cookie("v.s", false, 60), "ffb_session=v.s; Path=/; Max-Age=60; HttpOnly; SameSite=Strict");
         assert_eq!(clear_cookie(false), "ffb_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
         assert_eq!(session_from_cookie_header("a=1; ffb_session=v.s; b=2"), Some("v.s"));

@@ -1,18 +1,32 @@
 //! The board's [`Authenticator`]: signed session cookies over the users
 //! file (or the demo accounts), CSRF tokens bound to the session, login
-//! rate limiting, and the anonymous-read setting.
-use std::time::Duration;
+//! rate limiting (`crate::limiter`), revocation (`crate::revoke`: a
+//! sign-out ends the user's sessions on every replica), the users file
+//! reloaded on change or SIGHUP (a removed user or a changed password ends
+//! their sessions), and the anonymous-read setting.
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
 
 use ff_board_app::auth::{Actor, Authenticator, LoginRefused, Role};
+use ff_board_engine::Engine;
+use futures::future::BoxFuture;
 
 use crate::auth::{self, DemoAccounts, SessionKey, Users, SESSION_TTL_MS};
 use crate::limiter::LoginLimiter;
+use crate::revoke::Revocations;
+
+/// How often the users file's modification time is checked.
+pub const USERS_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 pub struct BoardAuth {
-    users: Users,
+    users: RwLock<Arc<Users>>,
+    /// The users file, when there is one (reloaded on change).
+    users_path: Option<PathBuf>,
     key: SessionKey,
     limiter: LoginLimiter,
-    /// Mark cookies `Secure` (TLS, or `--behind-tls-proxy`).
+    revocations: Arc<Revocations>,
+    /// Mark cookies `Secure` and name them `__Host-…` (TLS, or `--behind-tls-proxy`).
     secure: bool,
     anonymous_read: bool,
     /// Listed on /login (demo mode only).
@@ -21,13 +35,40 @@ pub struct BoardAuth {
 
 impl BoardAuth {
     pub fn new(users: Users, key: SessionKey, secure: bool, anonymous_read: bool, demo: DemoAccounts) -> BoardAuth {
-        BoardAuth { users, key, limiter: LoginLimiter::new(Duration::from_secs(300)), secure, anonymous_read, demo }
+        BoardAuth {
+            users: RwLock::new(Arc::new(users)),
+            users_path: None,
+            key,
+            limiter: LoginLimiter::new(Duration::from_secs(300)),
+            revocations: Arc::default(),
+            secure,
+            anonymous_read,
+            demo,
+        }
+    }
+
+    /// Reload the users from `path` whenever it changes ([`BoardAuth::watch`]).
+    pub fn with_users_file(mut self, path: impl Into<PathBuf>) -> BoardAuth {
+        self.users_path = Some(path.into());
+        self
     }
 
     /// The embedded demo: demo accounts, anonymous reads, a secret file.
     pub fn demo(secret_file: &str) -> Result<BoardAuth, String> {
         let (users, listed) = auth::demo_users()?;
         Ok(BoardAuth::new(users, SessionKey::from_env_or_file(secret_file)?, false, true, listed))
+    }
+
+    fn users(&self) -> Arc<Users> {
+        self.users.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A fresh session of `user`, at their current generation and password.
+    fn session(&self, user: &auth::User, issued_ms: i64) -> auth::Session {
+        let mut s = auth::Session::new(user, issued_ms);
+        s.gen = self.revocations.current(&user.name);
+        s.pw = self.users().hash_of(&user.name).map(|h| self.key.fingerprint(h)).unwrap_or_default();
+        s
     }
 
     /// A session cookie for `user` (tests and benchmarks sign in with it).
@@ -37,23 +78,77 @@ impl BoardAuth {
 
     /// A session cookie issued at `issued_ms` (an old one is expired).
     pub fn session_cookie_issued(&self, user: &str, issued_ms: i64) -> Option<String> {
-        let u = self.users.get(user)?;
-        let s = auth::Session::new(&u, issued_ms);
-        Some(format!("{}={}", auth::COOKIE_NAME, self.key.encode(&s)))
+        let u = self.users().get(user)?;
+        let s = self.session(&u, issued_ms);
+        Some(format!("{}={}", auth::cookie_name(self.secure), self.key.encode(&s)))
+    }
+
+    /// Read the users file again. Users whose password changed, or who are
+    /// gone, lose their sessions at once (here; on other replicas when they
+    /// reload the same file). A bad file keeps the current users.
+    pub fn reload(&self) -> Result<usize, String> {
+        let Some(path) = &self.users_path else { return Ok(self.users().len()) };
+        let fresh = Users::load(path)?;
+        let n = fresh.len();
+        let changed = self.users().changed_in(&fresh);
+        *self.users.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        tracing::info!(target: "ff_board::security", users = n, changed = ?changed, "users file reloaded");
+        Ok(n)
+    }
+
+    /// Reload the users file when its modification time changes (checked
+    /// every [`USERS_CHECK_EVERY`]) or on SIGHUP.
+    pub fn watch(self: Arc<Self>) {
+        let Some(path) = self.users_path.clone() else { return };
+        let mtime = move || std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        tokio::spawn(async move {
+            let mut seen: Option<SystemTime> = mtime();
+            #[cfg(unix)]
+            let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            loop {
+                #[cfg(unix)]
+                let hangup = async {
+                    match hup.as_mut() {
+                        Some(h) => h.recv().await.is_some(),
+                        None => std::future::pending().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let hangup = std::future::pending::<bool>();
+                let forced = tokio::select! {
+                    _ = tokio::time::sleep(USERS_CHECK_EVERY) => false,
+                    got = hangup => got,
+                };
+                let now = mtime();
+                if forced || now != seen {
+                    seen = now;
+                    if let Err(e) = self.reload() {
+                        tracing::error!(target: "ff_board::security", error = %e, "users file not reloaded: the previous users stay");
+                    }
+                }
+            }
+        });
     }
 }
 
 impl Authenticator for BoardAuth {
     fn actor(&self, headers: &http::HeaderMap) -> Option<Actor> {
+        let name = auth::cookie_name(self.secure);
         let value = headers
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|h| h.to_str().ok())
-            .find_map(auth::session_from_cookie_header)?;
+            .find_map(|h| auth::session_cookie_named(h, name))?;
         let session = self.key.decode(value, auth::now_ms()).ok()?;
         // The role comes from the users file now, not from the cookie: a
-        // demoted or removed user loses rights at once.
-        let user = self.users.get(&session.user)?;
+        // demoted or removed user loses rights at once; a changed password
+        // or a sign-out (any replica) ends the session.
+        let users = self.users();
+        let user = users.get(&session.user)?;
+        let pw = users.hash_of(&session.user).map(|h| self.key.fingerprint(h)).unwrap_or_default();
+        if session.pw != pw || !self.revocations.valid(&session.user, session.gen) {
+            return None;
+        }
         Some(Actor { user: user.name.clone(), role: user.role, csrf: self.key.csrf_token(&session) })
     }
 
@@ -63,20 +158,29 @@ impl Authenticator for BoardAuth {
             tracing::warn!(target: "ff_board::security", user, addr, wait_s = wait.as_secs(), "sign-in refused: too many failures");
             return Err(LoginRefused::Limited(format!("too many failed sign-ins: try again in {} s", wait.as_secs().max(1))));
         }
-        let Some(u) = self.users.verify(user, password) else {
+        let Some(u) = self.users().verify(user, password) else {
             self.limiter.fail(user, addr, now);
             tracing::warn!(target: "ff_board::security", user, addr, "sign-in failed: wrong user name or password");
             return Err(LoginRefused::Wrong("wrong username or password".into()));
         };
         tracing::info!(target: "ff_board::security", user, addr, "signed in");
         self.limiter.succeed(user, addr);
-        let session = auth::Session::new(&u, now);
+        let session = self.session(&u, now);
         let cookie = auth::cookie(&self.key.encode(&session), self.secure, (SESSION_TTL_MS / 1000) as u64);
         Ok((Actor { user: u.name.clone(), role: u.role, csrf: self.key.csrf_token(&session) }, cookie))
     }
 
-    fn logout_cookie(&self) -> String {
-        auth::clear_cookie(self.secure)
+    fn logout<'a>(&'a self, engine: Arc<Engine>, headers: &'a http::HeaderMap) -> BoxFuture<'a, (String, Result<(), String>)> {
+        Box::pin(async move {
+            let clear = auth::clear_cookie(self.secure);
+            let Some(actor) = self.actor(headers) else { return (clear, Ok(())) };
+            let revoked = self.revocations.revoke(&engine, &actor.user).await.map(|_| ());
+            (clear, revoked)
+        })
+    }
+
+    fn start(&self, engine: Arc<Engine>) {
+        self.revocations.clone().spawn_refresh(engine);
     }
 
     fn anonymous_read(&self) -> bool {

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod authn;
 pub mod cli;
 pub mod limiter;
+pub mod revoke;
 pub mod live;
 
 /// The largest request body accepted (413 beyond): a bulk action of the
@@ -25,6 +26,7 @@ pub const MAX_BODY: usize = 256 * 1024;
 pub fn app(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc<dyn Authenticator>) -> Router {
     let bus = live::bus::Bus::new();
     live::pump::spawn(engine.clone(), bus.clone());
+    auth.start(engine.clone());
     let days = std::env::var("FF_BOARD_AUDIT_RETENTION_DAYS")
         .ok()
         .and_then(|v| v.trim().parse().ok())
@@ -48,8 +50,14 @@ pub fn router(
     auth: Arc<dyn Authenticator>,
     bus: Arc<live::bus::Bus>,
 ) -> Router {
+    let ws = live::ws::WsState::new(bus, auth.clone());
+    router_with(engine, leptos_options, auth, ws)
+}
+
+/// The router with the live socket's state (and limits) given.
+pub fn router_with(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc<dyn Authenticator>, ws: live::ws::WsState) -> Router {
     let routes = generate_route_list(App);
-    let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(live::ws::WsState::new(bus, auth.clone()));
+    let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(ws);
     let pkg = assets(&leptos_options);
     let state = AppState { leptos_options, engine, auth, audit: Default::default() };
     Router::new()
@@ -166,12 +174,21 @@ async fn healthz(State(state): State<AppState>, headers: axum::http::HeaderMap) 
     if !state.auth.anonymous_read() && state.auth.actor(&headers).is_none() {
         return (StatusCode::OK, Json(serde_json::json!({ "board": "ok", "backend_ok": status.connected })));
     }
+    // The live readers: a crashed one shows here while it restarts.
+    let streams: serde_json::Map<String, serde_json::Value> = ff_board_engine::live::states()
+        .unwrap_or_default()
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.describe())))
+        .collect();
+    let live_ok = !streams.is_empty() && streams.values().all(|v| v.as_str().is_some_and(|s| !s.starts_with("reconnecting")));
     let body = serde_json::json!({
         "board": "ok",
         "backend": status.backend,
         "kind": status.kind,
         "backend_ok": status.connected,
         "error": status.error,
+        "live_ok": live_ok,
+        "streams": streams,
     });
     (StatusCode::OK, Json(body))
 }

@@ -68,13 +68,16 @@ async fn serve(opts: cli::Options) {
         }
     }
     let auth = match board_auth(&opts) {
-        Ok(a) => a,
+        Ok(a) => {
+            a.clone().watch();
+            a
+        }
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(2)
         }
     };
-    let app = ff_board::app(engine, leptos_options, auth);
+    let app = ff_board::app(engine, leptos_options, auth as std::sync::Arc<dyn ff_board_app::auth::Authenticator>);
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap_or_else(|e| {
         eprintln!("cannot listen on {addr}: {e}");
         std::process::exit(1)
@@ -109,12 +112,14 @@ async fn shutdown_signal() {
 
 /// Users and sessions: the users file when given, the demo accounts in the
 /// embedded demo; anything else can only be a read-only board.
-fn board_auth(opts: &cli::Options) -> Result<std::sync::Arc<dyn ff_board_app::auth::Authenticator>, String> {
+fn board_auth(opts: &cli::Options) -> Result<std::sync::Arc<ff_board::authn::BoardAuth>, String> {
     use ff_board::auth::{SessionKey, Users, DEFAULT_SECRET_FILE};
     use ff_board::authn::BoardAuth;
     let key = SessionKey::from_env_or_file(DEFAULT_SECRET_FILE)?;
     let auth = match (&opts.users, opts.embedded_demo) {
-        (Some(path), _) => BoardAuth::new(Users::load(path)?, key, opts.behind_tls_proxy, opts.anonymous_read, vec![]),
+        (Some(path), _) => {
+            BoardAuth::new(Users::load(path)?, key, opts.behind_tls_proxy, opts.anonymous_read, vec![]).with_users_file(path)
+        }
         (None, true) => {
             let (users, listed) = ff_board::auth::demo_users()?;
             BoardAuth::new(users, key, opts.behind_tls_proxy, opts.anonymous_read, listed)

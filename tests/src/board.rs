@@ -26,18 +26,38 @@ impl Board {
     }
 
     async fn serve(url: &str, c: &Connected, live: bool) -> Board {
-        let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
         let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
         let auth = Arc::new(BoardAuth::demo(secret.to_str().unwrap()).unwrap());
+        let _ = std::fs::remove_file(&secret);
+        Self::serve_with(url, c, live, auth, None).await
+    }
+
+    /// A board with its own authenticator (shared secrets, users files)
+    /// and, when given, a cap on live sockets.
+    pub async fn start_with(url: &str, c: &Connected, auth: Arc<BoardAuth>, ws_cap: Option<usize>) -> Board {
+        Self::serve_with(url, c, true, auth, ws_cap).await
+    }
+
+    async fn serve_with(url: &str, c: &Connected, live: bool, auth: Arc<BoardAuth>, ws_cap: Option<usize>) -> Board {
+        let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
         let options = ff_board::default_options("target/site");
-        let app = if live {
+        let app = if live && ws_cap.is_none() {
             ff_board::app(engine, options, auth.clone())
         } else {
-            ff_board::router(engine, options, auth.clone(), ff_board::live::bus::Bus::new())
+            let bus = ff_board::live::bus::Bus::new();
+            let dyn_auth: Arc<dyn ff_board_app::auth::Authenticator> = auth.clone();
+            if live {
+                ff_board::live::pump::spawn(engine.clone(), bus.clone());
+                dyn_auth.start(engine.clone());
+            }
+            let ws = ff_board::live::ws::WsState::new(bus, dyn_auth.clone()).with_max_connections(ws_cap.unwrap_or(ff_board::live::ws::DEFAULT_MAX_CONNECTIONS));
+            ff_board::router_with(engine, options, dyn_auth, ws)
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+        });
         Board { base: format!("http://{addr}"), auth, http: reqwest::Client::new(), bodies: Default::default() }
     }
 

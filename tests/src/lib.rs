@@ -27,18 +27,53 @@ pub fn dev_mode() {
     std::env::set_var("FF_DEV_MODE", "1");
 }
 
-/// A fresh SQLite file path.
+/// What tests leave behind (SQLite files, Postgres databases) is removed
+/// by a later run once it is this old: a test's store outlives the test
+/// (a failing test's store can be inspected), never the next runs.
+pub const LEFTOVER_SECS: u64 = 3 * 3600;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// A fresh SQLite file path (older test files, with their -wal / -shm,
+/// are removed first).
 pub fn sqlite_path() -> String {
     let dir = std::env::temp_dir().join("ff-board-tests");
     std::fs::create_dir_all(&dir).expect("temp dir");
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let old = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() > LEFTOVER_SECS);
+            if old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    });
     dir.join(format!("{}.db", uuid::Uuid::new_v4())).to_string_lossy().into_owned()
 }
 
-/// A new, empty Postgres database; returns its URL.
+/// A new, empty Postgres database; returns its URL. Its name carries its
+/// creation time, so test databases older than [`LEFTOVER_SECS`] are
+/// dropped by the first call of a later run.
 pub async fn fresh_postgres() -> String {
     let base = std::env::var("FF_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("ffb_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("ffb_t{}_{}", unix_now(), uuid::Uuid::new_v4().simple());
     let admin = sqlx::PgPool::connect(&format!("{base}/postgres")).await.expect("connect postgres");
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'ffb\\_%'")
+            .fetch_all(&admin)
+            .await
+            .unwrap_or_default();
+        for old in names {
+            // ffb_t<secs>_<uuid> (this scheme) or ffb_<uuid> (earlier runs: no time, always old).
+            let born = old.strip_prefix("ffb_t").and_then(|r| r.split('_').next()).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+            if unix_now().saturating_sub(born) > LEFTOVER_SECS {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)")).execute(&admin).await;
+            }
+        }
+    }
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create database");
     admin.close().await;
     format!("{base}/{name}")
@@ -327,3 +362,6 @@ pub fn client_key(e: &ff_board_engine::audit::AuditEntry) -> &str {
         .and_then(|rest| rest.rsplit_once('/'))
         .map_or("", |(k, _)| k)
 }
+
+/// A client WebSocket to a board.
+pub type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

@@ -114,6 +114,11 @@ async fn suite(url: &str) {
     let gate = report.two_approver_gates[0].clone();
     let part = PartitionKey::from(Partition { family: PartitionFamily::Flow, index: gate.partition() });
     let wp = c.backend.list_pending_waitpoints(ListPendingWaitpointsArgs::new(gate.clone())).await.unwrap().entries[0].waitpoint_id.to_string();
+    // Read while the waitpoint is pending (the SQL stores drop it once resumed).
+    let token = c.backend.read_waitpoint_token(
+        PartitionKey::from(Partition { family: PartitionFamily::Flow, index: gate.partition() }),
+        &ff_core::types::WaitpointId::parse(&wp).unwrap(),
+    ).await.ok().flatten();
     let approve = |csrf: &str, key: &str| {
         form(&[("execution_id", gate.as_str()), ("waitpoint_id", &wp), ("decision", "approve"), ("reason", "ship it"), ("idempotency_key", key), ("csrf", csrf)])
     };
@@ -293,10 +298,6 @@ async fn suite(url: &str) {
     for p in ["/approvals", &format!("/executions/{}", enc(gate.as_str()))] {
         b.get(p).await;
     }
-    let token = c.backend.read_waitpoint_token(
-        PartitionKey::from(Partition { family: PartitionFamily::Flow, index: gate.partition() }),
-        &ff_core::types::WaitpointId::parse(&wp).unwrap(),
-    ).await.ok().flatten();
     let token = token.expect("the gate's waitpoint token is readable on the server");
     let bodies = b.bodies.lock().unwrap();
     assert!(bodies.len() >= 2, "the pages were read");

@@ -67,17 +67,29 @@ async fn board_matches_trait(url: &str) {
     assert_eq!(status, 200);
     assert!(count(&flows, "data-testid=\"flow-row\"") >= report.flow_ids.len().min(50));
     let mut saw_small = false;
+    let mut saw_fanout = false;
     for id in &report.flow_ids {
         let snap = c.backend.describe_flow(id).await.expect("describe_flow").expect("flow exists");
         let members = c.reads.flow_members(id, 10_000).await.expect("members").into_iter().map(|m| m.id).collect::<Vec<_>>();
         assert_eq!(members.len() as u32, snap.node_count, "members of {id}");
-        let (status, page) = get(&format!("{base}/flows/{id}")).await;
+        let (status, page) = get(&format!("{base}/flows/{id}?dag=all")).await;
         assert_eq!(status, 200, "flow page {id}: {}", error_text(&page));
         assert_eq!(count(&page, "data-testid=\"dag-node\""), snap.node_count as usize, "nodes of {id}");
         assert_eq!(count(&page, "data-testid=\"dag-edge\""), snap.edge_count as usize, "edges of {id}");
+        // Collapsed (the default): fan-outs are one node each, and every
+        // member is drawn once, alone or inside its fan-out.
+        let (_, collapsed) = get(&format!("{base}/flows/{id}")).await;
+        let in_fanouts: usize = collapsed
+            .split("data-testid=\"dag-fanout\" data-members=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(count(&collapsed, "data-testid=\"dag-node\"") + in_fanouts, snap.node_count as usize, "members of {id}, collapsed");
+        saw_fanout |= in_fanouts > 0;
         saw_small |= snap.node_count == 5 && snap.edge_count == 4;
     }
     assert!(saw_small, "the demo builds a 5-member, 4-edge flow");
+    assert!(saw_fanout, "the demo's 48-shard reindex is drawn with collapsed fan-outs");
 
     // Approvals: every suspended 2-approver gate is listed with its reason.
     let (status, approvals) = get(&format!("{base}/approvals")).await;

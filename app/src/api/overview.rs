@@ -10,9 +10,15 @@ use serde::{Deserialize, Serialize};
 use crate::api::states::ExecState;
 use crate::error::AppError;
 
-/// States counted on the overview, each up to [`COUNT_CAP`].
-pub const COUNTED: [ExecState; 6] =
-    [ExecState::Active, ExecState::Waiting, ExecState::Delayed, ExecState::Suspended, ExecState::Failed, ExecState::Cancelled];
+/// States counted in the store on the overview, each up to [`COUNT_CAP`]:
+/// each has its own index, so a count is one page. Failed and cancelled
+/// executions share the finished index with completed ones (counting them
+/// would read finished rows until enough match: a cost that grows with
+/// the store), so the overview shows those of the last hour from the
+/// board's completion stream instead.
+pub const COUNTED: [ExecState; 4] = [ExecState::Active, ExecState::Waiting, ExecState::Delayed, ExecState::Suspended];
+/// Ends shown as "last hour" counts from the completion stream.
+pub const RECENT: [ExecState; 2] = [ExecState::Failed, ExecState::Cancelled];
 /// Counts stop here ("100+"): one list page per state, whatever the store holds.
 pub const COUNT_CAP: usize = 50;
 /// Suspended executions and expired leases listed.
@@ -31,6 +37,9 @@ pub struct StateCount {
     pub count: usize,
     /// More than `count` (the cap was reached).
     pub more: bool,
+    /// Counted from the board's completion stream over the last hour, not
+    /// read from the store.
+    pub last_hour: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,6 +95,10 @@ pub struct OverviewView {
     pub breached: Vec<BreachedBudget>,
     pub lanes: Vec<KeyHourView>,
     pub namespaces: Vec<KeyHourView>,
+    /// Whether retries can be counted on this backend: the SQL backends'
+    /// lease events carry no lease id (ff-core 0.15), so a new attempt
+    /// cannot be told from a resume there.
+    pub retries_counted: bool,
 }
 
 #[server(prefix = "/api", endpoint = "get_overview")]
@@ -98,10 +111,16 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
     for state in COUNTED {
         let q = ExecQuery { state: Some(state.to_engine()), ..Default::default() };
         let page = c.reads.executions(&q, None, COUNT_CAP).await?;
-        counts.push(StateCount { state, count: page.rows.len(), more: page.next.is_some() });
+        counts.push(StateCount { state, count: page.rows.len(), more: page.next.is_some(), last_hour: false });
     }
     let series = throughput::global();
-    let minutes = series.last_hour(now).into_iter().map(|(at, c)| MinuteView { at, counts: c.to_vec() }).collect();
+    let hour = series.last_hour(now);
+    for state in RECENT {
+        let slot = OUTCOMES.iter().position(|o| *o == state.as_str()).unwrap_or(OUTCOMES.len() - 1);
+        let count = hour.iter().map(|(_, c)| c[slot] as usize).sum();
+        counts.push(StateCount { state, count, more: false, last_hour: true });
+    }
+    let minutes = hour.into_iter().map(|(at, c)| MinuteView { at, counts: c.to_vec() }).collect();
     let oldest_waiting = c
         .reads
         .suspended(None, LISTED)
@@ -137,6 +156,7 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
         expired_leases: expired,
         expired_more,
         breached,
+        retries_counted: c.kind == ff_board_engine::connect::BackendKind::Valkey,
         lanes: keys(series.by_lane(now, BUSIEST)),
         namespaces: keys(series.by_namespace(now, BUSIEST)),
     })

@@ -69,10 +69,17 @@ pub fn safe_next(next: &str) -> bool {
         && !next.chars().any(|c| c == '\\' || c.is_control())
 }
 
+/// Sign out: the cookie is cleared here, and the user's sessions end on
+/// every replica (a copied cookie stops working too). When the store
+/// cannot record that, the cookie is still cleared and the error says so.
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     let auth = crate::state::auth()?;
-    set_cookie(&auth.logout_cookie());
+    let engine = crate::state::engine()?;
+    let headers = use_context::<http::request::Parts>().map(|p| p.headers).unwrap_or_default();
+    let (cookie, revoked) = auth.logout(engine, &headers).await;
+    set_cookie(&cookie);
+    revoked.map_err(|e| AppError::BackendDown { backend: "session store".into(), error: format!("signed out here, but other copies of the session may still work: {e}") })?;
     leptos_axum::redirect("/login");
     Ok(())
 }

@@ -31,14 +31,14 @@ pub fn BudgetBar(dim: DimensionUsage) -> impl IntoView {
         dim.hard.map(|v| v.to_string()).unwrap_or_else(|| "—".into())
     );
     view! {
-        <div data-testid="budget-bar" data-dimension=dim.name.clone() data-breach=level data-fill=format!("{pct:.0}") class="space-y-1">
+        <div data-testid="budget-bar" data-dimension=dim.name.clone() data-breach=level data-fill=(pct.round() as i64).to_string() class="space-y-1">
             <div class="flex justify-between text-xs">
                 <span class="font-medium">{dim.name.clone()}</span>
                 <span class="tabular-nums text-slate-500">{limits}</span>
             </div>
             <div class="relative h-3 w-full overflow-hidden rounded bg-slate-200 dark:bg-slate-800">
-                <div class=format!("h-3 {fill}") style=format!("width:{pct:.1}%")></div>
-                {soft_pct.map(|s| view! { <div class="absolute top-0 h-3 w-0.5 bg-amber-700" style=format!("left:{s:.1}%") title="soft limit"></div> })}
+                <div class=format!("h-3 {fill}") style=format!("width:{}%", crate::components::chart::d1(pct))></div>
+                {soft_pct.map(|s| view! { <div class="absolute top-0 h-3 w-0.5 bg-amber-700" style=format!("left:{}%", crate::components::chart::d1(s)) title="soft limit"></div> })}
             </div>
             {(level != "ok").then(|| view! {
                 <p class=if level == "hard" { "text-xs font-semibold text-red-700 dark:text-red-300" } else { "text-xs font-semibold text-amber-700 dark:text-amber-300" }>

@@ -12,13 +12,16 @@ use leptos::prelude::*;
 
 use crate::api::flows::{DagEdge, DagNode, EdgeGroupView};
 use crate::components::state::{glyph, node_colors};
+use crate::components::chart::esc;
 use crate::components::text::{execution_href, short_id};
 
-const W: f64 = 168.0;
-const H: f64 = 40.0;
-const GAP_X: f64 = 72.0;
-const GAP_Y: f64 = 14.0;
-const PAD: f64 = 16.0;
+// Whole pixels: the drawing is written with integer formatting only
+// (float formatting would pull core's float printer into the bundle).
+const W: i64 = 168;
+const H: i64 = 40;
+const GAP_X: i64 = 72;
+const GAP_Y: i64 = 14;
+const PAD: i64 = 16;
 
 /// Position of each node: `(layer, row)`.
 pub fn layout(nodes: &[DagNode], edges: &[DagEdge]) -> HashMap<String, (usize, usize)> {
@@ -152,8 +155,8 @@ pub fn collapse(nodes: &[DagNode], edges: &[DagEdge]) -> (Vec<DagNode>, Vec<DagE
     (out_nodes, out_edges, groups)
 }
 
-fn xy((l, r): (usize, usize)) -> (f64, f64) {
-    (PAD + l as f64 * (W + GAP_X), PAD + r as f64 * (H + GAP_Y))
+fn xy((l, r): (usize, usize)) -> (i64, i64) {
+    (PAD + l as i64 * (W + GAP_X), PAD + r as i64 * (H + GAP_Y))
 }
 
 fn edge_color(state: &str) -> &'static str {
@@ -187,6 +190,120 @@ fn state_counts(members: &[DagNode]) -> Vec<(&'static str, usize)> {
     counts
 }
 
+/// The drawing as one SVG string (it has no behaviour of its own: a view
+/// tree per node would only grow the browser bundle). Every piece of data
+/// is escaped.
+#[allow(clippy::too_many_arguments)]
+fn svg(
+    nodes: &[DagNode],
+    edges: &[DagEdge],
+    pos: &HashMap<String, (usize, usize)>,
+    groups: &HashMap<String, EdgeGroupView>,
+    fanouts: &[Group],
+    hot: &std::collections::HashSet<String>,
+    expand_href: &str,
+    (members, member_edges, width, height): (usize, usize, i64, i64),
+) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<svg data-testid=\"dag\" data-nodes=\"{members}\" data-edges=\"{member_edges}\" data-drawn-edges=\"{}\" width=\"100%\" \
+         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"flow DAG\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" \
+         markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#94a3b8\"></path></marker></defs>",
+        edges.len()
+    );
+    for e in edges {
+        let (Some(a), Some(b)) = (pos.get(&e.from), pos.get(&e.to)) else { continue };
+        let ((x1, y1), (x2, y2)) = (xy(*a), xy(*b));
+        let (sx, sy, tx, ty) = (x1 + W, y1 + H / 2, x2, y2 + H / 2);
+        let mid = (sx + tx) / 2;
+        let _ = write!(
+            o,
+            "<path data-testid=\"dag-edge\" data-state=\"{}\" d=\"M{sx},{sy} C{mid},{sy} {mid},{ty} {tx},{ty}\" fill=\"none\" stroke=\"{}\" \
+             stroke-width=\"1.5\" marker-end=\"url(#arrow)\"><title>{} → {} · {} · {}</title></path>",
+            esc(&e.state),
+            edge_color(&e.state),
+            esc(&short_id(&e.from)),
+            esc(&short_id(&e.to)),
+            esc(&e.condition),
+            esc(&e.state)
+        );
+    }
+    let fanout_of: HashMap<&str, &Group> = fanouts.iter().map(|g| (g.id.as_str(), g)).collect();
+    // Nodes in layout order (roots first), so the page and keyboard order
+    // follow the drawing, not the store's.
+    let mut ordered: Vec<&DagNode> = nodes.iter().collect();
+    ordered.sort_by_key(|n| pos.get(&n.execution_id).copied().unwrap_or((usize::MAX, usize::MAX)));
+    for n in ordered {
+        let Some(p) = pos.get(&n.execution_id) else { continue };
+        let (x, y) = xy(*p);
+        if let Some(g) = fanout_of.get(n.execution_id.as_str()) {
+            fanout(&mut o, g, x, y, expand_href);
+            continue;
+        }
+        let (fill, stroke) = node_colors(n.state.as_str());
+        let replayed = hot.contains(&n.execution_id);
+        let (stroke, sw) = if replayed { ("#db2777", "3.5") } else { (stroke, "1.5") };
+        let group = groups.get(&n.execution_id).map(|g| format!("{} · {}/{} {}", g.policy, g.satisfied, g.total, g.state));
+        let sub = group.clone().unwrap_or_else(|| format!("{} · {} att.", n.lane, n.attempts));
+        // The step (kind) an operator knows; the id on hover.
+        let label = if n.kind.is_empty() { short_id(&n.execution_id) } else { truncate(&n.kind, 24) };
+        let title = format!("{} · {} · {}{}", n.kind, n.execution_id, n.state.as_str(), group.map(|g| format!(" · join {g}")).unwrap_or_default());
+        let _ = write!(
+            o,
+            "<a href=\"{}\"><g data-testid=\"dag-node\" data-execution-id=\"{}\" data-state=\"{}\"{}><title>{}</title>\
+             <rect x=\"{x}\" y=\"{y}\" width=\"{W}\" height=\"{H}\" rx=\"6\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{sw}\"></rect>\
+             <text x=\"{}\" y=\"{}\" font-size=\"12\" font-family=\"ui-monospace,monospace\" fill=\"#0f172a\">{} {}</text>\
+             <text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#334155\">{}</text></g></a>",
+            esc(&execution_href(&n.execution_id)),
+            esc(&n.execution_id),
+            n.state.as_str(),
+            if replayed { " data-replay=\"true\"" } else { "" },
+            esc(&title),
+            x + 8,
+            y + 16,
+            glyph(n.state.as_str()),
+            esc(&label),
+            x + 8,
+            y + 31,
+            esc(&truncate(&sub, 28))
+        );
+    }
+    o.push_str("</svg>");
+    o
+}
+
+/// A collapsed fan-out: a stack of cards, the family and member count, its
+/// members counted by state; it links to the expanded drawing.
+fn fanout(o: &mut String, g: &Group, x: i64, y: i64, expand_href: &str) {
+    use std::fmt::Write as _;
+    let counts = state_counts(&g.members);
+    let (fill, stroke) = node_colors(counts.first().map_or("waiting", |c| c.0));
+    let summary = counts.iter().map(|(s, n)| format!("{n} {}", glyph(s))).collect::<Vec<_>>().join(" · ");
+    let title = format!(
+        "{} × {}: {}. Select to draw every member.",
+        g.members.len(),
+        g.family,
+        counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ")
+    );
+    let _ = write!(o, "<a href=\"{}\"><g data-testid=\"dag-fanout\" data-members=\"{}\" data-family=\"{}\"><title>{}</title>", esc(expand_href), g.members.len(), esc(&g.family), esc(&title));
+    for (d, w) in [(6, "1"), (3, "1"), (0, "1.5")] {
+        let _ = write!(o, "<rect x=\"{}\" y=\"{}\" width=\"{W}\" height=\"{H}\" rx=\"6\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{w}\"></rect>", x + d, y - d);
+    }
+    let _ = write!(
+        o,
+        "<text x=\"{}\" y=\"{}\" font-size=\"12\" font-family=\"ui-monospace,monospace\" fill=\"#0f172a\">{} ×{}</text><text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#334155\">{}</text></g></a>",
+        x + 8,
+        y + 16,
+        esc(&truncate(&g.family, 18)),
+        g.members.len(),
+        x + 8,
+        y + 31,
+        esc(&truncate(&summary, 28))
+    );
+}
+
 #[component]
 pub fn Dag(
     nodes: Vec<DagNode>,
@@ -210,123 +327,35 @@ pub fn Dag(
     let pos = layout(&nodes, &edges);
     let hot = replay.as_deref().map(|r| downstream(&edges, r)).unwrap_or_default();
     let (cols, rows) = pos.values().fold((0, 0), |(c, r), &(l, row)| (c.max(l + 1), r.max(row + 1)));
-    let width = PAD * 2.0 + cols as f64 * W + cols.saturating_sub(1) as f64 * GAP_X;
-    let height = PAD * 2.0 + rows as f64 * H + rows.saturating_sub(1) as f64 * GAP_Y;
+    let width = PAD * 2 + cols as i64 * W + cols.saturating_sub(1) as i64 * GAP_X;
+    let height = PAD * 2 + rows as i64 * H + rows.saturating_sub(1) as i64 * GAP_Y;
     let group_of: HashMap<String, EdgeGroupView> = groups.into_iter().map(|g| (g.downstream.clone(), g)).collect();
-    let fanout_of: HashMap<&str, &Group> = fanouts.iter().map(|g| (g.id.as_str(), g)).collect();
-    let edge_views = edges
-        .iter()
-        .filter_map(|e| {
-            let (x1, y1) = xy(*pos.get(&e.from)?);
-            let (x2, y2) = xy(*pos.get(&e.to)?);
-            let (sx, sy, tx, ty) = (x1 + W, y1 + H / 2.0, x2, y2 + H / 2.0);
-            let mid = (sx + tx) / 2.0;
-            let d = format!("M{sx:.1},{sy:.1} C{mid:.1},{sy:.1} {mid:.1},{ty:.1} {tx:.1},{ty:.1}");
-            let color = edge_color(&e.state);
-            Some(view! {
-                <path data-testid="dag-edge" data-state=e.state.clone() d=d fill="none" stroke=color stroke-width="1.5" marker-end="url(#arrow)">
-                    <title>{format!("{} → {} · {} · {}", short_id(&e.from), short_id(&e.to), e.condition, e.state)}</title>
-                </path>
-            })
-        })
-        .collect_view();
-    // Nodes in layout order (roots first), so the page and keyboard order
-    // follow the drawing, not the store's.
-    let mut ordered: Vec<&DagNode> = nodes.iter().collect();
-    ordered.sort_by_key(|n| pos.get(&n.execution_id).copied().unwrap_or((usize::MAX, usize::MAX)));
     let expand_href = format!("{base}?dag=all");
-    let node_views = ordered
-        .into_iter()
-        .filter_map(|n| {
-            let (x, y) = xy(*pos.get(&n.execution_id)?);
-            if let Some(g) = fanout_of.get(n.execution_id.as_str()) {
-                return Some(fanout_view(g, x, y, &expand_href).into_any());
-            }
-            let (fill, stroke) = node_colors(n.state.as_str());
-            let replayed = hot.contains(&n.execution_id);
-            let (stroke, width) = if replayed { ("#db2777", "3.5") } else { (stroke, "1.5") };
-            let group = group_of.get(&n.execution_id).map(|g| {
-                format!("{} · {}/{} {}", g.policy, g.satisfied, g.total, g.state)
-            });
-            let sub = group.clone().unwrap_or_else(|| format!("{} · {} att.", n.lane, n.attempts));
-            // The step (kind) an operator knows; the id on hover.
-            let label = if n.kind.is_empty() { short_id(&n.execution_id) } else { truncate(&n.kind, 24) };
-            let title = format!("{} · {} · {}{}", n.kind, n.execution_id, n.state, group.map(|g| format!(" · join {g}")).unwrap_or_default());
-            Some(view! {
-                <a href=execution_href(&n.execution_id)>
-                    <g data-testid="dag-node" data-execution-id=n.execution_id.clone() data-state=n.state.as_str() data-replay=replayed.then_some("true")>
-                        <title>{title}</title>
-                        <rect x=x y=y width=W height=H rx="6" fill=fill stroke=stroke stroke-width=width></rect>
-                        <text x=x + 8.0 y=y + 16.0 font-size="12" font-family="ui-monospace,monospace" fill="#0f172a">
-                            {format!("{} {}", glyph(n.state.as_str()), label)}
-                        </text>
-                        <text x=x + 8.0 y=y + 31.0 font-size="10" fill="#334155">{truncate(&sub, 28)}</text>
-                    </g>
-                </a>
-            }.into_any())
-        })
-        .collect_view();
+    let drawing = svg(&nodes, &edges, &pos, &group_of, &fanouts, &hot, &expand_href, (members, member_edges, width, height));
     let zoom = RwSignal::new(1.0_f64);
     let step = move |by: f64| zoom.update(|z| *z = (*z * by).clamp(0.25, 2.0));
     let button = "rounded border border-slate-300 px-2 py-0.5 text-sm hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800";
     let collapsed = !fanouts.is_empty();
+    let hidden: usize = fanouts.iter().map(|g| g.members.len()).sum();
     view! {
         <div class="mb-2 flex flex-wrap items-center gap-2 text-sm">
             <button type="button" class=button data-testid="dag-zoom-out" aria-label="Zoom out" on:click=move |_| step(0.8)>"−"</button>
-            <span class="w-12 text-center tabular-nums" data-testid="dag-zoom">{move || format!("{:.0} %", zoom.get() * 100.0)}</span>
+            <span class="w-12 text-center tabular-nums" data-testid="dag-zoom">{move || format!("{} %", (zoom.get() * 100.0).round() as i64)}</span>
             <button type="button" class=button data-testid="dag-zoom-in" aria-label="Zoom in" on:click=move |_| step(1.25)>"+"</button>
             <button type="button" class=button on:click=move |_| zoom.set(1.0)>"Reset"</button>
             <span class="text-xs text-slate-500">"Scroll or drag the scrollbars to pan."</span>
-            {if collapsed {
-                let hidden: usize = fanouts.iter().map(|g| g.members.len()).sum();
-                view! { <a class="ml-auto text-blue-700 underline dark:text-blue-300" data-testid="dag-expand" href=expand_href.clone()>{format!("Show all {members} members ({hidden} in {} collapsed fan-outs)", fanouts.len())}</a> }.into_any()
-            } else if expanded {
-                view! { <a class="ml-auto text-blue-700 underline dark:text-blue-300" data-testid="dag-collapse" href=base.clone()>"Collapse fan-outs"</a> }.into_any()
-            } else {
-                ().into_any()
-            }}
+            {collapsed.then(|| view! {
+                <a class="ml-auto text-blue-700 underline dark:text-blue-300" data-testid="dag-expand" href=expand_href.clone()>
+                    {format!("Show all {members} members ({hidden} in {} collapsed fan-outs)", fanouts.len())}
+                </a>
+            })}
+            {(expanded && !collapsed).then(|| view! {
+                <a class="ml-auto text-blue-700 underline dark:text-blue-300" data-testid="dag-collapse" href=base.clone()>"Collapse fan-outs"</a>
+            })}
         </div>
         <div class="max-h-[70vh] overflow-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-            <svg data-testid="dag" data-nodes=members data-edges=member_edges data-drawn-edges=edges.len()
-                width=move || format!("{:.0}", width * zoom.get()) height=move || format!("{:.0}", height * zoom.get())
-                viewBox=format!("0 0 {width} {height}") role="img" aria-label="flow DAG">
-                <defs>
-                    <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
-                        <path d="M 0 0 L 10 5 L 0 10 z" fill="#94a3b8"></path>
-                    </marker>
-                </defs>
-                {edge_views}
-                {node_views}
-            </svg>
+            <div data-testid="dag-canvas" style:width=move || format!("{}px", (width as f64 * zoom.get()).round() as i64) inner_html=drawing></div>
         </div>
-    }
-}
-
-/// A collapsed fan-out: a stack of cards, the family and member count, its
-/// members counted by state; it links to the expanded drawing.
-fn fanout_view(g: &Group, x: f64, y: f64, expand_href: &str) -> impl IntoView {
-    let counts = state_counts(&g.members);
-    let (fill, stroke) = node_colors(counts.first().map_or("waiting", |c| c.0));
-    let summary = counts.iter().map(|(s, n)| format!("{n} {}", glyph(s))).collect::<Vec<_>>().join(" · ");
-    let title = format!(
-        "{} × {}: {}. Select to draw every member.",
-        g.members.len(),
-        g.family,
-        counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ")
-    );
-    view! {
-        <a href=expand_href.to_owned()>
-            <g data-testid="dag-fanout" data-members=g.members.len() data-family=g.family.clone()>
-                <title>{title}</title>
-                <rect x=x + 6.0 y=y - 6.0 width=W height=H rx="6" fill=fill stroke=stroke stroke-width="1"></rect>
-                <rect x=x + 3.0 y=y - 3.0 width=W height=H rx="6" fill=fill stroke=stroke stroke-width="1"></rect>
-                <rect x=x y=y width=W height=H rx="6" fill=fill stroke=stroke stroke-width="1.5"></rect>
-                <text x=x + 8.0 y=y + 16.0 font-size="12" font-family="ui-monospace,monospace" fill="#0f172a">
-                    {format!("{} ×{}", truncate(&g.family, 18), g.members.len())}
-                </text>
-                <text x=x + 8.0 y=y + 31.0 font-size="10" fill="#334155">{truncate(&summary, 28)}</text>
-            </g>
-        </a>
     }
 }
 

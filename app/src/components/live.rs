@@ -56,10 +56,11 @@ pub fn apply(ctx: LiveCtx, last: Option<(u64, String)>, f: Frame) -> Option<(u64
             ctx.bump.update(|b| *b += 1);
             return Some((f.seq, f.epoch));
         }
-        // Status frames are outside the event sequence (seq 0).
-        LiveEvent::Streams { streams } => {
+        // Status frames are outside the event sequence (seq 0); a client
+        // without a position takes the one the frame names.
+        LiveEvent::Streams { streams, last_seq } => {
             ctx.streams.set(streams.clone());
-            return last;
+            return last.or_else(|| Some((*last_seq, f.epoch.clone())));
         }
         _ => {}
     }

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::budgets::{budget_detail, list_budgets, BudgetView};
 use crate::components::actions::BudgetReset;
 use crate::components::budget_bar::BudgetBar;
-use crate::components::chart::UsageChart;
+use crate::components::chart::usage_chart;
 use crate::components::feedback::{Empty, ErrorPanel, Loading};
 use crate::components::refresh::use_tick;
 use crate::components::refresh::now_ms;
@@ -96,7 +96,7 @@ fn BudgetCard(budget: BudgetView, link: bool) -> impl IntoView {
                 let now = now_ms();
                 b.history.into_iter().map(|h| {
                     let dim = b.dimensions.iter().find(|d| d.name == h.name);
-                    view! { <UsageChart name=h.name.clone() points=h.points soft=dim.and_then(|d| d.soft) hard=dim.and_then(|d| d.hard) now=now/> }
+                    view! { <div inner_html=usage_chart(&h.name, &h.points, dim.and_then(|d| d.soft), dim.and_then(|d| d.hard), now)></div> }
                 }).collect_view()
             })}
         </section>

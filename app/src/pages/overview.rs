@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::overview::{get_overview, KeyHourView, OverviewView, COUNT_CAP};
-use crate::components::chart::{Sparkline, StackedBars};
+use crate::components::chart::{sparkline, StackedBars};
 use crate::components::feedback::{ErrorPanel, Loading};
 use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
@@ -43,15 +43,20 @@ fn body(v: OverviewView) -> impl IntoView {
                     <a href=format!("/executions?state={}", c.state.as_str()) class=format!("{CARD} block hover:border-slate-400") data-testid="state-count" data-state=c.state.as_str()>
                         <div class="text-2xl font-semibold tabular-nums">{label}</div>
                         <StateBadge state=c.state.as_str()/>
+                        {c.last_hour.then(|| view! { <span class="ml-1 text-xs text-slate-500">"last hour"</span> })}
                     </a>
                 }
             }).collect_view()}
         </section>
-        <p class="mb-2 text-xs text-slate-500">{format!("Counts stop at {COUNT_CAP} (one page per state: the overview never reads the whole store).")}</p>
+        <p class="mb-2 text-xs text-slate-500">{format!("Counts stop at {COUNT_CAP} (one page per state: the overview never reads the whole store); failed and cancelled are the last hour's, from the completion stream.")}</p>
         <StackedBars title="Completions and retries per minute, last hour" series=v.outcomes.clone() buckets=buckets testid="throughput"/>
         <p class="mt-1 mb-4 text-xs text-slate-500">
             "Counted by this board from the engine's completion and lease streams since "<Time t=v.counting_since now=now/>
-            " (a retry is a new lease on an execution whose earlier lease the board saw)."
+            {if v.retries_counted {
+                " (a retry is a new lease on an execution whose earlier lease the board saw)."
+            } else {
+                ". Retries: not reported by this backend (its lease events carry no lease id)."
+            }}
         </p>
         <div class="mb-4 grid gap-3 lg:grid-cols-2">
             <KeyTable title="By lane" testid="by-lane" filter="lane" outcomes=v.outcomes.clone() rows=v.lanes/>
@@ -93,7 +98,8 @@ fn body(v: OverviewView) -> impl IntoView {
                                 let last = b.points.last().map_or(0, |p| p.1);
                                 let limit = b.limit.map_or_else(|| "no limit".to_owned(), |l| format!("limit {l}"));
                                 let label = format!("{d} over the last hour: now {last}, {limit}, {} samples", b.points.len());
-                                view! { <span class="flex w-full items-center gap-2 text-xs text-slate-500"><Sparkline values=b.points.iter().map(|p| p.1).collect() label=label.clone()/>{label}</span> }
+                                let line = sparkline(&b.points.iter().map(|p| p.1).collect::<Vec<_>>(), &label);
+                                view! { <span class="flex w-full items-center gap-2 text-xs text-slate-500"><span inner_html=line></span>{label}</span> }
                             })}
                         </li>
                     }).collect_view()}</ul> }.into_any()
@@ -115,7 +121,8 @@ fn KeyTable(
     rows: Vec<KeyHourView>,
 ) -> impl IntoView {
     view! {
-        <section class=format!("{CARD} overflow-x-auto") data-testid=testid aria-label=title>
+        // Focusable: the table may scroll sideways, and keyboards must reach it.
+        <section class=format!("{CARD} overflow-x-auto") data-testid=testid aria-label=title tabindex="0">
             <h2 class="mb-2 font-medium">{title}" (last hour)"</h2>
             {if rows.is_empty() {
                 view! { <p class="text-sm text-slate-500">"Nothing completed or retried since the board started counting."</p> }.into_any()
@@ -140,7 +147,7 @@ fn KeyTable(
                                     <tr data-testid="key-row" data-key=r.key.clone()>
                                         <td>{name}</td>
                                         {r.totals.into_iter().map(|n| view! { <td class="px-1 text-right tabular-nums">{n}</td> }).collect_view()}
-                                        <td><Sparkline values=r.per_minute.into_iter().map(u64::from).collect() label=label/></td>
+                                        <td inner_html=sparkline(&r.per_minute.iter().map(|n| u64::from(*n)).collect::<Vec<_>>(), &label)></td>
                                     </tr>
                                 }
                             }).collect_view()}

@@ -53,6 +53,8 @@ pub struct Subscription {
     pub backlog: Vec<Arc<Published>>,
     /// Set when the requested resume point cannot be served.
     pub resync: Option<String>,
+    /// The last event seq published when the subscription began.
+    pub last_seq: u64,
     pub rx: broadcast::Receiver<Arc<Published>>,
 }
 
@@ -73,9 +75,12 @@ impl Bus {
     /// Stamp and fan out one event. A `streams` status frame is outside
     /// the sequence: seq 0, not kept for resume (the latest is sent to each
     /// new subscriber instead), so a client's last seq never goes back.
-    pub fn publish(&self, at: i64, event: LiveEvent) -> Arc<Published> {
+    pub fn publish(&self, at: i64, mut event: LiveEvent) -> Arc<Published> {
         let mut inner = self.inner.lock().expect("bus lock");
         let status = matches!(event, LiveEvent::Streams { .. });
+        if let LiveEvent::Streams { last_seq, .. } = &mut event {
+            *last_seq = inner.next_seq - 1;
+        }
         let seq = if status { 0 } else { inner.next_seq };
         let frame = Frame { seq, epoch: self.epoch.clone(), at, event };
         let json = serde_json::to_string(&frame).unwrap_or_default();
@@ -114,26 +119,32 @@ impl Bus {
     pub fn subscribe(&self, after: Option<u64>, epoch: Option<&str>) -> Subscription {
         let inner = self.inner.lock().expect("bus lock");
         let rx = self.tx.subscribe();
+        let last_seq = inner.next_seq - 1;
         let Some(after) = after else {
-            return Subscription { backlog: vec![], resync: None, rx };
+            return Subscription { backlog: vec![], resync: None, last_seq, rx };
         };
         if epoch.is_some_and(|e| e != self.epoch) {
-            return Subscription { backlog: vec![], resync: Some("another board process (epoch changed)".into()), rx };
+            return Subscription { backlog: vec![], resync: Some("another board process (epoch changed)".into()), last_seq, rx };
         }
-        let last = inner.next_seq - 1;
-        if after > last {
-            return Subscription { backlog: vec![], resync: Some(format!("after {after} is ahead of this board ({last})")), rx };
+        if after > last_seq {
+            return Subscription {
+                backlog: vec![],
+                resync: Some(format!("after {after} is ahead of this board ({last_seq})")),
+                last_seq,
+                rx,
+            };
         }
         let oldest = inner.ring.front().map(|f| f.seq).unwrap_or(inner.next_seq);
         if after + 1 < oldest {
             return Subscription {
                 backlog: vec![],
                 resync: Some(format!("after {after} is older than the replay buffer (oldest {oldest})")),
+                last_seq,
                 rx,
             };
         }
         let backlog = inner.ring.iter().filter(|f| f.seq > after).cloned().collect();
-        Subscription { backlog, resync: None, rx }
+        Subscription { backlog, resync: None, last_seq, rx }
     }
 }
 
@@ -161,7 +172,9 @@ mod tests {
             assert_eq!(bus.publish(0, ev(i)).seq, i + 1);
         }
         // A status frame does not take a seq nor enter the replay ring.
-        assert_eq!(bus.publish(0, LiveEvent::Streams { streams: vec![] }).seq, 0);
+        let status = bus.publish(0, LiveEvent::Streams { streams: vec![], last_seq: 99 });
+        assert_eq!(status.seq, 0);
+        assert!(matches!(status.event, LiveEvent::Streams { last_seq: 10, .. }), "stamped with the last event seq");
         assert_eq!(bus.last_seq(), 10);
         assert_eq!(bus.publish(0, ev(10)).seq, 11);
         let s = bus.subscribe(Some(6), Some("ep"));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ff_board_app::live::LiveEvent;
 use ff_board_engine::connect::Connected;
-use ff_board_engine::live::{SourceEvent, StreamState};
+use ff_board_engine::live::SourceEvent;
 use ff_board_engine::throughput;
 use ff_board_engine::Engine;
 
@@ -52,16 +52,9 @@ pub fn spawn(engine: Arc<Engine>, bus: Arc<Bus>) {
                 let streams = status
                     .borrow_and_update()
                     .iter()
-                    .map(|(k, v)| {
-                        let s = match v {
-                            StreamState::Live => "live".to_owned(),
-                            StreamState::Polling { every_ms, why } => format!("polling every {every_ms} ms ({why})"),
-                            StreamState::Reconnecting { error } => format!("reconnecting: {error}"),
-                        };
-                        ((*k).to_owned(), s)
-                    })
+                    .map(|(k, v)| ((*k).to_owned(), v.describe()))
                     .collect();
-                status_bus.publish(now_ms(), LiveEvent::Streams { streams });
+                status_bus.publish(now_ms(), LiveEvent::Streams { streams, last_seq: 0 });
                 if status.changed().await.is_err() {
                     return;
                 }

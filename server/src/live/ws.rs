@@ -203,7 +203,19 @@ where
                     return;
                 }
             }
-            for f in bus.streams().iter().chain(sub.backlog.iter().filter(|f| wanted(&topics, f))) {
+            // The current reader states, stamped with this subscription's
+            // position (a client without one resumes from there).
+            if let Some(status) = bus.streams() {
+                let mut f = status.frame.clone();
+                if let LiveEvent::Streams { last_seq, .. } = &mut f.event {
+                    *last_seq = sub.last_seq;
+                }
+                if send(&mut sink, &f).await.is_err() {
+                    reader.abort();
+                    return;
+                }
+            }
+            for f in sub.backlog.iter().filter(|f| wanted(&topics, f)) {
                 if sink.send(f.json.clone()).await.is_err() {
                     reader.abort();
                     return;
@@ -216,7 +228,12 @@ where
             reader.abort();
             return;
         }
-        _ => {
+        // The client went away (or broke a limit) before subscribing.
+        Ok(None) => {
+            reader.abort();
+            return;
+        }
+        Err(_) => {
             let _ = sink.send(serde_json::json!({ "error": "expected a subscribe frame" }).to_string()).await;
             reader.abort();
             return;

@@ -37,22 +37,32 @@ use super::reply::{number, pairs, server_id};
 use super::{leases, notify, signals};
 use crate::connect::Connected;
 use crate::live::trait_streams::completion_event;
-use crate::live::{Backoff, Feed, SourceEvent};
+use crate::live::{supervise, Backoff, Feed, SourceEvent};
 
 /// Probe interval of the completion reader.
 pub(crate) const PROBE: Duration = Duration::from_secs(1);
 const COMPLETION_CHANNEL: &str = "ff:dag:completions";
 
 /// Start Valkey's three readers (and the keyspace watcher they share).
-pub(crate) fn spawn(c: Connected, client: Client, feed: impl Fn(&'static str) -> Feed) {
+/// Each runs supervised (`crate::live::supervise`); a lease or signal
+/// reader started again after a panic has lost its notification channel
+/// and polls, saying so.
+pub(crate) fn spawn(
+    c: Connected,
+    client: Client,
+    feed: impl Fn(&'static str) -> Feed + Clone + Send + 'static,
+    status: &crate::live::StatusTx,
+) {
     let watch = c.valkey_seed.clone().map(|seed| notify::spawn(client.clone(), seed));
-    let (lease_notices, signal_notices) = match watch {
+    let (mut lease_notices, mut signal_notices) = match watch {
         Some(w) => (Some(w.leases), Some(w.signals)),
         None => (None, None),
     };
-    tokio::spawn(completions(c.clone(), client.clone(), feed("completion")));
-    tokio::spawn(leases::leases(c.clone(), client.clone(), feed("lease"), lease_notices));
-    tokio::spawn(signals::signals(c, client, feed("signal"), signal_notices));
+    let (c1, k1, f1) = (c.clone(), client.clone(), feed.clone());
+    supervise("completion", status, move |_| completions(c1.clone(), k1.clone(), f1("completion")));
+    let (c2, k2, f2) = (c.clone(), client.clone(), feed.clone());
+    supervise("lease", status, move |_| leases::leases(c2.clone(), k2.clone(), f2("lease"), lease_notices.take()));
+    supervise("signal", status, move |_| signals::signals(c.clone(), client.clone(), feed("signal"), signal_notices.take()));
 }
 
 // ── completions ─────────────────────────────────────────────────────────

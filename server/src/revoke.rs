@@ -1,0 +1,113 @@
+//! Session revocation that works across board replicas. Each user has a
+//! generation in the deployment's store (`ff_board_engine::sessions`); a
+//! session cookie carries the generation it was issued at. Signing out
+//! moves the user's generation on, so every older session of that user is
+//! refused, here at once and on the other replicas within
+//! [`REFRESH_EVERY`] (each replica re-reads the generations, one small
+//! query or `HGETALL`, that often). A password changed or a user removed in
+//! the users file ends their sessions when the file is reloaded
+//! (`crate::authn`).
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ff_board_engine::sessions::Generations;
+use ff_board_engine::Engine;
+
+/// How often the generations are re-read from the store.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
+
+/// The generations this process knows, and the store they come from.
+#[derive(Default)]
+pub struct Revocations {
+    gens: RwLock<HashMap<String, u64>>,
+    store: tokio::sync::OnceCell<Generations>,
+}
+
+impl Revocations {
+    /// The generation a new session of `user` is issued at.
+    pub fn current(&self, user: &str) -> u64 {
+        self.gens.read().unwrap_or_else(|p| p.into_inner()).get(user).copied().unwrap_or(0)
+    }
+
+    /// Whether a session of `user` issued at `gen` is still valid. A
+    /// generation above the one known here was issued by a replica that
+    /// saw a sign-out first: valid.
+    pub fn valid(&self, user: &str, gen: u64) -> bool {
+        gen >= self.current(user)
+    }
+
+    fn raise(&self, user: &str, gen: u64) {
+        let mut gens = self.gens.write().unwrap_or_else(|p| p.into_inner());
+        let e = gens.entry(user.to_owned()).or_insert(0);
+        *e = (*e).max(gen);
+    }
+
+    /// End every session of `user`: move the generation on in the store
+    /// (all replicas) and here.
+    pub async fn revoke(&self, engine: &Engine, user: &str) -> Result<u64, String> {
+        let store = self.store(engine).await?;
+        let gen = tokio::time::timeout(Duration::from_secs(5), store.bump(user))
+            .await
+            .map_err(|_| "session generations: the store did not answer within 5 s".to_owned())??;
+        self.raise(user, gen);
+        tracing::info!(target: "ff_board::security", user, gen, "sessions revoked");
+        Ok(gen)
+    }
+
+    async fn store(&self, engine: &Engine) -> Result<&Generations, String> {
+        self.store
+            .get_or_try_init(|| async {
+                let c = engine.connected().map_err(|e| format!("session generations: backend unavailable: {e:?}"))?;
+                Generations::open(&c.side).await
+            })
+            .await
+    }
+
+    /// Re-read the generations every [`REFRESH_EVERY`], forever.
+    pub fn spawn_refresh(self: Arc<Self>, engine: Arc<Engine>) {
+        tokio::spawn(async move {
+            let mut warned = false;
+            loop {
+                let read = async {
+                    let store = self.store(&engine).await?;
+                    tokio::time::timeout(Duration::from_secs(5), store.all())
+                        .await
+                        .map_err(|_| "session generations: read timed out".to_owned())?
+                };
+                match read.await {
+                    Ok(all) => {
+                        warned = false;
+                        for (user, gen) in all {
+                            self.raise(&user, gen);
+                        }
+                    }
+                    Err(e) if !warned => {
+                        warned = true;
+                        tracing::warn!(error = %e, "session generations not refreshed (sign-outs on other replicas wait)");
+                    }
+                    Err(_) => {}
+                }
+                tokio::time::sleep(REFRESH_EVERY).await;
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn older_generations_are_refused() {
+        let r = Revocations::default();
+        assert!(r.valid("alice", 0));
+        r.raise("alice", 2);
+        assert!(!r.valid("alice", 1));
+        assert!(r.valid("alice", 2));
+        assert!(r.valid("alice", 3), "issued by a replica that knew more");
+        r.raise("alice", 1);
+        assert_eq!(r.current("alice"), 2, "never goes back");
+        assert!(r.valid("bob", 0));
+    }
+}

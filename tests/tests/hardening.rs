@@ -1,0 +1,267 @@
+//! Hostile and faulty input against a real board (issue 11): sign-in
+//! floods and forged `X-Forwarded-For`, malformed and oversized bodies,
+//! sign-out that ends a session everywhere, users-file reloads, the live
+//! socket's limits, the page CSP nonce, and what anonymous visitors learn.
+use std::sync::Arc;
+use std::time::Duration;
+
+use ff_board::auth::{demo_users, SessionKey, Users};
+use ff_board::authn::BoardAuth;
+use ff_board_tests::board::Board;
+use ff_board_tests::{connect, dev_mode, fresh_postgres, sqlite_path};
+use futures::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+fn key() -> SessionKey {
+    SessionKey::from_secret(&[7u8; 32]).unwrap()
+}
+
+fn demo_auth(anonymous_read: bool) -> Arc<BoardAuth> {
+    let (users, listed) = demo_users().unwrap();
+    Arc::new(BoardAuth::new(users, key(), false, anonymous_read, listed))
+}
+
+async fn sqlite_board(auth: Arc<BoardAuth>, ws_cap: Option<usize>) -> Board {
+    dev_mode();
+    let url = format!("sqlite:{}", sqlite_path());
+    let c = connect(&url).await;
+    Board::start_with(&url, &c, auth, ws_cap).await
+}
+
+async fn login(b: &Board, user: &str, password: &str, xff: Option<&str>) -> (u16, String, Option<String>) {
+    let mut req = b.http.post(format!("{}/api/login", b.base)).form(&[("username", user), ("password", password)]);
+    if let Some(x) = xff {
+        req = req.header("x-forwarded-for", x);
+    }
+    let r = req.send().await.unwrap();
+    let cookie = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).map(str::to_owned);
+    (r.status().as_u16(), r.text().await.unwrap(), cookie)
+}
+
+/// The status the board answers to a sign-in post declaring a body of
+/// `len` bytes, sent without the body (the board must not wait for it).
+async fn declared_body_status(b: &Board, len: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = b.base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {len}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.expect("an answer without the body").unwrap();
+    let line = String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_owned();
+    line.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+async fn me(b: &Board, cookie: &str) -> serde_json::Value {
+    let r = b.http.post(format!("{}/api/me", b.base)).header("cookie", cookie).send().await.unwrap();
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_refuses_bad_input_and_forged_addresses() {
+    let b = sqlite_board(demo_auth(true), None).await;
+    // Over-long names are refused before any hashing.
+    let (s, body, _) = login(&b, &"a".repeat(65), "x", None).await;
+    assert_eq!(s, 400, "{body}");
+    // Bodies that are no form, or miss fields: 400, never 502.
+    for raw in ["x=1", "%%%", "username=alice", "\u{1}\u{2}\u{3}garbage"] {
+        let r = b.http.post(format!("{}/api/login", b.base)).header("content-type", "application/x-www-form-urlencoded").body(raw).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{raw:?}: {}", r.text().await.unwrap());
+    }
+    // An 8 MB body is refused by its declared size, before it is read.
+    assert_eq!(declared_body_status(&b, 8 << 20).await, 413);
+    // A good sign-in works.
+    let (s, body, cookie) = login(&b, "alice", "alice-demo", None).await;
+    assert!(s == 302 || s == 200, "{s} {body}");
+    assert!(cookie.is_some_and(|c| c.starts_with("ffb_session=")));
+    // Random names from random forged X-Forwarded-For: the board sees one
+    // peer (no trusted proxy), so the address budget stops the flood.
+    let mut limited = 0;
+    for i in 0..30 {
+        let (s, body, _) = login(&b, &format!("nobody-{i}"), "wrong", Some(&format!("10.{i}.0.1"))).await;
+        assert!(s == 401 || s == 429, "{s} {body}");
+        limited += usize::from(s == 429);
+    }
+    assert!(limited >= 30 - ff_board::limiter::FREE_PER_ADDR as usize, "forged addresses escaped the limit: {limited} of 30 limited");
+    // Pages still answer meanwhile.
+    assert_eq!(b.get_status("/flows").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_flood_gets_answers_not_stalls() {
+    let b = Arc::new(sqlite_board(demo_auth(true), None).await);
+    let flood: Vec<_> = (0..16)
+        .map(|t| {
+            let b = b.clone();
+            tokio::spawn(async move {
+                let mut statuses = vec![];
+                for i in 0..6 {
+                    statuses.push(login(&b, &format!("flood-{t}-{i}"), "wrong", None).await.0);
+                }
+                statuses
+            })
+        })
+        .collect();
+    // The board keeps serving pages while password checks queue.
+    for _ in 0..5 {
+        assert_eq!(b.get_status("/flows").await.0, 200);
+    }
+    for f in flood {
+        for s in f.await.unwrap() {
+            assert!(s == 401 || s == 429, "a flood answer is a refusal, never an error: {s}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_out_ends_the_session_on_every_replica() {
+    let direct = fresh_postgres().await;
+    let c = connect(&direct).await;
+    // Two replicas: the same users file (here: the same demo users) and secret.
+    let (users, listed) = demo_users().unwrap();
+    let auth = || Arc::new(BoardAuth::new(users.clone(), key(), false, true, listed.clone()));
+    let a = Board::start_with(&direct, &c, auth(), None).await;
+    let b = Board::start_with(&direct, &connect(&direct).await, auth(), None).await;
+    let (s, _, cookie) = login(&a, "bob", "bob-demo", None).await;
+    assert!(s == 302 || s == 200);
+    let cookie = cookie.unwrap();
+    assert_eq!(me(&b, &cookie).await["actor"]["user"], "bob", "the other replica takes the session");
+    // A copy of the cookie, kept by someone else.
+    let copy = cookie.clone();
+    let r = a.http.post(format!("{}/api/logout", a.base)).header("cookie", &cookie).send().await.unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert!(me(&a, &copy).await["actor"].is_null(), "revoked here at once");
+    let mut gone = false;
+    for _ in 0..40 {
+        if me(&b, &copy).await["actor"].is_null() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(gone, "the other replica refuses the copied cookie within its refresh");
+    // A fresh sign-in works again on both.
+    let (_, _, fresh) = login(&b, "bob", "bob-demo", None).await;
+    let fresh = fresh.unwrap();
+    assert_eq!(me(&a, &fresh).await["actor"]["user"], "bob");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_file_reload_ends_removed_and_changed_users_sessions() {
+    let hash = |p: &str| ff_board::auth::hash_password(p).unwrap();
+    let file = |entries: &[(&str, &str, String)]| -> String {
+        entries.iter().map(|(n, r, h)| format!("[[user]]\nname = \"{n}\"\nrole = \"{r}\"\npassword_hash = \"{h}\"\n\n")).collect()
+    };
+    let path = std::env::temp_dir().join(format!("ffb-users-{}.toml", uuid::Uuid::new_v4()));
+    let (ha, hb) = (hash("a-pass"), hash("b-pass"));
+    std::fs::write(&path, file(&[("ann", "operator", ha.clone()), ("ben", "viewer", hb.clone())])).unwrap();
+    let auth = Arc::new(BoardAuth::new(Users::load(&path).unwrap(), key(), false, false, vec![]).with_users_file(&path));
+    let b = sqlite_board(auth.clone(), None).await;
+    let ann = auth.session_cookie("ann").unwrap();
+    let ben = auth.session_cookie("ben").unwrap();
+    assert_eq!(me(&b, &ann).await["actor"]["user"], "ann");
+    // ann's password changes, ben is removed.
+    std::fs::write(&path, file(&[("ann", "operator", hash("new-pass"))])).unwrap();
+    assert_eq!(auth.reload().unwrap(), 1);
+    assert!(me(&b, &ann).await["actor"].is_null(), "a changed password ends older sessions");
+    assert!(me(&b, &ben).await["actor"].is_null(), "a removed user's session ends");
+    // A broken file keeps the current users.
+    std::fs::write(&path, "not toml [[").unwrap();
+    assert!(auth.reload().is_err());
+    let fresh = auth.session_cookie("ann").unwrap();
+    assert_eq!(me(&b, &fresh).await["actor"]["user"], "ann");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_visitors_learn_only_whether_it_is_up() {
+    let b = sqlite_board(demo_auth(false), None).await;
+    let health: serde_json::Value = b.http.get(format!("{}/healthz", b.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["board"], "ok");
+    assert!(health.get("backend").is_none() && health.get("error").is_none(), "{health}");
+    let info: serde_json::Value = b.http.post(format!("{}/api/get_board_info", b.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(info["backend"], "", "{info}");
+    let cookie = b.auth.session_cookie("vera").unwrap();
+    let health: serde_json::Value = b.http.get(format!("{}/healthz", b.base)).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    assert!(health["backend"].as_str().is_some_and(|s| s.starts_with("sqlite:")), "{health}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_allow_only_their_own_nonced_scripts() {
+    let b = sqlite_board(demo_auth(true), None).await;
+    let r = b.http.get(format!("{}/flows", b.base)).send().await.unwrap();
+    let csp = r.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+    assert!(r.headers().get("strict-transport-security").is_some());
+    let body = r.text().await.unwrap();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce in the CSP");
+    assert!(nonce.len() >= 16, "{nonce}");
+    assert!(body.contains(&format!("nonce=\"{nonce}\"")), "the inline scripts carry the response's nonce");
+    let other = b.http.get(format!("{}/flows", b.base)).send().await.unwrap();
+    let csp2 = other.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+    assert_ne!(csp, csp2, "a new nonce per response");
+}
+
+async fn ws(b: &Board, origin: Option<&str>) -> Result<ff_board_tests::WsStream, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{}/ws", b.base.replacen("http", "ws", 1)).into_client_request().unwrap();
+    if let Some(o) = origin {
+        req.headers_mut().insert("origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((s, _)) => Ok(s),
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+        Err(e) => panic!("ws: {e}"),
+    }
+}
+
+async fn first_text(s: &mut ff_board_tests::WsStream) -> Option<String> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), s.next()).await.ok()?? {
+            Ok(Message::Text(t)) => return Some(t.to_string()),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_socket_limits() {
+    let b = sqlite_board(demo_auth(true), Some(2)).await;
+    // Another site's page may not open it; the board's own may.
+    assert_eq!(ws(&b, Some("https://evil.example")).await.err(), Some(403));
+    let host = b.base.clone();
+    let mut one = ws(&b, Some(&host)).await.expect("same origin");
+    // Too many topics: an error frame, then the socket ends.
+    let topics: Vec<String> = (0..33).map(|i| format!("flow:{i}")).collect();
+    one.send(Message::Text(serde_json::json!({"type": "subscribe", "topics": topics}).to_string().into())).await.unwrap();
+    let err = first_text(&mut one).await.expect("an error frame");
+    assert!(err.contains("at most 32 topics"), "{err}");
+    drop(one);
+    // Over 16 KiB in one message: closed without an answer.
+    let mut two = ws(&b, None).await.expect("no origin: a non-browser client");
+    let big = format!("{{\"type\":\"subscribe\",\"topics\":[\"{}\"]}}", "x".repeat(20 * 1024));
+    let _ = two.send(Message::Text(big.into())).await;
+    assert_eq!(first_text(&mut two).await, None, "an oversized message ends the socket");
+    drop(two);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The cap: two open sockets, the third gets 503 with the reason.
+    let mut held = vec![];
+    for _ in 0..2 {
+        let mut s = ws(&b, None).await.expect("under the cap");
+        s.send(Message::Text(r#"{"type":"subscribe","topics":["all"]}"#.into())).await.unwrap();
+        held.push(s);
+    }
+    assert_eq!(ws(&b, None).await.err(), Some(503));
+    drop(held);
+    let mut freed = None;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(s) = ws(&b, None).await {
+            freed = Some(s);
+            break;
+        }
+    }
+    assert!(freed.is_some(), "closed sockets free their places");
+}
