@@ -219,7 +219,17 @@ pub async fn decide(
     }
 }
 
-pub async fn revoke_lease(c: &Connected, id: &ExecutionId, reason: &str) -> Result<String, EngineError> {
+/// What an action did: something, or nothing (the engine's no-op answer,
+/// never shown or audited as a success).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Done(String),
+    Nothing(String),
+}
+
+/// Revoke the current lease; the engine's `AlreadySatisfied` (the lease
+/// was already gone) is [`Effect::Nothing`].
+pub async fn revoke_lease(c: &Connected, id: &ExecutionId, reason: &str) -> Result<Effect, EngineError> {
     let snap = c.backend.describe_execution(id).await?.ok_or(EngineError::NotFound { entity: "execution" })?;
     let lease = snap.current_lease.ok_or(EngineError::NotFound { entity: "lease" })?;
     Ok(match c
@@ -232,8 +242,8 @@ pub async fn revoke_lease(c: &Connected, id: &ExecutionId, reason: &str) -> Resu
         })
         .await?
     {
-        RevokeLeaseResult::Revoked { lease_id, .. } => format!("lease {lease_id} revoked"),
-        RevokeLeaseResult::AlreadySatisfied { reason } => format!("nothing to revoke: {reason}"),
+        RevokeLeaseResult::Revoked { lease_id, .. } => Effect::Done(format!("lease {lease_id} revoked")),
+        RevokeLeaseResult::AlreadySatisfied { reason } => Effect::Nothing(format!("nothing to revoke: {reason}")),
     })
 }
 

@@ -224,7 +224,11 @@ pub async fn execution_action(
     run::act(crate::auth::Role::Operator, &csrf, act.as_str(), &execution_id, &reason, &[&prio], &idempotency_key, |c, _| async move {
         let r = match act {
             A::Cancel => actions::cancel_execution(&c, &id, &why).await,
-            A::RevokeLease => actions::revoke_lease(&c, &id, &why).await,
+            A::RevokeLease => match actions::revoke_lease(&c, &id, &why).await {
+                Ok(actions::Effect::Done(m)) => Ok(m),
+                Ok(actions::Effect::Nothing(m)) => return Err(AppError::NoEffect(m)),
+                Err(e) => Err(e),
+            },
             A::Replay => actions::replay_execution(&c, &id).await,
             A::ChangePriority => actions::change_priority(&c, &id, priority.unwrap_or_default()).await,
         };
