@@ -85,10 +85,17 @@ for (const [width, height] of [[1366, 768], [390, 844]]) {
   test(`confirmations are centred modals at ${width}px: real buttons, Esc closes`, async ({ browser }) => {
     const bob = await operator(browser, 'bob');
     await bob.page.setViewportSize({ width, height });
+    // An execution still running when its page loads (the demo finishes
+    // them quickly: take the next one if it just did).
     await bob.page.goto('/executions?state=active');
-    const id = await bob.page.getByTestId('execution-row').first().getAttribute('data-execution-id');
-    await bob.page.goto(`/executions/${encodeURIComponent(id!)}`);
+    const ids = await bob.page.getByTestId('execution-row').evaluateAll(rs => rs.map(r => r.getAttribute('data-execution-id')!));
+    expect(ids.length, 'the demo has running executions').toBeGreaterThan(0);
     const open = bob.page.getByTestId('cancel-open').locator('[data-open]');
+    for (const id of ids) {
+      await bob.page.goto(`/executions/${encodeURIComponent(id)}`);
+      await expect(bob.page.getByTestId('execution-facts')).toBeVisible();
+      if (await open.count() > 0) break;
+    }
     await expect(open).toHaveRole('button');
     await open.click();
     await dialogFits(bob.page, 'cancel-confirm');
