@@ -21,6 +21,8 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod proxy;
 #[cfg(feature = "ssr")]
+pub mod security;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use components::layout::Layout;

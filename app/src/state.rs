@@ -12,6 +12,7 @@ use ff_board_engine::audit::AuditLog;
 
 use crate::auth::{Actor, Authenticator, Role};
 use crate::error::AppError;
+use crate::security::Refusal;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,6 +21,8 @@ pub struct AppState {
     pub auth: Arc<dyn Authenticator>,
     /// The audit log, opened on the backend's store at first use.
     pub audit: Arc<tokio::sync::OnceCell<Arc<AuditLog>>>,
+    /// How many refusals this board still writes to the audit log this minute.
+    pub refusals: Arc<crate::security::Quota>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -64,10 +67,13 @@ pub fn writer(needed: Role, csrf: &str) -> Result<Actor, AppError> {
     let a = actor().ok_or_else(|| AppError::Unauthorized("sign in to act".into()))?;
     if a.csrf.is_empty() || !ct_eq(a.csrf.as_bytes(), csrf.as_bytes()) {
         tracing::warn!(target: "ff_board::security", user = %a.user, "write refused: missing or invalid CSRF token");
+        crate::security::record(Refusal::Csrf, &a.user, a.role.as_str(), &crate::security::path(), "missing or invalid CSRF token");
         return Err(AppError::Forbidden("missing or invalid CSRF token: reload the page".into()));
     }
     if !a.role.can(needed) {
         tracing::warn!(target: "ff_board::security", user = %a.user, role = a.role.as_str(), needed = needed.as_str(), "write refused: role");
+        let why = format!("needs the {} role", needed.as_str());
+        crate::security::record(Refusal::Role, &a.user, a.role.as_str(), &crate::security::path(), &why);
         return Err(AppError::Forbidden(format!("{} may not do this: it needs the {} role", a.role.as_str(), needed.as_str())));
     }
     Ok(a)
@@ -80,7 +86,11 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The audit log of the connected backend.
 pub async fn audit(c: &Connected) -> Result<Arc<AuditLog>, AppError> {
-    let s = state()?;
+    audit_in(&state()?, c).await
+}
+
+/// The audit log of `s` (outside a request's context, e.g. in a task).
+pub async fn audit_in(s: &AppState, c: &Connected) -> Result<Arc<AuditLog>, AppError> {
     s.audit
         .get_or_try_init(|| async { AuditLog::open(&c.side).await.map(Arc::new) })
         .await

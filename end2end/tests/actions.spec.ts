@@ -41,10 +41,35 @@ test('cancel a flow: the dialog says how many members, then they turn cancelled'
   await bob.ctx.close();
 });
 
-test('the audit page lists what operators did', async ({ browser }) => {
+test('the audit page lists what operators did and what was refused', async ({ browser }) => {
+  // This test's own doings: bob cancels one waiting execution, and someone
+  // tries bob's account with a wrong password.
+  const bob = await operator(browser, 'bob');
+  const eid = await bob.page.evaluate(async () => {
+    const me = await (await fetch('/api/me', { method: 'POST' })).json();
+    const page = await (await fetch('/api/list_executions', { method: 'POST', body: new URLSearchParams({ state: 'waiting' }) })).json();
+    const id = page.rows[0].execution_id as string;
+    const body = new URLSearchParams({ execution_id: id, action: 'cancel', reason: 'audit spec', idempotency_key: `audit-${id}`, csrf: me.actor.csrf });
+    const r = await fetch('/api/execution_action', { method: 'POST', body });
+    if (r.status !== 200) throw new Error(`cancel: ${r.status} ${await r.text()}`);
+    return id;
+  });
+  await bob.ctx.close();
+  const stranger = await browser.newContext();
+  const s = await stranger.request.post('/api/login', { form: { username: 'bob', password: 'guess' }, maxRedirects: 0 });
+  expect(s.status()).toBe(401);
+  await stranger.close();
   const ada = await operator(browser, 'ada');
-  await ada.page.goto('/audit');
-  await expect(ada.page.getByTestId('audit-row').first()).toBeVisible();
+  await ada.page.goto(`/audit?action=cancel&target=${encodeURIComponent(eid)}`);
+  const done = ada.page.getByTestId('audit-row');
+  await expect(done).toHaveCount(1);
+  await expect(done).toContainText('bob');
+  await expect(done).toContainText('audit spec');
+  await expect(done).toContainText('ok');
+  await ada.page.goto('/audit?action=refused_sign_in&user=bob');
+  const refused = ada.page.getByTestId('audit-row').first();
+  await expect(refused).toHaveAttribute('data-action', 'refused_sign_in');
+  await expect(refused).toContainText('refused');
   await shot(ada.page, 'audit');
   await ada.ctx.close();
 });

@@ -115,7 +115,11 @@ test('the flows page moves without reload', async ({ page }) => {
   const flows = new FlowsPage(page);
   await flows.open();
   await expect(flows.rows().first()).toBeVisible();
-  // Wait for hydration-driven refreshes: the set of rows or their states change as the demo runs.
+  // Live refetches change the rows or their states as the demo runs; a
+  // marker on the window proves the page was not reloaded meanwhile.
+  await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'live');
+  await page.evaluate(() => { (window as any).__noReload = true; });
   const before = await page.getByTestId('flows-table').innerText();
   await expect.poll(async () => await page.getByTestId('flows-table').innerText(), { timeout: 30_000 }).not.toBe(before);
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 });

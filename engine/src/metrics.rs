@@ -62,6 +62,10 @@ pub struct Metrics {
     events: Mutex<BTreeMap<&'static str, u64>>,
     /// stream → reader restarts after a panic.
     restarts: Mutex<BTreeMap<&'static str, u64>>,
+    /// kind → refusals (sign-ins, CSRF, roles).
+    refusals: Mutex<BTreeMap<&'static str, u64>>,
+    /// Refusals not written to the audit log (over its per-minute bound).
+    refusals_unaudited: AtomicU64,
 }
 
 /// The process-wide registry.
@@ -92,6 +96,16 @@ impl Metrics {
     /// A reader panicked and was started again.
     pub fn reader_restarted(&self, stream: &'static str) {
         *self.restarts.lock().expect("metrics lock").entry(stream).or_default() += 1;
+    }
+
+    /// A refused sign-in or write (`kind` is a fixed name).
+    pub fn refusal(&self, kind: &'static str) {
+        *self.refusals.lock().expect("metrics lock").entry(kind).or_default() += 1;
+    }
+
+    /// A refusal the audit log did not take (over its bound).
+    pub fn refusal_unaudited(&self) {
+        self.refusals_unaudited.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn ws_connected(&self) {
@@ -139,6 +153,15 @@ impl Metrics {
         for (stream, n) in self.restarts.lock().expect("metrics lock").iter() {
             let _ = writeln!(out, "ffboard_reader_restarts_total{{stream=\"{stream}\"}} {n}");
         }
+        out.push_str("# HELP ffboard_security_refusals_total Refused sign-ins and writes, per kind.\n# TYPE ffboard_security_refusals_total counter\n");
+        for (kind, n) in self.refusals.lock().expect("metrics lock").iter() {
+            let _ = writeln!(out, "ffboard_security_refusals_total{{kind=\"{kind}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP ffboard_security_refusals_unaudited_total Refusals left out of the audit log (over its per-minute bound).\n# TYPE ffboard_security_refusals_unaudited_total counter\nffboard_security_refusals_unaudited_total {}",
+            self.refusals_unaudited.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP ffboard_ws_clients WebSocket clients connected.\n# TYPE ffboard_ws_clients gauge\nffboard_ws_clients {}",

@@ -1,6 +1,7 @@
 //! The ff-board server as a library: the axum router (Leptos SSR pages,
 //! server functions, static files, `/healthz`) over one [`Engine`], so the
 //! binary and the integration tests build exactly the same app.
+use std::future::IntoFuture;
 use std::sync::Arc;
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Json, Router};
@@ -24,7 +25,53 @@ pub const MAX_BODY: usize = 256 * 1024;
 /// The whole board: a live bus fed by the engine readers (started once
 /// the backend is dialed) and the router.
 pub fn app(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc<dyn Authenticator>) -> Router {
+    app_on(engine, leptos_options, auth, live::bus::Bus::new())
+}
+
+/// How long a shutdown waits for requests in flight (an action and its
+/// audit outcome) before it stops anyway: under the 30 s a Kubernetes pod
+/// gets by default between SIGTERM and SIGKILL.
+pub const DRAIN: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Serve the whole board on `listener` until `signal` completes; then stop
+/// accepting, close every live socket (code 1012: browsers reconnect to
+/// the next replica), let requests in flight finish for at most [`DRAIN`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    engine: Arc<Engine>,
+    leptos_options: LeptosOptions,
+    auth: Arc<dyn Authenticator>,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let bus = live::bus::Bus::new();
+    let app = app_on(engine, leptos_options, auth, bus.clone());
+    let (fired, on_fire) = tokio::sync::oneshot::channel::<()>();
+    let graceful = async move {
+        signal.await;
+        tracing::info!("shutting down: live sockets closed, finishing requests in flight");
+        bus.close();
+        let _ = fired.send(());
+    };
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(graceful)
+        .into_future();
+    let deadline = async {
+        match on_fire.await {
+            Ok(()) => tokio::time::sleep(DRAIN).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        r = server => r,
+        _ = deadline => {
+            tracing::warn!("shutdown: requests still open after {} s; stopping anyway", DRAIN.as_secs());
+            Ok(())
+        }
+    }
+}
+
+/// [`app`] on a given bus.
+fn app_on(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc<dyn Authenticator>, bus: Arc<live::bus::Bus>) -> Router {
     live::pump::spawn(engine.clone(), bus.clone());
     auth.start(engine.clone());
     let days = std::env::var("FF_BOARD_AUDIT_RETENTION_DAYS")
@@ -56,10 +103,10 @@ pub fn router(
 
 /// The router with the live socket's state (and limits) given.
 pub fn router_with(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc<dyn Authenticator>, ws: live::ws::WsState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(ws);
     let pkg = assets(&leptos_options);
-    let state = AppState { leptos_options, engine, auth, audit: Default::default() };
+    let state = AppState { leptos_options, engine, auth, audit: Default::default(), refusals: Default::default() };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -81,6 +128,17 @@ pub fn router_with(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc
         // Pages and server-function answers compressed on the fly; the
         // assets above are sent from their precompressed copies.
         .layer(tower_http::compression::CompressionLayer::new().br(true).gzip(true))
+}
+
+/// The app's routes, generated once per process. Generating them runs the
+/// app with resource loading suppressed through a process-global flag
+/// (`leptos_server`'s `SuppressResourceLoad`); a resource first polled by
+/// a page rendering meanwhile on another board of the same process waits
+/// forever (leptos-rs/leptos#4773). Seen as a /flows request that never
+/// answered in the test suite, where boards start while others serve.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// The generated JS / WASM / CSS: the `.br` / `.gz` copies cargo-leptos

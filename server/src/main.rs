@@ -77,16 +77,16 @@ async fn serve(opts: cli::Options) {
             std::process::exit(2)
         }
     };
-    let app = ff_board::app(engine, leptos_options, auth as std::sync::Arc<dyn ff_board_app::auth::Authenticator>);
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap_or_else(|e| {
         eprintln!("cannot listen on {addr}: {e}");
         std::process::exit(1)
     });
     tracing::info!("ff-board listening on http://{addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .expect("server");
+    let auth = auth as std::sync::Arc<dyn ff_board_app::auth::Authenticator>;
+    if let Err(e) = ff_board::serve(listener, engine, leptos_options, auth, shutdown_signal()).await {
+        eprintln!("server: {e}");
+        std::process::exit(1)
+    }
 }
 
 /// Ctrl-C or SIGTERM (systemd, Kubernetes): stop accepting, let requests
@@ -107,7 +107,6 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// Users and sessions: the users file when given, the demo accounts in the

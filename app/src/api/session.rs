@@ -34,12 +34,22 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         .await
         .map_err(|_| busy())?
         .map_err(|_| busy())?;
+    let (name, from) = (user.clone(), addr.clone());
     let checked = tokio::task::spawn_blocking(move || auth.login(&user, &password, &addr)).await;
     drop(permit);
+    let refused = |kind: Refusal, m: &str| {
+        crate::security::record(kind, &name, "anonymous", &crate::security::path(), &format!("{m} (from {from})"));
+    };
     let (_, cookie) = match checked {
         Ok(Ok(ok)) => ok,
-        Ok(Err(LoginRefused::Limited(m))) => return Err(AppError::TooMany(m)),
-        Ok(Err(LoginRefused::Wrong(m))) => return Err(AppError::Unauthorized(m)),
+        Ok(Err(LoginRefused::Limited(m))) => {
+            refused(Refusal::SignInLimited, &m);
+            return Err(AppError::TooMany(m));
+        }
+        Ok(Err(LoginRefused::Wrong(m))) => {
+            refused(Refusal::SignInFailed, &m);
+            return Err(AppError::Unauthorized(m));
+        }
         Err(e) => return Err(AppError::Transport(format!("sign-in check failed: {e}"))),
     };
     set_cookie(&cookie);
@@ -50,6 +60,8 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
 
 #[cfg(feature = "ssr")]
 use crate::auth::LoginRefused;
+#[cfg(feature = "ssr")]
+use crate::security::Refusal;
 
 /// Password checks at once: two (argon2 uses 19 MiB and a core each), so
 /// a flood of sign-ins waits here, at most 5 s, then gets 429.
@@ -113,7 +125,14 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
     // Every signed-in user sees the entries of one flow, execution or
     // budget (their pages); searching the whole log is for admins.
     let admin = me.role.can(crate::auth::Role::Admin);
-    let exact = if admin { None } else { Some(crate::api::session::audit_scope(target.as_deref())?) };
+    let exact = if admin {
+        None
+    } else {
+        Some(crate::api::session::audit_scope(target.as_deref()).inspect_err(|_| {
+            let asked = target.as_deref().unwrap_or_default().chars().take(128).collect::<String>();
+            crate::security::record(Refusal::AuditRead, &me.user, me.role.as_str(), "/audit", &format!("asked for target {asked:?}"));
+        })?)
+    };
     let c = crate::state::conn()?;
     let audit = crate::state::audit(&c).await?;
     let nonempty = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());

@@ -18,7 +18,7 @@ pub fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                 {rows.into_iter().map(|r| {
                     let (class, outcome) = match &r.outcome {
                         None => ("text-amber-700", "in progress…".to_owned()),
-                        Some(o) if o.starts_with("error") => ("text-red-700 dark:text-red-300", o.clone()),
+                        Some(o) if o.starts_with("error") || o == "refused" => ("text-red-700 dark:text-red-300", o.clone()),
                         Some(o) => ("text-green-700 dark:text-green-400", o.clone()),
                     };
                     let (action, key) = (r.action.clone(), format!("key {}", r.idempotency_key));

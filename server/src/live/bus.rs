@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use ff_board_app::live::{Frame, LiveEvent};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Frames kept for resume.
 pub const REPLAY: usize = 4096;
@@ -24,6 +24,8 @@ pub struct Bus {
     epoch: String,
     inner: Mutex<Inner>,
     tx: broadcast::Sender<Arc<Published>>,
+    /// `true` once the board shuts down: every socket closes (1012).
+    closing: watch::Sender<bool>,
 }
 
 /// A frame and its JSON, serialized once for every client.
@@ -65,7 +67,18 @@ impl Bus {
 
     pub fn with_epoch(epoch: String) -> Arc<Self> {
         let (tx, _) = broadcast::channel(FANOUT);
-        Arc::new(Bus { epoch, inner: Mutex::new(Inner { next_seq: 1, ring: VecDeque::with_capacity(REPLAY), streams: None }), tx })
+        let closing = watch::Sender::new(false);
+        Arc::new(Bus { epoch, inner: Mutex::new(Inner { next_seq: 1, ring: VecDeque::with_capacity(REPLAY), streams: None }), tx, closing })
+    }
+
+    /// The board is shutting down: every session closes its socket.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Changes to `true` when [`Bus::close`] is called.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     pub fn epoch(&self) -> &str {

@@ -42,6 +42,9 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 pub const RECHECK_EVERY: Duration = Duration::from_secs(60);
 /// What the writer sends to have the adapter ping (never a JSON frame).
 const PING: &str = "\u{0}ping";
+/// What [`session`] sends last when the board shuts down; the socket
+/// adapter turns it into a close frame with code 1012 ("service restart").
+pub const RESTARTING: &str = "\u{0}restarting";
 
 /// What `/ws` needs: the bus, the authenticator (viewers may watch;
 /// anonymous visitors only where the board allows anonymous reads) and
@@ -129,7 +132,11 @@ pub async fn handler(ws: WebSocketUpgrade, headers: axum::http::HeaderMap, State
         let _slot = slot;
         let (sink, stream) = socket.split();
         let sink = sink.with(|text: String| async move {
-            Ok::<_, axum::Error>(if text == PING { Message::Ping(Default::default()) } else { Message::Text(text.into()) })
+            Ok::<_, axum::Error>(match text.as_str() {
+                PING => Message::Ping(Default::default()),
+                RESTARTING => Message::Close(Some(axum::extract::ws::CloseFrame { code: 1012, reason: "the board is restarting".into() })),
+                _ => Message::Text(text.into()),
+            })
         });
         // Any client frame (pongs included) keeps the socket; none for
         // IDLE_TIMEOUT, a close, or an error ends it.
@@ -242,8 +249,14 @@ where
 
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+    let mut closing = bus.closing();
     loop {
+        if *closing.borrow_and_update() {
+            let _ = sink.send(RESTARTING.to_owned()).await;
+            break;
+        }
         tokio::select! {
+            _ = closing.changed() => {}
             _ = ping.tick() => {
                 if sink.send(PING.to_owned()).await.is_err() { break; }
             }
@@ -368,5 +381,49 @@ mod tests {
             }
         }
         assert!(saw_resync);
+    }
+
+    /// A subscribed session over channels, with `allowed` as its session check.
+    fn subscribed(bus: &Arc<Bus>, allowed: Arc<std::sync::atomic::AtomicBool>) -> (fmpsc::UnboundedReceiver<String>, fmpsc::UnboundedSender<String>) {
+        let (out_tx, out_rx) = fmpsc::unbounded::<String>();
+        let (in_tx, in_rx) = fmpsc::unbounded::<String>();
+        let check = Box::new(move || allowed.load(Ordering::SeqCst));
+        tokio::spawn(session_with(out_tx.sink_map_err(|_| ()), in_rx, bus.clone(), check));
+        in_tx.unbounded_send(r#"{"type":"subscribe","topics":["all"]}"#.into()).unwrap();
+        (out_rx, in_tx)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pings_every_interval_and_closes_when_the_session_ends() {
+        let bus = Bus::with_epoch("ep".into());
+        let allowed = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (mut out, _in) = subscribed(&bus, allowed.clone());
+        let start = tokio::time::Instant::now();
+        assert_eq!(out.next().await.as_deref(), Some(PING));
+        assert_eq!(start.elapsed(), PING_EVERY);
+        assert_eq!(out.next().await.as_deref(), Some(PING));
+        // Signed out meanwhile: the next re-check ends the socket with a reason.
+        allowed.store(false, Ordering::SeqCst);
+        let mut last = String::new();
+        while let Some(text) = out.next().await {
+            last = text;
+        }
+        assert!(last.contains("your session ended"), "{last}");
+        assert!(start.elapsed() >= RECHECK_EVERY && start.elapsed() < RECHECK_EVERY + PING_EVERY, "{:?}", start.elapsed());
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_every_socket_with_restarting() {
+        let bus = Bus::with_epoch("ep".into());
+        let allowed = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (mut a, _ia) = subscribed(&bus, allowed.clone());
+        let (mut b, _ib) = subscribed(&bus, allowed);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        bus.close();
+        for out in [&mut a, &mut b] {
+            let last = tokio::time::timeout(Duration::from_secs(2), out.next()).await.expect("in time");
+            assert_eq!(last.as_deref(), Some(RESTARTING));
+            assert_eq!(tokio::time::timeout(Duration::from_secs(2), out.next()).await.expect("ended"), None);
+        }
     }
 }
