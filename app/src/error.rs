@@ -101,11 +101,17 @@ impl AppError {
 
     fn engine_ref(op: &str, e: &ff_core::engine_error::EngineError) -> Self {
         use ff_core::engine_error::EngineError as E;
-        match e {
+        // Classified by the innermost error; the message keeps the context.
+        let mut root = e;
+        while let E::Contextual { source, .. } = root {
+            root = source;
+        }
+        match root {
             E::Unavailable { op } => AppError::Unsupported { op: (*op).into() },
             E::NotFound { entity } => AppError::not_found(entity, ""),
             E::Contention(_) | E::Conflict(_) | E::State(_) => AppError::Conflict { op: op.into(), error: e.to_string() },
-            other => AppError::Engine { op: op.into(), error: other.to_string() },
+            E::Transport { source, .. } if state_changed(source.as_ref()) => AppError::Conflict { op: op.into(), error: e.to_string() },
+            _ => AppError::Engine { op: op.into(), error: e.to_string() },
         }
     }
 
@@ -122,9 +128,53 @@ impl AppError {
     }
 }
 
+/// Whether a Valkey transport error is the engine's script saying the
+/// execution is no longer in the state the action needs (it moved on
+/// between the page and the click): a 409 to retry on fresh data, not a
+/// 502. 0.15's Valkey backend sends these as `Transport` (ff-core cannot
+/// name `ScriptError`); the SQL backends send `State` / `Conflict`.
+#[cfg(feature = "ssr")]
+fn state_changed(source: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    use ff_script::error::ScriptError as S;
+    matches!(
+        source.downcast_ref::<S>(),
+        Some(
+            S::ExecutionNotEligible
+                | S::ExecutionNotInEligibleSet
+                | S::ExecutionNotActive { .. }
+                | S::ExecutionNotReclaimable
+                | S::ExecutionNotLeaseable
+                | S::ExecutionNotEligibleForAttempt
+                | S::NoActiveLease
+                | S::LeaseConflict
+                | S::StaleGraphRevision
+        )
+    )
+}
+
 #[cfg(feature = "ssr")]
 impl From<ff_board_engine::backend::ReadError> for AppError {
     fn from(e: ff_board_engine::backend::ReadError) -> Self {
         AppError::read(&e)
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::AppError;
+    use ff_core::engine_error::EngineError as E;
+    use ff_script::error::ScriptError;
+
+    #[test]
+    fn a_valkey_script_saying_the_state_changed_is_a_conflict_under_any_context() {
+        let moved = E::Transport { backend: "valkey", source: Box::new(ScriptError::ExecutionNotEligible) };
+        let wrapped = E::Contextual { source: Box::new(moved), context: "FCALL ff_change_priority".into() };
+        match AppError::engine("change_priority", wrapped) {
+            AppError::Conflict { error, .. } => assert!(error.contains("FCALL ff_change_priority"), "{error}"),
+            other => panic!("{other:?}"),
+        }
+        // Another transport failure stays an upstream error.
+        let down = E::Transport { backend: "valkey", source: "connection refused".into() };
+        assert!(matches!(AppError::engine("change_priority", down), AppError::Engine { .. }));
     }
 }

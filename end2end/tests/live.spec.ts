@@ -55,11 +55,28 @@ test('the live feed streams engine events', async ({ page }) => {
   await shot(page, 'live');
 });
 
-function startBoard(port: number, dir: string): ChildProcess {
-  return spawn(process.env.BOARD_BIN!, [], {
+/** Start the board on `port` (0: the system picks one); resolves with the
+ * process and the port it bound, read from its "listening on" log line. */
+function startBoard(port: number, dir: string): Promise<{ board: ChildProcess; port: number }> {
+  const board = spawn(process.env.BOARD_BIN!, [], {
     cwd: dir,
-    env: { ...process.env, FF_BOARD_ADDR: `127.0.0.1:${port}`, LEPTOS_SITE_ADDR: `127.0.0.1:${port}` },
-    stdio: 'ignore',
+    env: { ...process.env, FF_BOARD_ADDR: `127.0.0.1:${port}`, LEPTOS_SITE_ADDR: `127.0.0.1:${port}`, RUST_LOG: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`board did not say where it listens:\n${log}`)), 60_000);
+    const read = (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ board, port: Number(m[1]) });
+      }
+    };
+    board.stdout!.on('data', read);
+    board.stderr!.on('data', read);
+    board.on('exit', code => reject(new Error(`board exited (${code}):\n${log}`)));
   });
 }
 
@@ -71,23 +88,39 @@ async function healthy(port: number) {
   throw new Error('board did not start');
 }
 
+/** Resolves with the exit of `board`, or rejects after `ms`. */
+function exited(board: ChildProcess, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (board.exitCode !== null || board.signalCode !== null) return resolve();
+    const timer = setTimeout(() => reject(new Error(`still running after ${ms} ms`)), ms);
+    board.on('exit', () => { clearTimeout(timer); resolve(); });
+  });
+}
+
 test('the indicator shows reconnecting while the server restarts, then live', async ({ page }) => {
   test.skip(!process.env.BOARD_BIN, 'needs BOARD_BIN (scripts/e2e.sh sets it)');
-  const port = Number(process.env.RESTART_PORT);
   const dir = mkdtempSync(join(tmpdir(), 'ffb-restart-'));
-  let board = startBoard(port, dir);
+  let { board, port } = await startBoard(0, dir);
   try {
     await healthy(port);
     await page.goto(`http://127.0.0.1:${port}/flows`);
     const indicator = page.getByTestId('live-indicator');
     await expect(indicator).toHaveAttribute('data-state', 'live');
+    // A crash: the socket just drops.
     board.kill('SIGKILL');
     await expect(indicator).toHaveAttribute('data-state', 'reconnecting');
     await shot(page, 'reconnecting');
-    board = startBoard(port, dir);
+    ({ board } = await startBoard(port, dir));
     await healthy(port);
     await expect(indicator).toHaveAttribute('data-state', 'live', { timeout: 20_000 });
     await expect(indicator).toContainText('resynced');
+    // A deploy: SIGTERM closes the open socket (1012) and the process
+    // stops at once, not held by the browser's connection.
+    const t0 = Date.now();
+    board.kill('SIGTERM');
+    await exited(board, 10_000);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    await expect(indicator).toHaveAttribute('data-state', 'reconnecting');
   } finally {
     board.kill('SIGKILL');
   }

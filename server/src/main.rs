@@ -81,7 +81,9 @@ async fn serve(opts: cli::Options) {
         eprintln!("cannot listen on {addr}: {e}");
         std::process::exit(1)
     });
-    tracing::info!("ff-board listening on http://{addr}");
+    // The bound address: with port 0 the system chose it (scripts/e2e.sh reads this line).
+    let bound = listener.local_addr().map_or_else(|_| addr.to_string(), |a| a.to_string());
+    tracing::info!("ff-board listening on http://{bound}");
     let auth = auth as std::sync::Arc<dyn ff_board_app::auth::Authenticator>;
     if let Err(e) = ff_board::serve(listener, engine, leptos_options, auth, shutdown_signal()).await {
         eprintln!("server: {e}");

@@ -276,7 +276,10 @@ async fn suite(url: &str) {
 
     // Audit: each accepted action left exactly one attempt with an outcome.
     let audit = AuditLog::open(&c.side).await.unwrap();
-    let all = audit.list(&AuditFilter { user: None, action: None, target_contains: None, limit: 1000 }).await.unwrap();
+    let listed = audit.list(&AuditFilter { user: None, action: None, target_contains: None, limit: 1000 }).await.unwrap();
+    // Refusals (the denials below) are audited apart, under keys of their own.
+    let (refused, all): (Vec<_>, Vec<_>) = listed.into_iter().partition(|e| e.action.starts_with("refused_"));
+    assert!(refused.iter().all(|e| e.idempotency_key.starts_with("refused/")), "{refused:?}");
     let mut keys: Vec<&str> = all.iter().map(|e| e.idempotency_key.as_str()).collect();
     keys.sort();
     let n = keys.len();

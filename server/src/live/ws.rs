@@ -40,6 +40,18 @@ pub const PING_EVERY: Duration = Duration::from_secs(25);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// How often the socket's session is checked again.
 pub const RECHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// How often a session pings and re-checks its client's right to watch.
+#[derive(Clone, Copy, Debug)]
+pub struct Cadence {
+    pub ping: Duration,
+    pub recheck: Duration,
+}
+
+impl Cadence {
+    /// [`PING_EVERY`] and [`RECHECK_EVERY`].
+    pub const DEFAULT: Cadence = Cadence { ping: PING_EVERY, recheck: RECHECK_EVERY };
+}
 /// What the writer sends to have the adapter ping (never a JSON frame).
 const PING: &str = "\u{0}ping";
 /// What [`session`] sends last when the board shuts down; the socket
@@ -149,7 +161,7 @@ pub async fn handler(ws: WebSocketUpgrade, headers: axum::http::HeaderMap, State
                 };
             }
         });
-        session_with(Box::pin(sink), Box::pin(stream), bus, Box::new(allowed)).await;
+        session_with(Box::pin(sink), Box::pin(stream), bus, Box::new(allowed), Cadence::DEFAULT).await;
     })
 }
 
@@ -166,13 +178,19 @@ where
     Si: Sink<String> + Unpin + Send + 'static,
     St: Stream<Item = String> + Unpin + Send + 'static,
 {
-    session_with(sink, stream, bus, Box::new(|| true)).await
+    session_with(sink, stream, bus, Box::new(|| true), Cadence::DEFAULT).await
 }
 
 /// [`session`] with a check of the client's right to watch, made again
-/// every [`RECHECK_EVERY`]; the writer also asks for a ping every
-/// [`PING_EVERY`].
-pub async fn session_with<Si, St>(mut sink: Si, mut stream: St, bus: Arc<Bus>, allowed: Box<dyn Fn() -> bool + Send>)
+/// every `cadence.recheck`; the writer also asks for a ping every
+/// `cadence.ping`.
+pub async fn session_with<Si, St>(
+    mut sink: Si,
+    mut stream: St,
+    bus: Arc<Bus>,
+    allowed: Box<dyn Fn() -> bool + Send>,
+    cadence: Cadence,
+)
 where
     Si: Sink<String> + Unpin + Send + 'static,
     St: Stream<Item = String> + Unpin + Send + 'static,
@@ -247,8 +265,8 @@ where
         }
     };
 
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + cadence.ping, cadence.ping);
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + cadence.recheck, cadence.recheck);
     let mut closing = bus.closing();
     loop {
         if *closing.borrow_and_update() {
@@ -388,28 +406,32 @@ mod tests {
         let (out_tx, out_rx) = fmpsc::unbounded::<String>();
         let (in_tx, in_rx) = fmpsc::unbounded::<String>();
         let check = Box::new(move || allowed.load(Ordering::SeqCst));
-        tokio::spawn(session_with(out_tx.sink_map_err(|_| ()), in_rx, bus.clone(), check));
+        let cadence = Cadence { ping: Duration::from_millis(100), recheck: Duration::from_millis(450) };
+        tokio::spawn(session_with(out_tx.sink_map_err(|_| ()), in_rx, bus.clone(), check, cadence));
         in_tx.unbounded_send(r#"{"type":"subscribe","topics":["all"]}"#.into()).unwrap();
         (out_rx, in_tx)
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn pings_every_interval_and_closes_when_the_session_ends() {
         let bus = Bus::with_epoch("ep".into());
         let allowed = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let (mut out, _in) = subscribed(&bus, allowed.clone());
         let start = tokio::time::Instant::now();
-        assert_eq!(out.next().await.as_deref(), Some(PING));
-        assert_eq!(start.elapsed(), PING_EVERY);
-        assert_eq!(out.next().await.as_deref(), Some(PING));
-        // Signed out meanwhile: the next re-check ends the socket with a reason.
+        let (mut out, _in) = subscribed(&bus, allowed.clone());
+        let first = tokio::time::timeout(Duration::from_secs(2), out.next()).await.expect("a ping");
+        assert_eq!(first.as_deref(), Some(PING));
+        assert!(start.elapsed() >= Duration::from_millis(100), "not before its interval: {:?}", start.elapsed());
+        // Signed out meanwhile: pings go on until the re-check (450 ms)
+        // ends the socket with a reason.
         allowed.store(false, Ordering::SeqCst);
-        let mut last = String::new();
-        while let Some(text) = out.next().await {
-            last = text;
+        let mut rest = vec![];
+        while let Some(text) = tokio::time::timeout(Duration::from_secs(3), out.next()).await.expect("ended in time") {
+            rest.push(text);
         }
+        assert!(start.elapsed() >= Duration::from_millis(450), "{:?}", start.elapsed());
+        let (last, pings) = rest.split_last().expect("frames after the first ping");
         assert!(last.contains("your session ended"), "{last}");
-        assert!(start.elapsed() >= RECHECK_EVERY && start.elapsed() < RECHECK_EVERY + PING_EVERY, "{:?}", start.elapsed());
+        assert!(!pings.is_empty() && pings.iter().all(|p| p == PING), "{pings:?}");
     }
 
     #[tokio::test]
