@@ -80,10 +80,10 @@ impl Quota {
 }
 
 /// Record a refusal of `user` (`role` as known; a sign-in's is
-/// `anonymous`) on `target` (the request's path), with `detail` (why,
-/// and from which address). Call from a request (it reads the board's
-/// state); returns at once.
-pub fn record(kind: Refusal, user: &str, role: &str, target: &str, detail: &str) {
+/// `anonymous`) with `detail` (why, and from which address); its target
+/// is the request's path. Call from a request (it reads the board's
+/// state and the path); returns at once.
+pub fn record(kind: Refusal, user: &str, role: &str, detail: &str) {
     ff_board_engine::metrics::global().refusal(kind.action());
     let Some(state) = leptos::prelude::use_context::<AppState>() else {
         return;
@@ -99,12 +99,7 @@ pub fn record(kind: Refusal, user: &str, role: &str, target: &str, detail: &str)
         0 => detail.to_owned(),
         n => format!("{detail} ({n} earlier refusals not written: at most {PER_MINUTE} a minute)"),
     };
-    let (action, user, role, target) = (
-        kind.action(),
-        user.to_owned(),
-        role.to_owned(),
-        target.to_owned(),
-    );
+    let (action, user, role, target) = (kind.action(), user.to_owned(), role.to_owned(), path());
     tokio::spawn(async move {
         let write = async {
             let audit = crate::state::audit_in(&state, &c)
@@ -143,7 +138,7 @@ fn unique() -> String {
 }
 
 /// The request's path (the refused target).
-pub fn path() -> String {
+fn path() -> String {
     leptos::prelude::use_context::<http::request::Parts>()
         .map(|p| p.uri.path().to_owned())
         .unwrap_or_default()

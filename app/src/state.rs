@@ -67,13 +67,13 @@ pub fn writer(needed: Role, csrf: &str) -> Result<Actor, AppError> {
     let a = actor().ok_or_else(|| AppError::Unauthorized("sign in to act".into()))?;
     if a.csrf.is_empty() || !ct_eq(a.csrf.as_bytes(), csrf.as_bytes()) {
         tracing::warn!(target: "ff_board::security", user = %a.user, "write refused: missing or invalid CSRF token");
-        crate::security::record(Refusal::Csrf, &a.user, a.role.as_str(), &crate::security::path(), "missing or invalid CSRF token");
+        crate::security::record(Refusal::Csrf, &a.user, a.role.as_str(), "missing or invalid CSRF token");
         return Err(AppError::Forbidden("missing or invalid CSRF token: reload the page".into()));
     }
     if !a.role.can(needed) {
         tracing::warn!(target: "ff_board::security", user = %a.user, role = a.role.as_str(), needed = needed.as_str(), "write refused: role");
         let why = format!("needs the {} role", needed.as_str());
-        crate::security::record(Refusal::Role, &a.user, a.role.as_str(), &crate::security::path(), &why);
+        crate::security::record(Refusal::Role, &a.user, a.role.as_str(), &why);
         return Err(AppError::Forbidden(format!("{} may not do this: it needs the {} role", a.role.as_str(), needed.as_str())));
     }
     Ok(a)

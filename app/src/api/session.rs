@@ -38,7 +38,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     let checked = tokio::task::spawn_blocking(move || auth.login(&user, &password, &addr)).await;
     drop(permit);
     let refused = |kind: Refusal, m: &str| {
-        crate::security::record(kind, &name, "anonymous", &crate::security::path(), &format!("{m} (from {from})"));
+        crate::security::record(kind, &name, "anonymous", &format!("{m} (from {from})"));
     };
     let (_, cookie) = match checked {
         Ok(Ok(ok)) => ok,
@@ -130,7 +130,7 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
     } else {
         Some(crate::api::session::audit_scope(target.as_deref()).inspect_err(|_| {
             let asked = target.as_deref().unwrap_or_default().chars().take(128).collect::<String>();
-            crate::security::record(Refusal::AuditRead, &me.user, me.role.as_str(), "/audit", &format!("asked for target {asked:?}"));
+            crate::security::record(Refusal::AuditRead, &me.user, me.role.as_str(), &format!("asked for target {asked:?}"));
         })?)
     };
     let c = crate::state::conn()?;
