@@ -4,7 +4,7 @@
 //! id, 501 not supported by this backend, 503 backend down, 502 engine call
 //! failed) and a message naming the failing engine call.
 use serde::{Deserialize, Serialize};
-use leptos::server_fn::codec::JsonEncoding;
+use crate::api::codec::JsonText;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -71,7 +71,7 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = JsonText;
 
     /// A request the server could not decode (missing or malformed
     /// fields, a body that is no form) is the client's error: 400, not the

@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod audit_types;
 pub mod budgets;
 pub mod bulk;
+pub mod codec;
 pub mod executions;
 pub mod flows;
 pub mod jump;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use crate::auth::Me;
 use crate::error::AppError;
 
-#[server(prefix = "/api", endpoint = "me")]
+#[server(prefix = "/api", endpoint = "me", output = crate::api::codec::JsonAnswer)]
 pub async fn get_me() -> Result<Me, AppError> {
     let auth = crate::state::auth()?;
     Ok(Me { actor: crate::state::actor(), anonymous_read: auth.anonymous_read(), demo_accounts: auth.demo_accounts() })
@@ -19,7 +19,7 @@ pub const MAX_PASSWORD: usize = 1024;
 /// The password check (argon2, 19 MiB, tens of ms) runs on the blocking
 /// pool behind [`login_slots`], never on the async workers that serve
 /// pages and the WebSocket.
-#[server(prefix = "/api", endpoint = "login")]
+#[server(prefix = "/api", endpoint = "login", output = crate::api::codec::JsonAnswer)]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
     let auth = crate::state::auth()?;
     let user = username.trim().to_owned();
@@ -84,7 +84,7 @@ pub fn safe_next(next: &str) -> bool {
 /// Sign out: the cookie is cleared here, and the user's sessions end on
 /// every replica (a copied cookie stops working too). When the store
 /// cannot record that, the cookie is still cleared and the error says so.
-#[server(prefix = "/api", endpoint = "logout")]
+#[server(prefix = "/api", endpoint = "logout", output = crate::api::codec::JsonAnswer)]
 pub async fn logout() -> Result<(), AppError> {
     let auth = crate::state::auth()?;
     let engine = crate::state::engine()?;
@@ -118,7 +118,7 @@ fn client_addr() -> String {
 /// One audit entry as the browser sees it.
 pub use crate::api::audit_types::AuditRow;
 
-#[server(prefix = "/api", endpoint = "list_audit")]
+#[server(prefix = "/api", endpoint = "list_audit", output = crate::api::codec::JsonAnswer)]
 pub async fn list_audit(user: Option<String>, action: Option<String>, target: Option<String>) -> Result<Vec<AuditRow>, AppError> {
     use ff_board_engine::audit::AuditFilter;
     let me = crate::state::actor().ok_or_else(|| AppError::Unauthorized("sign in to read the audit log".into()))?;

@@ -61,7 +61,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </ul>
             </nav>
             <div class="min-w-0 flex-1">
-                <header class="flex flex-wrap items-center gap-3 border-b border-slate-200 bg-white px-3 py-2 md:px-6 dark:border-slate-800 dark:bg-slate-900">
+                <header class="flex flex-wrap items-center gap-x-2.5 gap-y-2 border-b border-slate-200 bg-white px-3 py-2 md:px-6 dark:border-slate-800 dark:bg-slate-900">
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match info.await {
@@ -104,7 +104,7 @@ fn Badge(info: BoardInfo) -> impl IntoView {
             <span data-testid="dev-badge" class="rounded bg-amber-400 px-2 py-0.5 text-xs font-bold uppercase text-amber-950">"dev backend"</span>
         })}
         {info.embedded_demo.then(|| view! {
-            <span class="text-xs text-slate-500">"embedded demo workload running"</span>
+            <span class="text-xs text-slate-500">"demo workload running"</span>
         })}
         <span class=if info.connected { "text-xs text-green-700 dark:text-green-400" } else { "text-xs text-red-700" }>
             {if info.connected { "● backend ok" } else { "● backend down" }}

@@ -22,7 +22,7 @@ pub const GO: [(&str, &str, &str); 7] = [
 #[component]
 pub fn JumpBox() -> impl IntoView {
     view! {
-        <form action="/jump" method="get" role="search" class="w-full md:w-64">
+        <form action="/jump" method="get" role="search" class="w-full md:w-48 2xl:w-64">
             <label for="jump" class="sr-only">"Jump to a flow, execution or waitpoint id"</label>
             <input id="jump" name="id" type="search" data-testid="jump" maxlength="64" autocomplete="off"
                 placeholder="Jump to id…   /"

@@ -58,7 +58,7 @@ fn body(v: OverviewView) -> impl IntoView {
                 ". Retries: not reported by this backend (its lease events carry no lease id)."
             }}
         </p>
-        <div class="mb-4 grid gap-3 lg:grid-cols-2">
+        <div class="mb-4 grid gap-3 2xl:grid-cols-2">
             <KeyTable title="By lane" testid="by-lane" filter="lane" outcomes=v.outcomes.clone() rows=v.lanes/>
             <KeyTable title="By namespace" testid="by-namespace" filter="" outcomes=v.outcomes.clone() rows=v.namespaces/>
         </div>
