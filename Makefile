@@ -8,6 +8,9 @@
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/ffb-target
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+# The app's git tree: answers carry it so a tab of an older build reloads
+# instead of misreading them (app/src/api/codec.rs, BUILD).
+export FF_BOARD_BUILD := $(shell git rev-parse HEAD:app 2>/dev/null)
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
 CARGO_LEPTOS_VERSION := 0.3.10
 FF_BOARD_ADDR ?= 127.0.0.1:3000

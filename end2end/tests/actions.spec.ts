@@ -45,15 +45,18 @@ test('the audit page lists what operators did and what was refused', async ({ br
   // This test's own doings: bob cancels one waiting execution, and someone
   // tries bob's account with a wrong password.
   const bob = await operator(browser, 'bob');
-  const eid = await bob.page.evaluate(async () => {
+  await bob.page.goto('/executions?state=waiting');
+  const first = bob.page.getByTestId('execution-row').first();
+  await expect(first).toBeVisible();
+  const waiting = await first.getAttribute('data-execution-id');
+  const eid = await bob.page.evaluate(async (id) => {
+    // `me` answers JSON (the session calls do; page data is postcard).
     const me = await (await fetch('/api/me', { method: 'POST' })).json();
-    const page = await (await fetch('/api/list_executions', { method: 'POST', body: new URLSearchParams({ state: 'waiting' }) })).json();
-    const id = page.rows[0].execution_id as string;
     const body = new URLSearchParams({ execution_id: id, action: 'cancel', reason: 'audit spec', idempotency_key: `audit-${id}`, csrf: me.actor.csrf });
     const r = await fetch('/api/execution_action', { method: 'POST', body });
     if (r.status !== 200) throw new Error(`cancel: ${r.status} ${await r.text()}`);
     return id;
-  });
+  }, waiting!);
   await bob.ctx.close();
   const stranger = await browser.newContext();
   const s = await stranger.request.post('/api/login', { form: { username: 'bob', password: 'guess' }, maxRedirects: 0 });

@@ -77,7 +77,9 @@ impl Board {
         (cookie, me["actor"]["csrf"].as_str().expect("csrf").to_owned())
     }
 
-    /// POST a server function as a form; returns (status, body).
+    /// POST a server function as a form; returns (status, body), a
+    /// postcard answer turned into JSON ([`crate::wire::answer`]), an error
+    /// as the board sent it (JSON).
     pub async fn post(&self, endpoint: &str, cookie: Option<&str>, form: &[(&str, String)]) -> (u16, String) {
         let mut req = self.http.post(format!("{}/api/{endpoint}", self.base)).form(form);
         if let Some(c) = cookie {
@@ -85,7 +87,9 @@ impl Board {
         }
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
-        let body = r.text().await.unwrap();
+        let postcard = r.headers().get("content-type").is_some_and(|v| v.as_bytes() == b"application/x-postcard");
+        let bytes = r.bytes().await.unwrap();
+        let body = if postcard { crate::wire::answer(endpoint, &bytes) } else { String::from_utf8_lossy(&bytes).into_owned() };
         self.bodies.lock().unwrap().push(body.clone());
         (status, body)
     }
@@ -97,9 +101,11 @@ impl Board {
         (status, r.text().await.unwrap())
     }
 
+    /// A page's HTML; kept with the strings of its hydration data.
     pub async fn get(&self, path: &str) -> String {
         let body = self.http.get(format!("{}{path}", self.base)).send().await.unwrap().text().await.unwrap();
-        self.bodies.lock().unwrap().push(body.clone());
+        let data = crate::wire::hydration_strings(&body);
+        self.bodies.lock().unwrap().push(format!("{body}\n{data}"));
         body
     }
 }

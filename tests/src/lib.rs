@@ -11,10 +11,12 @@
 //!   SDK worker does it;
 //! - [`board::Board`]: the board served over a dialed backend, with a client;
 //! - [`seed`]: stores of real size seeded through the trait;
-//! - [`count`]: store commands / queries one view costs.
+//! - [`count`]: store commands / queries one view costs;
+//! - [`wire`]: postcard answers and hydration data read back as JSON.
 pub mod board;
 pub mod count;
 pub mod seed;
+pub mod wire;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

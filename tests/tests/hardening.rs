@@ -190,7 +190,8 @@ async fn anonymous_visitors_learn_only_whether_it_is_up() {
     let health: serde_json::Value = b.http.get(format!("{}/healthz", b.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["board"], "ok");
     assert!(health.get("backend").is_none() && health.get("error").is_none(), "{health}");
-    let info: serde_json::Value = b.http.post(format!("{}/api/get_board_info", b.base)).send().await.unwrap().json().await.unwrap();
+    let (_, info) = b.post("get_board_info", None, &[]).await;
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
     assert_eq!(info["backend"], "", "{info}");
     let cookie = b.auth.session_cookie("vera").unwrap();
     let health: serde_json::Value = b.http.get(format!("{}/healthz", b.base)).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
@@ -277,9 +278,9 @@ async fn live_socket_limits() {
 
 /// Audit rows an admin reads through the board, filtered by action.
 async fn audit_rows(b: &Board, admin: &str, action: &str) -> Vec<serde_json::Value> {
-    let r = b.http.post(format!("{}/api/list_audit", b.base)).header("cookie", admin).form(&[("action", action)]).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    r.json::<Vec<serde_json::Value>>().await.unwrap()
+    let (status, body) = b.post("list_audit", Some(admin), &[("action", action.to_owned())]).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
 }
 
 /// Wait (up to 10 s: the writes run beside the answers) until `action`

@@ -160,7 +160,7 @@ pub(crate) mod run {
     }
 }
 
-#[server(prefix = "/api", endpoint = "cancel_flow_action", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "cancel_flow_action", output = crate::api::codec::PostcardAnswer)]
 pub async fn cancel_flow_action(
     flow_id: String,
     policy: String,
@@ -193,7 +193,7 @@ pub async fn cancel_flow_action(
     .await)
 }
 
-#[server(prefix = "/api", endpoint = "execution_action", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "execution_action", output = crate::api::codec::PostcardAnswer)]
 pub async fn execution_action(
     execution_id: String,
     action: String,
@@ -239,7 +239,7 @@ pub async fn execution_action(
     .await)
 }
 
-#[server(prefix = "/api", endpoint = "decide_waitpoint", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "decide_waitpoint", output = crate::api::codec::PostcardAnswer)]
 pub async fn decide_waitpoint(
     execution_id: String,
     waitpoint_id: String,
@@ -305,7 +305,7 @@ pub async fn decide_waitpoint(
     .await)
 }
 
-#[server(prefix = "/api", endpoint = "reset_budget_action", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "reset_budget_action", output = crate::api::codec::PostcardAnswer)]
 pub async fn reset_budget_action(budget_id: String, reason: String, idempotency_key: String, csrf: String) -> Result<ActionResult, AppError> {
     run::status(async move {
     let id = ff_core::types::BudgetId::parse(budget_id.trim())
@@ -318,7 +318,7 @@ pub async fn reset_budget_action(budget_id: String, reason: String, idempotency_
     .await)
 }
 
-#[server(prefix = "/api", endpoint = "flow_cancel_preview", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "flow_cancel_preview", output = crate::api::codec::PostcardAnswer)]
 pub async fn flow_cancel_preview(flow_id: String) -> Result<Preview, AppError> {
     let id = super::parse::flow_id(&flow_id)?;
     let c = crate::state::conn()?;
@@ -337,7 +337,7 @@ pub async fn flow_cancel_preview(flow_id: String) -> Result<Preview, AppError> {
     })
 }
 
-#[server(prefix = "/api", endpoint = "replay_preview", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "replay_preview", output = crate::api::codec::PostcardAnswer)]
 pub async fn replay_preview(execution_id: String) -> Result<Preview, AppError> {
     let id = super::parse::execution_id(&execution_id)?;
     let c = crate::state::conn()?;
@@ -377,7 +377,7 @@ pub struct ExecutionPanel {
     pub backend: String,
 }
 
-#[server(prefix = "/api", endpoint = "execution_panel", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "execution_panel", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel, AppError> {
     let id = super::parse::execution_id(&execution_id)?;
     let c = crate::state::conn()?;

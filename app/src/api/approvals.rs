@@ -297,7 +297,7 @@ pub struct ApprovalsPage {
 /// pending waitpoints of all its rows ([`PAGE`] at most). Without `all`,
 /// only what an operator can act on now: rows with a pending waitpoint (or
 /// whose waitpoints could not be read, so nothing is hidden by an error).
-#[server(prefix = "/api", endpoint = "list_approvals", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "list_approvals", output = crate::api::codec::PostcardAnswer)]
 pub async fn list_approvals(
     #[server(default)] cursor: Option<String>,
     #[server(default)] all: bool,

@@ -41,7 +41,7 @@ pub struct DimHistory {
 /// Budgets shown at most (budgets are policies, few per deployment).
 pub const MAX_BUDGETS: usize = 200;
 
-#[server(prefix = "/api", endpoint = "list_budgets", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "list_budgets", output = crate::api::codec::PostcardAnswer)]
 pub async fn list_budgets() -> Result<Vec<BudgetView>, AppError> {
     use futures::{StreamExt, TryStreamExt};
     let c = crate::state::conn()?;
@@ -57,7 +57,7 @@ pub async fn list_budgets() -> Result<Vec<BudgetView>, AppError> {
     crate::state::timed("get_budget_status", all).await
 }
 
-#[server(prefix = "/api", endpoint = "budget_detail", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "budget_detail", output = crate::api::codec::PostcardAnswer)]
 pub async fn budget_detail(budget_id: String) -> Result<BudgetView, AppError> {
     use ff_core::types::BudgetId;
     let raw = budget_id.trim();

@@ -88,7 +88,7 @@ pub struct BulkProgress {
 }
 
 
-#[server(prefix = "/api", endpoint = "bulk_preview", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "bulk_preview", output = crate::api::codec::PostcardAnswer)]
 pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
     use ff_board_engine::backend::ExecQuery;
     let st = crate::api::states::ExecState::filter(Some(&state))?
@@ -115,7 +115,7 @@ pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
 /// Act on one batch of the executions a preview listed. Each one is
 /// re-read first: one that left `state` since the preview is reported as a
 /// failure and left alone, so a run never acts on more than was confirmed.
-#[server(prefix = "/api", endpoint = "bulk_step", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "bulk_step", output = crate::api::codec::PostcardAnswer)]
 pub async fn bulk_step(
     state: String,
     #[server(default)] ids: Vec<String>,

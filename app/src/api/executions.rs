@@ -78,7 +78,7 @@ pub const FRAMES: u64 = 50;
 /// Executions per page.
 pub const PAGE: usize = 50;
 
-#[server(prefix = "/api", endpoint = "list_executions", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "list_executions", output = crate::api::codec::PostcardAnswer)]
 pub async fn list_executions(
     cursor: Option<String>,
     state: Option<String>,
@@ -100,7 +100,7 @@ pub async fn list_executions(
     })
 }
 
-#[server(prefix = "/api", endpoint = "get_execution", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "get_execution", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_execution(execution_id: String) -> Result<ExecutionDetail, AppError> {
     use ff_core::contracts::StreamCursor;
     let id = super::parse::execution_id(&execution_id)?;

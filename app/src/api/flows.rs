@@ -115,7 +115,7 @@ pub const PAGE: usize = 50;
 /// Members a flow page shows at most.
 pub const MAX_MEMBERS: usize = 500;
 
-#[server(prefix = "/api", endpoint = "list_flows", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "list_flows", output = crate::api::codec::PostcardAnswer)]
 pub async fn list_flows(
     state: Option<String>,
     namespace: Option<String>,
@@ -149,7 +149,7 @@ pub async fn list_flows(
     })
 }
 
-#[server(prefix = "/api", endpoint = "get_flow", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "get_flow", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
     use ff_core::contracts::EdgeDirection;
     use futures::{StreamExt, TryStreamExt};

@@ -6,7 +6,7 @@ use crate::error::AppError;
 /// The page of what `id` names: a flow, an execution, or (for a pending
 /// waitpoint) the execution that waits on it. 400 for something that is
 /// no id at all, 404 for an id nothing in the store has.
-#[server(prefix = "/api", endpoint = "jump", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "jump", output = crate::api::codec::PostcardAnswer)]
 pub async fn jump(id: String) -> Result<String, AppError> {
     use crate::components::text::{execution_href, flow_href};
     use ff_board_engine::lookup::{resolve, Found, MAX_ID};

@@ -40,7 +40,7 @@ pub struct LeasesView {
 /// Active leases shown: the soonest to expire (a page).
 pub const ACTIVE: usize = 50;
 
-#[server(prefix = "/api", endpoint = "get_leases", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "get_leases", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_leases() -> Result<LeasesView, AppError> {
     use ff_core::contracts::{ListExpiredLeasesArgs, ListWorkersArgs};
     use ff_core::engine_error::EngineError;
@@ -113,7 +113,7 @@ pub async fn get_leases() -> Result<LeasesView, AppError> {
     Ok(LeasesView { now, active, expired, workers })
 }
 
-#[server(prefix = "/api", endpoint = "list_lanes", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "list_lanes", output = crate::api::codec::PostcardAnswer)]
 pub async fn list_lanes() -> Result<Vec<String>, AppError> {
     let c = crate::state::conn()?;
     let mut out = Vec::new();

@@ -101,7 +101,7 @@ pub struct OverviewView {
     pub retries_counted: bool,
 }
 
-#[server(prefix = "/api", endpoint = "get_overview", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "get_overview", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_overview() -> Result<OverviewView, AppError> {
     use ff_board_engine::backend::ExecQuery;
     use ff_board_engine::throughput::{self, OUTCOMES};

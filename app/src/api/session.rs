@@ -118,7 +118,7 @@ fn client_addr() -> String {
 /// One audit entry as the browser sees it.
 pub use crate::api::audit_types::AuditRow;
 
-#[server(prefix = "/api", endpoint = "list_audit", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "list_audit", output = crate::api::codec::PostcardAnswer)]
 pub async fn list_audit(user: Option<String>, action: Option<String>, target: Option<String>) -> Result<Vec<AuditRow>, AppError> {
     use ff_board_engine::audit::AuditFilter;
     let me = crate::state::actor().ok_or_else(|| AppError::Unauthorized("sign in to read the audit log".into()))?;

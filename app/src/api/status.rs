@@ -29,7 +29,7 @@ pub struct StatusView {
     pub supports: Vec<(String, bool)>,
 }
 
-#[server(prefix = "/api", endpoint = "get_board_info", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "get_board_info", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_board_info() -> Result<BoardInfo, AppError> {
     use ff_board_engine::connect::BackendSpec;
     let engine = crate::state::engine()?;
@@ -63,7 +63,7 @@ pub async fn get_board_info() -> Result<BoardInfo, AppError> {
     })
 }
 
-#[server(prefix = "/api", endpoint = "get_status", output = crate::api::codec::JsonAnswer)]
+#[server(prefix = "/api", endpoint = "get_status", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_status() -> Result<StatusView, AppError> {
     let info = get_board_info().await?;
     let c = crate::state::conn()?;

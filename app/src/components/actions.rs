@@ -14,6 +14,7 @@ use crate::api::actions::{
 };
 use crate::api::approvals::{Decision, Plan};
 use crate::auth::{Actor, Role};
+use crate::components::form::{self, PostForm};
 use crate::components::gate::GateSummary;
 use crate::components::text::{execution_href, short_id};
 use crate::error::AppError;
@@ -111,8 +112,8 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
     let exec = ServerAction::<ExecutionAction>::new();
     let decide = ServerAction::<DecideWaitpoint>::new();
     let done = Memo::new(move |_| exec.version().get() + decide.version().get());
-    let panel = Resource::new(move || (id.get(), done.get()), |(id, _)| get_execution_panel(id));
-    let replay = Resource::new(move || id.get(), replay_preview);
+    let panel = crate::api::codec::resource(move || (id.get(), done.get()), |(id, _)| get_execution_panel(id));
+    let replay = crate::api::codec::resource(move || id.get(), replay_preview);
     let last = Signal::derive(move || {
         if decide.version().get() > exec.version().get() { decide.value().get() } else { exec.value().get() }
     });
@@ -179,14 +180,14 @@ fn ExecForm(
     eid: String,
     csrf: String,
     key: String,
-    replay: Option<Resource<Result<crate::api::actions::Preview, AppError>>>,
+    replay: Option<Resource<Result<crate::api::actions::Preview, AppError>, crate::api::codec::Postcard>>,
     #[prop(optional)] flow: Option<String>,
 ) -> impl IntoView {
     let preview = move || replay.and_then(|r| r.get()).and_then(|r| r.ok());
     let color = if danger { "bg-red-600 text-white" } else { "bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900" };
     view! {
         <Confirm label=label testid=format!("{action}-open") danger=danger>
-            <ActionForm action=act>
+            <PostForm act=act read=form::execution_action>
                 {(!text.is_empty()).then(|| view! { <p class="text-sm">{text.clone()}</p> })}
                 {replay.is_some().then(|| view! {
                     <p class="text-sm" data-testid="replay-summary">{move || preview().map(|p| p.summary).unwrap_or_default()}</p>
@@ -204,7 +205,7 @@ fn ExecForm(
                 })}
                 <Common csrf=csrf.clone() key=key.clone()/>
                 <button type="submit" data-testid=format!("{action}-confirm") class=format!("{BTN} {color}")>{label}</button>
-            </ActionForm>
+            </PostForm>
         </Confirm>
     }
 }
@@ -237,20 +238,20 @@ fn DecisionForm(
     match plan {
         Plan::Send { signal, note } => view! {
             <Confirm label=verb testid=format!("{d}-open") danger=decision == Decision::Reject>
-                <ActionForm action=act>
+                <PostForm act=act read=form::decide_waitpoint>
                     <p class="text-sm" data-testid="decision-text">{format!("{verb} {}: sends signal `{signal}` as {} on {backend}.", short_id(&eid), actor.user)}</p>
                     <p class="text-xs text-slate-500">{note}</p>
                     {fields}
                     <input type="hidden" name="signal" value=signal/>
                     <Common csrf=actor.csrf.clone() key=key/>
                     {confirm}
-                </ActionForm>
+                </PostForm>
             </Confirm>
         }
         .into_any(),
         Plan::Choose { signals, note } => view! {
             <Confirm label=verb testid=format!("{d}-open") danger=decision == Decision::Reject>
-                <ActionForm action=act>
+                <PostForm act=act read=form::decide_waitpoint>
                     <p class="text-sm">{format!("{verb} {} as {} on {backend}.", short_id(&eid), actor.user)}</p>
                     <p class="text-xs text-slate-500">{note}</p>
                     {fields}
@@ -262,20 +263,20 @@ fn DecisionForm(
                     </label>
                     <Common csrf=actor.csrf.clone() key=key/>
                     {confirm}
-                </ActionForm>
+                </PostForm>
             </Confirm>
         }
         .into_any(),
         Plan::Cancel { note } => view! {
             <Confirm label=verb testid=format!("{d}-open") danger=true>
-                <ActionForm action=exec>
+                <PostForm act=exec read=form::execution_action>
                     <p class="text-sm font-medium" data-testid="decision-text">{format!("Reject {} by cancelling it on {backend}.", short_id(&eid))}</p>
                     <p class="text-xs text-slate-500">{note}</p>
                     <input type="hidden" name="execution_id" value=eid.clone()/>
                     <input type="hidden" name="action" value=ExecAction::Cancel.as_str()/>
                     <Common csrf=actor.csrf.clone() key=format!("cancel:{eid}:reject")/>
                     <button type="submit" data-testid="reject-cancel-confirm" class=format!("{BTN} bg-red-600 text-white")>"Cancel execution"</button>
-                </ActionForm>
+                </PostForm>
             </Confirm>
         }
         .into_any(),
@@ -289,7 +290,7 @@ fn DecisionForm(
 /// Cancel a flow, with its blast radius.
 #[component]
 pub fn FlowCancel(id: Signal<String>) -> impl IntoView {
-    let me = Resource::new(|| (), |_| crate::api::session::get_me());
+    let me = crate::api::codec::resource(|| (), |_| crate::api::session::get_me());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -303,7 +304,7 @@ pub fn FlowCancel(id: Signal<String>) -> impl IntoView {
 #[component]
 fn FlowCancelForm(id: Signal<String>, actor: Option<Actor>) -> impl IntoView {
     let act = ServerAction::<CancelFlowAction>::new();
-    let preview = Resource::new(move || (id.get(), act.version().get()), |(id, _)| flow_cancel_preview(id));
+    let preview = crate::api::codec::resource(move || (id.get(), act.version().get()), |(id, _)| flow_cancel_preview(id));
     let Some(actor) = can(&actor, Role::Operator) else {
         return view! { <NoActions actor=actor needed=Role::Operator/> }.into_any();
     };
@@ -320,7 +321,7 @@ fn FlowCancelForm(id: Signal<String>, actor: Option<Actor>) -> impl IntoView {
                         })
                     })}
                 </Suspense>
-                <ActionForm action=act>
+                <PostForm act=act read=form::cancel_flow_action>
                     <input type="hidden" name="flow_id" value=id.get_untracked()/>
                     <label class="block text-xs text-slate-500">"Members"
                         <select name="policy" class=INPUT>
@@ -339,7 +340,7 @@ fn FlowCancelForm(id: Signal<String>, actor: Option<Actor>) -> impl IntoView {
                     <input type="hidden" name="timeout_ms" value="30000"/>
                     <Common csrf=actor.csrf.clone() key=format!("cancel_flow:{}", id.get_untracked())/>
                     <button type="submit" data-testid="cancel-flow-confirm" class=format!("{BTN} bg-red-600 text-white")>"Cancel flow"</button>
-                </ActionForm>
+                </PostForm>
             </Confirm>
         </div>
     }
@@ -350,9 +351,9 @@ fn FlowCancelForm(id: Signal<String>, actor: Option<Actor>) -> impl IntoView {
 #[component]
 pub fn BudgetReset(id: Signal<String>) -> impl IntoView {
     let act = ServerAction::<ResetBudgetAction>::new();
-    let me = Resource::new(|| (), |_| crate::api::session::get_me());
+    let me = crate::api::codec::resource(|| (), |_| crate::api::session::get_me());
     // Refetched only after a reset: the key changes with the usage it resets.
-    let budget = Resource::new(move || (id.get(), act.version().get()), |(id, _)| crate::api::budgets::budget_detail(id));
+    let budget = crate::api::codec::resource(move || (id.get(), act.version().get()), |(id, _)| crate::api::budgets::budget_detail(id));
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -375,12 +376,12 @@ fn BudgetResetForm(act: ServerAction<ResetBudgetAction>, id: String, version: St
         <div class="mt-3 space-y-2">
             <Outcome value=value/>
             <Confirm label="Reset budget" testid="reset-open" danger=true>
-                <ActionForm action=act>
+                <PostForm act=act read=form::reset_budget_action>
                     <p class="text-sm">{format!("Reset every usage counter of budget {} to zero.", short_id(&id))}</p>
                     <input type="hidden" name="budget_id" value=id.clone()/>
                     <Common csrf=admin.csrf.clone() key=format!("reset_budget:{id}:{version}")/>
                     <button type="submit" data-testid="reset-confirm" class=format!("{BTN} bg-red-600 text-white")>"Reset budget"</button>
-                </ActionForm>
+                </PostForm>
             </Confirm>
         </div>
     }

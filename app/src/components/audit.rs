@@ -17,6 +17,9 @@ pub fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
             <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
                 {rows.into_iter().map(|r| {
                     let (class, outcome) = match &r.outcome {
+                        // A refusal is written in two steps like any entry, but
+                        // it was refused when it was written: never "in progress".
+                        None if r.action.starts_with("refused_") => ("text-red-700 dark:text-red-300", "refused".to_owned()),
                         None => ("text-amber-700", "in progress…".to_owned()),
                         Some(o) if o.starts_with("error") || o == "refused" => ("text-red-700 dark:text-red-300", o.clone()),
                         Some(o) => ("text-green-700 dark:text-green-400", o.clone()),
@@ -42,7 +45,7 @@ pub fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
 #[component]
 pub fn AuditTrail(target: Signal<String>) -> impl IntoView {
     let tick = use_tick(10_000);
-    let rows = Resource::new(move || (target.get(), tick.get()), |(t, _)| list_audit(None, None, Some(t)));
+    let rows = crate::api::codec::resource(move || (target.get(), tick.get()), |(t, _)| list_audit(None, None, Some(t)));
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

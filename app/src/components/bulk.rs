@@ -25,13 +25,13 @@ struct Progress {
 /// the store a bulk preview.
 #[component]
 pub fn BulkPanel(state: Signal<Option<String>>, open: Signal<bool>, open_href: Signal<String>) -> impl IntoView {
-    let me = Resource::new(|| (), |_| crate::api::session::get_me());
+    let me = crate::api::codec::resource(|| (), |_| crate::api::session::get_me());
     let runs = RwSignal::new(0u32);
     // Refetched only when the filter really changes or after a run: an
     // open dialog is never rebuilt under the operator.
     let state = Memo::new(move |_| state.get());
     let open = Memo::new(move |_| open.get());
-    let preview = Resource::new(move || (state.get(), open.get(), runs.get()), |(s, open, _)| async move {
+    let preview = crate::api::codec::resource(move || (state.get(), open.get(), runs.get()), |(s, open, _)| async move {
         match s {
             Some(s) if open => bulk_preview(s).await.map(Some),
             _ => Ok(None),

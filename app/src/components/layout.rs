@@ -27,7 +27,7 @@ const NAV: &[(&str, &str)] = &[
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let tick = use_tick(3000);
-    let info = Resource::new(move || tick.get(), |_| get_board_info());
+    let info = crate::api::codec::resource(move || tick.get(), |_| get_board_info());
     let path = use_location().pathname;
     view! {
         // Below 768 px the sidebar folds into a menu: a checkbox and its
@@ -117,7 +117,7 @@ fn Badge(info: BoardInfo) -> impl IntoView {
 fn UserMenu() -> impl IntoView {
     // Keyed on the path: signing in or out navigates, and the menu follows.
     let path = use_location().pathname;
-    let me = Resource::new(move || path.get(), |_| crate::api::session::get_me());
+    let me = crate::api::codec::resource(move || path.get(), |_| crate::api::session::get_me());
     let logout = ServerAction::<crate::api::session::Logout>::new();
     view! {
         <Suspense fallback=|| ()>
@@ -125,7 +125,7 @@ fn UserMenu() -> impl IntoView {
                 match me.await.ok().and_then(|m| m.actor) {
                     Some(a) => view! {
                         <span data-testid="user" class="text-sm">{a.user.clone()}<span class="ml-1 rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800">{a.role.as_str()}</span></span>
-                        <ActionForm action=logout><button type="submit" data-testid="logout" class="text-xs text-slate-500 hover:underline">"Sign out"</button></ActionForm>
+                        <crate::components::form::PostForm act=logout read=crate::components::form::logout><button type="submit" data-testid="logout" class="text-xs text-slate-500 hover:underline">"Sign out"</button></crate::components::form::PostForm>
                     }.into_any(),
                     None => view! { <a href="/login" data-testid="sign-in" class="text-sm text-blue-700 hover:underline dark:text-blue-300">"Sign in"</a> }.into_any(),
                 }

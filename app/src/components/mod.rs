@@ -1,4 +1,4 @@
-//! Shared widgets: the page layout, state badges, ids, times, the DAG, the
+//! Shared widgets: the page layout, forms, state badges, ids, times, the DAG, the
 //! budget bars and the error / empty states.
 pub mod actions;
 pub mod audit;
@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod chart;
 pub mod dag;
 pub mod feedback;
+pub mod form;
 pub mod gate;
 pub mod layout;
 pub mod live;

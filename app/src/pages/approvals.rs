@@ -18,7 +18,7 @@ pub fn ApprovalsPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let cursor = move || query.get().get("cursor");
     let all = move || query.get().get("all").is_some_and(|v| v == "1");
-    let data = Resource::new(move || (cursor(), all(), tick.get()), |(c, all, _)| list_approvals(c, all));
+    let data = crate::api::codec::resource(move || (cursor(), all(), tick.get()), |(c, all, _)| list_approvals(c, all));
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {

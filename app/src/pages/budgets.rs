@@ -26,7 +26,7 @@ fn when(raw: Option<String>, none: &'static str) -> AnyView {
 #[component]
 pub fn BudgetsPage() -> impl IntoView {
     let tick = use_tick(3000);
-    let data = Resource::new(move || tick.get(), |_| list_budgets());
+    let data = crate::api::codec::resource(move || tick.get(), |_| list_budgets());
     view! {
         <Title text="Budgets"/>
         <h1 class="mb-4 text-2xl font-semibold">"Budgets"</h1>
@@ -53,7 +53,7 @@ pub fn BudgetPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || decode(&params.get().get("budget_id").unwrap_or_default());
     let tick = use_tick(3000);
-    let data = Resource::new(move || (id(), tick.get()), |(id, _)| budget_detail(id));
+    let data = crate::api::codec::resource(move || (id(), tick.get()), |(id, _)| budget_detail(id));
     view! {
         <Title text="Budget"/>
         <a href="/budgets" class="text-sm text-blue-700 hover:underline dark:text-blue-300">"← Budgets"</a>

@@ -18,7 +18,7 @@ pub fn ExecutionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || decode(&params.get().get("execution_id").unwrap_or_default());
     let tick = use_topic_tick(10_000, move || format!("execution:{}", id()));
-    let data = Resource::new(move || (id(), tick.get()), |(id, _)| get_execution(id));
+    let data = crate::api::codec::resource(move || (id(), tick.get()), |(id, _)| get_execution(id));
     let section = "mt-6 mb-2 text-lg font-semibold";
     let id_signal = Signal::derive(id);
     view! {

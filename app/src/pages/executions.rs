@@ -18,7 +18,7 @@ pub fn ExecutionsPage() -> impl IntoView {
     let state = move || query.get().get("state").filter(|s| !s.is_empty());
     let tick = use_tick(5000);
     let lane = move || query.get().get("lane").filter(|s| !s.is_empty());
-    let data = Resource::new(move || (cursor(), state(), lane(), tick.get()), |(c, s, l, _)| list_executions(c, s, l));
+    let data = crate::api::codec::resource(move || (cursor(), state(), lane(), tick.get()), |(c, s, l, _)| list_executions(c, s, l));
     view! {
         <Title text="Executions"/>
         <div class="mb-4 flex items-end justify-between gap-4">

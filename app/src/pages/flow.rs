@@ -21,7 +21,7 @@ pub fn FlowPage() -> impl IntoView {
     let replay = move || query.get().get("replay").filter(|r| !r.is_empty());
     let expanded = move || query.get().get("dag").as_deref() == Some("all");
     let tick = use_topic_tick(10_000, move || format!("flow:{}", id()));
-    let data = Resource::new(move || (id(), tick.get()), |(id, _)| get_flow(id));
+    let data = crate::api::codec::resource(move || (id(), tick.get()), |(id, _)| get_flow(id));
     let id_signal = Signal::derive(id);
     view! {
         <div class="mb-2 flex justify-end"><FlowCancel id=id_signal/></div>

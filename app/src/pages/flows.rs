@@ -19,7 +19,7 @@ pub fn FlowsPage() -> impl IntoView {
         FlowsQuery { state: m.get("state"), namespace: m.get("namespace"), q: m.get("q"), cursor: m.get("cursor") }
     };
     let tick = use_tick(3000);
-    let data = Resource::new(move || (q(), tick.get()), |(q, _)| list_flows(q.state, q.namespace, q.q, q.cursor));
+    let data = crate::api::codec::resource(move || (q(), tick.get()), |(q, _)| list_flows(q.state, q.namespace, q.q, q.cursor));
     view! {
         <Title text="Flows"/>
         <div class="mb-4 flex items-end justify-between gap-4">

@@ -12,7 +12,7 @@ use crate::components::feedback::{ErrorPanel, Loading};
 pub fn JumpPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let id = move || query.get().get("id").unwrap_or_default();
-    let target = Resource::new(id, jump);
+    let target = crate::api::codec::resource(id, jump);
     view! {
         <Title text="Jump to id"/>
         <Transition fallback=Loading>

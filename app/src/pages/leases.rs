@@ -11,7 +11,7 @@ use crate::components::text::{execution_href, Id, Time};
 #[component]
 pub fn LeasesPage() -> impl IntoView {
     let tick = use_topic_tick(5_000, || "leases".to_owned());
-    let data = Resource::new(move || tick.get(), |_| get_leases());
+    let data = crate::api::codec::resource(move || tick.get(), |_| get_leases());
     view! {
         <Title text="Leases & workers"/>
         <h1 class="mb-4 text-2xl font-semibold">"Leases & workers"</h1>
@@ -95,7 +95,7 @@ fn LeaseTable(rows: Vec<LeaseRow>, now: i64, testid: &'static str) -> impl IntoV
 
 #[component]
 pub fn LanesPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| list_lanes());
+    let data = crate::api::codec::resource(|| (), |_| list_lanes());
     view! {
         <Title text="Lanes"/>
         <h1 class="mb-4 text-2xl font-semibold">"Lanes"</h1>

@@ -17,7 +17,7 @@ const CARD: &str = "rounded-lg border border-slate-200 bg-white p-3 dark:border-
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let tick = use_topic_tick(10_000, || "all".to_owned());
-    let data = Resource::new(move || tick.get(), |_| get_overview());
+    let data = crate::api::codec::resource(move || tick.get(), |_| get_overview());
     view! {
         <Title text="Overview"/>
         <h1 class="mb-4 text-2xl font-semibold">"Overview"</h1>

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::session::{get_me, list_audit, Login};
 use crate::components::audit::AuditTable;
 use crate::components::feedback::{ErrorPanel, Loading};
+use crate::components::form::{self, PostForm};
 use crate::components::refresh::use_tick;
 
 const INPUT: &str = "w-full rounded border border-slate-300 bg-white px-2 py-1.5 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100";
@@ -14,18 +15,18 @@ const INPUT: &str = "w-full rounded border border-slate-300 bg-white px-2 py-1.5
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
-    let info = Resource::new(|| (), |_| get_me());
+    let info = crate::api::codec::resource(|| (), |_| get_me());
     let next = move || use_query_map().get().get("next").unwrap_or_else(|| "/flows".into());
     view! {
         <Title text="Sign in"/>
         <div class="mx-auto mt-8 max-w-sm rounded-lg border border-slate-200 bg-white p-6 dark:border-slate-800 dark:bg-slate-900">
             <h1 class="mb-4 text-xl font-semibold">"Sign in to ff-board"</h1>
-            <ActionForm action=login attr:data-testid="login-form">
+            <PostForm act=login read=form::login attr:data-testid="login-form">
                 <input type="hidden" name="next" value=next/>
                 <label class="mb-3 block text-sm">"Username"<input name="username" autocomplete="username" required class=INPUT/></label>
                 <label class="mb-4 block text-sm">"Password"<input name="password" type="password" autocomplete="current-password" required class=INPUT/></label>
                 <button type="submit" data-testid="login-submit" class="w-full rounded bg-slate-900 px-3 py-2 text-sm font-medium text-white dark:bg-slate-100 dark:text-slate-900">"Sign in"</button>
-            </ActionForm>
+            </PostForm>
             {move || login.value().get().and_then(|r| r.err()).map(|e| view! { <p data-testid="login-error" role="alert" class="mt-3 text-sm text-red-700">{e.to_string()}</p> })}
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -45,7 +46,7 @@ pub fn LoginPage() -> impl IntoView {
 pub fn AuditPage() -> impl IntoView {
     let q = use_query_map();
     let tick = use_tick(5000);
-    let rows = Resource::new(
+    let rows = crate::api::codec::resource(
         move || (q.get().get("user"), q.get().get("action"), q.get().get("target"), tick.get()),
         |(u, a, t, _)| list_audit(u, a, t),
     );

@@ -8,7 +8,7 @@ use crate::components::feedback::{set_status, ErrorPanel, Loading};
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| get_status());
+    let data = crate::api::codec::resource(|| (), |_| get_status());
     view! {
         <Title text="Status"/>
         <h1 class="mb-4 text-2xl font-semibold">"Status"</h1>
