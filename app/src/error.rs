@@ -78,6 +78,8 @@ impl FromServerFnError for AppError {
     /// 502 that tells a proxy the board's upstream failed.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
+            // An answer of another build, read by an older tab (the client side).
+            ServerFnErrorErr::Deserialization(m) if m.contains(crate::api::codec::UPGRADED) => AppError::Transport(m),
             ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) | ServerFnErrorErr::Deserialization(m) => {
                 AppError::BadRequest(format!("malformed request: {}", clip(&m)))
             }

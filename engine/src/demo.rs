@@ -10,9 +10,11 @@
 //!   and now and then a 57-node `search.reindex`), with fan-out / fan-in
 //!   edges, AllOf groups and AnyOf / Quorum groups where the backend takes
 //!   them (`set_edge_group_policy` is Unavailable on SQLite). At most
-//!   `flows::MAX_OPEN_FLOWS` are open: every 30 s the oldest open flows past
-//!   it are retired (cancelled), so the demo keeps moving however long it
-//!   runs, and across restarts on the same store.
+//!   `flows::MAX_OPEN_FLOWS` are open: at start and every 30 s, a store at
+//!   the cap has its 10 oldest open flows retired (cancelled), so the demo
+//!   keeps moving however long it runs, and across restarts on the same
+//!   store (one held at exactly the cap, every flow waiting on a gate,
+//!   froze the demo before session 5).
 //! - `work::reclaim_expired`: leases left to expire by a "crashed" worker,
 //!   or by a board stopped mid-step, are reclaimed by a live worker (reclaim
 //!   grant + fresh attempt) and completed.

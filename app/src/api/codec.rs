@@ -81,6 +81,10 @@ pub const BUILD: u64 = fnv(fnv(0xcbf2_9ce4_8422_2325, env!("CARGO_PKG_VERSION"))
     None => "",
 });
 
+/// What a tab of another build is told (shown as a failed request, not as
+/// a malformed one: `AppError::from_server_fn_error`).
+pub const UPGRADED: &str = "the board was upgraded since this page loaded: reload the page";
+
 const fn fnv(mut h: u64, s: &str) -> u64 {
     let b = s.as_bytes();
     let mut i = 0;
@@ -108,7 +112,7 @@ impl<T: DeserializeOwned> Decodes<T> for Postcard {
     fn decode(bytes: Bytes) -> Result<T, Self::Error> {
         let body = bytes
             .strip_prefix(&BUILD.to_le_bytes())
-            .ok_or("the board was upgraded since this page loaded: reload the page")?;
+            .ok_or(UPGRADED)?;
         exact(body).map_err(|e| format!("unreadable answer: {e}"))
     }
 }
@@ -188,6 +192,9 @@ mod tests {
         other.extend(postcard::to_allocvec(&7u32).unwrap());
         let e = <Postcard as Decodes<u32>>::decode(Bytes::from(other)).unwrap_err();
         assert!(e.contains("reload the page"), "{e}");
+        use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+        let shown = crate::error::AppError::from_server_fn_error(ServerFnErrorErr::Deserialization(e));
+        assert!(matches!(shown, crate::error::AppError::Transport(_)), "a failed request, not a malformed one: {shown:?}");
     }
 }
 

@@ -125,20 +125,24 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let p = match panel.await { Ok(p) => p, Err(e) => return view! { <p class="text-sm text-red-700">{e.to_string()}</p> }.into_any() };
-                    let Some(actor) = can(&p.actor, Role::Operator) else {
-                        return view! { <NoActions actor=p.actor.clone() needed=Role::Operator/> }.into_any();
-                    };
-                    let backend = p.backend.clone();
-                    let eid = id.get_untracked();
-                    let version = p.version;
-                    let key = move |a: &str| format!("{a}:{}:{version}", id.get_untracked());
-                    let (sup_cancel, sup_revoke, sup_replay, sup_prio) = p.supports;
+                    // What a gate waits for is shown to every reader; deciding needs an operator.
                     let now = crate::components::refresh::now_ms();
                     let gate = match p.gate.clone() {
                         Ok(Some(g)) => Some(view! { <GateSummary gate=g now=now/> }.into_any()),
                         Ok(None) => None,
                         Err(e) => Some(view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e}</p> }.into_any()),
                     };
+                    let Some(actor) = can(&p.actor, Role::Operator) else {
+                        let waits = p.waitpoints.iter().map(|w| view! {
+                            <p class="text-sm" data-testid="waitpoint-waits">"Waitpoint "<code class="text-xs">{w.key.clone()}</code>" waits for "<b data-testid="waits-for">{w.waits_for.clone()}</b></p>
+                        }).collect_view();
+                        return view! { {gate}{waits}<NoActions actor=p.actor.clone() needed=Role::Operator/> }.into_any();
+                    };
+                    let backend = p.backend.clone();
+                    let eid = id.get_untracked();
+                    let version = p.version;
+                    let key = move |a: &str| format!("{a}:{}:{version}", id.get_untracked());
+                    let (sup_cancel, sup_revoke, sup_replay, sup_prio) = p.supports;
                     let approvals = p.waitpoints.iter().map(|w| {
                         view! {
                             <div data-testid="waitpoint-decision" data-waitpoint-id=w.waitpoint_id.clone() class="space-y-1">

@@ -413,20 +413,41 @@ pub(super) async fn open_flows(c: &Connected) -> Vec<crate::backend::FlowLine> {
     }
 }
 
-/// Past [`MAX_OPEN_FLOWS`], cancel the [`RETIRE`] oldest open flows (of
+/// How many of `open` flows to retire: [`RETIRE`] once the store is at
+/// the cap, none below it. At the cap, not only past it: new flows are
+/// created only below the cap, so a store holding exactly the cap, every
+/// flow waiting on a gate or a failed member, would never move again.
+fn to_retire(open: usize) -> usize {
+    if open >= MAX_OPEN_FLOWS { RETIRE } else { 0 }
+}
+
+/// At [`MAX_OPEN_FLOWS`], cancel the [`RETIRE`] oldest open flows (of
 /// those one list page shows), members and all; sets `st.open_flows`.
 pub(super) async fn retire_oldest(c: &Connected, st: &mut DemoState, report: &mut DemoReport) -> Result<(), EngineError> {
     let mut open = open_flows(c).await;
     st.open_flows = open.len();
-    if open.len() <= MAX_OPEN_FLOWS {
+    let n = to_retire(open.len());
+    if n == 0 {
         return Ok(());
     }
     open.sort_by_key(|f| f.created_at);
-    for f in open.iter().take(RETIRE) {
+    for f in open.iter().take(n) {
         c.backend.cancel_flow(&f.id, CancelFlowPolicy::CancelAll, CancelFlowWait::NoWait).await?;
         report.retired += 1;
         st.open_flows -= 1;
     }
     c.reads.invalidate();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_at_the_cap_retires_so_new_flows_come() {
+        assert_eq!(to_retire(MAX_OPEN_FLOWS - 1), 0);
+        assert_eq!(to_retire(MAX_OPEN_FLOWS), RETIRE, "at the cap no flow is created: retire, or the demo freezes");
+        assert_eq!(to_retire(MAX_OPEN_FLOWS + 1), RETIRE);
+    }
 }
