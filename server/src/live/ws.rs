@@ -229,16 +229,20 @@ where
                 }
             }
             // The current reader states, stamped with this subscription's
-            // position (a client without one resumes from there).
-            if let Some(status) = bus.streams() {
-                let mut f = status.frame.clone();
-                if let LiveEvent::Streams { last_seq, .. } = &mut f.event {
-                    *last_seq = sub.last_seq;
-                }
-                if send(&mut sink, &f).await.is_err() {
-                    reader.abort();
-                    return;
-                }
+            // position (a client without one resumes from there). Sent even
+            // before the readers have reported (no states yet): a client that
+            // loses this socket must know where it stood, or a restart in
+            // between would not be reported to it as a resync.
+            let mut f = match bus.streams() {
+                Some(status) => status.frame.clone(),
+                None => Frame { seq: 0, epoch: bus.epoch().to_owned(), at: now_ms(), event: LiveEvent::Streams { streams: vec![], last_seq: 0 } },
+            };
+            if let LiveEvent::Streams { last_seq, .. } = &mut f.event {
+                *last_seq = sub.last_seq;
+            }
+            if send(&mut sink, &f).await.is_err() {
+                reader.abort();
+                return;
             }
             for f in sub.backlog.iter().filter(|f| wanted(&topics, f)) {
                 if sink.send(f.json.clone()).await.is_err() {
@@ -352,6 +356,9 @@ mod tests {
         let (in_tx, in_rx) = fmpsc::unbounded::<String>();
         tokio::spawn(session(out_tx.sink_map_err(|_| ()), in_rx, bus.clone()));
         in_tx.unbounded_send(r#"{"type":"subscribe","topics":["flow:f1"],"after":0,"epoch":"ep"}"#.into()).unwrap();
+        // The position first, though no reader has reported its state yet.
+        let f = next(&mut out_rx).await;
+        assert_eq!((f["kind"].as_str(), f["epoch"].as_str(), f["streams"].as_array().map(Vec::len)), (Some("streams"), Some("ep"), Some(0)), "{f}");
         let f = next(&mut out_rx).await;
         assert_eq!((f["seq"].as_u64(), f["execution_id"].as_str()), (Some(1), Some("a")));
         bus.publish(3, ev("c", "f2"));
