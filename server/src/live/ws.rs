@@ -408,14 +408,17 @@ mod tests {
         assert!(saw_resync);
     }
 
-    /// A subscribed session over channels, with `allowed` as its session check.
-    fn subscribed(bus: &Arc<Bus>, allowed: Arc<std::sync::atomic::AtomicBool>) -> (fmpsc::UnboundedReceiver<String>, fmpsc::UnboundedSender<String>) {
+    /// A subscribed session over channels, with `allowed` as its session
+    /// check, past its position frame.
+    async fn subscribed(bus: &Arc<Bus>, allowed: Arc<std::sync::atomic::AtomicBool>) -> (fmpsc::UnboundedReceiver<String>, fmpsc::UnboundedSender<String>) {
         let (out_tx, out_rx) = fmpsc::unbounded::<String>();
         let (in_tx, in_rx) = fmpsc::unbounded::<String>();
         let check = Box::new(move || allowed.load(Ordering::SeqCst));
         let cadence = Cadence { ping: Duration::from_millis(100), recheck: Duration::from_millis(450) };
         tokio::spawn(session_with(out_tx.sink_map_err(|_| ()), in_rx, bus.clone(), check, cadence));
         in_tx.unbounded_send(r#"{"type":"subscribe","topics":["all"]}"#.into()).unwrap();
+        let mut out_rx = out_rx;
+        assert_eq!(next(&mut out_rx).await["kind"], "streams", "a subscription starts with its position");
         (out_rx, in_tx)
     }
 
@@ -424,7 +427,7 @@ mod tests {
         let bus = Bus::with_epoch("ep".into());
         let allowed = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let start = tokio::time::Instant::now();
-        let (mut out, _in) = subscribed(&bus, allowed.clone());
+        let (mut out, _in) = subscribed(&bus, allowed.clone()).await;
         let first = tokio::time::timeout(Duration::from_secs(2), out.next()).await.expect("a ping");
         assert_eq!(first.as_deref(), Some(PING));
         assert!(start.elapsed() >= Duration::from_millis(100), "not before its interval: {:?}", start.elapsed());
@@ -445,8 +448,8 @@ mod tests {
     async fn shutdown_closes_every_socket_with_restarting() {
         let bus = Bus::with_epoch("ep".into());
         let allowed = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let (mut a, _ia) = subscribed(&bus, allowed.clone());
-        let (mut b, _ib) = subscribed(&bus, allowed);
+        let (mut a, _ia) = subscribed(&bus, allowed.clone()).await;
+        let (mut b, _ib) = subscribed(&bus, allowed).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
         bus.close();
         for out in [&mut a, &mut b] {
