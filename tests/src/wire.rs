@@ -6,11 +6,13 @@
 //! sees every field by name and a secret scan sees every string.
 use base64::Engine as _;
 use ff_board_app::api::{actions, approvals, audit_types, budgets, bulk, executions, flows, leases, overview, status};
+use ff_board_app::api::codec::Postcard;
+use leptos::server_fn::{Bytes, Decodes};
 use serde::{de::DeserializeOwned, Serialize};
 
 fn json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> String {
-    let body = bytes.strip_prefix(&ff_board_app::api::codec::BUILD.to_le_bytes()).expect("an answer starts with the build's fingerprint");
-    match ff_board_app::api::codec::exact::<T>(body) {
+    // The board's own decoder: the build fingerprint and the exact length are checked there.
+    match <Postcard as Decodes<T>>::decode(Bytes::copy_from_slice(bytes)) {
         Ok(v) => serde_json::to_string(&v).expect("answer serializes"),
         Err(e) => panic!("answer is not a postcard {}: {e}", std::any::type_name::<T>()),
     }
