@@ -35,9 +35,11 @@ setup:
 	$(TIMED) bash scripts/setup.sh $(WASM_BINDGEN_VERSION) $(CARGO_LEPTOS_VERSION)
 
 # Optimized: release server, wasm built for size (opt-level z, LTO, wasm-opt),
-# hashed asset names, brotli + gzip copies of every asset (--precompress).
+# hashed asset names, brotli + gzip copies of every asset (--precompress);
+# skipped in a second when no input changed since the last build
+# (scripts/build.sh; FORCE=1 rebuilds).
 build:
-	$(TIMED) cargo leptos build --release --precompress
+	$(TIMED) bash scripts/build.sh
 
 build-dev:
 	cargo leptos build

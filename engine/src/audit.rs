@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use async_trait::async_trait;
 
-use crate::connect::SideStore;
+use crate::backend::side::SideStore;
 
 /// One audited operator action.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -195,13 +195,7 @@ pub(crate) const COLUMNS: &str =
 impl AuditLog {
     /// Open the audit log on `side`, creating its storage if missing.
     pub async fn open(side: &SideStore) -> Result<AuditLog, String> {
-        use crate::backend::{postgres, sqlite, valkey};
-        let store: Box<dyn AuditStore> = match side {
-            SideStore::Sqlite(pool) => Box::new(sqlite::audit::open(pool).await?),
-            SideStore::Postgres(pool) => Box::new(postgres::audit::open(pool).await?),
-            SideStore::Valkey(client) => Box::new(valkey::audit::open(client).await?),
-        };
-        Ok(AuditLog { store })
+        Ok(AuditLog { store: side.open_audit().await? })
     }
 
     /// Write an attempt before the engine call. If this idempotency key was

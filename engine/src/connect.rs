@@ -14,9 +14,7 @@ use ff_core::engine_error::EngineError;
 use ff_core::partition::PartitionConfig;
 use serde::Serialize;
 
-use crate::backend::cache::{read_cache_setting, Cached};
 use crate::backend::{self, Deadlined, Reads};
-use crate::sqlite_reads::SqliteFilled;
 
 /// Default SQLite file of the embedded demo.
 pub const DEMO_DB: &str = "./ff-board-demo.db";
@@ -168,14 +166,7 @@ fn parse_valkey(v: &str, tls: bool, rest: &str) -> Result<BackendSpec, String> {
     Ok(BackendSpec::Valkey { seeds, tls, cluster })
 }
 
-/// Connection to a store beside the trait, for what the trait does not give
-/// (budget enumeration, SQLite reads).
-#[derive(Clone)]
-pub enum SideStore {
-    Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
-    Valkey(ferriskey::Client),
-}
+pub use crate::backend::side::SideStore;
 
 /// A dialed backend.
 #[derive(Clone)]
@@ -203,147 +194,10 @@ pub struct ValkeyNode {
 /// Valkey library; without it a missing Postgres schema is a clear error.
 pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String> {
     match spec {
-        BackendSpec::Sqlite { path, .. } => {
-            if std::env::var("FF_DEV_MODE").as_deref() != Ok("1") {
-                return Err("the SQLite backend is dev-only: set FF_DEV_MODE=1".into());
-            }
-            let inner = ff_backend_sqlite::SqliteBackend::new(path)
-                .await
-                .map_err(|e| format!("open sqlite {path}: {e}"))?;
-            let opts = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(true)
-                .busy_timeout(Duration::from_secs(5));
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(4)
-                .connect_with(opts)
-                .await
-                .map_err(|e| format!("open sqlite read pool {path}: {e}"))?;
-            let backend: Arc<dyn EngineBackend> = SqliteFilled::new(inner, pool.clone());
-            if migrate {
-                backend::sqlite::migrate(&pool).await?;
-            }
-            Ok(Connected {
-                backend,
-                reads: shared(backend::sqlite::SqliteReads { pool: pool.clone() }),
-                side: SideStore::Sqlite(pool),
-                // The SQLite backend is one logical partition.
-                partitions: PartitionConfig { num_flow_partitions: 1, ..PartitionConfig::default() },
-                kind: BackendKind::Sqlite,
-                valkey_seed: None,
-            })
-        }
-        BackendSpec::Postgres { url } => {
-            // FlowFabric's tables are hash-partitioned 256 ways. With the
-            // generic plans prepared statements switch to after 5 runs, every
-            // query locks all 256 partitions and their indexes (~1500 locks),
-            // and a few concurrent reads exhaust the server's shared lock
-            // table ("out of shared memory"). Custom plans prune to the one
-            // partition at plan time.
-            // JIT off: a board page merges all 256 partitions, which costs
-            // past `jit_above_cost`; compiling ~4000 functions took 2 s of a
-            // 12 ms query (measured on the board's executions page).
-            let options = url
-                .parse::<sqlx::postgres::PgConnectOptions>()
-                .map_err(|e| format!("invalid postgres URL: {e}"))?
-                .options([("plan_cache_mode", "force_custom_plan"), ("jit", "off")]);
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(8)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect_with(options)
-                .await
-                .map_err(|e| format!("connect postgres: {e}"))?;
-            if migrate {
-                ff_backend_postgres::migrate::apply_migrations(&pool)
-                    .await
-                    .map_err(|e| format!("apply FlowFabric migrations: {e}"))?;
-                backend::postgres::migrate(&pool).await?;
-            } else {
-                let present: Option<String> =
-                    sqlx::query_scalar("SELECT to_regclass('ff_exec_core')::text")
-                        .fetch_one(&pool)
-                        .await
-                        .map_err(|e| format!("check schema: {e}"))?;
-                if present.is_none() {
-                    return Err("FlowFabric schema missing in this database (no table ff_exec_core): \
-                                start the board with --migrate to apply it"
-                        .into());
-                }
-            }
-            let partitions = PartitionConfig::default();
-            let backend: Arc<dyn EngineBackend> = crate::pg_reads::PostgresFilled::new(
-                ff_backend_postgres::PostgresBackend::from_pool(pool.clone(), partitions),
-                pool.clone(),
-            );
-            Ok(Connected {
-                backend,
-                reads: shared(backend::postgres::PostgresReads { pool: pool.clone(), partitions }),
-                side: SideStore::Postgres(pool),
-                partitions,
-                kind: BackendKind::Postgres,
-                valkey_seed: None,
-            })
-        }
-        BackendSpec::Valkey { seeds, tls, cluster } => {
-            // The first seed that answers; a cluster's topology is
-            // discovered from it.
-            let mut last = String::new();
-            let mut dialed = None;
-            for (host, port) in seeds {
-                let mut config = ff_core::backend::BackendConfig::valkey(host.clone(), *port);
-                if let ff_core::backend::BackendConnection::Valkey(v) = &mut config.connection {
-                    (v.tls, v.cluster) = (*tls, *cluster);
-                }
-                match ff_backend_valkey::build_client(&config).await {
-                    Ok(client) => {
-                        dialed = Some((config, client, ValkeyNode { host: host.clone(), port: *port, tls: *tls }));
-                        break;
-                    }
-                    Err(e) => last = format!("connect valkey {host}:{port}: {e}"),
-                }
-            }
-            let (config, client, seed) = dialed.ok_or(last)?;
-            let node = format!("{}:{}", seed.host, seed.port);
-            if !*cluster {
-                // A cluster node answers a standalone client with MOVED on
-                // most keys: say so before the engine trips over it.
-                let info: String = client
-                    .cmd("INFO")
-                    .arg("cluster")
-                    .execute()
-                    .await
-                    .map_err(|e| format!("valkey {node}: INFO cluster: {e}"))?;
-                if info.contains("cluster_enabled:1") {
-                    return Err(format!(
-                        "valkey {node} is a cluster node: add ?cluster=true to the URL (valkey://{node}?cluster=true)"
-                    ));
-                }
-            }
-            let backend = ff_backend_valkey::ValkeyBackend::connect(config.clone())
-                .await
-                .map_err(|e| format!("connect valkey {node}: {e}"))?;
-            if migrate {
-                backend.prepare().await.map_err(|e| format!("load FlowFabric library: {e}"))?;
-            }
-            let lanes = backend::valkey::parse_lanes(&std::env::var("FF_BOARD_LANES").unwrap_or_default())
-                .map_err(|e| format!("FF_BOARD_LANES: {e}"))?;
-            let partitions = PartitionConfig::default();
-            Ok(Connected {
-                backend,
-                reads: shared(backend::valkey::ValkeyReads::new(client.clone(), partitions, lanes)),
-                side: SideStore::Valkey(client),
-                partitions,
-                kind: BackendKind::Valkey,
-                valkey_seed: Some(seed),
-            })
-        }
+        BackendSpec::Sqlite { path, .. } => backend::sqlite::dial::dial(path, migrate).await,
+        BackendSpec::Postgres { url } => backend::postgres::dial::dial(url, migrate).await,
+        BackendSpec::Valkey { seeds, tls, cluster } => backend::valkey::dial::dial(seeds, *tls, *cluster, migrate).await,
     }
-}
-
-/// A backend's reads as the board uses them: deadline inside, single
-/// flight and reuse outside.
-fn shared(reads: impl Reads) -> Arc<dyn Reads> {
-    Cached::wrap(Deadlined::wrap(reads), read_cache_setting())
 }
 
 /// What the header banner shows about the backend.

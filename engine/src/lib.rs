@@ -23,10 +23,7 @@ pub mod demo;
 pub mod live;
 pub mod lookup;
 pub mod metrics;
-pub mod pg_reads;
-pub mod sqlite_reads;
 pub mod sessions;
-pub mod state_fix;
 pub mod throughput;
 pub mod usage;
 

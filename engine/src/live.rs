@@ -88,14 +88,12 @@ pub struct LiveHandle {
     pub demand: watch::Sender<bool>,
 }
 
-pub(crate) mod trait_streams;
 
-use crate::backend::{postgres, valkey};
+use ff_core::stream_events::{CompletionEvent, CompletionOutcome};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::connect::SideStore;
 
 /// Capacity of [`LiveHandle::events`]. A reader whose event does not fit
 /// waits (with a warning in the log, at most every 10 s) until the
@@ -145,26 +143,7 @@ pub fn spawn(c: Connected) -> LiveHandle {
         let (tx, status_tx, wanted) = (tx.clone(), status_tx.clone(), wanted.clone());
         move |stream: &'static str| Feed::new(stream, tx.clone(), status_tx.clone(), wanted.clone())
     };
-    match c.side.clone() {
-        SideStore::Sqlite(pool) => {
-            let (c1, c2, p1, p2, f) = (c.clone(), c.clone(), pool.clone(), pool.clone(), feed.clone());
-            supervise("completion", &status_tx, move |_| trait_streams::completions(c1.clone(), p1.clone(), f("completion")));
-            let f = feed.clone();
-            supervise("lease", &status_tx, move |_| trait_streams::leases(c2.clone(), p2.clone(), f("lease")));
-            supervise("signal", &status_tx, move |_| trait_streams::signals(c.clone(), pool.clone(), feed("signal")));
-        }
-        SideStore::Postgres(pool) => {
-            for (stream, table) in [
-                ("completion", &postgres::live::COMPLETIONS),
-                ("lease", &postgres::live::LEASES),
-                ("signal", &postgres::live::SIGNALS),
-            ] {
-                let (pool, feed) = (pool.clone(), feed.clone());
-                supervise(stream, &status_tx, move |_| postgres::live::run(pool.clone(), table, feed(stream)));
-            }
-        }
-        SideStore::Valkey(client) => valkey::live::spawn(c, client, feed, &status_tx),
-    }
+    c.side.clone().spawn_readers(c, feed, &status_tx);
     LiveHandle { events, status, demand }
 }
 
@@ -330,3 +309,20 @@ impl Backoff {
         feed.sleep(d).await
     }
 }
+
+/// The outcome as the stores write it (`success`, `failed`, `cancelled`, …).
+pub(crate) fn outcome_name(o: &CompletionOutcome) -> String {
+    match o {
+        CompletionOutcome::Success => "success".into(),
+        // Stores write `failed`; the trait only maps `failure` to this variant.
+        CompletionOutcome::Failure => "failed".into(),
+        CompletionOutcome::Cancelled => "cancelled".into(),
+        CompletionOutcome::Other(s) => s.clone(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+pub(crate) fn completion_event(e: CompletionEvent) -> Option<SourceEvent> {
+    Some(SourceEvent::Completion { outcome: outcome_name(&e.outcome), execution_id: e.execution_id, at: e.at.0 })
+}
+

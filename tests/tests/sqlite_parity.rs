@@ -19,8 +19,8 @@
 use std::sync::Arc;
 
 use ff_board_engine::connect::{Connected, SideStore};
-use ff_board_engine::pg_reads::PostgresFilled;
-use ff_board_engine::sqlite_reads::SqliteFilled;
+use ff_board_engine::backend::postgres::fill::PostgresFilled;
+use ff_board_engine::backend::sqlite::fill::SqliteFilled;
 use ff_board_tests::{connect, fresh_postgres, sqlite_path};
 use ff_core::backend::{CapabilitySet, ClaimPolicy, FailOutcome, FailureClass, FailureReason, Handle};
 use ff_core::contracts::{

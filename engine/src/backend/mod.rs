@@ -25,11 +25,20 @@ use ff_core::state::PublicState;
 use ff_core::types::{BudgetId, ExecutionId, FlowId};
 
 pub mod cache;
+pub mod filled;
 pub mod postgres;
 pub mod sql;
 mod sql_reads;
+pub mod side;
 pub mod sqlite;
+pub mod state_fix;
 pub mod valkey;
+
+/// A backend's reads as the board uses them: deadline inside, single
+/// flight and reuse outside.
+pub(crate) fn shared(reads: impl Reads) -> std::sync::Arc<dyn Reads> {
+    cache::Cached::wrap(Deadlined::wrap(reads), cache::read_cache_setting())
+}
 
 /// How many rows a list page may ask for, whatever the caller says.
 pub const MAX_PAGE: usize = 200;

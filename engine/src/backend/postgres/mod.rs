@@ -12,6 +12,9 @@ use sqlx::PgPool;
 use super::sql::Dialect;
 
 pub mod audit;
+pub mod dial;
+pub(crate) mod side;
+pub mod fill;
 pub(crate) mod live;
 
 /// The board's reads on a Postgres store.

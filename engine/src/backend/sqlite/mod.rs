@@ -7,6 +7,11 @@ use sqlx::SqlitePool;
 use super::sql::Dialect;
 
 pub mod audit;
+pub mod dial;
+pub(crate) mod side;
+pub mod fill;
+pub(crate) mod live;
+mod queries;
 
 /// The board's reads on a SQLite store.
 pub struct SqliteReads {

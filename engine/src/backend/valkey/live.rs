@@ -36,7 +36,7 @@ use futures::StreamExt;
 use super::reply::{number, pairs, server_id};
 use super::{leases, notify, signals};
 use crate::connect::Connected;
-use crate::live::trait_streams::completion_event;
+use crate::live::completion_event;
 use crate::live::{supervise, Backoff, Feed, SourceEvent};
 
 /// Probe interval of the completion reader.

@@ -31,6 +31,9 @@ use ff_core::types::{BudgetId, ExecutionId, FlowId, LaneId};
 use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, Page, ReadError, Reads, SuspendedLine, MAX_SCAN};
 
 pub mod audit;
+pub mod dial;
+pub(crate) mod side;
+pub(crate) mod gate;
 mod leases;
 pub(crate) mod live;
 mod notify;
@@ -464,7 +467,7 @@ impl Reads for ValkeyReads {
         let mut pipe = self.client.pipeline();
         let mut slots = Vec::new();
         for id in ids {
-            let gate = crate::gate::queue_valkey(&mut pipe, id);
+            let gate = gate::queue_valkey(&mut pipe, id);
             let ctx = ExecKeyContext::new(&self.partition(id.partition()), id);
             slots.push((gate, pipe.cmd::<Vec<String>>("SMEMBERS").arg(ctx.waitpoints()).finish()));
         }
@@ -474,7 +477,7 @@ impl Reads for ValkeyReads {
         for (i, ((fields, tokens), set)) in slots.into_iter().enumerate() {
             let fields = fields.value().map_err(store("read gates"))?;
             let tokens = tokens.value().map_err(store("read gates"))?;
-            gates.push(crate::gate::valkey_gate(&ids[i], &fields, tokens));
+            gates.push(gate::valkey_gate(&ids[i], &fields, tokens));
             let mut set = set.value().map_err(store("read gates"))?;
             set.sort();
             set.truncate(64);

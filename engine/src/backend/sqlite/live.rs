@@ -41,13 +41,13 @@ use ff_core::stream_subscribe::{decode_postgres_event_cursor, encode_postgres_ev
 use futures::{Stream, StreamExt};
 use sqlx::SqlitePool;
 
-use super::{Backoff, Feed, SourceEvent};
+use crate::live::{completion_event, Backoff, Feed, SourceEvent};
 use crate::connect::Connected;
 
 /// Idle time after which the reader looks for rows written by another process.
-pub(super) const FOREIGN_CHECK: Duration = Duration::from_secs(5);
+pub(crate) const FOREIGN_CHECK: Duration = Duration::from_secs(5);
 
-pub(super) async fn completions(c: Connected, pool: SqlitePool, feed: Feed) {
+pub(crate) async fn completions(c: Connected, pool: SqlitePool, feed: Feed) {
     let backend = c.backend;
     let subscribe = move |cursor: StreamCursor| {
         let backend = backend.clone();
@@ -64,7 +64,7 @@ pub(super) async fn completions(c: Connected, pool: SqlitePool, feed: Feed) {
     .await
 }
 
-pub(super) async fn leases(c: Connected, pool: SqlitePool, feed: Feed) {
+pub(crate) async fn leases(c: Connected, pool: SqlitePool, feed: Feed) {
     let backend = c.backend;
     let subscribe = move |cursor: StreamCursor| {
         let backend = backend.clone();
@@ -81,7 +81,7 @@ pub(super) async fn leases(c: Connected, pool: SqlitePool, feed: Feed) {
     .await
 }
 
-pub(super) async fn signals(c: Connected, pool: SqlitePool, feed: Feed) {
+pub(crate) async fn signals(c: Connected, pool: SqlitePool, feed: Feed) {
     let backend = c.backend;
     let subscribe = move |cursor: StreamCursor| {
         let backend = backend.clone();
@@ -98,23 +98,7 @@ pub(super) async fn signals(c: Connected, pool: SqlitePool, feed: Feed) {
     .await
 }
 
-/// The outcome as the stores write it (`success`, `failed`, `cancelled`, …).
-pub(super) fn outcome_name(o: &CompletionOutcome) -> String {
-    match o {
-        CompletionOutcome::Success => "success".into(),
-        // Stores write `failed`; the trait only maps `failure` to this variant.
-        CompletionOutcome::Failure => "failed".into(),
-        CompletionOutcome::Cancelled => "cancelled".into(),
-        CompletionOutcome::Other(s) => s.clone(),
-        other => format!("{other:?}").to_lowercase(),
-    }
-}
-
-pub(crate) fn completion_event(e: CompletionEvent) -> Option<SourceEvent> {
-    Some(SourceEvent::Completion { outcome: outcome_name(&e.outcome), execution_id: e.execution_id, at: e.at.0 })
-}
-
-pub(super) fn lease_event(e: LeaseHistoryEvent) -> Option<SourceEvent> {
+pub(crate) fn lease_event(e: LeaseHistoryEvent) -> Option<SourceEvent> {
     use LeaseHistoryEvent as L;
     let (event, execution_id, lease_id, holder, at) = match e {
         L::Acquired { execution_id, lease_id, worker_instance_id, at, .. } => {
@@ -141,7 +125,7 @@ pub(super) fn lease_event(e: LeaseHistoryEvent) -> Option<SourceEvent> {
     })
 }
 
-pub(super) fn signal_event(e: SignalDeliveryEvent) -> Option<SourceEvent> {
+pub(crate) fn signal_event(e: SignalDeliveryEvent) -> Option<SourceEvent> {
     Some(SourceEvent::Signal {
         execution_id: e.execution_id,
         signal_id: e.signal_id.to_string(),

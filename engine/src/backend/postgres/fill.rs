@@ -7,7 +7,7 @@
 //! hands ff-core's decoder the flow id as `{fp:N}:<uuid>`), and passes
 //! the stored `public_state` through unnormalised, so a claimed row's
 //! `running` is `Corruption` too, and a finished one still reads as live
-//! (the 0.15 terminal-state gap, see `crate::state_fix`).
+//! (the 0.15 terminal-state gap, see `crate::backend::state_fix`).
 //!
 //! [`PostgresFilled`] is the same delegating wrapper as `SqliteFilled`
 //! ([`Filled`]), over a side `PgPool` on the same database. It answers
@@ -22,8 +22,9 @@ use ff_core::engine_error::EngineError;
 use ff_core::types::ExecutionId;
 use sqlx::PgPool;
 
-pub use crate::sqlite_reads::Filled;
-use crate::sqlite_reads::{exec_row_sql, split_eid, ExecRow, FillReads};
+pub use crate::backend::filled::Filled;
+use crate::backend::filled::exec_row::{exec_row_sql, split_eid, ExecRow};
+use crate::backend::filled::FillReads;
 
 /// The Postgres backend with `describe_execution` (and the state of
 /// `read_execution_info`) corrected; build it with

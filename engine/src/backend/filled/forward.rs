@@ -1,46 +1,10 @@
-//! `SqliteFilled`: the SQLite backend with its missing reads filled in,
-//! and [`Filled`], the delegating wrapper it is an instance of.
-//!
-//! The 0.15 SQLite backend (`ff-backend-sqlite`) answers
-//! `EngineError::Unavailable` for nine reads of the `EngineBackend` trait
-//! the board depends on: `describe_flow`, `list_flows`, `list_edges`,
-//! `describe_edge`, `describe_execution`, `list_executions`, `list_lanes`,
-//! `list_suspended` and `resolve_execution_flow_id`. [`SqliteFilled`]
-//! wraps the backend and answers those nine from the backend's own tables
-//! through a side `SqlitePool` (module `queries`, ported from the Postgres
-//! backend so both give the same shapes, orderings and cursors).
-//!
-//! [`Filled<S>`] is generic over the side store `S` ([`FillReads`]): the
-//! Postgres backend is wrapped the same way (`crate::pg_reads`), so one
-//! delegating impl serves both. Every trait method is delegated to the
-//! wrapped backend, including the ones with a default body in the trait,
-//! `capabilities()`, `backend_label()`, `prepare` and the `subscribe_*`
-//! family, except:
-//! - `describe_execution`, always answered from the `ff_exec_core` row
-//!   ([`ExecRow`]): the Postgres 0.15 decoder fails on its own flow
-//!   members, and on both backends finished executions keep a live
-//!   `public_state` (see `crate::state_fix`);
-//! - `read_execution_info`, delegated but with that same state fix on
-//!   terminal rows;
-//! - the reads the store fills through [`FillReads`] (defaults delegate).
-//!   SQLite fills the eight other reads above and `ping`: the SQLite
-//!   backend leaves `ping` at the trait's `Unavailable` default, so that
-//!   answer is replaced by a `SELECT 1` on the side pool (otherwise every
-//!   health check would report the backend down).
-//!
-//! `as_any` returns the wrapper, so it downcasts to `SqliteFilled` (or
-//! `PostgresFilled`).
-//!
-//! Delegated calls go through `<Backend as EngineBackend>` so an inherent
-//! backend method of the same name is never picked instead. ff-core is
-//! built with its default features (core, streaming, suspension, budget),
-//! so every feature-gated trait method exists and is delegated here.
+//! The delegation of every `EngineBackend` method of [`Filled`] to the
+//! wrapped backend (or to its side store, [`FillReads`]): mechanical
+//! forwarding, one method each, so the wrapper stays a complete backend.
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ff_backend_sqlite::SqliteBackend;
 use ff_core::backend::{
     AppendFrameOutcome, CancelFlowPolicy, CancelFlowWait, CapabilitySet, ClaimPolicy, CompletionPayload,
     FailOutcome, FailureClass, FailureReason, Frame, Handle, LeaseRenewal, PendingWaitpoint, PrepareOutcome,
@@ -60,213 +24,18 @@ use ff_core::types::{
     AttemptIndex, BudgetId, EdgeId, ExecutionId, FlowId, LaneId, LeaseFence, QuotaPolicyId, TimestampMs,
     WaitpointId,
 };
-use sqlx::SqlitePool;
 
-mod queries;
-
-pub use queries::{exec_row_sql, ExecRow};
-pub(crate) use queries::split_eid;
-
-/// The side store of a [`Filled`] backend: the `ff_exec_core` row reader
-/// every wrapper needs, plus the reads it answers instead of its backend.
-/// Each of those defaults to the backend's own answer.
-#[async_trait]
-pub trait FillReads: Send + Sync + 'static {
-    /// The wrapped backend.
-    type Backend: EngineBackend;
-
-    /// The `ff_exec_core` row of `id` with its current attempt's outcome
-    /// ([`exec_row_sql`]); `Ok(None)` when the execution is missing.
-    async fn exec_row(&self, id: &ExecutionId) -> Result<Option<ExecRow>, EngineError>;
-
-    async fn describe_flow(&self, b: &Self::Backend, id: &FlowId) -> Result<Option<FlowSnapshot>, EngineError> {
-        b.describe_flow(id).await
-    }
-    async fn list_flows(
-        &self,
-        b: &Self::Backend,
-        partition: PartitionKey,
-        cursor: Option<FlowId>,
-        limit: usize,
-    ) -> Result<ListFlowsPage, EngineError> {
-        b.list_flows(partition, cursor, limit).await
-    }
-    async fn list_edges(
-        &self,
-        b: &Self::Backend,
-        flow_id: &FlowId,
-        direction: EdgeDirection,
-    ) -> Result<Vec<EdgeSnapshot>, EngineError> {
-        b.list_edges(flow_id, direction).await
-    }
-    async fn describe_edge(
-        &self,
-        b: &Self::Backend,
-        flow_id: &FlowId,
-        edge_id: &EdgeId,
-    ) -> Result<Option<EdgeSnapshot>, EngineError> {
-        b.describe_edge(flow_id, edge_id).await
-    }
-    async fn resolve_execution_flow_id(
-        &self,
-        b: &Self::Backend,
-        eid: &ExecutionId,
-    ) -> Result<Option<FlowId>, EngineError> {
-        b.resolve_execution_flow_id(eid).await
-    }
-    async fn list_lanes(
-        &self,
-        b: &Self::Backend,
-        cursor: Option<LaneId>,
-        limit: usize,
-    ) -> Result<ListLanesPage, EngineError> {
-        b.list_lanes(cursor, limit).await
-    }
-    async fn list_suspended(
-        &self,
-        b: &Self::Backend,
-        partition: PartitionKey,
-        cursor: Option<ExecutionId>,
-        limit: usize,
-    ) -> Result<ListSuspendedPage, EngineError> {
-        b.list_suspended(partition, cursor, limit).await
-    }
-    async fn list_executions(
-        &self,
-        b: &Self::Backend,
-        partition: PartitionKey,
-        cursor: Option<ExecutionId>,
-        limit: usize,
-    ) -> Result<ListExecutionsPage, EngineError> {
-        b.list_executions(partition, cursor, limit).await
-    }
-    async fn ping(&self, b: &Self::Backend) -> Result<(), EngineError> {
-        b.ping().await
-    }
-}
-
-/// A backend plus its side store `S` (see the module doc).
-pub struct Filled<S: FillReads> {
-    inner: Arc<S::Backend>,
-    pool: S,
-}
-
-type Inner<S> = <S as FillReads>::Backend;
-
-/// The SQLite backend plus the nine reads it lacks.
-pub type SqliteFilled = Filled<SqlitePool>;
-
-impl<S: FillReads> Filled<S> {
-    /// Wrap `inner`; `pool` must be opened on the same database.
-    pub fn new(inner: Arc<S::Backend>, pool: S) -> Arc<Self> {
-        Arc::new(Self { inner, pool })
-    }
-
-    /// The wrapped backend.
-    pub fn inner(&self) -> &Arc<S::Backend> {
-        &self.inner
-    }
-}
-
-/// The SQLite side pool fills every read the SQLite backend lacks.
-#[async_trait]
-impl FillReads for SqlitePool {
-    type Backend = SqliteBackend;
-
-    async fn exec_row(&self, id: &ExecutionId) -> Result<Option<ExecRow>, EngineError> {
-        queries::exec_row(self, id).await
-    }
-    async fn describe_flow(&self, _: &SqliteBackend, id: &FlowId) -> Result<Option<FlowSnapshot>, EngineError> {
-        queries::describe_flow(self, id).await
-    }
-    async fn list_flows(
-        &self,
-        _: &SqliteBackend,
-        partition: PartitionKey,
-        cursor: Option<FlowId>,
-        limit: usize,
-    ) -> Result<ListFlowsPage, EngineError> {
-        queries::list_flows(self, partition, cursor, limit).await
-    }
-    async fn list_edges(
-        &self,
-        _: &SqliteBackend,
-        flow_id: &FlowId,
-        direction: EdgeDirection,
-    ) -> Result<Vec<EdgeSnapshot>, EngineError> {
-        queries::list_edges(self, flow_id, direction).await
-    }
-    async fn describe_edge(
-        &self,
-        _: &SqliteBackend,
-        flow_id: &FlowId,
-        edge_id: &EdgeId,
-    ) -> Result<Option<EdgeSnapshot>, EngineError> {
-        queries::describe_edge(self, flow_id, edge_id).await
-    }
-    async fn resolve_execution_flow_id(
-        &self,
-        _: &SqliteBackend,
-        eid: &ExecutionId,
-    ) -> Result<Option<FlowId>, EngineError> {
-        queries::resolve_execution_flow_id(self, eid).await
-    }
-    async fn list_lanes(
-        &self,
-        _: &SqliteBackend,
-        cursor: Option<LaneId>,
-        limit: usize,
-    ) -> Result<ListLanesPage, EngineError> {
-        queries::list_lanes(self, cursor, limit).await
-    }
-    async fn list_suspended(
-        &self,
-        _: &SqliteBackend,
-        partition: PartitionKey,
-        cursor: Option<ExecutionId>,
-        limit: usize,
-    ) -> Result<ListSuspendedPage, EngineError> {
-        queries::list_suspended(self, partition, cursor, limit).await
-    }
-    async fn list_executions(
-        &self,
-        _: &SqliteBackend,
-        partition: PartitionKey,
-        cursor: Option<ExecutionId>,
-        limit: usize,
-    ) -> Result<ListExecutionsPage, EngineError> {
-        queries::list_executions(self, partition, cursor, limit).await
-    }
-    async fn ping(&self, b: &SqliteBackend) -> Result<(), EngineError> {
-        // The 0.15 SQLite backend leaves `ping` at the trait's
-        // `Unavailable` default, which a health check would read as "down":
-        // answer that case with a round trip on the same database.
-        match <SqliteBackend as EngineBackend>::ping(b).await {
-            Err(EngineError::Unavailable { .. }) => queries::ping(self).await,
-            other => other,
-        }
-    }
-}
+use super::{FillReads, Filled, Inner};
 
 #[async_trait]
 impl<S: FillReads> EngineBackend for Filled<S> {
-    async fn claim(
-        &self,
-        lane: &LaneId,
-        capabilities: &CapabilitySet,
-        policy: ClaimPolicy,
-    ) -> Result<Option<Handle>, EngineError> {
+    async fn claim(&self, lane: &LaneId, capabilities: &CapabilitySet, policy: ClaimPolicy) -> Result<Option<Handle>, EngineError> {
         <Inner<S> as EngineBackend>::claim(&self.inner, lane, capabilities, policy).await
     }
     async fn renew(&self, handle: &Handle) -> Result<LeaseRenewal, EngineError> {
         <Inner<S> as EngineBackend>::renew(&self.inner, handle).await
     }
-    async fn progress(
-        &self,
-        handle: &Handle,
-        percent: Option<u8>,
-        message: Option<String>,
-    ) -> Result<(), EngineError> {
+    async fn progress(&self, handle: &Handle, percent: Option<u8>, message: Option<String>) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::progress(&self.inner, handle, percent, message).await
     }
     async fn append_frame(&self, handle: &Handle, frame: Frame) -> Result<AppendFrameOutcome, EngineError> {
@@ -275,12 +44,7 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     async fn complete(&self, handle: &Handle, payload: Option<Vec<u8>>) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::complete(&self.inner, handle, payload).await
     }
-    async fn fail(
-        &self,
-        handle: &Handle,
-        reason: FailureReason,
-        classification: FailureClass,
-    ) -> Result<FailOutcome, EngineError> {
+    async fn fail(&self, handle: &Handle, reason: FailureReason, classification: FailureClass) -> Result<FailOutcome, EngineError> {
         <Inner<S> as EngineBackend>::fail(&self.inner, handle, reason, classification).await
     }
     async fn cancel(&self, handle: &Handle, reason: &str) -> Result<(), EngineError> {
@@ -289,27 +53,13 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     async fn suspend(&self, handle: &Handle, args: SuspendArgs) -> Result<SuspendOutcome, EngineError> {
         <Inner<S> as EngineBackend>::suspend(&self.inner, handle, args).await
     }
-    async fn suspend_by_triple(
-        &self,
-        exec_id: ExecutionId,
-        triple: LeaseFence,
-        args: SuspendArgs,
-    ) -> Result<SuspendOutcome, EngineError> {
+    async fn suspend_by_triple(&self, exec_id: ExecutionId, triple: LeaseFence, args: SuspendArgs) -> Result<SuspendOutcome, EngineError> {
         <Inner<S> as EngineBackend>::suspend_by_triple(&self.inner, exec_id, triple, args).await
     }
-    async fn create_waitpoint(
-        &self,
-        handle: &Handle,
-        waitpoint_key: &str,
-        expires_in: Duration,
-    ) -> Result<PendingWaitpoint, EngineError> {
+    async fn create_waitpoint(&self, handle: &Handle, waitpoint_key: &str, expires_in: Duration) -> Result<PendingWaitpoint, EngineError> {
         <Inner<S> as EngineBackend>::create_waitpoint(&self.inner, handle, waitpoint_key, expires_in).await
     }
-    async fn read_waitpoint_token(
-        &self,
-        partition: PartitionKey,
-        waitpoint_id: &WaitpointId,
-    ) -> Result<Option<String>, EngineError> {
+    async fn read_waitpoint_token(&self, partition: PartitionKey, waitpoint_id: &WaitpointId) -> Result<Option<String>, EngineError> {
         <Inner<S> as EngineBackend>::read_waitpoint_token(&self.inner, partition, waitpoint_id).await
     }
     async fn observe_signals(&self, handle: &Handle) -> Result<Vec<ResumeSignal>, EngineError> {
@@ -318,16 +68,10 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     async fn claim_from_resume_grant(&self, token: ResumeToken) -> Result<Option<Handle>, EngineError> {
         <Inner<S> as EngineBackend>::claim_from_resume_grant(&self.inner, token).await
     }
-    async fn issue_reclaim_grant(
-        &self,
-        args: IssueReclaimGrantArgs,
-    ) -> Result<IssueReclaimGrantOutcome, EngineError> {
+    async fn issue_reclaim_grant(&self, args: IssueReclaimGrantArgs) -> Result<IssueReclaimGrantOutcome, EngineError> {
         <Inner<S> as EngineBackend>::issue_reclaim_grant(&self.inner, args).await
     }
-    async fn reclaim_execution(
-        &self,
-        args: ReclaimExecutionArgs,
-    ) -> Result<ReclaimExecutionOutcome, EngineError> {
+    async fn reclaim_execution(&self, args: ReclaimExecutionArgs) -> Result<ReclaimExecutionOutcome, EngineError> {
         <Inner<S> as EngineBackend>::reclaim_execution(&self.inner, args).await
     }
     async fn delay(&self, handle: &Handle, delay_until: TimestampMs) -> Result<(), EngineError> {
@@ -342,117 +86,64 @@ impl<S: FillReads> EngineBackend for Filled<S> {
             None => Ok(None),
         }
     }
-    async fn read_execution_context(
-        &self,
-        execution_id: &ExecutionId,
-    ) -> Result<ExecutionContext, EngineError> {
+    async fn read_execution_context(&self, execution_id: &ExecutionId) -> Result<ExecutionContext, EngineError> {
         <Inner<S> as EngineBackend>::read_execution_context(&self.inner, execution_id).await
     }
-    async fn read_current_attempt_index(
-        &self,
-        execution_id: &ExecutionId,
-    ) -> Result<AttemptIndex, EngineError> {
+    async fn read_current_attempt_index(&self, execution_id: &ExecutionId) -> Result<AttemptIndex, EngineError> {
         <Inner<S> as EngineBackend>::read_current_attempt_index(&self.inner, execution_id).await
     }
-    async fn read_total_attempt_count(
-        &self,
-        execution_id: &ExecutionId,
-    ) -> Result<AttemptIndex, EngineError> {
+    async fn read_total_attempt_count(&self, execution_id: &ExecutionId) -> Result<AttemptIndex, EngineError> {
         <Inner<S> as EngineBackend>::read_total_attempt_count(&self.inner, execution_id).await
     }
     async fn describe_flow(&self, id: &FlowId) -> Result<Option<FlowSnapshot>, EngineError> {
         S::describe_flow(&self.pool, &self.inner, id).await
     }
-    async fn set_execution_tag(
-        &self,
-        execution_id: &ExecutionId,
-        key: &str,
-        value: &str,
-    ) -> Result<(), EngineError> {
+    async fn set_execution_tag(&self, execution_id: &ExecutionId, key: &str, value: &str) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::set_execution_tag(&self.inner, execution_id, key, value).await
     }
     async fn set_flow_tag(&self, flow_id: &FlowId, key: &str, value: &str) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::set_flow_tag(&self.inner, flow_id, key, value).await
     }
-    async fn get_execution_tag(
-        &self,
-        execution_id: &ExecutionId,
-        key: &str,
-    ) -> Result<Option<String>, EngineError> {
+    async fn get_execution_tag(&self, execution_id: &ExecutionId, key: &str) -> Result<Option<String>, EngineError> {
         <Inner<S> as EngineBackend>::get_execution_tag(&self.inner, execution_id, key).await
     }
-    async fn get_execution_namespace(
-        &self,
-        execution_id: &ExecutionId,
-    ) -> Result<Option<String>, EngineError> {
+    async fn get_execution_namespace(&self, execution_id: &ExecutionId) -> Result<Option<String>, EngineError> {
         <Inner<S> as EngineBackend>::get_execution_namespace(&self.inner, execution_id).await
     }
     async fn get_flow_tag(&self, flow_id: &FlowId, key: &str) -> Result<Option<String>, EngineError> {
         <Inner<S> as EngineBackend>::get_flow_tag(&self.inner, flow_id, key).await
     }
-    async fn list_edges(
-        &self,
-        flow_id: &FlowId,
-        direction: EdgeDirection,
-    ) -> Result<Vec<EdgeSnapshot>, EngineError> {
+    async fn list_edges(&self, flow_id: &FlowId, direction: EdgeDirection) -> Result<Vec<EdgeSnapshot>, EngineError> {
         S::list_edges(&self.pool, &self.inner, flow_id, direction).await
     }
-    async fn describe_edge(
-        &self,
-        flow_id: &FlowId,
-        edge_id: &EdgeId,
-    ) -> Result<Option<EdgeSnapshot>, EngineError> {
+    async fn describe_edge(&self, flow_id: &FlowId, edge_id: &EdgeId) -> Result<Option<EdgeSnapshot>, EngineError> {
         S::describe_edge(&self.pool, &self.inner, flow_id, edge_id).await
     }
     async fn resolve_execution_flow_id(&self, eid: &ExecutionId) -> Result<Option<FlowId>, EngineError> {
         S::resolve_execution_flow_id(&self.pool, &self.inner, eid).await
     }
-    async fn list_flows(
-        &self,
-        partition: PartitionKey,
-        cursor: Option<FlowId>,
-        limit: usize,
-    ) -> Result<ListFlowsPage, EngineError> {
+    async fn list_flows(&self, partition: PartitionKey, cursor: Option<FlowId>, limit: usize) -> Result<ListFlowsPage, EngineError> {
         S::list_flows(&self.pool, &self.inner, partition, cursor, limit).await
     }
     async fn list_lanes(&self, cursor: Option<LaneId>, limit: usize) -> Result<ListLanesPage, EngineError> {
         S::list_lanes(&self.pool, &self.inner, cursor, limit).await
     }
-    async fn list_suspended(
-        &self,
-        partition: PartitionKey,
-        cursor: Option<ExecutionId>,
-        limit: usize,
-    ) -> Result<ListSuspendedPage, EngineError> {
+    async fn list_suspended(&self, partition: PartitionKey, cursor: Option<ExecutionId>, limit: usize) -> Result<ListSuspendedPage, EngineError> {
         S::list_suspended(&self.pool, &self.inner, partition, cursor, limit).await
     }
-    async fn list_executions(
-        &self,
-        partition: PartitionKey,
-        cursor: Option<ExecutionId>,
-        limit: usize,
-    ) -> Result<ListExecutionsPage, EngineError> {
+    async fn list_executions(&self, partition: PartitionKey, cursor: Option<ExecutionId>, limit: usize) -> Result<ListExecutionsPage, EngineError> {
         S::list_executions(&self.pool, &self.inner, partition, cursor, limit).await
     }
     async fn deliver_signal(&self, args: DeliverSignalArgs) -> Result<DeliverSignalResult, EngineError> {
         <Inner<S> as EngineBackend>::deliver_signal(&self.inner, args).await
     }
-    async fn claim_resumed_execution(
-        &self,
-        args: ClaimResumedExecutionArgs,
-    ) -> Result<ClaimResumedExecutionResult, EngineError> {
+    async fn claim_resumed_execution(&self, args: ClaimResumedExecutionArgs) -> Result<ClaimResumedExecutionResult, EngineError> {
         <Inner<S> as EngineBackend>::claim_resumed_execution(&self.inner, args).await
     }
-    async fn scan_eligible_executions(
-        &self,
-        args: ScanEligibleArgs,
-    ) -> Result<Vec<ExecutionId>, EngineError> {
+    async fn scan_eligible_executions(&self, args: ScanEligibleArgs) -> Result<Vec<ExecutionId>, EngineError> {
         <Inner<S> as EngineBackend>::scan_eligible_executions(&self.inner, args).await
     }
-    async fn issue_claim_grant(
-        &self,
-        args: IssueClaimGrantArgs,
-    ) -> Result<IssueClaimGrantOutcome, EngineError> {
+    async fn issue_claim_grant(&self, args: IssueClaimGrantArgs) -> Result<IssueClaimGrantOutcome, EngineError> {
         <Inner<S> as EngineBackend>::issue_claim_grant(&self.inner, args).await
     }
     async fn block_route(&self, args: BlockRouteArgs) -> Result<BlockRouteOutcome, EngineError> {
@@ -461,12 +152,7 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     async fn claim_execution(&self, args: ClaimExecutionArgs) -> Result<ClaimExecutionResult, EngineError> {
         <Inner<S> as EngineBackend>::claim_execution(&self.inner, args).await
     }
-    async fn cancel_flow(
-        &self,
-        id: &FlowId,
-        policy: CancelFlowPolicy,
-        wait: CancelFlowWait,
-    ) -> Result<CancelFlowResult, EngineError> {
+    async fn cancel_flow(&self, id: &FlowId, policy: CancelFlowPolicy, wait: CancelFlowWait) -> Result<CancelFlowResult, EngineError> {
         <Inner<S> as EngineBackend>::cancel_flow(&self.inner, id, policy, wait).await
     }
     async fn set_edge_group_policy(
@@ -484,18 +170,10 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     ) -> Result<RotateWaitpointHmacSecretAllResult, EngineError> {
         <Inner<S> as EngineBackend>::rotate_waitpoint_hmac_secret_all(&self.inner, args).await
     }
-    async fn seed_waitpoint_hmac_secret(
-        &self,
-        args: SeedWaitpointHmacSecretArgs,
-    ) -> Result<SeedOutcome, EngineError> {
+    async fn seed_waitpoint_hmac_secret(&self, args: SeedWaitpointHmacSecretArgs) -> Result<SeedOutcome, EngineError> {
         <Inner<S> as EngineBackend>::seed_waitpoint_hmac_secret(&self.inner, args).await
     }
-    async fn report_usage(
-        &self,
-        handle: &Handle,
-        budget: &BudgetId,
-        dimensions: UsageDimensions,
-    ) -> Result<ReportUsageResult, EngineError> {
+    async fn report_usage(&self, handle: &Handle, budget: &BudgetId, dimensions: UsageDimensions) -> Result<ReportUsageResult, EngineError> {
         <Inner<S> as EngineBackend>::report_usage(&self.inner, handle, budget, dimensions).await
     }
     async fn read_stream(
@@ -529,71 +207,43 @@ impl<S: FillReads> EngineBackend for Filled<S> {
         )
         .await
     }
-    async fn read_summary(
-        &self,
-        execution_id: &ExecutionId,
-        attempt_index: AttemptIndex,
-    ) -> Result<Option<SummaryDocument>, EngineError> {
+    async fn read_summary(&self, execution_id: &ExecutionId, attempt_index: AttemptIndex) -> Result<Option<SummaryDocument>, EngineError> {
         <Inner<S> as EngineBackend>::read_summary(&self.inner, execution_id, attempt_index).await
     }
-    async fn create_execution(
-        &self,
-        args: CreateExecutionArgs,
-    ) -> Result<CreateExecutionResult, EngineError> {
+    async fn create_execution(&self, args: CreateExecutionArgs) -> Result<CreateExecutionResult, EngineError> {
         <Inner<S> as EngineBackend>::create_execution(&self.inner, args).await
     }
     async fn create_flow(&self, args: CreateFlowArgs) -> Result<CreateFlowResult, EngineError> {
         <Inner<S> as EngineBackend>::create_flow(&self.inner, args).await
     }
-    async fn add_execution_to_flow(
-        &self,
-        args: AddExecutionToFlowArgs,
-    ) -> Result<AddExecutionToFlowResult, EngineError> {
+    async fn add_execution_to_flow(&self, args: AddExecutionToFlowArgs) -> Result<AddExecutionToFlowResult, EngineError> {
         <Inner<S> as EngineBackend>::add_execution_to_flow(&self.inner, args).await
     }
-    async fn stage_dependency_edge(
-        &self,
-        args: StageDependencyEdgeArgs,
-    ) -> Result<StageDependencyEdgeResult, EngineError> {
+    async fn stage_dependency_edge(&self, args: StageDependencyEdgeArgs) -> Result<StageDependencyEdgeResult, EngineError> {
         <Inner<S> as EngineBackend>::stage_dependency_edge(&self.inner, args).await
     }
-    async fn apply_dependency_to_child(
-        &self,
-        args: ApplyDependencyToChildArgs,
-    ) -> Result<ApplyDependencyToChildResult, EngineError> {
+    async fn apply_dependency_to_child(&self, args: ApplyDependencyToChildArgs) -> Result<ApplyDependencyToChildResult, EngineError> {
         <Inner<S> as EngineBackend>::apply_dependency_to_child(&self.inner, args).await
     }
-    async fn resolve_dependency(
-        &self,
-        args: ResolveDependencyArgs,
-    ) -> Result<ResolveDependencyOutcome, EngineError> {
+    async fn resolve_dependency(&self, args: ResolveDependencyArgs) -> Result<ResolveDependencyOutcome, EngineError> {
         <Inner<S> as EngineBackend>::resolve_dependency(&self.inner, args).await
     }
     async fn cascade_completion(&self, payload: &CompletionPayload) -> Result<CascadeOutcome, EngineError> {
         <Inner<S> as EngineBackend>::cascade_completion(&self.inner, payload).await
     }
-    async fn cancel_execution(
-        &self,
-        args: CancelExecutionArgs,
-    ) -> Result<CancelExecutionResult, EngineError> {
+    async fn cancel_execution(&self, args: CancelExecutionArgs) -> Result<CancelExecutionResult, EngineError> {
         <Inner<S> as EngineBackend>::cancel_execution(&self.inner, args).await
     }
     async fn change_priority(&self, args: ChangePriorityArgs) -> Result<ChangePriorityResult, EngineError> {
         <Inner<S> as EngineBackend>::change_priority(&self.inner, args).await
     }
-    async fn replay_execution(
-        &self,
-        args: ReplayExecutionArgs,
-    ) -> Result<ReplayExecutionResult, EngineError> {
+    async fn replay_execution(&self, args: ReplayExecutionArgs) -> Result<ReplayExecutionResult, EngineError> {
         <Inner<S> as EngineBackend>::replay_execution(&self.inner, args).await
     }
     async fn revoke_lease(&self, args: RevokeLeaseArgs) -> Result<RevokeLeaseResult, EngineError> {
         <Inner<S> as EngineBackend>::revoke_lease(&self.inner, args).await
     }
-    async fn complete_execution(
-        &self,
-        args: CompleteExecutionArgs,
-    ) -> Result<CompleteExecutionResult, EngineError> {
+    async fn complete_execution(&self, args: CompleteExecutionArgs) -> Result<CompleteExecutionResult, EngineError> {
         <Inner<S> as EngineBackend>::complete_execution(&self.inner, args).await
     }
     async fn fail_execution(&self, args: FailExecutionArgs) -> Result<FailExecutionResult, EngineError> {
@@ -602,10 +252,7 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     async fn renew_lease(&self, args: RenewLeaseArgs) -> Result<RenewLeaseResult, EngineError> {
         <Inner<S> as EngineBackend>::renew_lease(&self.inner, args).await
     }
-    async fn resume_execution(
-        &self,
-        args: ResumeExecutionArgs,
-    ) -> Result<ResumeExecutionResult, EngineError> {
+    async fn resume_execution(&self, args: ResumeExecutionArgs) -> Result<ResumeExecutionResult, EngineError> {
         <Inner<S> as EngineBackend>::resume_execution(&self.inner, args).await
     }
     async fn check_admission(
@@ -616,28 +263,16 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     ) -> Result<CheckAdmissionResult, EngineError> {
         <Inner<S> as EngineBackend>::check_admission(&self.inner, quota_policy_id, dimension, args).await
     }
-    async fn block_execution_for_admission(
-        &self,
-        args: BlockExecutionForAdmissionArgs,
-    ) -> Result<BlockExecutionForAdmissionOutcome, EngineError> {
+    async fn block_execution_for_admission(&self, args: BlockExecutionForAdmissionArgs) -> Result<BlockExecutionForAdmissionOutcome, EngineError> {
         <Inner<S> as EngineBackend>::block_execution_for_admission(&self.inner, args).await
     }
-    async fn read_budget_usage_and_limits(
-        &self,
-        budget_id: &BudgetId,
-    ) -> Result<BudgetUsageAndLimits, EngineError> {
+    async fn read_budget_usage_and_limits(&self, budget_id: &BudgetId) -> Result<BudgetUsageAndLimits, EngineError> {
         <Inner<S> as EngineBackend>::read_budget_usage_and_limits(&self.inner, budget_id).await
     }
-    async fn read_quota_policy_limits(
-        &self,
-        quota_policy_id: &QuotaPolicyId,
-    ) -> Result<Option<QuotaPolicyLimits>, EngineError> {
+    async fn read_quota_policy_limits(&self, quota_policy_id: &QuotaPolicyId) -> Result<Option<QuotaPolicyLimits>, EngineError> {
         <Inner<S> as EngineBackend>::read_quota_policy_limits(&self.inner, quota_policy_id).await
     }
-    async fn evaluate_flow_eligibility(
-        &self,
-        args: EvaluateFlowEligibilityArgs,
-    ) -> Result<EvaluateFlowEligibilityResult, EngineError> {
+    async fn evaluate_flow_eligibility(&self, args: EvaluateFlowEligibilityArgs) -> Result<EvaluateFlowEligibilityResult, EngineError> {
         <Inner<S> as EngineBackend>::evaluate_flow_eligibility(&self.inner, args).await
     }
     async fn record_spend(&self, args: RecordSpendArgs) -> Result<ReportUsageResult, EngineError> {
@@ -646,22 +281,13 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     async fn release_budget(&self, args: ReleaseBudgetArgs) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::release_budget(&self.inner, args).await
     }
-    async fn release_admission(
-        &self,
-        args: ReleaseAdmissionArgs,
-    ) -> Result<ReleaseAdmissionResult, EngineError> {
+    async fn release_admission(&self, args: ReleaseAdmissionArgs) -> Result<ReleaseAdmissionResult, EngineError> {
         <Inner<S> as EngineBackend>::release_admission(&self.inner, args).await
     }
-    async fn deliver_approval_signal(
-        &self,
-        args: DeliverApprovalSignalArgs,
-    ) -> Result<DeliverSignalResult, EngineError> {
+    async fn deliver_approval_signal(&self, args: DeliverApprovalSignalArgs) -> Result<DeliverSignalResult, EngineError> {
         <Inner<S> as EngineBackend>::deliver_approval_signal(&self.inner, args).await
     }
-    async fn issue_grant_and_claim(
-        &self,
-        args: IssueGrantAndClaimArgs,
-    ) -> Result<ClaimGrantOutcome, EngineError> {
+    async fn issue_grant_and_claim(&self, args: IssueGrantAndClaimArgs) -> Result<ClaimGrantOutcome, EngineError> {
         <Inner<S> as EngineBackend>::issue_grant_and_claim(&self.inner, args).await
     }
     async fn create_budget(&self, args: CreateBudgetArgs) -> Result<CreateBudgetResult, EngineError> {
@@ -670,29 +296,19 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     async fn reset_budget(&self, args: ResetBudgetArgs) -> Result<ResetBudgetResult, EngineError> {
         <Inner<S> as EngineBackend>::reset_budget(&self.inner, args).await
     }
-    async fn create_quota_policy(
-        &self,
-        args: CreateQuotaPolicyArgs,
-    ) -> Result<CreateQuotaPolicyResult, EngineError> {
+    async fn create_quota_policy(&self, args: CreateQuotaPolicyArgs) -> Result<CreateQuotaPolicyResult, EngineError> {
         <Inner<S> as EngineBackend>::create_quota_policy(&self.inner, args).await
     }
     async fn get_budget_status(&self, id: &BudgetId) -> Result<BudgetStatus, EngineError> {
         <Inner<S> as EngineBackend>::get_budget_status(&self.inner, id).await
     }
-    async fn report_usage_admin(
-        &self,
-        budget: &BudgetId,
-        args: ReportUsageAdminArgs,
-    ) -> Result<ReportUsageResult, EngineError> {
+    async fn report_usage_admin(&self, budget: &BudgetId, args: ReportUsageAdminArgs) -> Result<ReportUsageResult, EngineError> {
         <Inner<S> as EngineBackend>::report_usage_admin(&self.inner, budget, args).await
     }
     async fn get_execution_result(&self, id: &ExecutionId) -> Result<Option<Vec<u8>>, EngineError> {
         <Inner<S> as EngineBackend>::get_execution_result(&self.inner, id).await
     }
-    async fn list_pending_waitpoints(
-        &self,
-        args: ListPendingWaitpointsArgs,
-    ) -> Result<ListPendingWaitpointsResult, EngineError> {
+    async fn list_pending_waitpoints(&self, args: ListPendingWaitpointsArgs) -> Result<ListPendingWaitpointsResult, EngineError> {
         <Inner<S> as EngineBackend>::list_pending_waitpoints(&self.inner, args).await
     }
     async fn ping(&self) -> Result<(), EngineError> {
@@ -701,19 +317,13 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     async fn register_worker(&self, args: RegisterWorkerArgs) -> Result<RegisterWorkerOutcome, EngineError> {
         <Inner<S> as EngineBackend>::register_worker(&self.inner, args).await
     }
-    async fn heartbeat_worker(
-        &self,
-        args: HeartbeatWorkerArgs,
-    ) -> Result<HeartbeatWorkerOutcome, EngineError> {
+    async fn heartbeat_worker(&self, args: HeartbeatWorkerArgs) -> Result<HeartbeatWorkerOutcome, EngineError> {
         <Inner<S> as EngineBackend>::heartbeat_worker(&self.inner, args).await
     }
     async fn mark_worker_dead(&self, args: MarkWorkerDeadArgs) -> Result<MarkWorkerDeadOutcome, EngineError> {
         <Inner<S> as EngineBackend>::mark_worker_dead(&self.inner, args).await
     }
-    async fn list_expired_leases(
-        &self,
-        args: ListExpiredLeasesArgs,
-    ) -> Result<ListExpiredLeasesResult, EngineError> {
+    async fn list_expired_leases(&self, args: ListExpiredLeasesArgs) -> Result<ListExpiredLeasesResult, EngineError> {
         <Inner<S> as EngineBackend>::list_expired_leases(&self.inner, args).await
     }
     async fn list_workers(&self, args: ListWorkersArgs) -> Result<ListWorkersResult, EngineError> {
@@ -740,11 +350,7 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     async fn cancel_flow_header(&self, args: CancelFlowArgs) -> Result<CancelFlowHeader, EngineError> {
         <Inner<S> as EngineBackend>::cancel_flow_header(&self.inner, args).await
     }
-    async fn ack_cancel_member(
-        &self,
-        flow_id: &FlowId,
-        execution_id: &ExecutionId,
-    ) -> Result<(), EngineError> {
+    async fn ack_cancel_member(&self, flow_id: &FlowId, execution_id: &ExecutionId) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::ack_cancel_member(&self.inner, flow_id, execution_id).await
     }
     async fn read_execution_info(&self, id: &ExecutionId) -> Result<Option<ExecutionInfo>, EngineError> {
@@ -785,26 +391,13 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     ) -> Result<SignalDeliverySubscription, EngineError> {
         <Inner<S> as EngineBackend>::subscribe_signal_delivery(&self.inner, cursor, filter).await
     }
-    async fn subscribe_instance_tags(
-        &self,
-        cursor: ff_core::stream_subscribe::StreamCursor,
-    ) -> Result<InstanceTagSubscription, EngineError> {
+    async fn subscribe_instance_tags(&self, cursor: ff_core::stream_subscribe::StreamCursor) -> Result<InstanceTagSubscription, EngineError> {
         <Inner<S> as EngineBackend>::subscribe_instance_tags(&self.inner, cursor).await
     }
-    async fn mark_lease_expired_if_due(
-        &self,
-        partition: Partition,
-        execution_id: &ExecutionId,
-    ) -> Result<(), EngineError> {
+    async fn mark_lease_expired_if_due(&self, partition: Partition, execution_id: &ExecutionId) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::mark_lease_expired_if_due(&self.inner, partition, execution_id).await
     }
-    async fn promote_delayed(
-        &self,
-        partition: Partition,
-        lane: &LaneId,
-        execution_id: &ExecutionId,
-        now_ms: TimestampMs,
-    ) -> Result<(), EngineError> {
+    async fn promote_delayed(&self, partition: Partition, lane: &LaneId, execution_id: &ExecutionId, now_ms: TimestampMs) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::promote_delayed(&self.inner, partition, lane, execution_id, now_ms).await
     }
     async fn close_waitpoint(
@@ -826,12 +419,7 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     ) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::expire_execution(&self.inner, partition, execution_id, phase, now_ms).await
     }
-    async fn expire_suspension(
-        &self,
-        partition: Partition,
-        execution_id: &ExecutionId,
-        now_ms: TimestampMs,
-    ) -> Result<(), EngineError> {
+    async fn expire_suspension(&self, partition: Partition, execution_id: &ExecutionId, now_ms: TimestampMs) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::expire_suspension(&self.inner, partition, execution_id, now_ms).await
     }
     async fn unblock_execution(
@@ -852,12 +440,7 @@ impl<S: FillReads> EngineBackend for Filled<S> {
         )
         .await
     }
-    async fn drain_sibling_cancel_group(
-        &self,
-        flow_partition: Partition,
-        flow_id: &FlowId,
-        downstream_eid: &ExecutionId,
-    ) -> Result<(), EngineError> {
+    async fn drain_sibling_cancel_group(&self, flow_partition: Partition, flow_id: &FlowId, downstream_eid: &ExecutionId) -> Result<(), EngineError> {
         <Inner<S> as EngineBackend>::drain_sibling_cancel_group(
             &self.inner,
             flow_partition,
@@ -888,26 +471,13 @@ impl<S: FillReads> EngineBackend for Filled<S> {
     ) -> Result<ReconcileCounts, EngineError> {
         <Inner<S> as EngineBackend>::reconcile_execution_index(&self.inner, partition, lanes, filter).await
     }
-    async fn reconcile_budget_counters(
-        &self,
-        partition: Partition,
-        now_ms: TimestampMs,
-    ) -> Result<ReconcileCounts, EngineError> {
+    async fn reconcile_budget_counters(&self, partition: Partition, now_ms: TimestampMs) -> Result<ReconcileCounts, EngineError> {
         <Inner<S> as EngineBackend>::reconcile_budget_counters(&self.inner, partition, now_ms).await
     }
-    async fn reconcile_quota_counters(
-        &self,
-        partition: Partition,
-        now_ms: TimestampMs,
-    ) -> Result<ReconcileCounts, EngineError> {
+    async fn reconcile_quota_counters(&self, partition: Partition, now_ms: TimestampMs) -> Result<ReconcileCounts, EngineError> {
         <Inner<S> as EngineBackend>::reconcile_quota_counters(&self.inner, partition, now_ms).await
     }
-    async fn project_flow_summary(
-        &self,
-        partition: Partition,
-        flow_id: &FlowId,
-        now_ms: TimestampMs,
-    ) -> Result<bool, EngineError> {
+    async fn project_flow_summary(&self, partition: Partition, flow_id: &FlowId, now_ms: TimestampMs) -> Result<bool, EngineError> {
         <Inner<S> as EngineBackend>::project_flow_summary(&self.inner, partition, flow_id, now_ms).await
     }
     async fn trim_retention(

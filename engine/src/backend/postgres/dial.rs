@@ -1,0 +1,64 @@
+//! Dial Postgres: one pool (custom plans, no JIT) shared by the engine
+//! backend and the board's own reads; `--migrate` applies FlowFabric's
+//! schema and the board's indexes, otherwise a missing schema is a clear error.
+use std::sync::Arc;
+use std::time::Duration;
+
+use ff_core::engine_backend::EngineBackend;
+use ff_core::partition::PartitionConfig;
+
+use crate::backend::{self, shared};
+use crate::connect::{BackendKind, Connected, SideStore, ValkeyNode};
+
+/// Connect to the database at `url`.
+pub async fn dial(url: &str, migrate: bool) -> Result<Connected, String> {
+    // FlowFabric's tables are hash-partitioned 256 ways. With the
+    // generic plans prepared statements switch to after 5 runs, every
+    // query locks all 256 partitions and their indexes (~1500 locks),
+    // and a few concurrent reads exhaust the server's shared lock
+    // table ("out of shared memory"). Custom plans prune to the one
+    // partition at plan time.
+    // JIT off: a board page merges all 256 partitions, which costs
+    // past `jit_above_cost`; compiling ~4000 functions took 2 s of a
+    // 12 ms query (measured on the board's executions page).
+    let options = url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .map_err(|e| format!("invalid postgres URL: {e}"))?
+        .options([("plan_cache_mode", "force_custom_plan"), ("jit", "off")]);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(|e| format!("connect postgres: {e}"))?;
+    if migrate {
+        ff_backend_postgres::migrate::apply_migrations(&pool)
+            .await
+            .map_err(|e| format!("apply FlowFabric migrations: {e}"))?;
+        backend::postgres::migrate(&pool).await?;
+    } else {
+        let present: Option<String> =
+            sqlx::query_scalar("SELECT to_regclass('ff_exec_core')::text")
+                .fetch_one(&pool)
+                .await
+                .map_err(|e| format!("check schema: {e}"))?;
+        if present.is_none() {
+            return Err("FlowFabric schema missing in this database (no table ff_exec_core): \
+                        start the board with --migrate to apply it"
+                .into());
+        }
+    }
+    let partitions = PartitionConfig::default();
+    let backend: Arc<dyn EngineBackend> = crate::backend::postgres::fill::PostgresFilled::new(
+        ff_backend_postgres::PostgresBackend::from_pool(pool.clone(), partitions),
+        pool.clone(),
+    );
+    Ok(Connected {
+        backend,
+        reads: shared(backend::postgres::PostgresReads { pool: pool.clone(), partitions }),
+        side: SideStore::Postgres(pool),
+        partitions,
+        kind: BackendKind::Postgres,
+        valkey_seed: None,
+    })
+}

@@ -1,0 +1,147 @@
+//! The SQL of gates: the stored suspensions and pending waitpoints of a
+//! page of executions (one query each), a waitpoint's owner, and their
+//! decoding into [`crate::gate::GateRows`].
+use ff_core::types::ExecutionId;
+
+use super::{Bind, Dialect, Query};
+use crate::backend::ReadError;
+
+/// `(partition_key, execution_id)` is one of `ids`: OR of pairs, which
+/// Postgres prunes to the ids' partitions at plan time.
+pub(super) fn any_of(d: Dialect, alias: &str, ids: &[ExecutionId], query: &mut Query) -> Result<String, ReadError> {
+    let mut terms = Vec::new();
+    for id in ids {
+        let (part, u) = crate::backend::filled::exec_row::split_eid(id, "read gates").map_err(|e| ReadError::store("read gates", e))?;
+        let (np, nu) = (query.bind(Bind::Int(part)), query.bind(Bind::Text(u.to_string())));
+        terms.push(format!("({alias}.partition_key = {} AND {alias}.execution_id = {})", d.part(np), d.uuid(nu)));
+    }
+    Ok(if terms.is_empty() { "1 = 0".to_owned() } else { format!("({})", terms.join(" OR ")) })
+}
+
+/// The stored suspensions of `ids` (one query for a page of the inbox).
+pub fn suspensions(d: Dialect, ids: &[ExecutionId]) -> Result<Query, ReadError> {
+    let mut query = Query::default();
+    let filter = any_of(d, "s", ids, &mut query)?;
+    query.sql = d.finish(format!(
+        "SELECT CAST(s.partition_key AS BIGINT) AS part, {eid} AS eid, CAST(s.condition AS TEXT) AS condition, \
+                CAST(s.member_map AS TEXT) AS member_map, s.timeout_at_ms, s.timeout_behavior, s.suspended_at_ms \
+         FROM ff_suspension_current s WHERE {filter}",
+        eid = d.id("s.execution_id"),
+    ));
+    Ok(query)
+}
+
+/// The pending and active waitpoints of `ids` (one query; never the token).
+pub fn pending(d: Dialect, ids: &[ExecutionId]) -> Result<Query, ReadError> {
+    let mut query = Query::default();
+    let filter = any_of(d, "w", ids, &mut query)?;
+    query.sql = d.finish(format!(
+        "SELECT CAST(w.partition_key AS BIGINT) AS part, {eid} AS eid, {wid} AS wid, w.waitpoint_key, w.state, \
+                CAST(w.required_signal_names AS TEXT) AS required, w.created_at_ms, w.expires_at_ms \
+         FROM ff_waitpoint_pending w WHERE {filter} AND w.state IN ('pending', 'active') \
+         ORDER BY w.created_at_ms LIMIT 1000",
+        eid = d.id("w.execution_id"),
+        wid = d.id("w.waitpoint_id"),
+    ));
+    Ok(query)
+}
+
+/// A stored suspension row.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RawSuspension {
+    pub part: i64,
+    pub eid: String,
+    pub condition: String,
+    pub member_map: String,
+    pub timeout_at_ms: Option<i64>,
+    pub timeout_behavior: Option<String>,
+    pub suspended_at_ms: i64,
+}
+
+/// A pending waitpoint row.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RawPending {
+    pub part: i64,
+    pub eid: String,
+    pub wid: String,
+    pub waitpoint_key: String,
+    pub state: String,
+    pub required: Option<String>,
+    pub created_at_ms: i64,
+    pub expires_at_ms: Option<i64>,
+}
+
+/// The `{fp:N}:<uuid>` of a row's partition and uuid text.
+/// The execution that owns a pending waitpoint: `(part, eid)` (one row,
+/// by the waitpoint's id; FlowFabric's `(partition_key, waitpoint_id)`
+/// primary key does not help without the partition, so this reads the
+/// pending-waitpoint table, small by nature).
+pub fn waitpoint_owner(d: Dialect) -> String {
+    d.finish(format!(
+        "SELECT CAST(partition_key AS BIGINT) AS part, {eid} AS eid FROM ff_waitpoint_pending WHERE waitpoint_id = {wp} LIMIT 1",
+        eid = d.id("execution_id"),
+        wp = d.uuid(1),
+    ))
+}
+
+/// An execution id from a partition and a stored uuid.
+pub fn exec_id(part: i64, eid: &str) -> Option<ExecutionId> {
+    ExecutionId::parse(&row_id(part, eid)?).ok()
+}
+
+pub(super) fn row_id(part: i64, eid: &str) -> Option<String> {
+    Some(format!("{{fp:{part}}}:{}", uuid_text(eid).ok()??))
+}
+
+/// Names stored as a Postgres array (`{a,b}`) or a JSON list (`["a","b"]`).
+fn names(raw: Option<&str>) -> Vec<String> {
+    let raw = raw.unwrap_or_default().trim();
+    if raw.starts_with('[') {
+        return serde_json::from_str(raw).unwrap_or_default();
+    }
+    raw.trim_matches(|c| c == '{' || c == '}')
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// One [`GateRows`](crate::gate::GateRows) per id, in the order of `ids`.
+pub fn gate_rows(ids: &[ExecutionId], susp: Vec<RawSuspension>, pend: Vec<RawPending>) -> Vec<crate::gate::GateRows> {
+    ids.iter()
+        .map(|id| {
+            let key = id.to_string();
+            let gate = match susp.iter().find(|r| row_id(r.part, &r.eid).as_deref() == Some(key.as_str())) {
+                None => Ok(None),
+                Some(r) => crate::gate::sql_gate(id, &r.condition, &r.member_map, r.timeout_at_ms, r.timeout_behavior.clone(), r.suspended_at_ms)
+                    .map(Some),
+            };
+            let pending = pend
+                .iter()
+                .filter(|w| row_id(w.part, &w.eid).as_deref() == Some(key.as_str()))
+                .map(|w| crate::gate::Pending {
+                    waitpoint_id: uuid_text(&w.wid).ok().flatten().map(|u| u.to_string()).unwrap_or_else(|| w.wid.clone()),
+                    waitpoint_key: w.waitpoint_key.clone(),
+                    state: w.state.clone(),
+                    created_at: w.created_at_ms,
+                    expires_at: w.expires_at_ms,
+                    required: names(w.required.as_deref()),
+                })
+                .collect();
+            crate::gate::GateRows { gate, pending }
+        })
+        .collect()
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_in_both_forms() {
+        assert_eq!(names(Some("{a,\"b c\"}")), ["a", "b c"]);
+        assert_eq!(names(Some("[\"a\"]")), ["a"]);
+        assert!(names(None).is_empty());
+    }
+}
