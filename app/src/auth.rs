@@ -64,8 +64,13 @@ mod server {
     pub trait Authenticator: Send + Sync + 'static {
         /// The session of this request, if any and valid.
         fn actor(&self, headers: &http::HeaderMap) -> Option<Actor>;
-        /// Verify credentials for `addr` (slow: call it off the async
-        /// workers); on success the `Set-Cookie` value.
+        /// Admit one sign-in attempt of `user` from `addr` (fast): counts
+        /// it before its password is checked, or refuses it when a limit
+        /// holds. Call it before waiting for a hashing slot, so attempts
+        /// that hang up still spend their budget.
+        fn admit(&self, user: &str, addr: &str) -> Result<(), LoginRefused>;
+        /// Verify the credentials of an admitted attempt (slow: call it
+        /// off the async workers); on success the `Set-Cookie` value.
         fn login(&self, user: &str, password: &str, addr: &str) -> Result<(Actor, String), LoginRefused>;
         /// End this request's session everywhere (all replicas): the
         /// `Set-Cookie` value that clears it here, and whether revoking it
@@ -78,6 +83,10 @@ mod server {
         /// Start background work once the board runs (re-reading session
         /// revocations).
         fn start(&self, engine: std::sync::Arc<ff_board_engine::Engine>);
+        /// How a typed user name is written to logs and the audit log:
+        /// itself for a user who exists, else a keyed hash (a password
+        /// typed into the name field is never stored).
+        fn shown_name(&self, user: &str) -> String;
         fn anonymous_read(&self) -> bool;
         fn demo_accounts(&self) -> Vec<(String, String, Role)>;
     }

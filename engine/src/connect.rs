@@ -14,7 +14,7 @@ use ff_core::engine_error::EngineError;
 use ff_core::partition::PartitionConfig;
 use serde::Serialize;
 
-use crate::backend::{self, Deadlined, Reads};
+use crate::backend::{self, Reads};
 
 /// Default SQLite file of the embedded demo.
 pub const DEMO_DB: &str = "./ff-board-demo.db";

@@ -19,8 +19,6 @@
 //! Nothing here depends on how the board's own demo names its signals: a
 //! gate suspended by an SDK worker or through ff-server reads the same way.
 use ff_core::contracts::{CompositeBody, CountKind, ResumeCondition, SignalMatcher};
-use ff_core::keys::ExecKeyContext;
-use ff_core::partition::{Partition, PartitionFamily};
 use ff_core::types::ExecutionId;
 use serde_json::Value;
 

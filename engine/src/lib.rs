@@ -3,14 +3,12 @@
 //! Everything the board knows about FlowFabric goes through here:
 //! - [`connect`]: parse `FF_BOARD_BACKEND`, dial the backend, keep one
 //!   `Arc<dyn EngineBackend>` and reconnect when it goes away;
-//! - [`sqlite_reads`]: an `EngineBackend` wrapper that fills the reads the
-//!   0.15 SQLite backend answers `Unavailable` for, from its own tables;
-//! - [`pg_reads`]: the same wrapper over Postgres, whose 0.15
-//!   `describe_execution` fails on flow members;
-//! - [`state_fix`]: the true state of finished executions, which the 0.15
-//!   SQL backends leave `running` (to delete once the engine fixes it);
-//! - [`backend`]: the board's list reads, one folder per backend, each
-//!   page bounded by its size (no SCAN, no per-row round trip);
+//! - [`backend`]: everything that differs per backend, one folder each
+//!   (dial, list reads bounded by their page size, audit store, live
+//!   source, side-store reads), the wrappers that fill 0.15's gaps in the
+//!   trait (`backend::filled`, `backend::state_fix`), and `SideStore`, the
+//!   one place that picks a backend beside the trait
+//!   (`docs/ARCHITECTURE.md`);
 //! - [`gate`]: approval gates read from the stored suspension (condition,
 //!   progress, deadline) and the effects `deliver_signal` answers;
 //! - [`demo`]: the embedded demo workload.

@@ -66,6 +66,19 @@ pub struct Metrics {
     refusals: Mutex<BTreeMap<&'static str, u64>>,
     /// Refusals not written to the audit log (over its per-minute bound).
     refusals_unaudited: AtomicU64,
+    /// Password checks (argon2) running now, and the most ever at once.
+    sign_in_checks: AtomicI64,
+    sign_in_checks_peak: AtomicI64,
+}
+
+/// One password check running: counted in [`Metrics::sign_in_checks`]
+/// from [`Metrics::sign_in_check`] until dropped.
+pub struct SignInCheck(&'static Metrics);
+
+impl Drop for SignInCheck {
+    fn drop(&mut self) {
+        self.0.sign_in_checks.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The process-wide registry.
@@ -106,6 +119,18 @@ impl Metrics {
     /// A refusal the audit log did not take (over its bound).
     pub fn refusal_unaudited(&self) {
         self.refusals_unaudited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A password check starts (held by the hashing task itself).
+    pub fn sign_in_check(&'static self) -> SignInCheck {
+        let now = self.sign_in_checks.fetch_add(1, Ordering::Relaxed) + 1;
+        self.sign_in_checks_peak.fetch_max(now, Ordering::Relaxed);
+        SignInCheck(self)
+    }
+
+    /// Password checks running now, and the most ever at once.
+    pub fn sign_in_checks(&self) -> (i64, i64) {
+        (self.sign_in_checks.load(Ordering::Relaxed), self.sign_in_checks_peak.load(Ordering::Relaxed))
     }
 
     pub fn ws_connected(&self) {
@@ -161,6 +186,11 @@ impl Metrics {
             out,
             "# HELP ffboard_security_refusals_unaudited_total Refusals left out of the audit log (over its per-minute bound).\n# TYPE ffboard_security_refusals_unaudited_total counter\nffboard_security_refusals_unaudited_total {}",
             self.refusals_unaudited.load(Ordering::Relaxed)
+        );
+        let (checks, peak) = self.sign_in_checks();
+        let _ = writeln!(
+            out,
+            "# HELP ffboard_sign_in_checks Password checks running now.\n# TYPE ffboard_sign_in_checks gauge\nffboard_sign_in_checks {checks}\n# HELP ffboard_sign_in_checks_peak The most password checks ever running at once.\n# TYPE ffboard_sign_in_checks_peak gauge\nffboard_sign_in_checks_peak {peak}"
         );
         let _ = writeln!(
             out,

@@ -152,19 +152,21 @@ impl Authenticator for BoardAuth {
         Some(Actor { user: user.name.clone(), role: user.role, csrf: self.key.csrf_token(&session) })
     }
 
+    fn admit(&self, user: &str, addr: &str) -> Result<(), LoginRefused> {
+        self.limiter.attempt(user, addr, auth::now_ms()).map_err(|wait| {
+            tracing::warn!(target: "ff_board::security", user = %self.shown_name(user), addr, wait_s = wait.as_secs(), "sign-in refused: too many failures");
+            LoginRefused::Limited(format!("too many failed sign-ins: try again in {} s", wait.as_secs().max(1)))
+        })
+    }
+
     fn login(&self, user: &str, password: &str, addr: &str) -> Result<(Actor, String), LoginRefused> {
-        let now = auth::now_ms();
-        if let Err(wait) = self.limiter.check(user, addr, now) {
-            tracing::warn!(target: "ff_board::security", user, addr, wait_s = wait.as_secs(), "sign-in refused: too many failures");
-            return Err(LoginRefused::Limited(format!("too many failed sign-ins: try again in {} s", wait.as_secs().max(1))));
-        }
         let Some(u) = self.users().verify(user, password) else {
-            self.limiter.fail(user, addr, now);
-            tracing::warn!(target: "ff_board::security", user, addr, "sign-in failed: wrong user name or password");
+            tracing::warn!(target: "ff_board::security", user = %self.shown_name(user), addr, "sign-in failed: wrong user name or password");
             return Err(LoginRefused::Wrong("wrong username or password".into()));
         };
+        let now = auth::now_ms();
         tracing::info!(target: "ff_board::security", user, addr, "signed in");
-        self.limiter.succeed(user, addr);
+        self.limiter.succeed(user, addr, now);
         let session = self.session(&u, now);
         let cookie = auth::cookie(&self.key.encode(&session), self.secure, (SESSION_TTL_MS / 1000) as u64);
         Ok((Actor { user: u.name.clone(), role: u.role, csrf: self.key.csrf_token(&session) }, cookie))
@@ -181,6 +183,13 @@ impl Authenticator for BoardAuth {
 
     fn start(&self, engine: Arc<Engine>) {
         self.revocations.clone().spawn_refresh(engine);
+    }
+
+    fn shown_name(&self, user: &str) -> String {
+        match self.users().get(user) {
+            Some(u) => u.name,
+            None => self.key.unknown_name(user),
+        }
     }
 
     fn anonymous_read(&self) -> bool {

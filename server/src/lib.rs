@@ -216,12 +216,40 @@ async fn measure(req: axum::extract::Request, next: axum::middleware::Next) -> a
     res
 }
 
+/// Environment variable holding the bearer token `/metrics` asks for.
+pub const METRICS_TOKEN_ENV: &str = "FF_BOARD_METRICS_TOKEN";
+
 /// Prometheus metrics of this board process (`ff_board_engine::metrics`).
-async fn metrics() -> impl IntoResponse {
+/// With `FF_BOARD_METRICS_TOKEN` set, a scraper sends
+/// `Authorization: Bearer <token>`; without it, only visitors who may read
+/// the board (signed in, or anonymous reads on) get them. Otherwise 401.
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> axum::response::Response {
+    let token = std::env::var(METRICS_TOKEN_ENV).ok().filter(|t| !t.is_empty());
+    let bearer = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let allowed = match (&token, bearer) {
+        (Some(token), Some(given)) => metrics_token_matches(token, given),
+        _ => state.auth.anonymous_read() || state.auth.actor(&headers).is_some(),
+    };
+    if !allowed {
+        let why = if token.is_some() {
+            "metrics need the bearer token of FF_BOARD_METRICS_TOKEN (Authorization: Bearer …) or a signed-in session"
+        } else {
+            "metrics need a signed-in session, or a scraper token: set FF_BOARD_METRICS_TOKEN and send Authorization: Bearer …"
+        };
+        return (StatusCode::UNAUTHORIZED, [(axum::http::header::WWW_AUTHENTICATE, "Bearer")], why).into_response();
+    }
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         ff_board_engine::metrics::global().render(),
     )
+        .into_response()
+}
+
+/// Whether an `Authorization` header value is `Bearer <token>` (constant time).
+pub fn metrics_token_matches(token: &str, header: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let Some(given) = header.strip_prefix("Bearer ") else { return false };
+    given.trim().as_bytes().ct_eq(token.as_bytes()).into()
 }
 
 /// 200 whenever the board runs; the body says whether the backend answers.
@@ -255,4 +283,19 @@ async fn healthz(State(state): State<AppState>, headers: axum::http::HeaderMap) 
 /// site root and package name as in the workspace metadata.
 pub fn default_options(site_root: &str) -> LeptosOptions {
     LeptosOptions::builder().output_name("ff-board").site_root(site_root).site_pkg_dir("pkg").build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metrics_token_matches;
+
+    #[test]
+    fn metrics_token_is_a_bearer_token_compared_whole() {
+        assert!(metrics_token_matches("s3cret-token", "Bearer s3cret-token"));
+        assert!(!metrics_token_matches("s3cret-token", "Bearer s3cret-toke"));
+        assert!(!metrics_token_matches("s3cret-token", "Bearer s3cret-token-and-more"));
+        assert!(!metrics_token_matches("s3cret-token", "s3cret-token"));
+        assert!(!metrics_token_matches("s3cret-token", "Basic s3cret-token"));
+        assert!(!metrics_token_matches("s3cret-token", "Bearer "));
+    }
 }

@@ -124,6 +124,89 @@ async fn a_sign_in_flood_gets_answers_not_stalls() {
     }
 }
 
+/// Sign-in posts from the local address `from` (any 127.0.0.0/8 address
+/// reaches a board on 127.0.0.1), giving up after `timeout`.
+fn client_from(from: [u8; 4], timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder().local_address(std::net::IpAddr::from(from)).timeout(timeout).build().unwrap()
+}
+
+async fn login_from(b: &Board, from: [u8; 4], user: &str, password: &str) -> u16 {
+    let r = client_from(from, Duration::from_secs(30))
+        .post(format!("{}/api/login", b.base))
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
+// Attack 1 of issue 22: sign-ins that hang up released their hashing slot
+// while argon2 (19 MiB each) kept running, so hundreds ran at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_that_hang_up_never_run_more_password_checks_than_the_slots() {
+    // Real argon2 parameters (19 MiB, t=2): the checks take long enough to overlap.
+    let hash = ff_board::auth::hash_password("right-password").unwrap();
+    let users = Users::from_toml(&format!("[[user]]\nname = \"ada\"\nrole = \"admin\"\npassword_hash = \"{hash}\"\n")).unwrap();
+    let b = Arc::new(sqlite_board(Arc::new(BoardAuth::new(users, key(), false, true, vec![])), None).await);
+    let impatient = client_from([127, 0, 0, 1], Duration::from_millis(15));
+    let mut flood = vec![];
+    for i in 0..40 {
+        let (c, url) = (impatient.clone(), format!("{}/api/login", b.base));
+        flood.push(tokio::spawn(async move {
+            let _ = c.post(url).form(&[("username", format!("guess-{i}")), ("password", "x".into())]).send().await;
+        }));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for f in flood {
+        f.await.unwrap();
+    }
+    // Let the checks still running end.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (running, peak) = ff_board_engine::metrics::global().sign_in_checks();
+    let slots = ff_board_app::api::session::MAX_SIGN_IN_CHECKS as i64;
+    assert!(peak <= slots, "{peak} password checks ran at once (slots: {slots})");
+    assert!(peak >= 1 && running == 0, "checks ran and ended: peak {peak}, running {running}");
+    // The board still signs people in once the flood is over.
+    assert!(matches!(login_from(&b, [127, 0, 0, 2], "ada", "right-password").await, 200 | 302));
+}
+
+// Attack 2 of issue 22: one account guessed from many addresses was never
+// limited (the lockout was keyed by address only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_account_guessed_from_many_addresses_is_limited() {
+    use ff_board::limiter::FREE_PER_ACCOUNT;
+    let b = sqlite_board(demo_auth(true), None).await;
+    // ada signs in from her usual address before the attack.
+    assert!(matches!(login_from(&b, [127, 0, 1, 200], "ada", "ada-demo").await, 200 | 302));
+    let mut statuses = vec![];
+    for i in 2..40u8 {
+        statuses.push(login_from(&b, [127, 0, 2, i], "ada", &format!("guess-{i}")).await);
+    }
+    let wrong = statuses.iter().filter(|&&s| s == 401).count();
+    let limited = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(wrong + limited, statuses.len(), "{statuses:?}");
+    assert!(wrong <= FREE_PER_ACCOUNT as usize + 1, "{wrong} guesses at one account got through: {statuses:?}");
+    assert!(limited >= statuses.len() - FREE_PER_ACCOUNT as usize - 1, "{statuses:?}");
+    // Other accounts from the attacker's addresses are not held.
+    assert_eq!(login_from(&b, [127, 0, 2, 50], "bob", "wrong").await, 401);
+    // ada from where she signed in before is not locked out by strangers.
+    assert!(matches!(login_from(&b, [127, 0, 1, 200], "ada", "ada-demo").await, 200 | 302));
+}
+
+// Attack 5 of issue 22: /metrics answered anyone on a board that requires sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_a_session_on_a_board_that_requires_sign_in() {
+    let b = sqlite_board(demo_auth(false), None).await;
+    let r = b.http.get(format!("{}/metrics", b.base)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("FF_BOARD_METRICS_TOKEN") && !body.contains("ffboard_"), "{body}");
+    let cookie = b.auth.session_cookie("vera").unwrap();
+    let r = b.http.get(format!("{}/metrics", b.base)).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("ffboard_sign_in_checks"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_ends_the_session_on_every_replica() {
     let direct = fresh_postgres().await;
@@ -308,6 +391,13 @@ async fn refusals_reach_the_audit_log_within_a_bound() {
     assert_eq!(rows[0]["user"], "alice");
     assert_eq!(rows[0]["outcome"], "refused");
     assert!(rows[0]["reason"].as_str().unwrap().contains("from 127.0.0.1"), "{rows:?}");
+    // Attack 10 of issue 22: a password typed into the name field is never
+    // stored; an unknown name is written as a keyed hash.
+    let (s, _, _) = login(&b, "hunter2-typed-as-name", "x", None).await;
+    assert_eq!(s, 401);
+    let rows = audited(&b, &admin, "refused_sign_in", 2).await;
+    assert!(rows.iter().all(|r| !r.to_string().contains("hunter2")), "{rows:?}");
+    assert!(rows.iter().any(|r| r["user"].as_str().is_some_and(|u| u.starts_with("unknown user #"))), "{rows:?}");
     // A viewer's write and a write with a forged CSRF token: 403 each, audited.
     let flow = uuid::Uuid::new_v4().to_string();
     let cancel = |csrf: String| {
@@ -334,7 +424,7 @@ async fn refusals_reach_the_audit_log_within_a_bound() {
     assert_eq!(audited(&b, &admin, "refused_audit_read", 1).await.len(), 1);
     // A flood of twice the quota and more: at most PER_MINUTE rows a
     // minute, every refusal still answered, the rest counted in /metrics.
-    let before = metric(&b, "ffboard_security_refusals_unaudited_total").await;
+    let before = metric(&b, &admin, "ffboard_security_refusals_unaudited_total").await;
     let n = 2 * ff_board_app::security::PER_MINUTE as usize + 5;
     for i in 0..n {
         let (s, _, _) = login(&b, &format!("flood-{i}"), "x", Some(&format!("10.0.0.{i}"))).await;
@@ -345,15 +435,15 @@ async fn refusals_reach_the_audit_log_within_a_bound() {
     for a in ["refused_sign_in", "refused_sign_in_limited", "refused_role", "refused_csrf", "refused_audit_read"] {
         total += audit_rows(&b, &admin, a).await.len();
     }
-    let unaudited = metric(&b, "ffboard_security_refusals_unaudited_total").await - before;
+    let unaudited = metric(&b, &admin, "ffboard_security_refusals_unaudited_total").await - before;
     // Counted across a minute boundary at most twice the quota.
     assert!(total <= 2 * ff_board_app::security::PER_MINUTE as usize, "{total} rows");
     assert!(unaudited >= 1, "a flood past the quota leaves refusals out (and counts them)");
 }
 
-/// A counter of `/metrics` (its value in this process).
-async fn metric(b: &Board, name: &str) -> u64 {
-    let text = b.get_status("/metrics").await.1;
+/// A counter of `/metrics` (its value in this process), read signed in.
+async fn metric(b: &Board, cookie: &str, name: &str) -> u64 {
+    let text = b.http.get(format!("{}/metrics", b.base)).header("cookie", cookie).send().await.unwrap().text().await.unwrap();
     text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 

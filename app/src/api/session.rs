@@ -29,17 +29,31 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         )));
     }
     let addr = client_addr();
+    // Written to logs and the audit log: the typed name only when it is a user.
+    let name = auth.shown_name(&user);
+    let refused = |kind: Refusal, m: &str| {
+        crate::security::record(kind, &name, "anonymous", &format!("{m} (from {addr})"));
+    };
+    // Counted before it waits for a slot: an attempt that hangs up has
+    // still spent its budget.
+    if let Err(LoginRefused::Limited(m) | LoginRefused::Wrong(m)) = auth.admit(&user, &addr) {
+        refused(Refusal::SignInLimited, &m);
+        return Err(AppError::TooMany(m));
+    }
     let busy = || AppError::TooMany("sign-in is busy: try again in a few seconds".into());
-    let permit = tokio::time::timeout(std::time::Duration::from_secs(5), login_slots().acquire())
+    let permit = tokio::time::timeout(std::time::Duration::from_secs(5), login_slots().clone().acquire_owned())
         .await
         .map_err(|_| busy())?
         .map_err(|_| busy())?;
-    let (name, from) = (user.clone(), addr.clone());
-    let checked = tokio::task::spawn_blocking(move || auth.login(&user, &password, &addr)).await;
-    drop(permit);
-    let refused = |kind: Refusal, m: &str| {
-        crate::security::record(kind, &name, "anonymous", &format!("{m} (from {from})"));
-    };
+    let from = addr.clone();
+    // The hashing task holds the slot (and the count of running checks)
+    // until it ends: a client that hangs up frees neither early.
+    let checked = tokio::task::spawn_blocking(move || {
+        let _slot = permit;
+        let _running = ff_board_engine::metrics::global().sign_in_check();
+        auth.login(&user, &password, &from)
+    })
+    .await;
     let (_, cookie) = match checked {
         Ok(Ok(ok)) => ok,
         Ok(Err(LoginRefused::Limited(m))) => {
@@ -64,12 +78,16 @@ use crate::auth::LoginRefused;
 use crate::security::Refusal;
 
 /// Password checks at once: two (argon2 uses 19 MiB and a core each), so
-/// a flood of sign-ins waits here, at most 5 s, then gets 429.
+/// a flood of sign-ins waits here, at most 5 s, then gets 429. A slot is
+/// held by the hashing task, not by the request.
 #[cfg(feature = "ssr")]
-fn login_slots() -> &'static tokio::sync::Semaphore {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(2))
+fn login_slots() -> &'static std::sync::Arc<tokio::sync::Semaphore> {
+    static SLOTS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_SIGN_IN_CHECKS)))
 }
+
+/// Password checks (argon2) running at once, process-wide.
+pub const MAX_SIGN_IN_CHECKS: usize = 2;
 
 /// Where a sign-in may send the browser: a path on this board only. Not
 /// `//host` or `/\host` (browsers read both as another origin), no

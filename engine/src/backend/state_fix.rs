@@ -15,7 +15,7 @@
 //! it.
 //!
 //! Used by the board's describe/info reads of both SQL backends
-//! (`sqlite_reads`, `pg_reads`). Delete this module, and its callers'
+//! (`backend::filled`, `backend::sql`). Delete this module, and its callers'
 //! use of it, once the engine writes `public_state` on terminal
 //! transitions itself.
 

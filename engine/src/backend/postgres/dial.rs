@@ -8,7 +8,7 @@ use ff_core::engine_backend::EngineBackend;
 use ff_core::partition::PartitionConfig;
 
 use crate::backend::{self, shared};
-use crate::connect::{BackendKind, Connected, SideStore, ValkeyNode};
+use crate::connect::{BackendKind, Connected, SideStore};
 
 /// Connect to the database at `url`.
 pub async fn dial(url: &str, migrate: bool) -> Result<Connected, String> {

@@ -3,7 +3,7 @@
 //! decoding into [`crate::gate::GateRows`].
 use ff_core::types::ExecutionId;
 
-use super::{Bind, Dialect, Query};
+use super::{uuid_text, Bind, Dialect, Query};
 use crate::backend::ReadError;
 
 /// `(partition_key, execution_id)` is one of `ids`: OR of pairs, which

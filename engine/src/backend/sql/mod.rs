@@ -326,7 +326,7 @@ pub struct RawExec {
 }
 
 /// A uuid read as text (Postgres hyphenated, SQLite bare hex); empty is none.
-fn uuid_text(raw: &str) -> Result<Option<uuid::Uuid>, ReadError> {
+pub(super) fn uuid_text(raw: &str) -> Result<Option<uuid::Uuid>, ReadError> {
     if raw.is_empty() {
         return Ok(None);
     }

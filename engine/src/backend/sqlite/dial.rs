@@ -8,7 +8,7 @@ use ff_core::engine_backend::EngineBackend;
 use ff_core::partition::PartitionConfig;
 
 use crate::backend::{self, shared};
-use crate::connect::{BackendKind, Connected, SideStore, ValkeyNode};
+use crate::connect::{BackendKind, Connected, SideStore};
 use super::fill::SqliteFilled;
 
 /// Open the SQLite file at `path`; `migrate` creates the board's indexes.

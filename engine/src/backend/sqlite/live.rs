@@ -34,7 +34,7 @@ use std::time::Duration;
 use ff_core::backend::ScannerFilter;
 use ff_core::engine_error::EngineError;
 use ff_core::stream_events::{
-    CompletionEvent, CompletionOutcome, CompletionSubscription, LeaseHistoryEvent, LeaseHistorySubscription,
+    CompletionEvent, CompletionSubscription, LeaseHistoryEvent, LeaseHistorySubscription,
     SignalDeliveryEvent, SignalDeliverySubscription,
 };
 use ff_core::stream_subscribe::{decode_postgres_event_cursor, encode_postgres_event_cursor, StreamCursor};

@@ -13,17 +13,15 @@
 //! Execution rows keep the partition of their id (`{fp:N}:<uuid>`), as
 //! `create_execution` writes it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use ff_core::contracts::decode::build_execution_snapshot;
 use ff_core::contracts::{
-    EdgeDependencyPolicy, EdgeDirection, EdgeGroupSnapshot, EdgeGroupState, EdgeSnapshot, ExecutionSnapshot,
+    EdgeDependencyPolicy, EdgeDirection, EdgeGroupSnapshot, EdgeGroupState, EdgeSnapshot,
     FlowSnapshot, FlowStatus, FlowSummary, ListExecutionsPage, ListFlowsPage, ListLanesPage,
     ListSuspendedPage, OnSatisfied, SuspendedExecutionEntry,
 };
-use ff_core::engine_error::{EngineError, ValidationKind};
+use ff_core::engine_error::EngineError;
 use ff_core::partition::PartitionKey;
-use ff_core::state::PublicState;
 use ff_core::types::{EdgeId, ExecutionId, FlowId, LaneId, Namespace, TimestampMs};
 use serde_json::Value as JsonValue;
 use sqlx::sqlite::SqliteRow;

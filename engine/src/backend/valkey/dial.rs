@@ -1,10 +1,6 @@
 //! Dial Valkey: the first seed that answers (a cluster's topology is
 //! discovered from it), a clear error for a cluster node dialed without
 //! `?cluster=true`, the engine backend and a client for the board's reads.
-use std::sync::Arc;
-use std::time::Duration;
-
-use ff_core::engine_backend::EngineBackend;
 use ff_core::partition::PartitionConfig;
 
 use crate::backend::{self, shared};
