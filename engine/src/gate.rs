@@ -325,10 +325,10 @@ pub struct GateRows {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn count(n: u32, name: Option<&str>, wps: &[&str]) -> ResumeCondition {
+    pub(crate) fn count(n: u32, name: Option<&str>, wps: &[&str]) -> ResumeCondition {
         ResumeCondition::Composite(CompositeBody::count(
             n,
             CountKind::DistinctSources,

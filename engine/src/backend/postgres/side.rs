@@ -6,7 +6,8 @@ use sqlx::PgPool;
 
 use crate::backend::side::{lookup_error, SESSION_SELECT, SESSION_TABLE, SESSION_UPSERT};
 use crate::backend::sql::{exec_id, waitpoint_owner, Dialect};
-use crate::gate::{sql_gate, Gate};
+use crate::backend::sql::SuspensionRow;
+use crate::gate::Gate;
 
 pub(crate) async fn open_sessions(pool: &PgPool) -> Result<(), sqlx::Error> {
     // Two boards creating at once: one of them may lose the race once.
@@ -26,8 +27,8 @@ pub(crate) async fn bump_session_generation(pool: &PgPool, user: &str) -> Result
 
 pub(crate) async fn suspension(pool: &PgPool, id: &ExecutionId) -> Result<Option<Gate>, String> {
     let uuid = id.as_str().rsplit_once("}:").map(|(_, u)| u.to_owned()).unwrap_or_default();
-    let row: Option<(String, String, Option<i64>, Option<String>, i64)> = sqlx::query_as(
-        "SELECT condition::text, member_map::text, timeout_at_ms, timeout_behavior, suspended_at_ms FROM ff_suspension_current \
+    let row: Option<SuspensionRow> = sqlx::query_as(
+        "SELECT condition::text AS condition, member_map::text AS member_map, timeout_at_ms, timeout_behavior, suspended_at_ms FROM ff_suspension_current \
          WHERE partition_key = $1 AND execution_id = $2::uuid",
     )
     .bind(id.partition() as i16)
@@ -35,8 +36,7 @@ pub(crate) async fn suspension(pool: &PgPool, id: &ExecutionId) -> Result<Option
     .fetch_optional(pool)
     .await
     .map_err(|e| format!("read suspension: {e}"))?;
-    let Some((condition, member_map, timeout_at, timeout_behavior, suspended_at)) = row else { return Ok(None) };
-    sql_gate(id, &condition, &member_map, timeout_at, timeout_behavior, suspended_at).map(Some)
+    row.map(|r| r.gate(id)).transpose()
 }
 
 pub(crate) async fn waitpoint_execution(pool: &PgPool, wp: &WaitpointId) -> Result<Option<ExecutionId>, EngineError> {

@@ -134,6 +134,24 @@ pub fn gate_rows(ids: &[ExecutionId], susp: Vec<RawSuspension>, pend: Vec<RawPen
 }
 
 
+/// One `ff_suspension_current` row as both SQL backends select it
+/// (condition and member map as JSON text).
+#[derive(sqlx::FromRow)]
+pub struct SuspensionRow {
+    condition: String,
+    member_map: String,
+    timeout_at_ms: Option<i64>,
+    timeout_behavior: Option<String>,
+    suspended_at_ms: i64,
+}
+
+impl SuspensionRow {
+    /// The row as the gate of `id`.
+    pub fn gate(self, id: &ExecutionId) -> Result<crate::gate::Gate, String> {
+        crate::gate::sql_gate(id, &self.condition, &self.member_map, self.timeout_at_ms, self.timeout_behavior, self.suspended_at_ms)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use super::{ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, Read
 
 mod gates;
 
-pub use gates::{exec_id, gate_rows, pending, suspensions, waitpoint_owner, RawPending, RawSuspension};
+pub use gates::{exec_id, gate_rows, pending, suspensions, waitpoint_owner, RawPending, RawSuspension, SuspensionRow};
 use gates::{any_of, row_id};
 
 /// Where the SQL of the two backends differs.

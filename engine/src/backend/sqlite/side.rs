@@ -6,7 +6,8 @@ use sqlx::SqlitePool;
 
 use crate::backend::side::{lookup_error, SESSION_SELECT, SESSION_TABLE, SESSION_UPSERT};
 use crate::backend::sql::{exec_id, waitpoint_owner, Dialect};
-use crate::gate::{sql_gate, Gate};
+use crate::backend::sql::SuspensionRow;
+use crate::gate::Gate;
 
 pub(crate) async fn open_sessions(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     sqlx::query(SESSION_TABLE).execute(pool).await.map(|_| ())
@@ -23,7 +24,7 @@ pub(crate) async fn bump_session_generation(pool: &SqlitePool, user: &str) -> Re
 pub(crate) async fn suspension(pool: &SqlitePool, id: &ExecutionId) -> Result<Option<Gate>, String> {
     let uuid = id.as_str().rsplit_once("}:").map(|(_, u)| u.to_owned()).unwrap_or_default();
     let u = uuid::Uuid::parse_str(&uuid).map_err(|e| format!("execution id {id}: {e}"))?;
-    let row: Option<(String, String, Option<i64>, Option<String>, i64)> = sqlx::query_as(
+    let row: Option<SuspensionRow> = sqlx::query_as(
         "SELECT condition, member_map, timeout_at_ms, timeout_behavior, suspended_at_ms FROM ff_suspension_current \
          WHERE partition_key = ? AND execution_id = ?",
     )
@@ -32,8 +33,7 @@ pub(crate) async fn suspension(pool: &SqlitePool, id: &ExecutionId) -> Result<Op
     .fetch_optional(pool)
     .await
     .map_err(|e| format!("read suspension: {e}"))?;
-    let Some((condition, member_map, timeout_at, timeout_behavior, suspended_at)) = row else { return Ok(None) };
-    sql_gate(id, &condition, &member_map, timeout_at, timeout_behavior, suspended_at).map(Some)
+    row.map(|r| r.gate(id)).transpose()
 }
 
 pub(crate) async fn waitpoint_execution(pool: &SqlitePool, wp: &WaitpointId) -> Result<Option<ExecutionId>, EngineError> {

@@ -110,15 +110,7 @@ fn valkey_node(v: &Value) -> Option<ResumeCondition> {
 mod tests {
     use super::*;
     use crate::gate::progress;
-
-    fn count(n: u32, name: Option<&str>, wps: &[&str]) -> ResumeCondition {
-        ResumeCondition::Composite(CompositeBody::count(
-            n,
-            CountKind::DistinctSources,
-            name.map(|n| SignalMatcher::ByName(n.into())),
-            wps.iter().map(|s| s.to_string()),
-        ))
-    }
+    use crate::gate::tests::count;
 
     #[test]
     fn valkey_wire_forms_read_back() {
