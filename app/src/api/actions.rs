@@ -362,8 +362,7 @@ pub async fn replay_preview(execution_id: String) -> Result<Preview, AppError> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionPanel {
     pub actor: Option<crate::auth::Actor>,
-    pub state: String,
-    pub terminal: bool,
+    pub state: crate::api::states::ExecState,
     pub has_lease: bool,
     pub flow_id: Option<String>,
     /// Changes whenever the execution changes: part of idempotency keys, so
@@ -372,8 +371,8 @@ pub struct ExecutionPanel {
     pub waitpoints: Vec<crate::api::approvals::WaitpointView>,
     /// The approval gate, when the execution is suspended (or why it could not be read).
     pub gate: Result<Option<crate::api::approvals::GateView>, String>,
-    /// `(cancel, revoke_lease, replay, change_priority)` support.
-    pub supports: (bool, bool, bool, bool),
+    /// The actions this backend supports (`capabilities()`).
+    pub supported: Vec<crate::api::states::ExecAction>,
     pub backend: String,
 }
 
@@ -396,17 +395,24 @@ pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel,
         (Ok(None), vec![])
     };
     let sup = c.backend.capabilities().supports;
-    let state = s.public_state.as_str().to_owned();
+    let supported = crate::api::states::ExecAction::ALL
+        .into_iter()
+        .filter(|a| match a {
+            crate::api::states::ExecAction::Cancel => sup.cancel_execution,
+            crate::api::states::ExecAction::RevokeLease => sup.revoke_lease,
+            crate::api::states::ExecAction::Replay => sup.replay_execution,
+            crate::api::states::ExecAction::ChangePriority => sup.change_priority,
+        })
+        .collect();
     Ok(ExecutionPanel {
         actor: crate::state::actor(),
-        terminal: matches!(state.as_str(), "completed" | "failed" | "cancelled" | "expired" | "skipped"),
-        state,
+        state: ff_board_engine::backend::exec_state(s.public_state),
         has_lease: s.current_lease.is_some(),
         flow_id: s.flow_id.map(|f| f.to_string()),
         version: s.last_mutation_at.0,
         waitpoints,
         gate,
-        supports: (sup.cancel_execution, sup.revoke_lease, sup.replay_execution, sup.change_priority),
+        supported,
         backend: crate::state::engine()?.spec().redacted(),
     })
 }

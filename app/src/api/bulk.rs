@@ -91,10 +91,10 @@ pub struct BulkProgress {
 #[server(prefix = "/api", endpoint = "bulk_preview", output = crate::api::codec::PostcardAnswer)]
 pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
     use ff_board_engine::backend::ExecQuery;
-    let st = crate::api::states::ExecState::filter(Some(&state))?
+    let st = crate::api::states::ExecState::filter(Some(&state)).map_err(AppError::BadRequest)?
         .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
     let c = crate::state::conn()?;
-    let query = ExecQuery { state: Some(st.to_engine()), ..Default::default() };
+    let query = ExecQuery { state: ff_board_engine::backend::public_state(st), ..Default::default() };
     let mut ids = Vec::new();
     let mut after: Option<String> = None;
     let more = loop {
@@ -126,7 +126,7 @@ pub async fn bulk_step(
     super::actions::run::status(
         async move {
             let actor = crate::state::writer(crate::auth::Role::Operator, &csrf)?;
-            let state = crate::api::states::ExecState::filter(Some(&state))?
+            let state = crate::api::states::ExecState::filter(Some(&state)).map_err(AppError::BadRequest)?
                 .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
             let st = state.as_str();
             if ids.is_empty() || ids.len() > BULK_BATCH {

@@ -90,7 +90,7 @@ pub async fn list_executions(
     if lane.as_ref().is_some_and(|l| l.len() > 128) {
         return Err(AppError::BadRequest("lane filter longer than 128 characters".into()));
     }
-    let query = ExecQuery { state: ExecState::filter(state.as_deref())?.map(ExecState::to_engine), lane, namespace: None };
+    let query = ExecQuery { state: ExecState::filter(state.as_deref()).map_err(AppError::BadRequest)?.and_then(ff_board_engine::backend::public_state), lane, namespace: None };
     let after = super::cursor::decode(cursor.as_deref())?;
     let page = c.reads.executions(&query, after.as_deref(), PAGE).await?;
     Ok(ExecutionsList {
@@ -216,7 +216,7 @@ pub(crate) fn row(s: ff_core::contracts::ExecutionSnapshot) -> ExecutionRow {
         flow_id: s.flow_id.map(|f| f.to_string()),
         lane: s.lane_id.to_string(),
         namespace: s.namespace.to_string(),
-        state: ExecState::from_engine(s.public_state),
+        state: ff_board_engine::backend::exec_state(s.public_state),
         attempts,
         created_at: s.created_at.0,
         last_mutation_at: s.last_mutation_at.0,
@@ -231,7 +231,7 @@ pub(crate) fn line_row(l: ff_board_engine::backend::ExecLine) -> ExecutionRow {
         flow_id: l.flow_id,
         lane: l.lane,
         namespace: l.namespace,
-        state: ExecState::from_engine(l.state),
+        state: ff_board_engine::backend::exec_state(l.state),
         attempts: l.attempts,
         created_at: l.created_at,
         last_mutation_at: l.last_mutation_at,

@@ -132,7 +132,7 @@ pub async fn list_flows(
         return Ok(FlowsList { rows: snap.map(row).into_iter().collect(), next_cursor: None, partitions, cut_short: false, order });
     }
     let query = FlowQuery {
-        state: FlowState::filter(state.as_deref())?.map(FlowState::to_engine),
+        state: FlowState::filter(state.as_deref()).map_err(AppError::BadRequest)?,
         namespace: namespace.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
     };
     if query.namespace.as_ref().is_some_and(|n| n.len() > 128) {
@@ -191,7 +191,7 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
             .into_iter()
             .map(|s| DagNode {
                 execution_id: s.id.to_string(),
-                state: ExecState::from_engine(s.state),
+                state: ff_board_engine::backend::exec_state(s.state),
                 lane: s.lane,
                 attempts: s.attempts,
                 blocking_reason: s.blocking_reason,
@@ -210,7 +210,7 @@ fn row(s: ff_core::contracts::FlowSnapshot) -> FlowRow {
         flow_id: s.flow_id.to_string(),
         kind: s.flow_kind,
         namespace: s.namespace.to_string(),
-        state: FlowState::from_engine(ff_board_engine::backend::FlowState::from_stored(&s.public_flow_state)),
+        state: FlowState::from_stored(&s.public_flow_state),
         node_count: s.node_count,
         edge_count: s.edge_count,
         created_at: s.created_at.0,
@@ -224,7 +224,7 @@ fn line_row(f: ff_board_engine::backend::FlowLine) -> FlowRow {
         flow_id: f.id.to_string(),
         kind: f.kind,
         namespace: f.namespace,
-        state: FlowState::from_engine(f.state),
+        state: f.state,
         node_count: f.node_count,
         edge_count: f.edge_count,
         created_at: f.created_at,

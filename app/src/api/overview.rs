@@ -109,7 +109,7 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
     let now = ff_core::types::TimestampMs::now().0;
     let mut counts = Vec::new();
     for state in COUNTED {
-        let q = ExecQuery { state: Some(state.to_engine()), ..Default::default() };
+        let q = ExecQuery { state: ff_board_engine::backend::public_state(state), ..Default::default() };
         let page = c.reads.executions(&q, None, COUNT_CAP).await?;
         counts.push(StateCount { state, count: page.rows.len(), more: page.next.is_some(), last_hour: false });
     }

@@ -142,7 +142,9 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                     let eid = id.get_untracked();
                     let version = p.version;
                     let key = move |a: &str| format!("{a}:{}:{version}", id.get_untracked());
-                    let (sup_cancel, sup_revoke, sup_replay, sup_prio) = p.supports;
+                    let sup = |a: ExecAction| p.supported.contains(&a);
+                    let (sup_cancel, sup_revoke, sup_replay, sup_prio) =
+                        (sup(ExecAction::Cancel), sup(ExecAction::RevokeLease), sup(ExecAction::Replay), sup(ExecAction::ChangePriority));
                     let approvals = p.waitpoints.iter().map(|w| {
                         view! {
                             <div data-testid="waitpoint-decision" data-waitpoint-id=w.waitpoint_id.clone() class="space-y-1">
@@ -160,10 +162,10 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                         {gate}
                         {approvals}
                         <div class="flex flex-wrap items-start gap-2">
-                            {(!p.terminal && sup_cancel).then(|| view! { <ExecForm act=exec action=ExecAction::Cancel.as_str() label="Cancel execution" danger=true text=cancel_text eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::Cancel.as_str()) replay=None/> })}
+                            {(!p.state.is_terminal() && sup_cancel).then(|| view! { <ExecForm act=exec action=ExecAction::Cancel.as_str() label="Cancel execution" danger=true text=cancel_text eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::Cancel.as_str()) replay=None/> })}
                             {(p.has_lease && sup_revoke).then(|| view! { <ExecForm act=exec action=ExecAction::RevokeLease.as_str() label="Revoke lease" danger=true text=revoke_text eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::RevokeLease.as_str()) replay=None/> })}
-                            {(matches!(p.state.as_str(), "waiting" | "delayed" | "rate_limited" | "waiting_children") && sup_prio).then(|| view! { <ExecForm act=exec action=ExecAction::ChangePriority.as_str() label="Change priority" danger=false text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::ChangePriority.as_str()) replay=None/> })}
-                            {(p.terminal && sup_replay).then(|| view! { <ExecForm act=exec action=ExecAction::Replay.as_str() label="Replay" danger=true text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::Replay.as_str()) replay=Some(replay) flow=p.flow_id.clone().unwrap_or_default()/> })}
+                            {(p.state.is_queued() && sup_prio).then(|| view! { <ExecForm act=exec action=ExecAction::ChangePriority.as_str() label="Change priority" danger=false text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::ChangePriority.as_str()) replay=None/> })}
+                            {(p.state.is_terminal() && sup_replay).then(|| view! { <ExecForm act=exec action=ExecAction::Replay.as_str() label="Replay" danger=true text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::Replay.as_str()) replay=Some(replay) flow=p.flow_id.clone().unwrap_or_default()/> })}
                         </div>
                     }.into_any()
                 })}

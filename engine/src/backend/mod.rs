@@ -67,36 +67,46 @@ pub struct ExecLine {
     pub kind: String,
 }
 
-/// A flow's coarse state (ff-core's `FlowStatus` from the stored
-/// `public_flow_state`: `open`, `running` and `blocked` are active).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FlowState {
-    Active,
-    Completed,
-    Failed,
-    Cancelled,
-    Unknown,
+pub use ff_board_domain::{ExecState, FlowState};
+
+/// The board's state of an engine state (exhaustive over what 0.15 has;
+/// a newer engine's state is [`ExecState::Unknown`], never another one).
+pub fn exec_state(s: PublicState) -> ExecState {
+    match s {
+        PublicState::Waiting => ExecState::Waiting,
+        PublicState::Delayed => ExecState::Delayed,
+        PublicState::RateLimited => ExecState::RateLimited,
+        PublicState::WaitingChildren => ExecState::WaitingChildren,
+        PublicState::Active => ExecState::Active,
+        PublicState::Suspended => ExecState::Suspended,
+        PublicState::Resumable => ExecState::Resumable,
+        PublicState::Completed => ExecState::Completed,
+        PublicState::Failed => ExecState::Failed,
+        PublicState::Cancelled => ExecState::Cancelled,
+        PublicState::Expired => ExecState::Expired,
+        PublicState::Skipped => ExecState::Skipped,
+        _ => ExecState::Unknown,
+    }
 }
 
-impl FlowState {
-    /// The stored `public_flow_state` literals that mean this state.
-    pub fn stored(self) -> &'static [&'static str] {
-        match self {
-            FlowState::Active => &["open", "running", "blocked"],
-            FlowState::Completed => &["completed"],
-            FlowState::Failed => &["failed"],
-            FlowState::Cancelled => &["cancelled"],
-            FlowState::Unknown => &[],
-        }
-    }
-
-    /// From a stored `public_flow_state`.
-    pub fn from_stored(raw: &str) -> FlowState {
-        [FlowState::Active, FlowState::Completed, FlowState::Failed, FlowState::Cancelled]
-            .into_iter()
-            .find(|s| s.stored().contains(&raw))
-            .unwrap_or(FlowState::Unknown)
-    }
+/// The engine state a board state filters on (`None` for
+/// [`ExecState::Unknown`], which is never a filter).
+pub fn public_state(s: ExecState) -> Option<PublicState> {
+    Some(match s {
+        ExecState::Waiting => PublicState::Waiting,
+        ExecState::Delayed => PublicState::Delayed,
+        ExecState::RateLimited => PublicState::RateLimited,
+        ExecState::WaitingChildren => PublicState::WaitingChildren,
+        ExecState::Active => PublicState::Active,
+        ExecState::Suspended => PublicState::Suspended,
+        ExecState::Resumable => PublicState::Resumable,
+        ExecState::Completed => PublicState::Completed,
+        ExecState::Failed => PublicState::Failed,
+        ExecState::Cancelled => PublicState::Cancelled,
+        ExecState::Expired => PublicState::Expired,
+        ExecState::Skipped => PublicState::Skipped,
+        ExecState::Unknown => return None,
+    })
 }
 
 /// One flow as a list row shows it.
