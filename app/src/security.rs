@@ -109,7 +109,7 @@ pub fn record(kind: Refusal, user: &str, role: &str, detail: &str) {
             let entry = audit
                 .record_attempt(&user, &role, action, &target, &reason, &key)
                 .await?;
-            audit.record_outcome(&entry.entry().id, "refused").await
+            audit.record_outcome(&entry.entry().id, &ff_board_domain::AuditOutcome::Refused.encode().unwrap_or_default()).await
         };
         match tokio::time::timeout(WRITE_DEADLINE, write).await {
             Ok(Ok(())) => {}

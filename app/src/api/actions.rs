@@ -50,6 +50,8 @@ pub(crate) mod run {
     use crate::auth::Role;
     use crate::error::AppError;
     use ff_board_engine::audit::Recorded;
+
+    use crate::api::states::AuditOutcome;
     use ff_board_engine::connect::Connected;
 
     /// Give an action's error its HTTP status (401, 403, 400, 404, 501, 502, 503).
@@ -126,7 +128,7 @@ pub(crate) mod run {
                 .await
                 .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?
             {
-                Recorded::Existing(e) if e.outcome.as_deref().is_some_and(|o| o.starts_with("error")) => continue,
+                Recorded::Existing(e) if AuditOutcome::decode(action, e.outcome.as_deref()).is_failure() => continue,
                 Recorded::Existing(e) if e.outcome.is_none() && ff_core::types::TimestampMs::now().0 - e.at_ms > IN_FLIGHT_MS => continue,
                 Recorded::Existing(e) if e.outcome.is_none() => {
                     return Err(AppError::Conflict {
@@ -150,10 +152,10 @@ pub(crate) mod run {
         // Its author sees the effect on the next read, not a kept answer.
         reads.invalidate();
         let outcome = match &result {
-            Ok(m) => format!("ok: {m}"),
-            Err(e) => format!("error: {e}"),
+            Ok(m) => AuditOutcome::Done(m.clone()),
+            Err(e) => AuditOutcome::Failed(e.to_string()),
         };
-        if let Err(e) = audit.record_outcome(&entry.id, &outcome).await {
+        if let Err(e) = audit.record_outcome(&entry.id, &outcome.encode().unwrap_or_default()).await {
             tracing::error!(audit_id = %entry.id, error = %e, "audit outcome not recorded");
         }
         result.map(|message| ActionResult { ok: true, message, audit_id: entry.id, duplicate: false })

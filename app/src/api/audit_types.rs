@@ -11,7 +11,7 @@ pub struct AuditRow {
     pub target: String,
     pub reason: String,
     pub idempotency_key: String,
-    /// None while the engine call has not finished.
-    pub outcome: Option<String>,
+    /// What became of it (in progress while the engine call runs).
+    pub outcome: crate::api::states::AuditOutcome,
     pub outcome_at_ms: Option<i64>,
 }

@@ -162,6 +162,7 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
         .into_iter()
         .filter(|e| exact.as_deref().is_none_or(|id| crate::api::session::in_scope(&e.target, id)))
         .map(|e| AuditRow {
+            outcome: crate::api::states::AuditOutcome::decode(&e.action, e.outcome.as_deref()),
             id: e.id,
             at_ms: e.at_ms,
             user: e.user,
@@ -170,7 +171,6 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
             target: e.target,
             reason: e.reason,
             idempotency_key: e.idempotency_key,
-            outcome: e.outcome,
             outcome_at_ms: e.outcome_at_ms,
         })
         .collect())

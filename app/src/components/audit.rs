@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::session::{list_audit, AuditRow};
+use crate::api::states::AuditOutcome;
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::text::Time;
 
@@ -16,14 +17,12 @@ pub fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
             </thead>
             <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
                 {rows.into_iter().map(|r| {
-                    let (class, outcome) = match &r.outcome {
-                        // A refusal is written in two steps like any entry, but
-                        // it was refused when it was written: never "in progress".
-                        None if r.action.starts_with("refused_") => ("text-red-700 dark:text-red-300", "refused".to_owned()),
-                        None => ("text-amber-700", "in progress…".to_owned()),
-                        Some(o) if o.starts_with("error") || o == "refused" => ("text-red-700 dark:text-red-300", o.clone()),
-                        Some(o) => ("text-green-700 dark:text-green-400", o.clone()),
+                    let class = match &r.outcome {
+                        AuditOutcome::InProgress => "text-amber-700",
+                        AuditOutcome::Failed(_) | AuditOutcome::Refused => "text-red-700 dark:text-red-300",
+                        AuditOutcome::Done(_) | AuditOutcome::Other(_) => "text-green-700 dark:text-green-400",
                     };
+                    let outcome = r.outcome.label();
                     let (action, key) = (r.action.clone(), format!("key {}", r.idempotency_key));
                     view! {
                         <tr data-testid="audit-row" data-action=action title=key>
