@@ -2,16 +2,16 @@
 # The optimized build (`make build`), skipped when nothing it reads changed
 # since the last build that succeeded: `make run` with nothing changed
 # serves in seconds instead of re-running wasm-opt (about a minute).
-# What it reads: the tracked and untracked (not ignored) files of the
-# crates, styles and public assets, the workspace manifests, and the
-# build's fingerprint (FF_BOARD_BUILD). FORCE=1 builds anyway.
+# What it reads: every tracked and untracked (not ignored) file of the
+# checkout but the docs and the tests (so a new crate or asset folder is
+# covered without listing it here), and the build's fingerprint
+# (FF_BOARD_BUILD). FORCE=1 builds anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${CARGO_TARGET_DIR:=$HOME/.cache/ffb-target}"
 STAMP="$CARGO_TARGET_DIR/ff-board-build.stamp"
 inputs() {
-  git ls-files -co --exclude-standard -- app server engine frontend style public \
-    Cargo.toml Cargo.lock package.json package-lock.json 2>/dev/null | LC_ALL=C sort |
+  git ls-files -co --exclude-standard 2>/dev/null | grep -vE '^(docs|end2end|tests)/|\.md$' | LC_ALL=C sort |
     while IFS= read -r f; do [ -f "$f" ] && printf '%s\n' "$f"; done | xargs -d '\n' sha256sum
   echo "FF_BOARD_BUILD=${FF_BOARD_BUILD:-}"
 }

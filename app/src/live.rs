@@ -63,7 +63,7 @@ pub enum LiveEvent {
     /// last event published when it was sent, so a client that has no
     /// position yet can resume from there after a reconnect.
     Streams {
-        streams: Vec<(String, String)>,
+        streams: Vec<(String, ff_board_domain::StreamState)>,
         #[serde(default)]
         last_seq: u64,
     },

@@ -50,32 +50,7 @@ pub enum SourceEvent {
     },
 }
 
-/// State of one reader.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StreamState {
-    /// Events arrive as the store pushes them or as a blocking read returns.
-    Live,
-    /// Up, but sourced by polling the store every `every_ms` (no push
-    /// source, for the reason `why`): events arrive up to that late.
-    Polling { every_ms: u64, why: String },
-    Reconnecting { error: String },
-}
-
-impl StreamState {
-    /// The state in words (the header's indicator, `/healthz`).
-    pub fn describe(&self) -> String {
-        match self {
-            StreamState::Live => "live".to_owned(),
-            StreamState::Polling { every_ms, why } => format!("polling every {every_ms} ms ({why})"),
-            StreamState::Reconnecting { error } => format!("reconnecting: {error}"),
-        }
-    }
-
-    /// Live or polling: events are being read.
-    pub fn is_up(&self) -> bool {
-        matches!(self, StreamState::Live | StreamState::Polling { .. })
-    }
-}
+pub use ff_board_domain::StreamState;
 
 /// The running readers: their events and their states by stream name
 /// (`completion`, `lease`, `signal`).

@@ -261,12 +261,10 @@ async fn healthz(State(state): State<AppState>, headers: axum::http::HeaderMap) 
         return (StatusCode::OK, Json(serde_json::json!({ "board": "ok", "backend_ok": status.connected })));
     }
     // The live readers: a crashed one shows here while it restarts.
-    let streams: serde_json::Map<String, serde_json::Value> = ff_board_engine::live::states()
-        .unwrap_or_default()
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.describe())))
-        .collect();
-    let live_ok = !streams.is_empty() && streams.values().all(|v| v.as_str().is_some_and(|s| !s.starts_with("reconnecting")));
+    let states = ff_board_engine::live::states().unwrap_or_default();
+    let live_ok = !states.is_empty() && states.values().all(|s| s.is_up());
+    let streams: serde_json::Map<String, serde_json::Value> =
+        states.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.describe()))).collect();
     let body = serde_json::json!({
         "board": "ok",
         "backend": status.backend,

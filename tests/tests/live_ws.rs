@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use ff_board::live::bus::Bus;
 use ff_board_app::live::{Frame, LiveEvent};
+use ff_board_engine::live::StreamState;
 use ff_board_engine::{demo, BackendSpec, Engine};
 use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey, ValkeyCluster};
 use futures::{SinkExt, StreamExt};
@@ -51,7 +52,7 @@ async fn next(ws: &mut Ws, wait: Duration) -> Option<Frame> {
 
 /// The engine readers' states as a new subscriber is told them, asked
 /// again until all say `live` or `timeout` passes; the last answer.
-async fn streams_until_live(ws_url: &str, timeout: Duration) -> Vec<(String, String)> {
+async fn streams_until_live(ws_url: &str, timeout: Duration) -> Vec<(String, StreamState)> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut streams = Vec::new();
     while tokio::time::Instant::now() < deadline {
@@ -71,7 +72,7 @@ async fn streams_until_live(ws_url: &str, timeout: Duration) -> Vec<(String, Str
                 },
             }
         }
-        if streams.len() == 3 && streams.iter().all(|(_, s)| s == "live") {
+        if streams.len() == 3 && streams.iter().all(|(_, s)| *s == StreamState::Live) {
             break;
         }
     }
@@ -243,7 +244,7 @@ async fn valkey_notified_board_is_cheap_while_watched() {
     let ws_url = serve(engine, None).await;
     let _ws = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
     let streams = streams_until_live(&ws_url, Duration::from_secs(20)).await;
-    assert!(streams.iter().all(|(_, s)| s == "live"), "{streams:?}");
+    assert!(streams.iter().all(|(_, s)| *s == StreamState::Live), "{streams:?}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let a = ff_board_tests::count::valkey_calls(v.port).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -295,5 +296,5 @@ async fn valkey_cluster_failover_resyncs_live_streams() {
     );
     // The keyspace watcher subscribed on the restarted primary again: no stream polls.
     let streams = streams_until_live(&ws_url, Duration::from_secs(30)).await;
-    assert!(streams.iter().all(|(_, s)| s == "live"), "after the failover: {streams:?}");
+    assert!(streams.iter().all(|(_, s)| *s == StreamState::Live), "after the failover: {streams:?}");
 }

@@ -20,7 +20,7 @@ pub struct LiveCtx {
     pub missed: RwSignal<u64>,
     pub resyncs: RwSignal<u64>,
     /// Engine readers' states (`live` or `reconnecting: …`).
-    pub streams: RwSignal<Vec<(String, String)>>,
+    pub streams: RwSignal<Vec<(String, ff_board_domain::StreamState)>>,
     pub feed: RwSignal<VecDeque<Frame>>,
     /// Increments on every event: pages refetch when it moves.
     pub bump: RwSignal<u64>,
@@ -167,14 +167,13 @@ pub fn LiveIndicator() -> impl IntoView {
             let Some(ctx) = ctx else { return ().into_any() };
             let conn = ctx.conn.get();
             let streams = ctx.streams.get();
-            let engine_down: Vec<String> =
-                streams.iter().filter(|(_, s)| s != "live" && !s.starts_with("polling")).map(|(k, _)| k.clone()).collect();
+            let engine_down: Vec<String> = streams.iter().filter(|(_, s)| !s.is_up()).map(|(k, _)| k.clone()).collect();
             // Streams read by polling (Valkey without keyspace notifications):
             // "polling every N ms" here, the reason on hover.
             let polled: Vec<(String, String)> = streams
                 .iter()
-                .filter(|(_, s)| s.starts_with("polling"))
-                .map(|(k, s)| (format!("{k} {}", s.split(" (").next().unwrap_or(s)), format!("{k}: {s}")))
+                .filter(|(_, s)| matches!(s, ff_board_domain::StreamState::Polling { .. }))
+                .map(|(k, s)| (format!("{k} {}", s.short()), format!("{k}: {}", s.describe())))
                 .collect();
             let why = polled.iter().map(|(_, full)| full.as_str()).collect::<Vec<_>>().join("\n");
             let (dot, class) = match conn.as_str() {

@@ -48,7 +48,7 @@ pub fn LivePage() -> impl IntoView {
         <dl class="mb-4 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-xs" data-testid="live-sources">
             {move || ctx.streams.get().into_iter().map(|(k, s)| view! {
                 <dt class="font-medium">{k.clone()}</dt>
-                <dd data-testid=format!("live-source-{k}") class="text-slate-600 dark:text-slate-400">{s}</dd>
+                <dd data-testid=format!("live-source-{k}") class="text-slate-600 dark:text-slate-400">{s.describe()}</dd>
             }).collect_view()}
         </dl>
         <table class="w-full text-sm" data-testid="live-feed">

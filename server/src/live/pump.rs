@@ -52,7 +52,7 @@ pub fn spawn(engine: Arc<Engine>, bus: Arc<Bus>) {
                 let streams = status
                     .borrow_and_update()
                     .iter()
-                    .map(|(k, v)| ((*k).to_owned(), v.describe()))
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
                     .collect();
                 status_bus.publish(now_ms(), LiveEvent::Streams { streams, last_seq: 0 });
                 if status.changed().await.is_err() {
