@@ -56,7 +56,7 @@ pub struct FrameView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionDetail {
     pub row: ExecutionRow,
-    pub blocking_reason: Option<String>,
+    pub blocking_reason: Option<crate::api::states::BlockingReason>,
     pub blocking_detail: Option<String>,
     pub current_attempt: Option<u32>,
     pub lease: Option<LeaseView>,
@@ -170,7 +170,7 @@ pub async fn get_execution(execution_id: String) -> Result<ExecutionDetail, AppE
         None => (Field::Value(vec![]), Field::Value(None)),
     };
     Ok(ExecutionDetail {
-        blocking_reason: s.blocking_reason.clone(),
+        blocking_reason: s.blocking_reason.as_deref().and_then(crate::api::states::BlockingReason::parse),
         blocking_detail: s.blocking_detail.clone(),
         current_attempt: attempt.map(|a| a.0),
         lease: s.current_lease.as_ref().map(|l| LeaseView {

@@ -67,7 +67,7 @@ pub struct DagNode {
     pub state: ExecState,
     pub lane: String,
     pub attempts: u32,
-    pub blocking_reason: Option<String>,
+    pub blocking_reason: Option<crate::api::states::BlockingReason>,
     /// The member's kind (its step), the node's label.
     pub kind: String,
 }
@@ -194,7 +194,7 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
                 state: ff_board_engine::backend::exec_state(s.state),
                 lane: s.lane,
                 attempts: s.attempts,
-                blocking_reason: s.blocking_reason,
+                blocking_reason: s.blocking_reason.as_deref().and_then(crate::api::states::BlockingReason::parse),
                 kind: s.kind,
             })
             .collect(),

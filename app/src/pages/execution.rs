@@ -44,7 +44,7 @@ pub fn ExecutionPage() -> impl IntoView {
                                 <div><dt class="text-xs text-slate-500">"Attempts"</dt><dd class="tabular-nums" data-testid="attempts">{r.attempts}{d.current_attempt.map(|a| format!(" (current #{a})"))}</dd></div>
                                 <div><dt class="text-xs text-slate-500">"Created"</dt><dd><Time t=r.created_at now=now/></dd></div>
                                 <div><dt class="text-xs text-slate-500">"Last change"</dt><dd><Time t=r.last_mutation_at now=now/></dd></div>
-                                <div><dt class="text-xs text-slate-500">"Blocking"</dt><dd>{d.blocking_reason.clone().unwrap_or_else(|| "—".into())}" "<span class="text-xs text-slate-500">{d.blocking_detail.clone()}</span></dd></div>
+                                <div><dt class="text-xs text-slate-500">"Blocking"</dt><dd title=d.blocking_reason.as_ref().map(|b| b.as_str().to_owned())>{d.blocking_reason.as_ref().map_or_else(|| "—".to_owned(), |b| b.words().to_owned())}" "<span class="text-xs text-slate-500">{d.blocking_detail.clone()}</span></dd></div>
                                 <div><dt class="text-xs text-slate-500">"Waitpoint"</dt><dd>{d.waitpoint.clone().map(|w| view! { <Id id=w/> })}</dd></div>
                             </dl>
                             <h2 class=section>"Lease"</h2>

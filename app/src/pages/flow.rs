@@ -94,7 +94,7 @@ pub fn FlowPage() -> impl IntoView {
                                             <td><StateBadge state=n.state.clone()/></td>
                                             <td>{n.lane.clone()}</td>
                                             <td class="text-right tabular-nums">{n.attempts}</td>
-                                            <td class="text-xs text-slate-500">{n.blocking_reason.clone().unwrap_or_default()}</td>
+                                            <td class="text-xs text-slate-500" title=n.blocking_reason.as_ref().map(|b| b.as_str().to_owned())>{n.blocking_reason.as_ref().map(|b| b.words().to_owned()).unwrap_or_default()}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
