@@ -22,7 +22,9 @@ pub mod live;
 pub mod lookup;
 pub mod metrics;
 pub mod sessions;
+pub mod store_error;
 pub mod throughput;
 pub mod usage;
 
 pub use connect::{BackendKind, BackendSpec, Engine, EngineStatus};
+pub use store_error::{Fault, Store, StoreError};
