@@ -1,5 +1,7 @@
 //! The engine's blocking reason (ff-core's `BlockingReason`, seventeen and
-//! `none`), read from the stored snake_case text and said in plain words.
+//! `none`), read from the stored snake_case text and said in plain words,
+//! and grouped into the families an operator searches by (`blocked:budget`)
+//! and the overview counts.
 use serde::{Deserialize, Serialize};
 
 /// Why an execution is not moving, as the engine stores it.
@@ -72,6 +74,84 @@ impl BlockingReason {
     }
 }
 
+/// What holds an execution, as an operator asks for it: the families of
+/// `blocked:` in the query language (`docs/SEARCH.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockedFamily {
+    Budget,
+    Quota,
+    Children,
+    Worker,
+    Delay,
+    Signal,
+    Approval,
+    Operator,
+    Lane,
+}
+
+impl BlockedFamily {
+    pub const ALL: [BlockedFamily; 9] = [
+        BlockedFamily::Budget,
+        BlockedFamily::Quota,
+        BlockedFamily::Children,
+        BlockedFamily::Worker,
+        BlockedFamily::Delay,
+        BlockedFamily::Signal,
+        BlockedFamily::Approval,
+        BlockedFamily::Operator,
+        BlockedFamily::Lane,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockedFamily::Budget => "budget",
+            BlockedFamily::Quota => "quota",
+            BlockedFamily::Children => "children",
+            BlockedFamily::Worker => "worker",
+            BlockedFamily::Delay => "delay",
+            BlockedFamily::Signal => "signal",
+            BlockedFamily::Approval => "approval",
+            BlockedFamily::Operator => "operator",
+            BlockedFamily::Lane => "lane",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<BlockedFamily> {
+        Self::ALL.into_iter().find(|f| f.as_str() == raw)
+    }
+
+    /// The known reasons of this family (what a store query matches).
+    pub fn reasons(self) -> impl Iterator<Item = &'static BlockingReason> {
+        KNOWN.iter().map(|(r, _, _)| r).filter(move |r| r.family() == Some(self))
+    }
+
+    /// The stored names of [`BlockedFamily::reasons`].
+    pub fn stored(self) -> Vec<&'static str> {
+        KNOWN.iter().filter(|(r, _, _)| r.family() == Some(self)).map(|(_, name, _)| *name).collect()
+    }
+}
+
+impl BlockingReason {
+    /// Its family; `None` for a reason this board does not know.
+    pub fn family(&self) -> Option<BlockedFamily> {
+        use BlockedFamily as F;
+        use BlockingReason as R;
+        Some(match self {
+            R::WaitingForBudget => F::Budget,
+            R::WaitingForQuota => F::Quota,
+            R::WaitingForChildren => F::Children,
+            R::WaitingForWorker | R::WaitingForCapableWorker | R::WaitingForLocalityMatch => F::Worker,
+            R::WaitingForRetryBackoff | R::WaitingForResumeDelay | R::WaitingForDelay => F::Delay,
+            R::WaitingForSignal | R::WaitingForCallback | R::WaitingForToolResult => F::Signal,
+            R::WaitingForApproval => F::Approval,
+            R::PausedByOperator | R::PausedByFlowCancel => F::Operator,
+            R::PausedByPolicy => F::Lane,
+            R::Unknown(_) => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +166,20 @@ mod tests {
         assert_eq!(BlockingReason::parse(""), None);
         let odd = BlockingReason::parse("waiting_for_moon").unwrap();
         assert_eq!((odd.as_str(), odd.words()), ("waiting_for_moon", "waiting_for_moon"));
+        assert_eq!(odd.family(), None);
+    }
+
+    #[test]
+    fn every_known_reason_has_exactly_one_family() {
+        let mut seen = 0;
+        for f in BlockedFamily::ALL {
+            assert_eq!(BlockedFamily::parse(f.as_str()), Some(f));
+            let n = f.reasons().count();
+            assert!(n >= 1, "{f:?} has no reason");
+            assert_eq!(f.stored().len(), n);
+            seen += n;
+        }
+        assert_eq!(seen, KNOWN.len());
+        assert_eq!(BlockedFamily::Delay.stored(), ["waiting_for_retry_backoff", "waiting_for_resume_delay", "waiting_for_delay"]);
     }
 }

@@ -11,9 +11,10 @@ mod audit;
 mod blocking;
 mod state;
 mod stream;
+pub mod query;
 
 pub use action::ExecAction;
 pub use audit::{AuditOutcome, REFUSAL_PREFIX};
-pub use blocking::BlockingReason;
+pub use blocking::{BlockedFamily, BlockingReason};
 pub use state::{ExecState, FlowState};
 pub use stream::StreamState;
