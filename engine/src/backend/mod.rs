@@ -27,6 +27,7 @@ use ff_core::types::{BudgetId, ExecutionId, FlowId};
 pub mod cache;
 pub mod filled;
 pub mod postgres;
+pub mod search;
 pub mod sql;
 mod sql_reads;
 pub mod side;
@@ -38,6 +39,11 @@ pub mod valkey;
 /// flight and reuse outside.
 pub(crate) fn shared(reads: impl Reads) -> std::sync::Arc<dyn Reads> {
     cache::Cached::wrap(Deadlined::wrap(reads), cache::read_cache_setting())
+}
+
+/// Milliseconds since the epoch now (what a query's ages count from).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// How many rows a list page may ask for, whatever the caller says.
@@ -65,6 +71,10 @@ pub struct ExecLine {
     /// The execution's kind (`execution_kind`): the step an operator knows
     /// it by (empty when the store has none).
     pub kind: String,
+    /// When it finished (`terminal_at_ms`, Valkey's `completed_at`).
+    pub finished_at: Option<i64>,
+    /// Its tags, by key (FlowFabric's namespaced keys, `shop.order_id`).
+    pub tags: Vec<(String, String)>,
 }
 
 pub use ff_board_domain::{ExecState, FlowState};
@@ -146,6 +156,9 @@ pub struct ExecQuery {
     pub state: Option<PublicState>,
     pub lane: Option<String>,
     pub namespace: Option<String>,
+    /// A query of the board's language (`docs/SEARCH.md`), beside the
+    /// filters above.
+    pub search: Option<search::Search>,
 }
 
 /// Filter of the flow list.
@@ -184,6 +197,10 @@ pub enum ReadError {
     /// The cursor is not one this backend wrote.
     #[error("malformed cursor {0:?}: start again from the first page")]
     BadCursor(String),
+    /// A query term this backend does not answer (yet): shown as "not
+    /// supported by this backend", never answered with fewer rows.
+    #[error("search by {field}: is not supported by this backend")]
+    Unanswered { field: &'static str },
     /// No answer within the deadline.
     #[error("{op}: no answer within {} ms", .after.as_millis())]
     Timeout { op: &'static str, after: Duration },

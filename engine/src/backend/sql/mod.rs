@@ -19,6 +19,7 @@ use ff_core::types::{ExecutionId, FlowId};
 use super::{ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, ReadError, SuspendedLine};
 
 mod gates;
+mod search;
 
 pub use gates::{exec_id, gate_rows, pending, suspensions, waitpoint_owner, RawPending, RawSuspension, SuspensionRow};
 use gates::{any_of, row_id};
@@ -117,6 +118,7 @@ fn exec_cols(d: Dialect) -> String {
          CAST(ec.raw_fields->>'namespace' AS TEXT) AS namespace, \
          CAST(ec.raw_fields->>'last_mutation_at' AS TEXT) AS last_mutation_at, \
          CAST(ec.raw_fields->>'execution_kind' AS TEXT) AS kind, \
+         CAST(ec.raw_fields->'tags' AS TEXT) AS tags, ec.terminal_at_ms, \
          {OUTCOME} AS attempt_outcome, \
          (SELECT COUNT(*) FROM ff_attempt a WHERE a.partition_key = ec.partition_key \
             AND a.execution_id = ec.execution_id) AS attempts",
@@ -126,7 +128,7 @@ fn exec_cols(d: Dialect) -> String {
 }
 
 /// The WHERE terms of an execution filter.
-fn exec_filter(q: &ExecQuery, query: &mut Query) -> Vec<String> {
+fn exec_filter(d: Dialect, q: &ExecQuery, query: &mut Query) -> Vec<String> {
     let mut terms = Vec::new();
     match q.state {
         None => {}
@@ -150,6 +152,9 @@ fn exec_filter(q: &ExecQuery, query: &mut Query) -> Vec<String> {
     if let Some(ns) = &q.namespace {
         let n = query.bind(Bind::Text(ns.clone()));
         terms.push(format!("ec.raw_fields->>'namespace' = ${n}"));
+    }
+    if let Some(s) = &q.search {
+        terms.extend(search::terms(d, s.query(), crate::backend::now_ms(), query));
     }
     terms
 }
@@ -181,7 +186,7 @@ fn where_clause(terms: &[String]) -> String {
 /// One page of executions, newest first.
 pub fn executions(d: Dialect, q: &ExecQuery, after: Option<&str>, limit: usize) -> Result<Query, ReadError> {
     let mut query = Query::default();
-    let mut terms = exec_filter(q, &mut query);
+    let mut terms = exec_filter(d, q, &mut query);
     if let Some(raw) = after {
         keyset(d, ["ec.created_at_ms", "ec.partition_key", "ec.execution_id"], "<", raw, &mut query, &mut terms)?;
     }
@@ -321,6 +326,8 @@ pub struct RawExec {
     pub namespace: Option<String>,
     pub last_mutation_at: Option<String>,
     pub kind: Option<String>,
+    pub tags: Option<String>,
+    pub terminal_at_ms: Option<i64>,
     pub attempt_outcome: Option<String>,
     pub attempts: i64,
 }
@@ -331,6 +338,15 @@ pub(super) fn uuid_text(raw: &str) -> Result<Option<uuid::Uuid>, ReadError> {
         return Ok(None);
     }
     uuid::Uuid::parse_str(raw).map(Some).map_err(|e| ReadError::store("decode row", format!("{raw:?} is not a uuid: {e}")))
+}
+
+/// The stored tags object (`{"shop.order_id": "A-1234"}`), by key; a
+/// value that is no string is shown as its JSON text.
+fn tags(raw: Option<&str>) -> Vec<(String, String)> {
+    let Some(map) = raw.and_then(|r| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(r).ok()) else {
+        return Vec::new();
+    };
+    map.into_iter().map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
 }
 
 impl RawExec {
@@ -362,6 +378,8 @@ impl RawExec {
             last_mutation_at: self.last_mutation_at.and_then(|t| t.parse().ok()).unwrap_or(self.created_at_ms),
             blocking_reason: self.blocking_reason.filter(|r| !r.is_empty()),
             kind: self.kind.unwrap_or_default(),
+            finished_at: self.terminal_at_ms,
+            tags: tags(self.tags.as_deref()),
         })
     }
 

@@ -27,6 +27,8 @@ use ff_core::keys::{budget_policies_index, lanes_index_key, ExecKeyContext, Flow
 use ff_core::partition::{flow_partition, Partition, PartitionConfig, PartitionFamily};
 use ff_core::state::PublicState;
 use ff_core::types::{BudgetId, ExecutionId, FlowId, LaneId};
+use ff_board_domain::query::Field;
+use std::collections::HashMap;
 
 use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, Page, ReadError, Reads, SuspendedLine, MAX_SCAN};
 
@@ -55,7 +57,7 @@ pub struct ValkeyReads {
 }
 
 /// Exec-core fields a row shows, in [`ValkeyReads::rows`] order.
-const EXEC_FIELDS: [&str; 9] = [
+const EXEC_FIELDS: [&str; 10] = [
     "public_state",
     "lane_id",
     "namespace",
@@ -65,6 +67,22 @@ const EXEC_FIELDS: [&str; 9] = [
     "total_attempt_count",
     "blocking_reason",
     "execution_kind",
+    "completed_at",
+];
+
+/// The query fields a Valkey row answers (the flow's kind and the worker
+/// are not on it; see `docs/SEARCH.md`).
+const ANSWERED: &[Field] = &[
+    Field::State,
+    Field::Kind,
+    Field::Lane,
+    Field::Ns,
+    Field::Flow,
+    Field::Tag,
+    Field::Created,
+    Field::Finished,
+    Field::Attempts,
+    Field::Blocked,
 ];
 
 fn store(op: &'static str) -> impl Fn(ferriskey::Error) -> ReadError {
@@ -143,7 +161,8 @@ impl ValkeyReads {
         slots.into_iter().map(|s| s.value().map_err(store("read state index"))).collect()
     }
 
-    /// One pipeline: the row of every id (`None` where the core is gone).
+    /// One pipeline: the row of every id (`None` where the core is gone),
+    /// its core fields and its tags (two commands a row).
     async fn rows(&self, ids: &[ExecutionId]) -> Result<Vec<Option<ExecLine>>, ReadError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -157,13 +176,18 @@ impl ValkeyReads {
                 for f in EXEC_FIELDS {
                     cmd = cmd.arg(f);
                 }
-                cmd.finish()
+                (cmd.finish(), pipe.cmd::<HashMap<String, String>>("HGETALL").arg(ctx.tags()).finish())
             })
             .collect();
         pipe.execute().await.map_err(store("read executions"))?;
         ids.iter()
             .zip(slots)
-            .map(|(id, slot)| Ok(exec_line(id, slot.value().map_err(store("read executions"))?)))
+            .map(|(id, (core, tags))| {
+                let line = exec_line(id, core.value().map_err(store("read executions"))?);
+                let mut tags: Vec<(String, String)> = tags.value().map_err(store("read tags"))?.into_iter().collect();
+                tags.sort();
+                Ok(line.map(|l| ExecLine { tags, ..l }))
+            })
             .collect()
     }
 
@@ -276,6 +300,8 @@ fn exec_line(id: &ExecutionId, v: Vec<Option<String>>) -> Option<ExecLine> {
         last_mutation_at: num(5).unwrap_or(created_at),
         blocking_reason: s(7),
         kind: s(8).unwrap_or_default(),
+        finished_at: num(9),
+        tags: Vec::new(),
     })
 }
 
@@ -325,11 +351,17 @@ impl Reads for ValkeyReads {
 
     async fn executions(&self, q: &ExecQuery, after: Option<&str>, limit: usize) -> Result<Page<ExecLine>, ReadError> {
         let limit = clamp(limit);
+        if let Some(field) = q.search.as_ref().and_then(|s| s.unanswered(ANSWERED)) {
+            return Err(ReadError::Unanswered { field: field.name() });
+        }
         let lanes = self.lanes(q.lane.as_deref()).await?;
         let families = Family::for_state(q.state);
+        let now = super::now_ms();
         let page = self
             .walk(&families, &lanes, after, limit, |l| {
-                q.state.is_none_or(|s| l.state == s) && q.namespace.as_ref().is_none_or(|n| &l.namespace == n)
+                q.state.is_none_or(|s| l.state == s)
+                    && q.namespace.as_ref().is_none_or(|n| &l.namespace == n)
+                    && q.search.as_ref().is_none_or(|s| super::search::matches(s.query(), l, now))
             })
             .await?;
         Ok(Page { rows: page.rows.into_iter().map(|(_, l)| l).collect(), next: page.next, cut_short: page.cut_short })
