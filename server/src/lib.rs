@@ -13,6 +13,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 pub mod auth;
 pub mod authn;
 pub mod cli;
+pub mod export;
 pub mod limiter;
 pub mod revoke;
 pub mod live;
@@ -110,6 +111,8 @@ pub fn router_with(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/executions/export.csv", get(export::csv))
+        .route("/executions/export.ndjson", get(export::ndjson))
         .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), pkg)
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();

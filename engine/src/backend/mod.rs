@@ -7,7 +7,7 @@
 //! - Postgres and SQLite ([`postgres`], [`sqlite`]): one query per page on
 //!   the engine's own tables, keyset pagination, the row's columns read in
 //!   the same query (no per-row describe), helped by the board's own
-//!   `ff_board_*` indexes (created by `--migrate`, see [`postgres::INDEXES`]).
+//!   `ff_board_*` indexes (created by `--migrate`, see [`sql::INDEXES`]).
 //! - Valkey ([`valkey`]): no SCAN. The engine's own per-partition index
 //!   structures (per-lane state zsets, flow index sets, lease-expiry zsets)
 //!   are read in one pipeline with a limit of one page per key, merged

@@ -10,7 +10,7 @@ macro_rules! sql_reads {
     ($ty:ident, $pool:ty, $row:ty, $dialect:expr, $budgets:expr) => {
         /// Create the board's `ff_board_*` indexes (idempotent).
         pub async fn migrate(pool: &$pool) -> Result<(), String> {
-            for ddl in $crate::backend::sql::INDEXES {
+            for ddl in $crate::backend::sql::indexes($dialect) {
                 sqlx::query(ddl).execute(pool).await.map_err(|e| format!("create board index: {e}: {ddl}"))?;
             }
             Ok(())

@@ -295,7 +295,7 @@ pub fn flows(d: Dialect, q: &FlowQuery, after: Option<&str>, limit: usize) -> Re
 
 /// The board's own indexes (`ff_board_*`), created by `--migrate`. Each
 /// serves one page shape above; none alters an engine object.
-pub const INDEXES: [&str; 6] = [
+pub const INDEXES: [&str; 7] = [
     // /executions (no filter): newest first.
     "CREATE INDEX IF NOT EXISTS ff_board_exec_created ON ff_exec_core (created_at_ms DESC, partition_key DESC, execution_id DESC)",
     // /executions?state=<live state>, /approvals: live rows only.
@@ -309,7 +309,18 @@ pub const INDEXES: [&str; 6] = [
     "CREATE INDEX IF NOT EXISTS ff_board_flow_created ON ff_flow_core (created_at_ms DESC, partition_key DESC, flow_id DESC)",
     // /leases: soonest expiry first over every partition.
     "CREATE INDEX IF NOT EXISTS ff_board_attempt_lease ON ff_attempt (lease_expires_at_ms) WHERE lease_expires_at_ms IS NOT NULL",
+    // kind:… (docs/SEARCH.md): one step, newest first.
+    "CREATE INDEX IF NOT EXISTS ff_board_exec_kind ON ff_exec_core ((raw_fields->>'execution_kind'), created_at_ms DESC, partition_key DESC, execution_id DESC)",
 ];
+
+/// Postgres only: tag:key=value and tag:key by containment (`@>`, `?`).
+const PG_INDEXES: [&str; 1] = ["CREATE INDEX IF NOT EXISTS ff_board_exec_tags ON ff_exec_core USING GIN ((raw_fields->'tags'))"];
+
+/// The board's indexes on `d`.
+pub fn indexes(d: Dialect) -> impl Iterator<Item = &'static str> {
+    let only: &[&'static str] = if d == Dialect::Postgres { &PG_INDEXES } else { &[] };
+    INDEXES.iter().chain(only).copied()
+}
 
 /// An execution row as the queries above return it.
 #[derive(Debug, sqlx::FromRow)]

@@ -79,11 +79,22 @@ fn state(s: ff_core::state::PublicState) -> String {
     }
 }
 
-/// The text of a tag's value: `ec.raw_fields->'tags'->>key`.
-fn tag_value(d: Dialect, key: &str, query: &mut Query) -> String {
-    match d {
-        Dialect::Postgres => format!("ec.raw_fields->'tags'->>${}", text(query, key)),
-        Dialect::Sqlite => format!("json_extract(ec.raw_fields, ${})", text(query, &format!("$.tags.\"{key}\""))),
+/// `tag:key` (`value: None`) or `tag:key=value`: containment on Postgres
+/// (served by the GIN index `ff_board_exec_tags`), the JSON path on SQLite.
+fn tag(d: Dialect, key: &str, value: Option<&str>, query: &mut Query) -> String {
+    match (d, value) {
+        (Dialect::Postgres, None) => format!("ec.raw_fields->'tags' ? ${}", text(query, key)),
+        (Dialect::Postgres, Some(v)) => {
+            let (k, v) = (text(query, key), text(query, v));
+            format!("ec.raw_fields->'tags' @> jsonb_build_object(${k}::text, ${v}::text)")
+        }
+        (Dialect::Sqlite, value) => {
+            let col = format!("json_extract(ec.raw_fields, ${})", text(query, &format!("$.tags.\"{key}\"")));
+            match value {
+                None => format!("{col} IS NOT NULL"),
+                Some(v) => format!("{col} = ${}", text(query, v)),
+            }
+        }
     }
 }
 
@@ -126,7 +137,7 @@ fn term(d: Dialect, t: &Term, now_ms: i64, query: &mut Query) -> String {
         Term::State(states) => any(states.iter().filter_map(|s| public_state(*s)).map(|s| format!("({})", state(s))).collect()),
         // Flow states are no execution field: the reader refuses them here.
         Term::FlowState(_) => "TRUE".to_owned(),
-        Term::Kind(ps) => patterns("CAST(ec.raw_fields->>'execution_kind' AS TEXT)", ps, query),
+        Term::Kind(ps) => patterns("ec.raw_fields->>'execution_kind'", ps, query),
         Term::FlowKind(ps) => format!(
             "EXISTS (SELECT 1 FROM ff_flow_core fc WHERE fc.partition_key = ec.partition_key AND fc.flow_id = ec.flow_id AND ({}))",
             patterns("CAST(fc.raw_fields->>'flow_kind' AS TEXT)", ps, query)
@@ -138,11 +149,7 @@ fn term(d: Dialect, t: &Term, now_ms: i64, query: &mut Query) -> String {
             "EXISTS (SELECT 1 FROM ff_attempt a WHERE a.partition_key = ec.partition_key AND a.execution_id = ec.execution_id AND ({}))",
             names("CAST(a.worker_instance_id AS TEXT)", v, query)
         ),
-        Term::Tag { key, value: None } => format!("{} IS NOT NULL", tag_value(d, key, query)),
-        Term::Tag { key, value: Some(v) } => {
-            let col = tag_value(d, key, query);
-            format!("{col} = ${}", text(query, v))
-        }
+        Term::Tag { key, value } => tag(d, key, value.as_deref(), query),
         Term::Created(tt) => time("ec.created_at_ms", tt, now_ms, query),
         Term::Finished(tt) => time("ec.terminal_at_ms", tt, now_ms, query),
         Term::Attempts(cmp, n) => format!(

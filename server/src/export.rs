@@ -1,0 +1,311 @@
+//! Exports of a query's rows (`docs/SEARCH.md`):
+//! `/executions/export.csv?q=…` and `/executions/export.ndjson?q=…`,
+//! streamed page by page from the same bounded reads as the list, so an
+//! export never holds more than one page in memory.
+//!
+//! Limits, all explicit: at most [`MAX_ROWS`] rows (a cut export says so in
+//! its last line), at most [`MAX_PAGES`] reads (a query the store answers
+//! only by scanning stops there too, and says so), [`PER_MINUTE`] exports a
+//! minute per user and one at a time. Readers may export; a visitor who
+//! may not read gets 401. CSV cells that a spreadsheet would run as a
+//! formula (`=`, `+`, `-`, `@`) are prefixed with `'`.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query as Params, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ff_board_app::state::AppState;
+use ff_board_domain::query::{Query, Scope};
+use ff_board_engine::backend::search::Search;
+use ff_board_engine::backend::{exec_state, ExecLine, ExecQuery, ReadError, Reads};
+
+/// Rows an export holds at most.
+pub const MAX_ROWS: usize = 100_000;
+/// Reads (pages) an export makes at most.
+pub const MAX_PAGES: usize = 1_000;
+/// Exports a user may start a minute.
+pub const PER_MINUTE: u32 = 6;
+const PAGE: usize = 200;
+
+/// The two file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Ndjson,
+}
+
+const COLUMNS: [&str; 11] =
+    ["id", "flow_id", "state", "kind", "lane", "namespace", "attempts", "created_at_ms", "finished_at_ms", "blocking_reason", "tags"];
+
+pub async fn csv(state: State<AppState>, headers: HeaderMap, params: Params<HashMap<String, String>>) -> Response {
+    export(state, headers, params, Format::Csv).await
+}
+
+pub async fn ndjson(state: State<AppState>, headers: HeaderMap, params: Params<HashMap<String, String>>) -> Response {
+    export(state, headers, params, Format::Ndjson).await
+}
+
+fn refuse(status: StatusCode, why: impl Into<String>) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], why.into()).into_response()
+}
+
+/// Per user: starts in the current minute and whether one is running.
+#[derive(Default)]
+struct Quota {
+    users: Mutex<HashMap<String, (Instant, u32, bool)>>,
+}
+
+impl Quota {
+    fn global() -> &'static Quota {
+        static Q: std::sync::OnceLock<Quota> = std::sync::OnceLock::new();
+        Q.get_or_init(Quota::default)
+    }
+
+    /// Take a slot for `user`, or say why not.
+    fn take(&'static self, user: &str) -> Result<Slot, String> {
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        users.retain(|_, (start, _, running)| *running || now.duration_since(*start) < Duration::from_secs(60));
+        let e = users.entry(user.to_owned()).or_insert((now, 0, false));
+        if e.2 {
+            return Err("an export of yours is still running: wait for it to end".into());
+        }
+        if now.duration_since(e.0) >= Duration::from_secs(60) {
+            *e = (now, 0, false);
+        }
+        if e.1 >= PER_MINUTE {
+            return Err(format!("at most {PER_MINUTE} exports a minute: try again in a minute"));
+        }
+        e.1 += 1;
+        e.2 = true;
+        Ok(Slot { quota: self, user: user.to_owned() })
+    }
+}
+
+/// A running export; ends its user's slot when dropped (the stream ended
+/// or the client went away).
+struct Slot {
+    quota: &'static Quota,
+    user: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(e) = self.quota.users.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&self.user) {
+            e.2 = false;
+        }
+    }
+}
+
+fn read_status(e: &ReadError) -> StatusCode {
+    match e {
+        ReadError::BadCursor(_) => StatusCode::BAD_REQUEST,
+        ReadError::Unanswered { .. } => StatusCode::NOT_IMPLEMENTED,
+        ReadError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        ReadError::Shared(inner) => read_status(inner),
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+async fn export(State(state): State<AppState>, headers: HeaderMap, Params(params): Params<HashMap<String, String>>, format: Format) -> Response {
+    let user = match state.auth.actor(&headers) {
+        Some(a) => a.user,
+        None if state.auth.anonymous_read() => "anonymous".to_owned(),
+        None => return refuse(StatusCode::UNAUTHORIZED, "sign in to export"),
+    };
+    let text = params.get("q").map(String::as_str).unwrap_or("");
+    let query = match Query::parse(text, Scope::Executions) {
+        Ok(q) => q,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let reads = match state.engine.connected() {
+        Ok(c) => c.reads,
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let slot = match Quota::global().take(&user) {
+        Ok(s) => s,
+        Err(why) => return refuse(StatusCode::TOO_MANY_REQUESTS, why),
+    };
+    let q = ExecQuery { search: (!query.is_empty()).then(|| Search::new(query)), ..Default::default() };
+    // The first page before the answer, so a failing read gets its status.
+    let first = match reads.executions(&q, None, PAGE).await {
+        Ok(p) => p,
+        Err(e) => return refuse(read_status(&e), e.to_string()),
+    };
+    let (kind, ext) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::Ndjson => ("application/x-ndjson", "ndjson"),
+    };
+    let run = Run { reads, q, format, sent: 0, pages: 1, next: first.next, pending: Some(first.rows), started: false, done: false, _slot: slot };
+    let body = futures::stream::unfold(run, |mut run| async move {
+        let chunk = run.advance().await?;
+        Some((Ok::<_, std::io::Error>(Bytes::from(chunk)), run))
+    });
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"executions.{ext}\"")),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// One export in flight: where it is and what it has sent.
+struct Run {
+    reads: Arc<dyn Reads>,
+    q: ExecQuery,
+    format: Format,
+    sent: usize,
+    pages: usize,
+    next: Option<String>,
+    /// Rows read but not yet written (the first page).
+    pending: Option<Vec<ExecLine>>,
+    started: bool,
+    done: bool,
+    _slot: Slot,
+}
+
+impl Run {
+    /// The next chunk of the file, `None` at its end.
+    async fn advance(&mut self) -> Option<String> {
+        if self.done {
+            return None;
+        }
+        let mut out = String::new();
+        if !self.started {
+            self.started = true;
+            if self.format == Format::Csv {
+                out.push_str(&COLUMNS.join(","));
+                out.push('\n');
+            }
+        }
+        let rows = match self.pending.take() {
+            Some(rows) => rows,
+            None => match self.read().await {
+                Ok(Some(rows)) => rows,
+                Ok(None) => return None,
+                Err(note) => {
+                    self.done = true;
+                    return Some(self.note(&note));
+                }
+            },
+        };
+        for row in rows {
+            if self.sent == MAX_ROWS {
+                self.done = true;
+                out.push_str(&self.note(&format!("cut at {MAX_ROWS} rows: narrow the query to export the rest")));
+                return Some(out);
+            }
+            out.push_str(&self.line(&row));
+            self.sent += 1;
+        }
+        Some(out)
+    }
+
+    /// The next page: `Ok(None)` at the end, `Err` with the note that ends
+    /// the file (a failed read, the read limit).
+    async fn read(&mut self) -> Result<Option<Vec<ExecLine>>, String> {
+        let Some(cursor) = self.next.take() else { return Ok(None) };
+        if self.pages >= MAX_PAGES {
+            return Err(format!("cut after {MAX_PAGES} reads ({} rows): narrow the query to export the rest", self.sent));
+        }
+        self.pages += 1;
+        match self.reads.executions(&self.q, Some(&cursor), PAGE).await {
+            Ok(p) => {
+                self.next = p.next;
+                Ok(Some(p.rows))
+            }
+            Err(e) => Err(format!("export ended early after {} rows: {e}", self.sent)),
+        }
+    }
+
+    fn note(&self, text: &str) -> String {
+        match self.format {
+            Format::Csv => format!("# {}\n", text.replace(['\n', '\r'], " ")),
+            Format::Ndjson => format!("{}\n", serde_json::json!({ "note": text })),
+        }
+    }
+
+    fn line(&self, l: &ExecLine) -> String {
+        let tags: Vec<String> = l.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        match self.format {
+            Format::Csv => {
+                let cells = [
+                    l.id.to_string(),
+                    l.flow_id.clone().unwrap_or_default(),
+                    exec_state(l.state).as_str().to_owned(),
+                    l.kind.clone(),
+                    l.lane.clone(),
+                    l.namespace.clone(),
+                    l.attempts.to_string(),
+                    l.created_at.to_string(),
+                    l.finished_at.map(|t| t.to_string()).unwrap_or_default(),
+                    l.blocking_reason.clone().unwrap_or_default(),
+                    tags.join(";"),
+                ];
+                let cells: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+                format!("{}\n", cells.join(","))
+            }
+            Format::Ndjson => {
+                let tags: serde_json::Map<String, serde_json::Value> = l.tags.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+                let v = serde_json::json!({
+                    "id": l.id.to_string(),
+                    "flow_id": l.flow_id,
+                    "state": exec_state(l.state).as_str(),
+                    "kind": l.kind,
+                    "lane": l.lane,
+                    "namespace": l.namespace,
+                    "attempts": l.attempts,
+                    "created_at_ms": l.created_at,
+                    "finished_at_ms": l.finished_at,
+                    "blocking_reason": l.blocking_reason,
+                    "tags": tags,
+                });
+                format!("{v}\n")
+            }
+        }
+    }
+}
+
+/// One CSV cell: quoted when it holds a comma, a quote or a line break;
+/// a leading `=`, `+`, `-`, `@` (a spreadsheet formula) behind a `'`.
+pub fn cell(raw: &str) -> String {
+    let guarded = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{raw}") } else { raw.to_owned() };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_quoted_and_formulas_defused() {
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(cell("-1"), "'-1");
+    }
+
+    #[test]
+    fn a_user_gets_one_export_at_a_time_and_a_few_a_minute() {
+        let q: &'static Quota = Box::leak(Box::default());
+        let first = q.take("ada").expect("first");
+        assert!(q.take("ada").unwrap_err().contains("still running"));
+        assert!(q.take("bob").is_ok());
+        drop(first);
+        for _ in 1..PER_MINUTE {
+            drop(q.take("ada").expect("within the minute's quota"));
+        }
+        assert!(q.take("ada").unwrap_err().contains("a minute"));
+    }
+}
