@@ -123,7 +123,7 @@ async fn export(State(state): State<AppState>, headers: HeaderMap, Params(params
     };
     let reads = match state.engine.connected() {
         Ok(c) => c.reads,
-        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, format!("backend {} is unavailable: {}", e.backend, e.error.unwrap_or_default())),
     };
     let slot = match Quota::global().take(&user) {
         Ok(s) => s,
