@@ -84,7 +84,7 @@ pub struct GateView {
 pub struct WaitpointView {
     pub waitpoint_id: String,
     pub key: String,
-    pub state: String,
+    pub state: crate::api::states::WaitpointState,
     /// What the condition accepts here, in words ("`deploy-ok`", "any signal").
     pub waits_for: String,
     pub created_at: i64,
@@ -262,7 +262,7 @@ mod plan {
                         waitpoint_id: w.waitpoint_id,
                         waits_for: waits_for(&acc),
                         key: w.waitpoint_key,
-                        state: w.state,
+                        state: crate::api::states::WaitpointState::parse(&w.state),
                         created_at: w.created_at,
                         expires_at: w.expires_at,
                         approve,
@@ -302,38 +302,39 @@ pub async fn list_approvals(
     #[server(default)] cursor: Option<String>,
     #[server(default)] all: bool,
 ) -> Result<ApprovalsPage, AppError> {
-    let c = crate::state::conn()?;
     let after = super::cursor::decode(cursor.as_deref())?;
-    let page = c.reads.suspended(after.as_deref(), PAGE).await?;
-    let ids: Vec<_> = page.rows.iter().map(|r| r.exec.id.clone()).collect();
-    let gates = c.reads.gates(&ids).await?;
-    let rows = page
-        .rows
-        .into_iter()
-        .zip(gates)
-        .map(|(entry, g)| {
-            let GateRead { gate, waitpoints, stored } = assemble(g.gate, Ok(g.pending));
-            let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at);
-            ApprovalRow {
-                execution_id: entry.exec.id.to_string(),
-                flow_id: entry.exec.flow_id,
-                lane: entry.exec.lane,
-                namespace: entry.exec.namespace,
-                reason: entry.reason.unwrap_or_default(),
-                suspended_at,
-                waitpoints,
-                gate,
-            }
+    super::read::read(|c| async move {
+        let page = c.reads.suspended(after.as_deref(), PAGE).await?;
+        let ids: Vec<_> = page.rows.iter().map(|r| r.exec.id.clone()).collect();
+        let gates = c.reads.gates(&ids).await?;
+        let rows: Vec<ApprovalRow> = page.rows.into_iter().zip(gates).map(|(entry, g)| approval_row(entry, g)).collect();
+        let read = rows.len();
+        let rows: Vec<ApprovalRow> = rows.into_iter().filter(|r| all || r.actionable()).collect();
+        Ok(ApprovalsPage {
+            hidden: read - rows.len(),
+            rows,
+            next_cursor: page.next.as_deref().map(super::cursor::encode),
+            cut_short: page.cut_short,
         })
-        .collect::<Vec<ApprovalRow>>();
-    let read = rows.len();
-    let rows: Vec<ApprovalRow> = rows.into_iter().filter(|r| all || r.actionable()).collect();
-    Ok(ApprovalsPage {
-        hidden: read - rows.len(),
-        rows,
-        next_cursor: page.next.as_deref().map(super::cursor::encode),
-        cut_short: page.cut_short,
     })
+    .await
+}
+
+/// A suspended execution of the page with its gate and pending waitpoints.
+#[cfg(feature = "ssr")]
+fn approval_row(entry: ff_board_engine::backend::SuspendedLine, g: ff_board_engine::gate::GateRows) -> ApprovalRow {
+    let GateRead { gate, waitpoints, stored } = assemble(g.gate, Ok(g.pending));
+    let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at);
+    ApprovalRow {
+        execution_id: entry.exec.id.to_string(),
+        flow_id: entry.exec.flow_id,
+        lane: entry.exec.lane,
+        namespace: entry.exec.namespace,
+        reason: entry.reason.unwrap_or_default(),
+        suspended_at,
+        waitpoints,
+        gate,
+    }
 }
 
 #[cfg(all(test, feature = "ssr"))]
