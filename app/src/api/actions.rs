@@ -260,7 +260,6 @@ pub async fn decide_waitpoint(
 ) -> Result<ActionResult, AppError> {
     run::status(async move {
     use crate::api::approvals::{Decision, Plan};
-    use ff_board_engine::{Store, StoreError};
     // The role first: a denied call never reaches the engine.
     let actor = crate::state::writer(crate::auth::Role::Operator, &csrf)?;
     let id = super::parse::execution_id(&execution_id)?;
@@ -278,8 +277,7 @@ pub async fn decide_waitpoint(
     run::act(crate::auth::Role::Operator, &csrf, d.as_str(), &format!("{execution_id} {waitpoint_id}"), &reason, &[&chosen_param], &idempotency_key, |c, key| async move {
         let read = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
         let w = read
-            .waitpoints
-            .map_err(|e| AppError::Engine { op: "list_pending_waitpoints".into(), error: e })?
+            .waitpoints?
             .into_iter()
             .find(|w| w.waitpoint_id == wp.to_string())
             .ok_or_else(|| AppError::not_found("pending waitpoint", wp.to_string()))?;
@@ -299,12 +297,11 @@ pub async fn decide_waitpoint(
             }
         };
         let before = read
-            .stored
-            .map_err(StoreError::at(Store::Suspensions, "read"))?
+            .stored?
             .ok_or_else(|| AppError::NoEffect("the execution is no longer suspended".into()))?;
         ff_board_engine::actions::decide(&c, &id, before, &wp, &w.key, &signal, &who, &why, &key).await.map_err(|e| match e {
             ff_board_engine::actions::DecideError::Engine(op, e) => AppError::engine(op, e),
-            ff_board_engine::actions::DecideError::Store(e) => StoreError::new(Store::Suspensions, "read", e).into(),
+            ff_board_engine::actions::DecideError::Store(e) => crate::api::approvals::suspension_error(e),
             ff_board_engine::actions::DecideError::NoEffect(why) => AppError::NoEffect(why),
         })
     })
@@ -381,7 +378,7 @@ pub struct ExecutionPanel {
     pub version: i64,
     pub waitpoints: Vec<crate::api::approvals::WaitpointView>,
     /// The approval gate, when the execution is suspended (or why it could not be read).
-    pub gate: Result<Option<crate::api::approvals::GateView>, String>,
+    pub gate: Result<Option<crate::api::approvals::GateView>, AppError>,
     /// The actions this backend supports (`capabilities()`).
     pub supported: Vec<crate::api::states::ExecAction>,
     pub backend: String,

@@ -102,13 +102,13 @@ pub struct ApprovalRow {
     pub reason: String,
     pub suspended_at: i64,
     /// Pending waitpoints, or why they could not be read.
-    pub waitpoints: Result<Vec<WaitpointView>, String>,
+    pub waitpoints: Result<Vec<WaitpointView>, AppError>,
     /// The gate, or why it could not be read.
-    pub gate: Result<Option<GateView>, String>,
+    pub gate: Result<Option<GateView>, AppError>,
 }
 
 #[cfg(feature = "ssr")]
-pub use plan::{assemble, gate_and_waitpoints, plans, GateRead};
+pub use plan::{assemble, gate_and_waitpoints, plans, suspension_error, GateRead};
 
 impl ApprovalRow {
     /// Something an operator can decide now: a pending waitpoint (or
@@ -123,7 +123,9 @@ mod plan {
     //! From a stored condition to what the buttons do.
     use super::{Distinct, GateView, Plan, WaitpointView};
     use ff_board_engine::gate::{self, Accepts, Gate, Pending, Progress};
+    use crate::error::AppError;
     use ff_board_engine::connect::Connected;
+    use ff_board_engine::{Store, StoreError};
     use ff_core::contracts::{CountKind, ListPendingWaitpointsArgs};
     use ff_core::types::ExecutionId;
 
@@ -211,9 +213,9 @@ mod plan {
     /// A suspended execution's gate as read, and as shown.
     pub struct GateRead {
         /// The stored suspension (what a decision delivers against).
-        pub stored: Result<Option<Gate>, String>,
-        pub gate: Result<Option<GateView>, String>,
-        pub waitpoints: Result<Vec<WaitpointView>, String>,
+        pub stored: Result<Option<Gate>, AppError>,
+        pub gate: Result<Option<GateView>, AppError>,
+        pub waitpoints: Result<Vec<WaitpointView>, AppError>,
     }
 
     /// The gate of `id` and its pending waitpoints with their plans: one
@@ -238,15 +240,17 @@ mod plan {
                     })
                     .collect()
             })
-            .map_err(|e| match e {
-                ff_core::engine_error::EngineError::Unavailable { .. } => "not supported by this backend".to_owned(),
-                other => format!("list_pending_waitpoints failed: {other}"),
-            });
-        assemble(stored, pending)
+            .map_err(|e| AppError::engine("list_pending_waitpoints", e));
+        assemble(stored.map_err(suspension_error), pending)
     }
 
     /// A stored gate and its pending waitpoints as shown, with the plans.
-    pub fn assemble(stored: Result<Option<Gate>, String>, pending: Result<Vec<Pending>, String>) -> GateRead {
+    /// A stored suspension that could not be read.
+    pub fn suspension_error(e: String) -> AppError {
+        StoreError::new(Store::Suspensions, "read", e).into()
+    }
+
+    pub fn assemble(stored: Result<Option<Gate>, AppError>, pending: Result<Vec<Pending>, AppError>) -> GateRead {
         let progress = stored.as_ref().ok().and_then(|g| g.as_ref().map(|g| (g, gate::progress(g))));
         let waitpoints = pending.map(|entries| {
             entries
@@ -323,7 +327,7 @@ pub async fn list_approvals(
 /// A suspended execution of the page with its gate and pending waitpoints.
 #[cfg(feature = "ssr")]
 fn approval_row(entry: ff_board_engine::backend::SuspendedLine, g: ff_board_engine::gate::GateRows) -> ApprovalRow {
-    let GateRead { gate, waitpoints, stored } = assemble(g.gate, Ok(g.pending));
+    let GateRead { gate, waitpoints, stored } = assemble(g.gate.map_err(suspension_error), Ok(g.pending));
     let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at);
     ApprovalRow {
         execution_id: entry.exec.id.to_string(),

@@ -131,7 +131,7 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                     let gate = match p.gate.clone() {
                         Ok(Some(g)) => Some(view! { <GateSummary gate=g now=now/> }.into_any()),
                         Ok(None) => None,
-                        Err(e) => Some(view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e}</p> }.into_any()),
+                        Err(e) => Some(view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e.to_string()}</p> }.into_any()),
                     };
                     let Some(actor) = can(&p.actor, Role::Operator) else {
                         let waits = p.waitpoints.iter().map(|w| view! {

@@ -66,10 +66,10 @@ fn Approval(r: ApprovalRow) -> impl IntoView {
             <div class="mt-2">{match r.gate.clone() {
                 Ok(Some(g)) => view! { <GateSummary gate=g now=now/> }.into_any(),
                 Ok(None) => ().into_any(),
-                Err(e) => view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e}</p> }.into_any(),
+                Err(e) => view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e.to_string()}</p> }.into_any(),
             }}</div>
             {match r.waitpoints {
-                Err(e) => view! { <p class="mt-2 text-sm italic text-slate-500">"waitpoints: "{e}</p> }.into_any(),
+                Err(e) => view! { <p class="mt-2 text-sm italic text-slate-500">"waitpoints: "{e.to_string()}</p> }.into_any(),
                 Ok(wps) if wps.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No pending waitpoint."</p> }.into_any(),
                 Ok(wps) => view! { <Waitpoints wps=wps now=now/> }.into_any(),
             }}
