@@ -2,7 +2,8 @@
 //!
 //! It carries the HTTP status a page shows (400 malformed id, 404 unknown
 //! id, 501 not supported by this backend, 503 backend down, 502 engine call
-//! failed) and a message naming the failing engine call.
+//! failed; a failure of one of the board's own stores 503, 504 or 500 by
+//! its [`StoreFault`]) and a message naming the failing call.
 use serde::{Deserialize, Serialize};
 use crate::api::codec::JsonText;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -37,6 +38,10 @@ pub enum AppError {
     /// An engine call failed.
     #[error("engine call {op} failed: {error}")]
     Engine { op: String, error: String },
+    /// One of the board's own stores failed (audit log, session
+    /// generations, stored suspensions, …): which, doing what, and how.
+    #[error("{store}: {op} failed: {error}")]
+    Store { store: String, op: String, fault: StoreFault, error: String },
     /// The backend did not answer within the board's deadline.
     #[error("{op}: the backend did not answer within {ms} ms; try again, or narrow the filter")]
     Timeout { op: String, ms: u64 },
@@ -46,6 +51,18 @@ pub enum AppError {
     /// The request itself failed (network, encoding).
     #[error("request failed: {0}")]
     Transport(String),
+}
+
+/// How one of the board's own stores failed, as the browser sees it (the
+/// engine layer's `Fault`, converted in one place below).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoreFault {
+    /// Not reachable: 503.
+    Unreachable,
+    /// No answer in time: 504.
+    Timeout,
+    /// It answered with an error or data the board cannot use: 500.
+    Failed,
 }
 
 impl AppError {
@@ -62,6 +79,11 @@ impl AppError {
             AppError::BackendDown { .. } => 503,
             AppError::Engine { .. } | AppError::Transport(_) => 502,
             AppError::Timeout { .. } => 504,
+            AppError::Store { fault, .. } => match fault {
+                StoreFault::Unreachable => 503,
+                StoreFault::Timeout => 504,
+                StoreFault::Failed => 500,
+            },
         }
     }
 
@@ -154,6 +176,20 @@ fn state_changed(source: &(dyn std::error::Error + Send + Sync + 'static)) -> bo
     )
 }
 
+/// A failure of the board's own store, with the status of its fault.
+#[cfg(feature = "ssr")]
+impl From<ff_board_engine::StoreError> for AppError {
+    fn from(e: ff_board_engine::StoreError) -> Self {
+        use ff_board_engine::Fault;
+        let fault = match e.fault {
+            Fault::Unreachable => StoreFault::Unreachable,
+            Fault::Timeout => StoreFault::Timeout,
+            Fault::Failed => StoreFault::Failed,
+        };
+        AppError::Store { store: e.store.name().into(), op: e.op.into(), fault, error: e.cause }
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl From<ff_board_engine::backend::ReadError> for AppError {
     fn from(e: ff_board_engine::backend::ReadError) -> Self {
@@ -178,5 +214,16 @@ mod tests {
         // Another transport failure stays an upstream error.
         let down = E::Transport { backend: "valkey", source: "connection refused".into() };
         assert!(matches!(AppError::engine("change_priority", down), AppError::Engine { .. }));
+    }
+
+    #[test]
+    fn a_store_failure_answers_by_its_fault_and_names_store_and_op() {
+        use ff_board_engine::{Store, StoreError};
+        let refused = StoreError::new(Store::Audit, "open", "error communicating with database: Connection refused (os error 111)");
+        let slow = StoreError::timeout(Store::Sessions, "bump", std::time::Duration::from_millis(250));
+        let broken = StoreError::invalid(Store::Suspensions, "read", "condition is not JSON");
+        let statuses: Vec<u16> = [refused, slow, broken.clone()].into_iter().map(|e| AppError::from(e).status()).collect();
+        assert_eq!(statuses, [503, 504, 500]);
+        assert_eq!(AppError::from(broken).to_string(), "suspension store: read failed: condition is not JSON");
     }
 }

@@ -9,6 +9,7 @@ use ff_board_engine::Engine;
 use leptos::prelude::*;
 
 use ff_board_engine::audit::AuditLog;
+use ff_board_engine::{Store, StoreError};
 
 use crate::auth::{Actor, Authenticator, Role};
 use crate::error::AppError;
@@ -95,7 +96,7 @@ pub async fn audit_in(s: &AppState, c: &Connected) -> Result<Arc<AuditLog>, AppE
         .get_or_try_init(|| async { AuditLog::open(&c.side).await.map(Arc::new) })
         .await
         .cloned()
-        .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })
+        .map_err(|e| StoreError::new(Store::Audit, "open", e).into())
 }
 
 /// The authenticator.
@@ -118,19 +119,4 @@ pub fn conn() -> Result<Connected, AppError> {
         backend: d.backend,
         error: d.error.unwrap_or_else(|| "not connected".into()),
     })
-}
-
-/// An engine read under the board's deadline (`FF_BOARD_DEADLINE_MS`):
-/// past it, a 504 naming the call instead of a page that hangs. Actions are
-/// not cut off this way (an engine call dropped half-way would leave its
-/// audit entry without an outcome).
-pub async fn timed<T>(
-    op: &'static str,
-    fut: impl std::future::Future<Output = Result<T, ff_core::engine_error::EngineError>>,
-) -> Result<T, AppError> {
-    let after = ff_board_engine::backend::deadline_setting();
-    match tokio::time::timeout(after, fut).await {
-        Ok(r) => r.map_err(|e| AppError::engine(op, e)),
-        Err(_) => Err(AppError::Timeout { op: op.into(), ms: after.as_millis() as u64 }),
-    }
 }

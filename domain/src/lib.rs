@@ -1,5 +1,6 @@
 //! ff-board's domain values, defined once and used from the store to the
-//! badge (states, blocking reasons, actions, audit outcomes, reader states): the engine layer (`ff-board-engine`) reads stores into them, the
+//! badge (states, blocking reasons, actions, audit outcomes, reader states,
+//! joins and waitpoints): the engine layer (`ff-board-engine`) reads stores into them, the
 //! server functions carry them, and the browser (wasm) shows them. No
 //! `ff-*` dependency, so the crate builds for wasm; conversions from
 //! ff-core's types live in the engine layer (`backend::exec_state`).
@@ -12,9 +13,11 @@ mod blocking;
 mod state;
 mod stream;
 pub mod query;
+mod wait;
 
 pub use action::ExecAction;
 pub use audit::{AuditOutcome, REFUSAL_PREFIX};
 pub use blocking::{BlockedFamily, BlockingReason};
 pub use state::{ExecState, FlowState};
 pub use stream::StreamState;
+pub use wait::{GroupState, WaitpointState};

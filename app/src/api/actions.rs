@@ -51,7 +51,7 @@ pub(crate) mod run {
     use crate::error::AppError;
     use ff_board_engine::audit::Recorded;
 
-    use crate::api::states::AuditOutcome;
+    use crate::api::states::{AuditOutcome, ExecAction};
     use ff_board_engine::connect::Connected;
 
     /// Give an action's error its HTTP status (401, 403, 400, 404, 501, 502, 503).
@@ -70,6 +70,16 @@ pub(crate) mod run {
             return Err(AppError::BadRequest("missing or oversized idempotency key: reload the page".into()));
         }
         Ok(())
+    }
+
+    /// Whether this backend supports `action` (`capabilities()`).
+    pub fn supported(action: ExecAction, sup: &ff_core::capability::Supports) -> bool {
+        match action {
+            ExecAction::Cancel => sup.cancel_execution,
+            ExecAction::RevokeLease => sup.revoke_lease,
+            ExecAction::Replay => sup.replay_execution,
+            ExecAction::ChangePriority => sup.change_priority,
+        }
     }
 
     /// Attempts one idempotency key may make after failures.
@@ -173,14 +183,14 @@ pub async fn cancel_flow_action(
     csrf: String,
 ) -> Result<ActionResult, AppError> {
     run::status(async move {
+    use super::read::Call;
     use ff_board_engine::actions;
     let id = super::parse::flow_id(&flow_id)?;
     let p = actions::cancel_policy(&policy)
         .ok_or_else(|| AppError::BadRequest(format!("unknown cancel policy {policy:?}: cancel_all, cancel_pending or flow_only")))?;
     let w = actions::cancel_wait(&wait, timeout_ms)
         .ok_or_else(|| AppError::BadRequest(format!("bad wait choice {wait:?}: none, indefinite, or timeout with 1..300000 ms")))?;
-    let c0 = crate::state::conn()?;
-    let sup = c0.backend.capabilities().supports;
+    let sup = super::read::supports()?;
     if matches!(w, ff_core::backend::CancelFlowWait::WaitTimeout(_)) && !sup.cancel_flow_wait_timeout
         || matches!(w, ff_core::backend::CancelFlowWait::WaitIndefinite) && !sup.cancel_flow_wait_indefinite
     {
@@ -188,7 +198,7 @@ pub async fn cancel_flow_action(
     }
     let params = [policy.as_str(), wait.as_str(), &timeout_ms.map(|t| t.to_string()).unwrap_or_default()];
     run::act(crate::auth::Role::Operator, &csrf, "cancel_flow", &flow_id, &reason, &params, &idempotency_key, |c, _| async move {
-        actions::cancel_flow(&c, &id, p, w).await.map_err(|e| AppError::engine("cancel_flow", e))
+        actions::cancel_flow(&c, &id, p, w).named("cancel_flow").await
     })
     .await
     }
@@ -207,17 +217,12 @@ pub async fn execution_action(
     run::status(async move {
     use ff_board_engine::actions;
     let id = super::parse::execution_id(&execution_id)?;
-    let sup = crate::state::conn()?.backend.capabilities().supports;
-    let gate = |supported: bool, op: &str| if supported { Ok(()) } else { Err(AppError::Unsupported { op: op.into() }) };
+    let sup = super::read::supports()?;
     use crate::api::states::ExecAction as A;
     let act = A::parse(&action).ok_or_else(|| AppError::BadRequest(format!("unknown action {action:?}")))?;
-    let supported = match act {
-        A::Cancel => sup.cancel_execution,
-        A::RevokeLease => sup.revoke_lease,
-        A::Replay => sup.replay_execution,
-        A::ChangePriority => sup.change_priority,
-    };
-    gate(supported, act.engine_op())?;
+    if !run::supported(act, &sup) {
+        return Err(AppError::Unsupported { op: act.engine_op().into() });
+    }
     if act == A::ChangePriority && !priority.is_some_and(|p| (-1000..=1000).contains(&p)) {
         return Err(AppError::BadRequest("priority must be a whole number from -1000 to 1000".into()));
     }
@@ -272,8 +277,7 @@ pub async fn decide_waitpoint(
     run::act(crate::auth::Role::Operator, &csrf, d.as_str(), &format!("{execution_id} {waitpoint_id}"), &reason, &[&chosen_param], &idempotency_key, |c, key| async move {
         let read = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
         let w = read
-            .waitpoints
-            .map_err(|e| AppError::Engine { op: "list_pending_waitpoints".into(), error: e })?
+            .waitpoints?
             .into_iter()
             .find(|w| w.waitpoint_id == wp.to_string())
             .ok_or_else(|| AppError::not_found("pending waitpoint", wp.to_string()))?;
@@ -293,12 +297,11 @@ pub async fn decide_waitpoint(
             }
         };
         let before = read
-            .stored
-            .map_err(|e| AppError::Engine { op: "read suspension".into(), error: e })?
+            .stored?
             .ok_or_else(|| AppError::NoEffect("the execution is no longer suspended".into()))?;
         ff_board_engine::actions::decide(&c, &id, before, &wp, &w.key, &signal, &who, &why, &key).await.map_err(|e| match e {
             ff_board_engine::actions::DecideError::Engine(op, e) => AppError::engine(op, e),
-            ff_board_engine::actions::DecideError::Store(e) => AppError::Engine { op: "read suspension".into(), error: e },
+            ff_board_engine::actions::DecideError::Store(e) => crate::api::approvals::suspension_error(e),
             ff_board_engine::actions::DecideError::NoEffect(why) => AppError::NoEffect(why),
         })
     })
@@ -310,10 +313,11 @@ pub async fn decide_waitpoint(
 #[server(prefix = "/api", endpoint = "reset_budget_action", output = crate::api::codec::PostcardAnswer)]
 pub async fn reset_budget_action(budget_id: String, reason: String, idempotency_key: String, csrf: String) -> Result<ActionResult, AppError> {
     run::status(async move {
+    use super::read::Call;
     let id = ff_core::types::BudgetId::parse(budget_id.trim())
         .map_err(|_| AppError::BadRequest(format!("malformed budget id {budget_id:?}")))?;
     run::act(crate::auth::Role::Admin, &csrf, "reset_budget", &budget_id, &reason, &[], &idempotency_key, |c, _| async move {
-        ff_board_engine::actions::reset_budget(&c, &id).await.map_err(|e| AppError::engine("reset_budget", e))
+        ff_board_engine::actions::reset_budget(&c, &id).named("reset_budget").await
     })
     .await
     }
@@ -323,12 +327,12 @@ pub async fn reset_budget_action(budget_id: String, reason: String, idempotency_
 #[server(prefix = "/api", endpoint = "flow_cancel_preview", output = crate::api::codec::PostcardAnswer)]
 pub async fn flow_cancel_preview(flow_id: String) -> Result<Preview, AppError> {
     let id = super::parse::flow_id(&flow_id)?;
-    let c = crate::state::conn()?;
-    let counts: Vec<(String, usize)> = ff_board_engine::actions::flow_blast_radius(&c, &id)
-        .await
-        .map_err(|e| AppError::Engine { op: "flow members".into(), error: e })?
-        .into_iter()
-        .collect();
+    let counts: Vec<(String, usize)> = super::read::read(|c| async move {
+        ff_board_engine::actions::flow_blast_radius(&c, &id).await.map_err(|e| AppError::Engine { op: "flow members".into(), error: e })
+    })
+    .await?
+    .into_iter()
+    .collect();
     let total: usize = counts.iter().map(|(_, n)| n).sum();
     let running = counts.iter().filter(|(s, _)| s == "active").map(|(_, n)| n).sum::<usize>();
     Ok(Preview {
@@ -341,13 +345,15 @@ pub async fn flow_cancel_preview(flow_id: String) -> Result<Preview, AppError> {
 
 #[server(prefix = "/api", endpoint = "replay_preview", output = crate::api::codec::PostcardAnswer)]
 pub async fn replay_preview(execution_id: String) -> Result<Preview, AppError> {
+    use super::read::Call;
     let id = super::parse::execution_id(&execution_id)?;
-    let c = crate::state::conn()?;
-    let flow = c.backend.resolve_execution_flow_id(&id).await.map_err(|e| AppError::engine("resolve_execution_flow_id", e))?;
-    let affected = match &flow {
-        Some(f) => ff_board_engine::actions::downstream(&c, f, &id).await.map_err(|e| AppError::engine("list_edges", e))?,
-        None => vec![],
-    };
+    let affected = super::read::read(|c| async move {
+        match c.backend.resolve_execution_flow_id(&id).named("resolve_execution_flow_id").await? {
+            Some(f) => ff_board_engine::actions::downstream(&c, &f, &id).named("list_edges").await,
+            None => Ok(vec![]),
+        }
+    })
+    .await?;
     Ok(Preview {
         summary: format!(
             "replay {}: it runs again{}",
@@ -372,7 +378,7 @@ pub struct ExecutionPanel {
     pub version: i64,
     pub waitpoints: Vec<crate::api::approvals::WaitpointView>,
     /// The approval gate, when the execution is suspended (or why it could not be read).
-    pub gate: Result<Option<crate::api::approvals::GateView>, String>,
+    pub gate: Result<Option<crate::api::approvals::GateView>, AppError>,
     /// The actions this backend supports (`capabilities()`).
     pub supported: Vec<crate::api::states::ExecAction>,
     pub backend: String,
@@ -380,41 +386,30 @@ pub struct ExecutionPanel {
 
 #[server(prefix = "/api", endpoint = "execution_panel", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel, AppError> {
+    use super::read::Call;
     let id = super::parse::execution_id(&execution_id)?;
-    let c = crate::state::conn()?;
-    let s = c
-        .backend
-        .describe_execution(&id)
-        .await
-        .map_err(|e| AppError::engine("describe_execution", e))?
-        .ok_or_else(|| AppError::not_found("execution", execution_id.clone()))?;
-    // SQL backends keep the suspension row after a resume: a gate only
-    // shows while the execution is suspended.
-    let (gate, waitpoints) = if s.public_state == ff_core::state::PublicState::Suspended {
-        let read = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
-        (read.gate, read.waitpoints.unwrap_or_default())
-    } else {
-        (Ok(None), vec![])
-    };
-    let sup = c.backend.capabilities().supports;
-    let supported = crate::api::states::ExecAction::ALL
-        .into_iter()
-        .filter(|a| match a {
-            crate::api::states::ExecAction::Cancel => sup.cancel_execution,
-            crate::api::states::ExecAction::RevokeLease => sup.revoke_lease,
-            crate::api::states::ExecAction::Replay => sup.replay_execution,
-            crate::api::states::ExecAction::ChangePriority => sup.change_priority,
+    super::read::read(|c| async move {
+        let s = c.backend.describe_execution(&id).named("describe_execution").await?.ok_or_else(|| AppError::not_found("execution", execution_id))?;
+        // SQL backends keep the suspension row after a resume: a gate only
+        // shows while the execution is suspended.
+        let (gate, waitpoints) = if s.public_state == ff_core::state::PublicState::Suspended {
+            let read = crate::api::approvals::gate_and_waitpoints(&c, &id).await;
+            (read.gate, read.waitpoints.unwrap_or_default())
+        } else {
+            (Ok(None), vec![])
+        };
+        let sup = c.backend.capabilities().supports;
+        Ok(ExecutionPanel {
+            actor: crate::state::actor(),
+            state: ff_board_engine::backend::exec_state(s.public_state),
+            has_lease: s.current_lease.is_some(),
+            flow_id: s.flow_id.map(|f| f.to_string()),
+            version: s.last_mutation_at.0,
+            waitpoints,
+            gate,
+            supported: crate::api::states::ExecAction::ALL.into_iter().filter(|a| run::supported(*a, &sup)).collect(),
+            backend: crate::state::engine()?.spec().redacted(),
         })
-        .collect();
-    Ok(ExecutionPanel {
-        actor: crate::state::actor(),
-        state: ff_board_engine::backend::exec_state(s.public_state),
-        has_lease: s.current_lease.is_some(),
-        flow_id: s.flow_id.map(|f| f.to_string()),
-        version: s.last_mutation_at.0,
-        waitpoints,
-        gate,
-        supported,
-        backend: crate::state::engine()?.spec().redacted(),
     })
+    .await
 }

@@ -84,7 +84,7 @@ pub struct GateView {
 pub struct WaitpointView {
     pub waitpoint_id: String,
     pub key: String,
-    pub state: String,
+    pub state: crate::api::states::WaitpointState,
     /// What the condition accepts here, in words ("`deploy-ok`", "any signal").
     pub waits_for: String,
     pub created_at: i64,
@@ -102,13 +102,13 @@ pub struct ApprovalRow {
     pub reason: String,
     pub suspended_at: i64,
     /// Pending waitpoints, or why they could not be read.
-    pub waitpoints: Result<Vec<WaitpointView>, String>,
+    pub waitpoints: Result<Vec<WaitpointView>, AppError>,
     /// The gate, or why it could not be read.
-    pub gate: Result<Option<GateView>, String>,
+    pub gate: Result<Option<GateView>, AppError>,
 }
 
 #[cfg(feature = "ssr")]
-pub use plan::{assemble, gate_and_waitpoints, plans, GateRead};
+pub use plan::{assemble, gate_and_waitpoints, plans, suspension_error, GateRead};
 
 impl ApprovalRow {
     /// Something an operator can decide now: a pending waitpoint (or
@@ -123,7 +123,9 @@ mod plan {
     //! From a stored condition to what the buttons do.
     use super::{Distinct, GateView, Plan, WaitpointView};
     use ff_board_engine::gate::{self, Accepts, Gate, Pending, Progress};
+    use crate::error::AppError;
     use ff_board_engine::connect::Connected;
+    use ff_board_engine::{Store, StoreError};
     use ff_core::contracts::{CountKind, ListPendingWaitpointsArgs};
     use ff_core::types::ExecutionId;
 
@@ -211,9 +213,9 @@ mod plan {
     /// A suspended execution's gate as read, and as shown.
     pub struct GateRead {
         /// The stored suspension (what a decision delivers against).
-        pub stored: Result<Option<Gate>, String>,
-        pub gate: Result<Option<GateView>, String>,
-        pub waitpoints: Result<Vec<WaitpointView>, String>,
+        pub stored: Result<Option<Gate>, AppError>,
+        pub gate: Result<Option<GateView>, AppError>,
+        pub waitpoints: Result<Vec<WaitpointView>, AppError>,
     }
 
     /// The gate of `id` and its pending waitpoints with their plans: one
@@ -238,15 +240,17 @@ mod plan {
                     })
                     .collect()
             })
-            .map_err(|e| match e {
-                ff_core::engine_error::EngineError::Unavailable { .. } => "not supported by this backend".to_owned(),
-                other => format!("list_pending_waitpoints failed: {other}"),
-            });
-        assemble(stored, pending)
+            .map_err(|e| AppError::engine("list_pending_waitpoints", e));
+        assemble(stored.map_err(suspension_error), pending)
     }
 
     /// A stored gate and its pending waitpoints as shown, with the plans.
-    pub fn assemble(stored: Result<Option<Gate>, String>, pending: Result<Vec<Pending>, String>) -> GateRead {
+    /// A stored suspension that could not be read.
+    pub fn suspension_error(e: String) -> AppError {
+        StoreError::new(Store::Suspensions, "read", e).into()
+    }
+
+    pub fn assemble(stored: Result<Option<Gate>, AppError>, pending: Result<Vec<Pending>, AppError>) -> GateRead {
         let progress = stored.as_ref().ok().and_then(|g| g.as_ref().map(|g| (g, gate::progress(g))));
         let waitpoints = pending.map(|entries| {
             entries
@@ -262,7 +266,7 @@ mod plan {
                         waitpoint_id: w.waitpoint_id,
                         waits_for: waits_for(&acc),
                         key: w.waitpoint_key,
-                        state: w.state,
+                        state: crate::api::states::WaitpointState::parse(&w.state),
                         created_at: w.created_at,
                         expires_at: w.expires_at,
                         approve,
@@ -302,38 +306,39 @@ pub async fn list_approvals(
     #[server(default)] cursor: Option<String>,
     #[server(default)] all: bool,
 ) -> Result<ApprovalsPage, AppError> {
-    let c = crate::state::conn()?;
     let after = super::cursor::decode(cursor.as_deref())?;
-    let page = c.reads.suspended(after.as_deref(), PAGE).await?;
-    let ids: Vec<_> = page.rows.iter().map(|r| r.exec.id.clone()).collect();
-    let gates = c.reads.gates(&ids).await?;
-    let rows = page
-        .rows
-        .into_iter()
-        .zip(gates)
-        .map(|(entry, g)| {
-            let GateRead { gate, waitpoints, stored } = assemble(g.gate, Ok(g.pending));
-            let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at);
-            ApprovalRow {
-                execution_id: entry.exec.id.to_string(),
-                flow_id: entry.exec.flow_id,
-                lane: entry.exec.lane,
-                namespace: entry.exec.namespace,
-                reason: entry.reason.unwrap_or_default(),
-                suspended_at,
-                waitpoints,
-                gate,
-            }
+    super::read::read(|c| async move {
+        let page = c.reads.suspended(after.as_deref(), PAGE).await?;
+        let ids: Vec<_> = page.rows.iter().map(|r| r.exec.id.clone()).collect();
+        let gates = c.reads.gates(&ids).await?;
+        let rows: Vec<ApprovalRow> = page.rows.into_iter().zip(gates).map(|(entry, g)| approval_row(entry, g)).collect();
+        let read = rows.len();
+        let rows: Vec<ApprovalRow> = rows.into_iter().filter(|r| all || r.actionable()).collect();
+        Ok(ApprovalsPage {
+            hidden: read - rows.len(),
+            rows,
+            next_cursor: page.next.as_deref().map(super::cursor::encode),
+            cut_short: page.cut_short,
         })
-        .collect::<Vec<ApprovalRow>>();
-    let read = rows.len();
-    let rows: Vec<ApprovalRow> = rows.into_iter().filter(|r| all || r.actionable()).collect();
-    Ok(ApprovalsPage {
-        hidden: read - rows.len(),
-        rows,
-        next_cursor: page.next.as_deref().map(super::cursor::encode),
-        cut_short: page.cut_short,
     })
+    .await
+}
+
+/// A suspended execution of the page with its gate and pending waitpoints.
+#[cfg(feature = "ssr")]
+fn approval_row(entry: ff_board_engine::backend::SuspendedLine, g: ff_board_engine::gate::GateRows) -> ApprovalRow {
+    let GateRead { gate, waitpoints, stored } = assemble(g.gate.map_err(suspension_error), Ok(g.pending));
+    let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at);
+    ApprovalRow {
+        execution_id: entry.exec.id.to_string(),
+        flow_id: entry.exec.flow_id,
+        lane: entry.exec.lane,
+        namespace: entry.exec.namespace,
+        reason: entry.reason.unwrap_or_default(),
+        suspended_at,
+        waitpoints,
+        gate,
+    }
 }
 
 #[cfg(all(test, feature = "ssr"))]

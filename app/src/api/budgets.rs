@@ -43,34 +43,39 @@ pub const MAX_BUDGETS: usize = 200;
 
 #[server(prefix = "/api", endpoint = "list_budgets", output = crate::api::codec::PostcardAnswer)]
 pub async fn list_budgets() -> Result<Vec<BudgetView>, AppError> {
+    use crate::api::read::Call;
     use futures::{StreamExt, TryStreamExt};
-    let c = crate::state::conn()?;
-    let mut ids = c.reads.budget_ids().await?;
-    ids.truncate(MAX_BUDGETS);
-    let all = futures::stream::iter(ids)
-        .map(|id| {
-            let backend = c.backend.clone();
-            async move { backend.get_budget_status(&id).await.map(view) }
-        })
-        .buffered(8)
-        .try_collect();
-    crate::state::timed("get_budget_status", all).await
+    super::read::read(|c| async move {
+        let mut ids = c.reads.budget_ids().await?;
+        ids.truncate(MAX_BUDGETS);
+        futures::stream::iter(ids)
+            .map(|id| {
+                let backend = c.backend.clone();
+                async move { backend.get_budget_status(&id).await.map(view) }
+            })
+            .buffered(8)
+            .try_collect()
+            .timed("get_budget_status")
+            .await
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "budget_detail", output = crate::api::codec::PostcardAnswer)]
 pub async fn budget_detail(budget_id: String) -> Result<BudgetView, AppError> {
-    use ff_core::types::BudgetId;
-    let raw = budget_id.trim();
-    let id = BudgetId::parse(raw)
+    use crate::api::read::Call;
+    let raw = budget_id.trim().to_owned();
+    let id = ff_core::types::BudgetId::parse(&raw)
         .map_err(|_| AppError::BadRequest(format!("malformed budget id {budget_id:?}: expected a UUID")))?;
-    let c = crate::state::conn()?;
-    let known = c.reads.budget_ids().await?;
-    if !known.iter().any(|k| k == &id) {
-        return Err(AppError::not_found("budget", raw));
-    }
-    let mut b = crate::state::timed("get_budget_status", c.backend.get_budget_status(&id)).await.map(view)?;
-    with_history(&mut b);
-    Ok(b)
+    super::read::read(|c| async move {
+        if !c.reads.budget_ids().await?.contains(&id) {
+            return Err(AppError::not_found("budget", raw));
+        }
+        let mut b = c.backend.get_budget_status(&id).timed("get_budget_status").await.map(view)?;
+        with_history(&mut b);
+        Ok(b)
+    })
+    .await
 }
 
 /// Fill `history` from the board's samples.

@@ -93,20 +93,22 @@ pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
     use ff_board_engine::backend::ExecQuery;
     let st = crate::api::states::ExecState::filter(Some(&state)).map_err(AppError::BadRequest)?
         .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
-    let c = crate::state::conn()?;
     let query = ExecQuery { state: ff_board_engine::backend::public_state(st), ..Default::default() };
-    let mut ids = Vec::new();
-    let mut after: Option<String> = None;
-    let more = loop {
-        let page = c.reads.executions(&query, after.as_deref(), 200).await?;
-        ids.extend(page.rows.into_iter().map(|l| l.id.to_string()));
-        match page.next {
-            // The preview lists at most BULK_MAX; "more" says others match.
-            Some(_) if ids.len() >= BULK_MAX => break true,
-            Some(n) => after = Some(n),
-            None => break false,
+    let (mut ids, more) = super::read::read(|c| async move {
+        let mut ids = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = c.reads.executions(&query, after.as_deref(), 200).await?;
+            ids.extend(page.rows.into_iter().map(|l| l.id.to_string()));
+            match page.next {
+                // The preview lists at most BULK_MAX; "more" says others match.
+                Some(_) if ids.len() >= BULK_MAX => return Ok((ids, true)),
+                Some(n) => after = Some(n),
+                None => return Ok((ids, false)),
+            }
         }
-    };
+    })
+    .await?;
     let more = more || ids.len() > BULK_MAX;
     ids.truncate(BULK_MAX);
     Ok(BulkCount { count: ids.len(), more, action: crate::api::states::ExecAction::bulk_for(st), ids, state: st.as_str().to_owned() })
@@ -123,6 +125,7 @@ pub async fn bulk_step(
     idempotency_key: String,
     csrf: String,
 ) -> Result<BulkProgress, AppError> {
+    use super::read::Call;
     super::actions::run::status(
         async move {
             let actor = crate::state::writer(crate::auth::Role::Operator, &csrf)?;
@@ -134,42 +137,48 @@ pub async fn bulk_step(
             }
             let ids = ids.iter().map(|raw| super::parse::execution_id(raw)).collect::<Result<Vec<_>, _>>()?;
             budget::take(&actor.user, ids.len(), ff_core::types::TimestampMs::now().0)?;
-            let c = crate::state::conn()?;
             let action = crate::api::states::ExecAction::bulk_for(state);
-            let mut done = 0;
-            let mut failures = vec![];
-            for id in ids {
-                let now = match c.backend.describe_execution(&id).await {
-                    Ok(Some(s)) => s.public_state.as_str().to_owned(),
-                    Ok(None) => String::from("gone"),
-                    Err(e) => {
-                        failures.push((id.to_string(), AppError::engine("describe_execution", e).to_string()));
+            super::read::read(|c| async move {
+                let mut done = 0;
+                let mut failures = vec![];
+                for id in ids {
+                    if let Some(why) = left_alone(&c, &id, st).await {
+                        failures.push((id.to_string(), why));
                         continue;
                     }
-                };
-                if now != st {
-                    failures.push((id.to_string(), format!("left alone: no longer {st} (now {now})")));
-                    continue;
+                    let key = format!("{idempotency_key}:{id}");
+                    let why = reason.clone();
+                    let target = id.to_string();
+                    let r = super::actions::run::act(crate::auth::Role::Operator, &csrf, action.as_str(), &target, &reason, &[], &key, |c, _| async move {
+                        if action == crate::api::states::ExecAction::Replay {
+                            ff_board_engine::actions::replay_execution(&c, &id).named(action.as_str()).await
+                        } else {
+                            ff_board_engine::actions::cancel_execution(&c, &id, &why).named(action.as_str()).await
+                        }
+                    })
+                    .await;
+                    match r {
+                        Ok(_) => done += 1,
+                        Err(e) => failures.push((target, e.to_string())),
+                    }
                 }
-                let key = format!("{idempotency_key}:{id}");
-                let why = reason.clone();
-                let target = id.to_string();
-                let r = super::actions::run::act(crate::auth::Role::Operator, &csrf, action.as_str(), &target, &reason, &[], &key, |c, _| async move {
-                    let r = if action == crate::api::states::ExecAction::Replay {
-                        ff_board_engine::actions::replay_execution(&c, &id).await
-                    } else {
-                        ff_board_engine::actions::cancel_execution(&c, &id, &why).await
-                    };
-                    r.map_err(|e| AppError::engine(action.as_str(), e))
-                })
-                .await;
-                match r {
-                    Ok(_) => done += 1,
-                    Err(e) => failures.push((target, e.to_string())),
-                }
-            }
-            Ok(BulkProgress { done, failures })
+                Ok(BulkProgress { done, failures })
+            })
+            .await
         }
         .await,
     )
+}
+
+/// Why a bulk step leaves `id` alone: it is no longer in `state` (or gone),
+/// or it could not be read.
+#[cfg(feature = "ssr")]
+async fn left_alone(c: &ff_board_engine::connect::Connected, id: &ff_core::types::ExecutionId, state: &str) -> Option<String> {
+    use super::read::Call;
+    let now = match c.backend.describe_execution(id).named("describe_execution").await {
+        Ok(Some(s)) => s.public_state.as_str().to_owned(),
+        Ok(None) => String::from("gone"),
+        Err(e) => return Some(e.to_string()),
+    };
+    (now != state).then(|| format!("left alone: no longer {state} (now {now})"))
 }

@@ -85,117 +85,137 @@ pub async fn list_executions(
     #[server(default)] lane: Option<String>,
 ) -> Result<ExecutionsList, AppError> {
     use ff_board_engine::backend::ExecQuery;
-    let c = crate::state::conn()?;
     let lane = lane.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
     if lane.as_ref().is_some_and(|l| l.len() > 128) {
         return Err(AppError::BadRequest("lane filter longer than 128 characters".into()));
     }
-    let query = ExecQuery { state: ExecState::filter(state.as_deref()).map_err(AppError::BadRequest)?.and_then(ff_board_engine::backend::public_state), lane, namespace: None };
+    let state = ExecState::filter(state.as_deref()).map_err(AppError::BadRequest)?;
+    let query = ExecQuery { state: state.and_then(ff_board_engine::backend::public_state), lane, namespace: None };
     let after = super::cursor::decode(cursor.as_deref())?;
-    let page = c.reads.executions(&query, after.as_deref(), PAGE).await?;
-    Ok(ExecutionsList {
-        rows: page.rows.into_iter().map(line_row).collect(),
-        next_cursor: page.next.as_deref().map(super::cursor::encode),
-        cut_short: page.cut_short,
+    super::read::read(|c| async move {
+        let page = c.reads.executions(&query, after.as_deref(), PAGE).await?;
+        Ok(ExecutionsList {
+            rows: page.rows.into_iter().map(line_row).collect(),
+            next_cursor: page.next.as_deref().map(super::cursor::encode),
+            cut_short: page.cut_short,
+        })
     })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "get_execution", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_execution(execution_id: String) -> Result<ExecutionDetail, AppError> {
-    use ff_core::contracts::StreamCursor;
     let id = super::parse::execution_id(&execution_id)?;
-    let c = crate::state::conn()?;
-    let b = &c.backend;
-    let s = crate::state::timed("describe_execution", b.describe_execution(&id))
-        .await?
-        .ok_or_else(|| AppError::not_found("execution", execution_id.clone()))?;
-    let info = field(b.read_execution_info(&id).await, |i| {
-        let Some(i) = i else { return vec![] };
-        let sv = serde_json::to_value(&i.state_vector).unwrap_or_default();
-        let mut out = vec![
-            ("kind".to_owned(), i.execution_kind.clone()),
-            ("priority".to_owned(), i.priority.to_string()),
-        ];
-        if let Some(map) = sv.as_object() {
-            for (k, v) in map {
-                out.push((k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())));
+    super::read::read(|c| detail::read(c, id, execution_id)).await
+}
+
+#[cfg(feature = "ssr")]
+mod detail {
+    //! One execution in full: its snapshot, then the reads a backend may
+    //! not offer (info, result, and the current attempt's stream and
+    //! summary), each a [`Field`].
+    use ff_board_engine::connect::Connected;
+    use ff_core::contracts::{ExecutionInfo, ExecutionSnapshot, LeaseSummary, StreamCursor, StreamFrames};
+    use ff_core::types::{AttemptIndex, ExecutionId};
+
+    use super::{row, ExecutionDetail, Field, FrameView, LeaseView, FRAMES, RESULT_CAP};
+    use crate::api::read::{field, Call};
+    use crate::error::AppError;
+
+    pub async fn read(c: Connected, id: ExecutionId, raw: String) -> Result<ExecutionDetail, AppError> {
+        let b = &c.backend;
+        let s = b.describe_execution(&id).timed("describe_execution").await?.ok_or_else(|| AppError::not_found("execution", raw))?;
+        let info = field(b.read_execution_info(&id).await, info_pairs);
+        let result = field(b.get_execution_result(&id).await, |r| r.map(|bytes| result_text(&bytes)));
+        // The SQLite fill's snapshot carries no current attempt: ask for its
+        // index once the execution has left the queue.
+        let queued = matches!(
+            s.public_state,
+            ff_core::state::PublicState::Waiting | ff_core::state::PublicState::Delayed | ff_core::state::PublicState::RateLimited
+        );
+        let attempt = match s.current_attempt.as_ref() {
+            Some(a) => Some(a.attempt_index),
+            None if !queued => b.read_current_attempt_index(&id).await.ok(),
+            None => None,
+        };
+        let (frames, summary) = match attempt {
+            Some(ai) => {
+                let frames = field(b.read_stream(&id, ai, StreamCursor::Start, StreamCursor::End, 10_000).await, newest_frames);
+                let summary = field(b.read_summary(&id, ai).await, |d| d.map(|d| String::from_utf8_lossy(&d.document_json).into_owned()));
+                (frames, summary)
             }
+            None => (Field::Value(vec![]), Field::Value(None)),
+        };
+        Ok(ExecutionDetail { info, result, frames, summary, ..facts(s, attempt, queued) })
+    }
+
+    /// What the snapshot says (the reads of their own left empty).
+    fn facts(s: ExecutionSnapshot, attempt: Option<AttemptIndex>, queued: bool) -> ExecutionDetail {
+        ExecutionDetail {
+            blocking_reason: s.blocking_reason.as_deref().and_then(crate::api::states::BlockingReason::parse),
+            blocking_detail: s.blocking_detail.clone(),
+            current_attempt: attempt.map(|a| a.0),
+            lease: s.current_lease.as_ref().map(lease),
+            waitpoint: s.current_waitpoint.as_ref().map(|w| w.to_string()),
+            tags: s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            info: Field::Value(vec![]),
+            result: Field::Value(None),
+            frames: Field::Value(vec![]),
+            summary: Field::Value(None),
+            row: {
+                let mut r = row(s);
+                // At least the current attempt (0-based) plus one, once one ran.
+                if !queued {
+                    r.attempts = r.attempts.max(attempt.map_or(0, |a| a.0 + 1));
+                }
+                r
+            },
         }
-        // Epoch milliseconds: the page shows them relative, UTC on hover.
-        if let Some(t) = &i.started_at {
-            out.push(("started_at".into(), t.clone()));
-        }
-        if let Some(t) = &i.completed_at {
-            out.push(("completed_at".into(), t.clone()));
-        }
-        out
-    });
-    let result = field(b.get_execution_result(&id).await, |r| {
-        r.map(|bytes| {
-            let len = bytes.len();
-            let shown = &bytes[..len.min(RESULT_CAP)];
-            let text = match std::str::from_utf8(shown) {
-                Ok(t) => t.to_owned(),
-                Err(_) => shown.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
-            };
-            (text, len)
-        })
-    });
-    // The SQLite fill's snapshot carries no current attempt: ask for its
-    // index once the execution has left the queue.
-    let queued = matches!(
-        s.public_state,
-        ff_core::state::PublicState::Waiting | ff_core::state::PublicState::Delayed | ff_core::state::PublicState::RateLimited
-    );
-    let attempt = match s.current_attempt.as_ref() {
-        Some(a) => Some(a.attempt_index),
-        None if !queued => b.read_current_attempt_index(&id).await.ok(),
-        None => None,
-    };
-    let (frames, summary) = match attempt {
-        Some(ai) => {
-            let frames = field(b.read_stream(&id, ai, StreamCursor::Start, StreamCursor::End, 10_000).await, |f| {
-                let n = f.frames.len();
-                f.frames
-                    .into_iter()
-                    .skip(n.saturating_sub(FRAMES as usize))
-                    .map(|fr| FrameView { id: fr.id, fields: fr.fields.into_iter().collect() })
-                    .collect()
-            });
-            let summary = field(b.read_summary(&id, ai).await, |d| {
-                d.map(|d| String::from_utf8_lossy(&d.document_json).into_owned())
-            });
-            (frames, summary)
-        }
-        None => (Field::Value(vec![]), Field::Value(None)),
-    };
-    Ok(ExecutionDetail {
-        blocking_reason: s.blocking_reason.as_deref().and_then(crate::api::states::BlockingReason::parse),
-        blocking_detail: s.blocking_detail.clone(),
-        current_attempt: attempt.map(|a| a.0),
-        lease: s.current_lease.as_ref().map(|l| LeaseView {
+    }
+
+    fn lease(l: &LeaseSummary) -> LeaseView {
+        LeaseView {
             holder: l.worker_instance_id.to_string(),
             lease_id: l.lease_id.to_string(),
             epoch: l.lease_epoch.0,
             attempt_index: l.attempt_index.0,
             expires_at: l.expires_at.0,
             last_heartbeat_at: l.last_heartbeat_at.map(|t| t.0),
-        }),
-        waitpoint: s.current_waitpoint.as_ref().map(|w| w.to_string()),
-        tags: s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        info,
-        result,
-        frames,
-        summary,
-        row: {
-            let mut r = row(s);
-            // At least the current attempt (0-based) plus one, once one ran.
-            if !queued {
-                r.attempts = r.attempts.max(attempt.map_or(0, |a| a.0 + 1));
+        }
+    }
+
+    /// Kind, priority, the state vector's dimensions, and when it started
+    /// and completed (epoch milliseconds: the page shows them relative, UTC
+    /// on hover).
+    fn info_pairs(i: Option<ExecutionInfo>) -> Vec<(String, String)> {
+        let Some(i) = i else { return vec![] };
+        let sv = serde_json::to_value(&i.state_vector).unwrap_or_default();
+        let mut out = vec![("kind".to_owned(), i.execution_kind.clone()), ("priority".to_owned(), i.priority.to_string())];
+        if let Some(map) = sv.as_object() {
+            for (k, v) in map {
+                out.push((k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())));
             }
-            r
-        },
-    })
+        }
+        out.extend(i.started_at.map(|t| ("started_at".to_owned(), t)));
+        out.extend(i.completed_at.map(|t| ("completed_at".to_owned(), t)));
+        out
+    }
+
+    /// The first [`RESULT_CAP`] bytes as text (hex when not UTF-8), and the full length.
+    fn result_text(bytes: &[u8]) -> (String, usize) {
+        let shown = &bytes[..bytes.len().min(RESULT_CAP)];
+        let text = match std::str::from_utf8(shown) {
+            Ok(t) => t.to_owned(),
+            Err(_) => shown.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+        };
+        (text, bytes.len())
+    }
+
+    /// The newest [`FRAMES`] frames.
+    fn newest_frames(f: StreamFrames) -> Vec<FrameView> {
+        let n = f.frames.len();
+        f.frames.into_iter().skip(n.saturating_sub(FRAMES as usize)).map(|fr| FrameView { id: fr.id, fields: fr.fields.into_iter().collect() }).collect()
+    }
 }
 
 /// Attempts an execution has had. `total_attempt_count` is seeded `0` by
@@ -235,15 +255,5 @@ pub(crate) fn line_row(l: ff_board_engine::backend::ExecLine) -> ExecutionRow {
         attempts: l.attempts,
         created_at: l.created_at,
         last_mutation_at: l.last_mutation_at,
-    }
-}
-
-/// Turn an optional read into a [`Field`].
-#[cfg(feature = "ssr")]
-fn field<T, U>(r: Result<T, ff_core::engine_error::EngineError>, f: impl FnOnce(T) -> U) -> Field<U> {
-    match r {
-        Ok(v) => Field::Value(f(v)),
-        Err(ff_core::engine_error::EngineError::Unavailable { op }) => Field::Unsupported(op.to_owned()),
-        Err(e) => Field::Failed(e.to_string()),
     }
 }

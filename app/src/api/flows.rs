@@ -94,7 +94,7 @@ pub struct EdgeGroupView {
     pub failed: u32,
     pub skipped: u32,
     pub running: u32,
-    pub state: String,
+    pub state: crate::api::states::GroupState,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,14 +122,15 @@ pub async fn list_flows(
     q: Option<String>,
     cursor: Option<String>,
 ) -> Result<FlowsList, AppError> {
+    use crate::api::read::Call;
     use ff_board_engine::backend::FlowQuery;
-    let c = crate::state::conn()?;
-    let partitions = c.partitions.num_flow_partitions;
-    let order = if c.kind == ff_board_engine::connect::BackendKind::Valkey { FlowOrder::ById } else { FlowOrder::NewestFirst };
-    if let Some(q) = q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let id = super::parse::flow_id(q)?;
-        let snap = crate::state::timed("describe_flow", c.backend.describe_flow(&id)).await?;
-        return Ok(FlowsList { rows: snap.map(row).into_iter().collect(), next_cursor: None, partitions, cut_short: false, order });
+    // A flow id to jump to: that flow alone, whatever the filters say.
+    if let Some(id) = q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(super::parse::flow_id).transpose()? {
+        return super::read::read(|c| async move {
+            let snap = c.backend.describe_flow(&id).timed("describe_flow").await?;
+            Ok(FlowsList { rows: snap.map(row).into_iter().collect(), next_cursor: None, cut_short: false, ..listed(&c) })
+        })
+        .await;
     }
     let query = FlowQuery {
         state: FlowState::filter(state.as_deref()).map_err(AppError::BadRequest)?,
@@ -139,36 +140,64 @@ pub async fn list_flows(
         return Err(AppError::BadRequest("namespace filter longer than 128 characters".into()));
     }
     let after = super::cursor::decode(cursor.as_deref())?;
-    let page = c.reads.flows(&query, after.as_deref(), PAGE).await?;
-    Ok(FlowsList {
-        rows: page.rows.into_iter().map(line_row).collect(),
-        next_cursor: page.next.as_deref().map(super::cursor::encode),
-        partitions,
-        cut_short: page.cut_short,
-        order,
+    super::read::read(|c| async move {
+        let page = c.reads.flows(&query, after.as_deref(), PAGE).await?;
+        Ok(FlowsList {
+            rows: page.rows.into_iter().map(line_row).collect(),
+            next_cursor: page.next.as_deref().map(super::cursor::encode),
+            cut_short: page.cut_short,
+            ..listed(&c)
+        })
     })
+    .await
+}
+
+/// An empty list with the backend's partition count and flow order.
+#[cfg(feature = "ssr")]
+fn listed(c: &ff_board_engine::connect::Connected) -> FlowsList {
+    let order = if c.kind == ff_board_engine::connect::BackendKind::Valkey { FlowOrder::ById } else { FlowOrder::NewestFirst };
+    FlowsList { rows: vec![], next_cursor: None, partitions: c.partitions.num_flow_partitions, cut_short: false, order }
 }
 
 #[server(prefix = "/api", endpoint = "get_flow", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
+    use crate::api::read::Call;
+    let id = super::parse::flow_id(&flow_id)?;
+    super::read::read(|c| async move {
+        let snap = c.backend.describe_flow(&id).timed("describe_flow").await?.ok_or_else(|| AppError::not_found("flow", flow_id))?;
+        let members = c.reads.flow_members(&id, MAX_MEMBERS).await?;
+        let edges = edges(&c, &id, members.iter().map(|m| m.id.clone()).collect()).await?;
+        Ok(FlowDetail {
+            graph_revision: snap.graph_revision,
+            cancelled_at: snap.cancelled_at.map(|t| t.0),
+            cancel_reason: snap.cancel_reason.clone(),
+            tags: snap.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            nodes: members.into_iter().map(node).collect(),
+            edges,
+            groups: snap.edge_groups.iter().map(group).collect(),
+            flow: row(snap),
+        })
+    })
+    .await
+}
+
+/// The outgoing edges of every member (eight reads at a time, under one
+/// deadline), sorted by edge id.
+#[cfg(feature = "ssr")]
+async fn edges(c: &ff_board_engine::connect::Connected, id: &ff_core::types::FlowId, members: Vec<ff_core::types::ExecutionId>) -> Result<Vec<DagEdge>, AppError> {
+    use crate::api::read::Call;
     use ff_core::contracts::EdgeDirection;
     use futures::{StreamExt, TryStreamExt};
-
-    let id = super::parse::flow_id(&flow_id)?;
-    let c = crate::state::conn()?;
-    let snap = crate::state::timed("describe_flow", c.backend.describe_flow(&id))
-        .await?
-        .ok_or_else(|| AppError::not_found("flow", flow_id.clone()))?;
-    let members = c.reads.flow_members(&id, MAX_MEMBERS).await?;
-    let edges = futures::stream::iter(members.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
+    let edges = futures::stream::iter(members)
         .map(|m| {
             let backend = c.backend.clone();
             let id = id.clone();
             async move { backend.list_edges(&id, EdgeDirection::Outgoing { from_node: m }).await }
         })
         .buffered(8)
-        .try_concat();
-    let edges = crate::state::timed("list_edges", edges).await?;
+        .try_concat()
+        .timed("list_edges")
+        .await?;
     let mut edges: Vec<DagEdge> = edges
         .into_iter()
         .map(|e| DagEdge {
@@ -181,27 +210,19 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
         })
         .collect();
     edges.sort_by(|a, b| a.edge_id.cmp(&b.edge_id));
-    let groups = snap.edge_groups.iter().map(group).collect();
-    Ok(FlowDetail {
-        graph_revision: snap.graph_revision,
-        cancelled_at: snap.cancelled_at.map(|t| t.0),
-        cancel_reason: snap.cancel_reason.clone(),
-        tags: snap.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        nodes: members
-            .into_iter()
-            .map(|s| DagNode {
-                execution_id: s.id.to_string(),
-                state: ff_board_engine::backend::exec_state(s.state),
-                lane: s.lane,
-                attempts: s.attempts,
-                blocking_reason: s.blocking_reason.as_deref().and_then(crate::api::states::BlockingReason::parse),
-                kind: s.kind,
-            })
-            .collect(),
-        edges,
-        groups,
-        flow: row(snap),
-    })
+    Ok(edges)
+}
+
+#[cfg(feature = "ssr")]
+fn node(s: ff_board_engine::backend::ExecLine) -> DagNode {
+    DagNode {
+        execution_id: s.id.to_string(),
+        state: ff_board_engine::backend::exec_state(s.state),
+        lane: s.lane,
+        attempts: s.attempts,
+        blocking_reason: s.blocking_reason.as_deref().and_then(crate::api::states::BlockingReason::parse),
+        kind: s.kind,
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -249,6 +270,6 @@ fn group(g: &ff_core::contracts::EdgeGroupSnapshot) -> EdgeGroupView {
         failed: g.failed_count,
         skipped: g.skipped_count,
         running: g.running_count,
-        state: g.group_state.as_str().to_owned(),
+        state: crate::api::states::GroupState::parse(g.group_state.as_str()),
     }
 }

@@ -8,6 +8,7 @@ use crate::error::AppError;
 /// no id at all, 404 for an id nothing in the store has.
 #[server(prefix = "/api", endpoint = "jump", output = crate::api::codec::PostcardAnswer)]
 pub async fn jump(id: String) -> Result<String, AppError> {
+    use crate::api::read::Call;
     use crate::components::text::{execution_href, flow_href};
     use ff_board_engine::lookup::{resolve, Found, MAX_ID};
     let id = id.trim().to_owned();
@@ -16,8 +17,8 @@ pub async fn jump(id: String) -> Result<String, AppError> {
             "paste a flow id (a UUID), an execution id ({{fp:N}}:<uuid>) or a waitpoint id, at most {MAX_ID} characters"
         )));
     }
-    let c = crate::state::conn()?;
-    let found = crate::state::timed("resolve id", resolve(&c, &id)).await?;
+    let asked = id.clone();
+    let found = super::read::read(|c| async move { resolve(&c, &asked).timed("resolve id").await }).await?;
     match found {
         Some(Found::Flow(f)) => Ok(flow_href(&f.to_string())),
         Some(Found::Execution(e)) => Ok(execution_href(&e.to_string())),

@@ -42,90 +42,79 @@ pub const ACTIVE: usize = 50;
 
 #[server(prefix = "/api", endpoint = "get_leases", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_leases() -> Result<LeasesView, AppError> {
+    use crate::api::read::field;
     use ff_core::contracts::{ListExpiredLeasesArgs, ListWorkersArgs};
-    use ff_core::engine_error::EngineError;
-    let c = crate::state::conn()?;
-    let b = &c.backend;
-    let now = b.server_time_ms().await.map(|t| t as i64).unwrap_or_else(|_| wall_ms());
-    let active = c
-        .reads
-        .leases(ACTIVE)
-        .await?
-        .into_iter()
-        .map(|l| LeaseRow {
-            execution_id: l.exec.id.to_string(),
-            flow_id: l.exec.flow_id,
-            lane: l.exec.lane,
-            holder: l.holder,
-            epoch: l.epoch,
-            attempt_index: l.attempt_index,
-            expires_at: l.expires_at,
-            last_heartbeat_at: None,
-        })
-        .collect();
-    let expired = match b
-        .list_expired_leases({
-            let mut args = ListExpiredLeasesArgs::new(ff_core::types::TimestampMs(now));
-            args.limit = Some(100);
-            args
-        })
-        .await
-    {
-        Ok(r) => Field::Value(
-            r.entries
-                .into_iter()
-                .map(|e| LeaseRow {
-                    execution_id: e.execution_id.to_string(),
-                    flow_id: None,
-                    lane: String::new(),
-                    holder: e.worker_instance_id.to_string(),
-                    epoch: e.lease_epoch.0,
-                    attempt_index: e.attempt_index.0,
-                    expires_at: e.expires_at_ms.0,
-                    last_heartbeat_at: None,
-                })
-                .collect(),
-        ),
-        Err(EngineError::Unavailable { op }) => Field::Unsupported(op.to_owned()),
-        Err(e) => Field::Failed(e.to_string()),
-    };
-    let workers = match b.list_workers({
-        let mut args = ListWorkersArgs::new();
-        args.limit = Some(200);
-        args
-    }).await {
-        Ok(r) => Field::Value(
-            r.entries
-                .into_iter()
-                .map(|w| WorkerRow {
-                    worker_id: w.worker_id.to_string(),
-                    instance: w.worker_instance_id.to_string(),
-                    namespace: w.namespace.to_string(),
-                    lanes: w.lanes.iter().map(|l| l.to_string()).collect(),
-                    last_heartbeat_at: w.last_heartbeat_ms.0,
-                    ttl_ms: w.liveness_ttl_ms,
-                })
-                .collect(),
-        ),
-        Err(EngineError::Unavailable { op }) => Field::Unsupported(op.to_owned()),
-        Err(e) => Field::Failed(e.to_string()),
-    };
-    Ok(LeasesView { now, active, expired, workers })
+    super::read::read(|c| async move {
+        let b = &c.backend;
+        let now = b.server_time_ms().await.map(|t| t as i64).unwrap_or_else(|_| wall_ms());
+        let active = c.reads.leases(ACTIVE).await?.into_iter().map(active_row).collect();
+        let mut expired = ListExpiredLeasesArgs::new(ff_core::types::TimestampMs(now));
+        expired.limit = Some(100);
+        let expired = field(b.list_expired_leases(expired).await, |r| r.entries.into_iter().map(expired_row).collect());
+        let mut workers = ListWorkersArgs::new();
+        workers.limit = Some(200);
+        let workers = field(b.list_workers(workers).await, |r| r.entries.into_iter().map(worker_row).collect());
+        Ok(LeasesView { now, active, expired, workers })
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn active_row(l: ff_board_engine::backend::LeaseLine) -> LeaseRow {
+    LeaseRow {
+        execution_id: l.exec.id.to_string(),
+        flow_id: l.exec.flow_id,
+        lane: l.exec.lane,
+        holder: l.holder,
+        epoch: l.epoch,
+        attempt_index: l.attempt_index,
+        expires_at: l.expires_at,
+        last_heartbeat_at: None,
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn expired_row(e: ff_core::contracts::ExpiredLeaseInfo) -> LeaseRow {
+    LeaseRow {
+        execution_id: e.execution_id.to_string(),
+        flow_id: None,
+        lane: String::new(),
+        holder: e.worker_instance_id.to_string(),
+        epoch: e.lease_epoch.0,
+        attempt_index: e.attempt_index.0,
+        expires_at: e.expires_at_ms.0,
+        last_heartbeat_at: None,
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn worker_row(w: ff_core::contracts::WorkerInfo) -> WorkerRow {
+    WorkerRow {
+        worker_id: w.worker_id.to_string(),
+        instance: w.worker_instance_id.to_string(),
+        namespace: w.namespace.to_string(),
+        lanes: w.lanes.iter().map(|l| l.to_string()).collect(),
+        last_heartbeat_at: w.last_heartbeat_ms.0,
+        ttl_ms: w.liveness_ttl_ms,
+    }
 }
 
 #[server(prefix = "/api", endpoint = "list_lanes", output = crate::api::codec::PostcardAnswer)]
 pub async fn list_lanes() -> Result<Vec<String>, AppError> {
-    let c = crate::state::conn()?;
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = crate::state::timed("list_lanes", c.backend.list_lanes(cursor, 500)).await?;
-        out.extend(page.lanes.into_iter().map(|l| l.to_string()));
-        match page.next_cursor {
-            Some(n) if out.len() < 10_000 => cursor = Some(n),
-            _ => return Ok(out),
+    use crate::api::read::Call;
+    super::read::read(|c| async move {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = c.backend.list_lanes(cursor, 500).timed("list_lanes").await?;
+            out.extend(page.lanes.into_iter().map(|l| l.to_string()));
+            match page.next_cursor {
+                Some(n) if out.len() < 10_000 => cursor = Some(n),
+                _ => return Ok(out),
+            }
         }
-    }
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]

@@ -12,6 +12,8 @@ pub mod flows;
 pub mod jump;
 pub mod leases;
 pub mod overview;
+#[cfg(feature = "ssr")]
+pub(crate) mod read;
 pub mod session;
 pub mod states;
 pub mod status;

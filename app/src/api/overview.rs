@@ -103,63 +103,69 @@ pub struct OverviewView {
 
 #[server(prefix = "/api", endpoint = "get_overview", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_overview() -> Result<OverviewView, AppError> {
-    use ff_board_engine::backend::ExecQuery;
     use ff_board_engine::throughput::{self, OUTCOMES};
-    let c = crate::state::conn()?;
-    let now = ff_core::types::TimestampMs::now().0;
+    super::read::read(|c| async move {
+        let now = ff_core::types::TimestampMs::now().0;
+        let series = throughput::global();
+        let hour = series.last_hour(now);
+        let mut counts = stored_counts(&c).await?;
+        counts.extend(RECENT.map(|state| {
+            let slot = OUTCOMES.iter().position(|o| *o == state.as_str()).unwrap_or(OUTCOMES.len() - 1);
+            StateCount { state, count: hour.iter().map(|(_, c)| c[slot] as usize).sum(), more: false, last_hour: true }
+        }));
+        let oldest_waiting = c.reads.suspended(None, LISTED).await?.rows.into_iter();
+        let (expired_leases, expired_more) = expired(&c, now).await?;
+        let breached = super::budgets::list_budgets().await?;
+        let keys = |rows: Vec<throughput::KeyHour>| {
+            rows.into_iter().map(|r| KeyHourView { key: r.key, totals: r.totals.to_vec(), per_minute: r.per_minute }).collect()
+        };
+        Ok(OverviewView {
+            counts,
+            outcomes: OUTCOMES.iter().map(|s| (*s).to_owned()).collect(),
+            minutes: hour.into_iter().map(|(at, c)| MinuteView { at, counts: c.to_vec() }).collect(),
+            counting_since: series.since(),
+            oldest_waiting: oldest_waiting
+                .map(|s| Waiting { execution_id: s.exec.id.to_string(), reason: s.reason.unwrap_or_default(), since: s.suspended_at })
+                .collect(),
+            expired_leases,
+            expired_more,
+            breached: breached.into_iter().filter(|b| b.breach_count > 0 || b.soft_breach_count > 0).map(burn_down).collect(),
+            retries_counted: c.kind == ff_board_engine::connect::BackendKind::Valkey,
+            lanes: keys(series.by_lane(now, BUSIEST)),
+            namespaces: keys(series.by_namespace(now, BUSIEST)),
+        })
+    })
+    .await
+}
+
+/// The capped counts of [`COUNTED`]: one list page each.
+#[cfg(feature = "ssr")]
+async fn stored_counts(c: &ff_board_engine::connect::Connected) -> Result<Vec<StateCount>, AppError> {
     let mut counts = Vec::new();
     for state in COUNTED {
-        let q = ExecQuery { state: ff_board_engine::backend::public_state(state), ..Default::default() };
+        let q = ff_board_engine::backend::ExecQuery { state: ff_board_engine::backend::public_state(state), ..Default::default() };
         let page = c.reads.executions(&q, None, COUNT_CAP).await?;
         counts.push(StateCount { state, count: page.rows.len(), more: page.next.is_some(), last_hour: false });
     }
-    let series = throughput::global();
-    let hour = series.last_hour(now);
-    for state in RECENT {
-        let slot = OUTCOMES.iter().position(|o| *o == state.as_str()).unwrap_or(OUTCOMES.len() - 1);
-        let count = hour.iter().map(|(_, c)| c[slot] as usize).sum();
-        counts.push(StateCount { state, count, more: false, last_hour: true });
-    }
-    let minutes = hour.into_iter().map(|(at, c)| MinuteView { at, counts: c.to_vec() }).collect();
-    let oldest_waiting = c
+    Ok(counts)
+}
+
+/// Leases past their expiry among the first page of active ones, longest
+/// expired first: at most [`LISTED`], and whether there were more.
+#[cfg(feature = "ssr")]
+async fn expired(c: &ff_board_engine::connect::Connected, now: i64) -> Result<(Vec<StuckLease>, bool), AppError> {
+    let mut expired: Vec<StuckLease> = c
         .reads
-        .suspended(None, LISTED)
+        .leases(COUNT_CAP)
         .await?
-        .rows
         .into_iter()
-        .map(|s| Waiting { execution_id: s.exec.id.to_string(), reason: s.reason.unwrap_or_default(), since: s.suspended_at })
-        .collect();
-    let leases = c.reads.leases(COUNT_CAP).await?;
-    let mut expired: Vec<StuckLease> = leases
-        .iter()
         .filter(|l| l.expires_at < now)
-        .map(|l| StuckLease { execution_id: l.exec.id.to_string(), holder: l.holder.clone(), expired_at: l.expires_at })
+        .map(|l| StuckLease { execution_id: l.exec.id.to_string(), holder: l.holder, expired_at: l.expires_at })
         .collect();
     expired.sort_by_key(|l| l.expired_at);
-    let expired_more = expired.len() > LISTED;
+    let more = expired.len() > LISTED;
     expired.truncate(LISTED);
-    let breached = super::budgets::list_budgets()
-        .await?
-        .into_iter()
-        .filter(|b| b.breach_count > 0 || b.soft_breach_count > 0)
-        .map(burn_down)
-        .collect();
-    let keys = |rows: Vec<throughput::KeyHour>| {
-        rows.into_iter().map(|r| KeyHourView { key: r.key, totals: r.totals.to_vec(), per_minute: r.per_minute }).collect()
-    };
-    Ok(OverviewView {
-        counts,
-        outcomes: OUTCOMES.iter().map(|s| (*s).to_owned()).collect(),
-        minutes,
-        counting_since: series.since(),
-        oldest_waiting,
-        expired_leases: expired,
-        expired_more,
-        breached,
-        retries_counted: c.kind == ff_board_engine::connect::BackendKind::Valkey,
-        lanes: keys(series.by_lane(now, BUSIEST)),
-        namespaces: keys(series.by_namespace(now, BUSIEST)),
-    })
+    Ok((expired, more))
 }
 
 /// A breached budget with the usage of its most used dimension (relative

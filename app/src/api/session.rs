@@ -139,6 +139,7 @@ pub use crate::api::audit_types::AuditRow;
 #[server(prefix = "/api", endpoint = "list_audit", output = crate::api::codec::PostcardAnswer)]
 pub async fn list_audit(user: Option<String>, action: Option<String>, target: Option<String>) -> Result<Vec<AuditRow>, AppError> {
     use ff_board_engine::audit::AuditFilter;
+    use ff_board_engine::{Store, StoreError};
     let me = crate::state::actor().ok_or_else(|| AppError::Unauthorized("sign in to read the audit log".into()))?;
     // Every signed-in user sees the entries of one flow, execution or
     // budget (their pages); searching the whole log is for admins.
@@ -151,13 +152,13 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
             crate::security::record(Refusal::AuditRead, &me.user, me.role.as_str(), &format!("asked for target {asked:?}"));
         })?)
     };
-    let c = crate::state::conn()?;
-    let audit = crate::state::audit(&c).await?;
     let nonempty = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let rows = audit
-        .list(&AuditFilter { user: nonempty(user), action: nonempty(action), target_contains: nonempty(target), limit: 500 })
-        .await
-        .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?;
+    let filter = AuditFilter { user: nonempty(user), action: nonempty(action), target_contains: nonempty(target), limit: 500 };
+    let rows = super::read::read(|c| async move {
+        let audit = crate::state::audit(&c).await?;
+        Ok(audit.list(&filter).await.map_err(StoreError::at(Store::Audit, "list"))?)
+    })
+    .await?;
     Ok(rows
         .into_iter()
         .filter(|e| exact.as_deref().is_none_or(|id| crate::api::session::in_scope(&e.target, id)))

@@ -66,9 +66,10 @@ pub async fn get_board_info() -> Result<BoardInfo, AppError> {
 #[server(prefix = "/api", endpoint = "get_status", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_status() -> Result<StatusView, AppError> {
     let info = get_board_info().await?;
-    let c = crate::state::conn()?;
-    let caps = c.backend.capabilities();
-    Ok(StatusView { info, partitions: c.partitions.num_flow_partitions, supports: supports_table(&caps.supports) })
+    super::read::read(|c| async move {
+        Ok(StatusView { info, partitions: c.partitions.num_flow_partitions, supports: supports_table(&c.backend.capabilities().supports) })
+    })
+    .await
 }
 
 /// `Supports` has only flat bools and no serde: read them off its Debug

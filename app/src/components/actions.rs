@@ -14,6 +14,7 @@ use crate::api::actions::{
 };
 use crate::api::approvals::{Decision, Plan};
 use crate::auth::{Actor, Role};
+use crate::components::card::Card;
 use crate::components::form::{self, PostForm};
 use crate::components::gate::GateSummary;
 use crate::components::text::{execution_href, short_id};
@@ -119,7 +120,7 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
     });
     let _ = (execution_action, decide_waitpoint);
     view! {
-        <section data-testid="execution-actions" class="mb-4 space-y-3 rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
+        <Card class="mb-4 space-y-3 p-4" attr:data-testid="execution-actions">
             <h2 class="text-lg font-semibold">"Actions"</h2>
             <Outcome value=last/>
             <Suspense fallback=|| ()>
@@ -130,7 +131,7 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                     let gate = match p.gate.clone() {
                         Ok(Some(g)) => Some(view! { <GateSummary gate=g now=now/> }.into_any()),
                         Ok(None) => None,
-                        Err(e) => Some(view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e}</p> }.into_any()),
+                        Err(e) => Some(view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e.to_string()}</p> }.into_any()),
                     };
                     let Some(actor) = can(&p.actor, Role::Operator) else {
                         let waits = p.waitpoints.iter().map(|w| view! {
@@ -170,7 +171,7 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                     }.into_any()
                 })}
             </Suspense>
-        </section>
+        </Card>
     }
 }
 
@@ -307,6 +308,18 @@ pub fn FlowCancel(id: Signal<String>) -> impl IntoView {
     }
 }
 
+/// A labelled choice of `(value, words)`, the first selected.
+#[component]
+fn Choice(label: &'static str, name: &'static str, options: &'static [(&'static str, &'static str)]) -> impl IntoView {
+    view! {
+        <label class="block text-xs text-slate-500">{label}
+            <select name=name class=INPUT>
+                {options.iter().map(|(value, words)| view! { <option value=*value>{*words}</option> }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
 #[component]
 fn FlowCancelForm(id: Signal<String>, actor: Option<Actor>) -> impl IntoView {
     let act = ServerAction::<CancelFlowAction>::new();
@@ -329,20 +342,8 @@ fn FlowCancelForm(id: Signal<String>, actor: Option<Actor>) -> impl IntoView {
                 </Suspense>
                 <PostForm act=act read=form::cancel_flow_action>
                     <input type="hidden" name="flow_id" value=id.get_untracked()/>
-                    <label class="block text-xs text-slate-500">"Members"
-                        <select name="policy" class=INPUT>
-                            <option value="cancel_all">"cancel all members"</option>
-                            <option value="cancel_pending">"cancel members not yet running"</option>
-                            <option value="flow_only">"flow only (members keep running)"</option>
-                        </select>
-                    </label>
-                    <label class="block text-xs text-slate-500">"Wait"
-                        <select name="wait" class=INPUT>
-                            <option value="none">"return at once"</option>
-                            <option value="timeout">"wait up to the timeout below"</option>
-                            <option value="indefinite">"wait until every member is cancelled"</option>
-                        </select>
-                    </label>
+                    <Choice label="Members" name="policy" options=&[("cancel_all", "cancel all members"), ("cancel_pending", "cancel members not yet running"), ("flow_only", "flow only (members keep running)")]/>
+                    <Choice label="Wait" name="wait" options=&[("none", "return at once"), ("timeout", "wait up to the timeout below"), ("indefinite", "wait until every member is cancelled")]/>
                     <input type="hidden" name="timeout_ms" value="30000"/>
                     <Common csrf=actor.csrf.clone() key=format!("cancel_flow:{}", id.get_untracked())/>
                     <button type="submit" data-testid="cancel-flow-confirm" class=format!("{BTN} bg-red-600 text-white")>"Cancel flow"</button>

@@ -4,39 +4,36 @@ use leptos::prelude::*;
 
 use crate::api::session::{list_audit, AuditRow};
 use crate::api::states::AuditOutcome;
+use crate::components::feedback::rows_or;
 use crate::components::refresh::{now_ms, use_tick};
+use crate::components::table::DataTable;
 use crate::components::text::Time;
 
 #[component]
 pub fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
     let now = now_ms();
     view! {
-        <table class="w-full text-sm" data-testid="audit-table">
-            <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
-                <tr><th class="py-2">"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Reason"</th><th>"Outcome"</th></tr>
-            </thead>
-            <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                {rows.into_iter().map(|r| {
-                    let class = match &r.outcome {
-                        AuditOutcome::InProgress => "text-amber-700",
-                        AuditOutcome::Failed(_) | AuditOutcome::Refused => "text-red-700 dark:text-red-300",
-                        AuditOutcome::Done(_) | AuditOutcome::Other(_) => "text-green-700 dark:text-green-400",
-                    };
-                    let outcome = r.outcome.label();
-                    let (action, key) = (r.action.clone(), format!("key {}", r.idempotency_key));
-                    view! {
-                        <tr data-testid="audit-row" data-action=action title=key>
-                            <td class="py-1.5"><Time t=r.at_ms now=now/></td>
-                            <td>{r.user}<span class="text-xs text-slate-500">{format!(" ({})", r.role)}</span></td>
-                            <td class="font-mono text-xs">{r.action}</td>
-                            <td class="max-w-48 truncate font-mono text-xs" title=r.target.clone()>{r.target.clone()}</td>
-                            <td class="text-xs">{r.reason}</td>
-                            <td class=format!("text-xs {class}")>{outcome}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+        <DataTable head=&[("When", ""), ("Who", ""), ("Action", ""), ("Target", ""), ("Reason", ""), ("Outcome", "")] attr:data-testid="audit-table">
+            {rows.into_iter().map(|r| {
+                let class = match &r.outcome {
+                    AuditOutcome::InProgress => "text-amber-700",
+                    AuditOutcome::Failed(_) | AuditOutcome::Refused => "text-red-700 dark:text-red-300",
+                    AuditOutcome::Done(_) | AuditOutcome::Other(_) => "text-green-700 dark:text-green-400",
+                };
+                let outcome = r.outcome.label();
+                let (action, key) = (r.action.clone(), format!("key {}", r.idempotency_key));
+                view! {
+                    <tr data-testid="audit-row" data-action=action title=key>
+                        <td class="py-1.5"><Time t=r.at_ms now=now/></td>
+                        <td>{r.user}<span class="text-xs text-slate-500">{format!(" ({})", r.role)}</span></td>
+                        <td class="font-mono text-xs">{r.action}</td>
+                        <td class="max-w-48 truncate font-mono text-xs" title=r.target.clone()>{r.target.clone()}</td>
+                        <td class="text-xs">{r.reason}</td>
+                        <td class=format!("text-xs {class}")>{outcome}</td>
+                    </tr>
+                }
+            }).collect_view()}
+        </DataTable>
     }
 }
 
@@ -51,11 +48,7 @@ pub fn AuditTrail(target: Signal<String>) -> impl IntoView {
                 rows.await.ok().map(|rows| view! {
                     <section class="mt-6" data-testid="audit-trail">
                         <h2 class="mb-2 text-lg font-semibold">"Audit"</h2>
-                        {if rows.is_empty() {
-                            view! { <p class="text-sm text-slate-500">"No operator action on this yet."</p> }.into_any()
-                        } else {
-                            view! { <AuditTable rows=rows/> }.into_any()
-                        }}
+                        {rows_or(rows, "No operator action on this yet.", |rows| view! { <AuditTable rows=rows/> })}
                     </section>
                 })
             })}

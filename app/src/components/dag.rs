@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use crate::api::flows::{DagEdge, DagNode, EdgeGroupView};
-use crate::components::state::{glyph, node_colors};
+use crate::api::states::ExecState;
+use crate::components::state::Badge;
 use crate::components::chart::esc;
 use crate::components::text::{execution_href, short_id};
 
@@ -170,23 +171,24 @@ fn edge_color(state: &str) -> &'static str {
 
 /// Which member state a collapsed fan-out shows: the one that needs an
 /// operator first.
-fn urgency(state: &str) -> usize {
-    ["failed", "expired", "active", "suspended", "rate_limited", "waiting_children", "waiting", "delayed", "resumable", "cancelled", "skipped"]
+fn urgency(state: ExecState) -> usize {
+    use ExecState as S;
+    [S::Failed, S::Expired, S::Active, S::Suspended, S::RateLimited, S::WaitingChildren, S::Waiting, S::Delayed, S::Resumable, S::Cancelled, S::Skipped]
         .iter()
         .position(|s| *s == state)
         .unwrap_or(usize::MAX)
 }
 
-/// Members per state, most urgent first: `[("failed", 2), ("completed", 40)]`.
-fn state_counts(members: &[DagNode]) -> Vec<(&'static str, usize)> {
-    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+/// Members per state, most urgent first: `[(Failed, 2), (Completed, 40)]`.
+fn state_counts(members: &[DagNode]) -> Vec<(ExecState, usize)> {
+    let mut counts: Vec<(ExecState, usize)> = Vec::new();
     for m in members {
-        match counts.iter_mut().find(|(s, _)| *s == m.state.as_str()) {
+        match counts.iter_mut().find(|(s, _)| *s == m.state) {
             Some((_, n)) => *n += 1,
-            None => counts.push((m.state.as_str(), 1)),
+            None => counts.push((m.state, 1)),
         }
     }
-    counts.sort_by_key(|(s, _)| urgency(s));
+    counts.sort_by_key(|(s, _)| urgency(*s));
     counts
 }
 
@@ -242,7 +244,8 @@ fn svg(
             fanout(&mut o, g, x, y, expand_href);
             continue;
         }
-        let (fill, stroke) = node_colors(n.state.as_str());
+        let tone = Badge::from(n.state).tone;
+        let (fill, stroke) = tone.colors();
         let replayed = hot.contains(&n.execution_id);
         let (stroke, sw) = if replayed { ("#db2777", "3.5") } else { (stroke, "1.5") };
         let group = groups.get(&n.execution_id).map(|g| format!("{} · {}/{} {}", g.policy, g.satisfied, g.total, g.state));
@@ -263,7 +266,7 @@ fn svg(
             esc(&title),
             x + 8,
             y + 16,
-            glyph(n.state.as_str()),
+            tone.glyph(),
             esc(&label),
             x + 8,
             y + 31,
@@ -279,8 +282,8 @@ fn svg(
 fn fanout(o: &mut String, g: &Group, x: i64, y: i64, expand_href: &str) {
     use std::fmt::Write as _;
     let counts = state_counts(&g.members);
-    let (fill, stroke) = node_colors(counts.first().map_or("waiting", |c| c.0));
-    let summary = counts.iter().map(|(s, n)| format!("{n} {}", glyph(s))).collect::<Vec<_>>().join(" · ");
+    let (fill, stroke) = Badge::from(counts.first().map_or(ExecState::Waiting, |c| c.0)).tone.colors();
+    let summary = counts.iter().map(|(s, n)| format!("{n} {}", Badge::from(*s).tone.glyph())).collect::<Vec<_>>().join(" · ");
     let title = format!(
         "{} × {}: {}. Select to draw every member.",
         g.members.len(),
@@ -409,7 +412,7 @@ mod tests {
         assert_eq!(groups[0].members.len(), COLLAPSE_MIN);
         assert_eq!(n.len(), 4, "root, join, odd and the fan-out");
         assert_eq!(e.len(), 3, "root→odd, root→fan-out, fan-out→join");
-        assert_eq!(state_counts(&groups[0].members)[0], ("failed", 1));
+        assert_eq!(state_counts(&groups[0].members)[0], (ExecState::Failed, 1));
         // One member fewer: nothing is collapsed.
         let (n, e, groups) = collapse(&nodes[..nodes.len() - 1], &edges[..edges.len() - 2]);
         assert!(groups.is_empty());

@@ -1,5 +1,5 @@
 //! Error, empty and "not supported" states. An error panel also sets the
-//! page's HTTP status during SSR (400 / 404 / 501 / 503 / 502).
+//! page's HTTP status during SSR (400 / 404 / 501 / 503 / 502 / 504 / 500).
 use leptos::prelude::*;
 
 use crate::api::executions::Field;
@@ -31,6 +31,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::Unsupported { .. } => "Not supported by this backend",
         AppError::BackendDown { .. } => "Backend unavailable",
         AppError::Engine { .. } => "Engine call failed",
+        AppError::Store { .. } => "Board store failed",
         AppError::Timeout { .. } => "Backend too slow",
         AppError::TooMany(_) => "Too many attempts",
         AppError::Transport(_) => "Request failed",
@@ -54,6 +55,21 @@ pub fn Empty(#[prop(into)] title: String, #[prop(into)] hint: String) -> impl In
     }
 }
 
+/// The one line saying a part of a page has nothing to show.
+#[component]
+pub fn Nothing(text: &'static str) -> impl IntoView {
+    view! { <p class="text-sm text-slate-500">{text}</p> }
+}
+
+/// `rows` through `render`, or the line `none` when there are none.
+pub fn rows_or<T, V: IntoView + 'static>(rows: Vec<T>, none: &'static str, render: impl FnOnce(Vec<T>) -> V) -> AnyView {
+    if rows.is_empty() {
+        view! { <Nothing text=none/> }.into_any()
+    } else {
+        render(rows).into_any()
+    }
+}
+
 /// Render an optional read: its value, or "not supported by this backend".
 pub fn field_view<T: Clone + 'static, V: IntoView + 'static>(f: &Field<T>, render: impl FnOnce(T) -> V) -> AnyView {
     match f.clone() {
@@ -63,6 +79,51 @@ pub fn field_view<T: Clone + 'static, V: IntoView + 'static>(f: &Field<T>, rende
         }
         .into_any(),
         Field::Failed(e) => view! { <p class="text-sm text-red-700">"read failed: "{e}</p> }.into_any(),
+    }
+}
+
+/// A page's read: "Loading…" at first, then the error panel (titled
+/// `title` when the page names itself only once it has read) or `ok` of
+/// the value; a refresh swaps the content without a flash.
+pub fn loaded<T, V>(
+    data: Resource<Result<T, AppError>, crate::api::codec::Postcard>,
+    title: Option<&'static str>,
+    ok: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let ok = std::sync::Arc::new(ok);
+    view! {
+        <Transition fallback=Loading>
+            {move || {
+                let ok = ok.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { {title.map(|t| view! { <leptos_meta::Title text=t/> })}<ErrorPanel error=e/> }.into_any(),
+                        Ok(v) => ok(v).into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// A page that names itself `title` (tab and heading) and shows one read.
+pub fn titled<T, V>(
+    title: &'static str,
+    data: Resource<Result<T, AppError>, crate::api::codec::Postcard>,
+    ok: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <leptos_meta::Title text=title/>
+        <h1 class="mb-4 text-2xl font-semibold">{title}</h1>
+        {loaded(data, None, ok)}
     }
 }
 

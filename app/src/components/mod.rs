@@ -1,9 +1,10 @@
-//! Shared widgets: the page layout, forms, state badges, ids, times, the DAG, the
-//! budget bars and the error / empty states.
+//! Shared widgets: the page layout, cards, data tables, forms, state
+//! badges, ids, times, the DAG, the budget bars and the error / empty states.
 pub mod actions;
 pub mod audit;
 pub mod budget_bar;
 pub mod bulk;
+pub mod card;
 pub mod chart;
 pub mod dag;
 pub mod feedback;
@@ -14,4 +15,5 @@ pub mod live;
 pub mod refresh;
 pub mod shortcuts;
 pub mod state;
+pub mod table;
 pub mod text;

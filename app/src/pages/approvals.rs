@@ -5,11 +5,14 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::approvals::list_approvals;
-use crate::components::feedback::{Empty, ErrorPanel, Loading};
+use crate::api::approvals::{list_approvals, ApprovalRow, WaitpointView};
+use crate::api::states::ExecState;
+use crate::components::card::CARD;
+use crate::components::feedback::{loaded, Empty};
 use crate::components::gate::GateSummary;
 use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
+use crate::components::table::NextPage;
 use crate::components::text::{execution_href, flow_href, Id, Time};
 
 #[component]
@@ -20,68 +23,77 @@ pub fn ApprovalsPage() -> impl IntoView {
     let all = move || query.get().get("all").is_some_and(|v| v == "1");
     let data = crate::api::codec::resource(move || (cursor(), all(), tick.get()), |(c, all, _)| list_approvals(c, all));
     view! {
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                let now = now_ms();
-                match data.await {
-                    Err(e) => view! { <Title text="Approvals"/><ErrorPanel error=e/> }.into_any(),
-                    Ok(page) if page.rows.is_empty() => view! {
-                        <Title text="Approvals"/>
-                        <h1 class="mb-4 text-2xl font-semibold">"Approvals"</h1>
-                        {toggle(all(), page.hidden)}
-                        {pager(page.next_cursor.clone(), all())}
-                        <Empty title="Nothing is waiting for approval" hint="Executions suspended on a pending waitpoint show up here, oldest first."/>
-                    }.into_any(),
-                    Ok(page) => view! {
-                        <Title text=format!("Approvals ({}{})", page.rows.len(), if page.next_cursor.is_some() { "+" } else { "" })/>
-                        <h1 class="mb-4 text-2xl font-semibold">"Approvals "<span class="text-slate-500">{count_label(page.rows.len(), page.next_cursor.is_some())}</span></h1>
-                        {toggle(all(), page.hidden)}
-                        {pager(page.next_cursor.clone(), all())}
-                        <ul class="space-y-3">
-                            {page.rows.into_iter().map(|r| view! {
-                                <li data-testid="approval-row" data-execution-id=r.execution_id.clone() data-needed=r.gate.as_ref().ok().and_then(|g| g.as_ref()).map(|g| g.needed.to_string()) class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
-                                    <div class="flex flex-wrap items-center gap-3 text-sm">
-                                        <StateBadge state="suspended"/>
-                                        <Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/>
-                                        {r.flow_id.clone().map(|f| view! { <span class="text-slate-500">"flow "</span><Id id=f.clone() href=flow_href(&f)/> })}
-                                        <span class="text-slate-500">{format!("{} · {}", r.namespace, r.lane)}</span>
-                                        <span class="flex-1"></span>
-                                        <span class="text-slate-500">"suspended "<Time t=r.suspended_at now=now/></span>
-                                    </div>
-                                    <p class="mt-2 text-sm"><span class="text-slate-500">"Reason: "</span><span data-testid="approval-reason" class="font-medium">{r.reason.clone()}</span>
-                                        <a class="ml-3 text-sm text-blue-700 underline dark:text-blue-300" href=execution_href(&r.execution_id)>"Review & decide →"</a>
-                                    </p>
-                                    <div class="mt-2">{match r.gate.clone() {
-                                        Ok(Some(g)) => view! { <GateSummary gate=g now=now/> }.into_any(),
-                                        Ok(None) => ().into_any(),
-                                        Err(e) => view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e}</p> }.into_any(),
-                                    }}</div>
-                                    {match r.waitpoints.clone() {
-                                        Err(e) => view! { <p class="mt-2 text-sm italic text-slate-500">"waitpoints: "{e}</p> }.into_any(),
-                                        Ok(wps) if wps.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No pending waitpoint."</p> }.into_any(),
-                                        Ok(wps) => view! {
-                                            <table class="mt-2 w-full text-sm">
-                                                <thead class="text-left text-xs uppercase text-slate-500"><tr><th>"Waitpoint key"</th><th>"Waits for"</th><th>"State"</th><th class="text-right">"Times out"</th></tr></thead>
-                                                <tbody>
-                                                    {wps.into_iter().map(|w| view! {
-                                                        <tr data-testid="waitpoint">
-                                                            <td class="font-mono text-xs">{w.key}</td>
-                                                            <td data-testid="waits-for">{w.waits_for}</td>
-                                                            <td><StateBadge state=w.state/></td>
-                                                            <td class="text-right">{match w.expires_at { Some(t) => view! { <Time t=t now=now/> }.into_any(), None => view! { <span class="text-slate-500">"never"</span> }.into_any() }}</td>
-                                                        </tr>
-                                                    }).collect_view()}
-                                                </tbody>
-                                            </table>
-                                        }.into_any(),
-                                    }}
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(data, Some("Approvals"), move |page| if page.rows.is_empty() {
+            view! {
+                <Title text="Approvals"/>
+                <h1 class="mb-4 text-2xl font-semibold">"Approvals"</h1>
+                {toggle(all(), page.hidden)}
+                {pager(page.next_cursor.clone(), all())}
+                <Empty title="Nothing is waiting for approval" hint="Executions suspended on a pending waitpoint show up here, oldest first."/>
+            }.into_any()
+        } else {
+            view! {
+                <Title text=format!("Approvals ({}{})", page.rows.len(), if page.next_cursor.is_some() { "+" } else { "" })/>
+                <h1 class="mb-4 text-2xl font-semibold">"Approvals "<span class="text-slate-500">{count_label(page.rows.len(), page.next_cursor.is_some())}</span></h1>
+                {toggle(all(), page.hidden)}
+                {pager(page.next_cursor.clone(), all())}
+                <ul class="space-y-3">
+                    {page.rows.into_iter().map(|r| view! { <Approval r=r/> }).collect_view()}
+                </ul>
+            }.into_any()
+        })}
+    }
+}
+
+/// One suspended execution: where it runs, why it waits, its gate and its
+/// pending waitpoints.
+#[component]
+fn Approval(r: ApprovalRow) -> impl IntoView {
+    let now = now_ms();
+    view! {
+        <li data-testid="approval-row" data-execution-id=r.execution_id.clone() data-needed=r.gate.as_ref().ok().and_then(|g| g.as_ref()).map(|g| g.needed.to_string()) class=format!("{CARD} p-4")>
+            <div class="flex flex-wrap items-center gap-3 text-sm">
+                <StateBadge state=ExecState::Suspended/>
+                <Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/>
+                {r.flow_id.clone().map(|f| view! { <span class="text-slate-500">"flow "</span><Id id=f.clone() href=flow_href(&f)/> })}
+                <span class="text-slate-500">{format!("{} · {}", r.namespace, r.lane)}</span>
+                <span class="flex-1"></span>
+                <span class="text-slate-500">"suspended "<Time t=r.suspended_at now=now/></span>
+            </div>
+            <p class="mt-2 text-sm"><span class="text-slate-500">"Reason: "</span><span data-testid="approval-reason" class="font-medium">{r.reason.clone()}</span>
+                <a class="ml-3 text-sm text-blue-700 underline dark:text-blue-300" href=execution_href(&r.execution_id)>"Review & decide →"</a>
+            </p>
+            <div class="mt-2">{match r.gate.clone() {
+                Ok(Some(g)) => view! { <GateSummary gate=g now=now/> }.into_any(),
+                Ok(None) => ().into_any(),
+                Err(e) => view! { <p class="text-sm text-red-700" data-testid="gate-error">"gate: "{e.to_string()}</p> }.into_any(),
+            }}</div>
+            {match r.waitpoints {
+                Err(e) => view! { <p class="mt-2 text-sm italic text-slate-500">"waitpoints: "{e.to_string()}</p> }.into_any(),
+                Ok(wps) if wps.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No pending waitpoint."</p> }.into_any(),
+                Ok(wps) => view! { <Waitpoints wps=wps now=now/> }.into_any(),
+            }}
+        </li>
+    }
+}
+
+/// The pending waitpoints of a suspended execution.
+#[component]
+fn Waitpoints(wps: Vec<WaitpointView>, now: i64) -> impl IntoView {
+    view! {
+        <table class="mt-2 w-full text-sm">
+            <thead class="text-left text-xs uppercase text-slate-500"><tr><th>"Waitpoint key"</th><th>"Waits for"</th><th>"State"</th><th class="text-right">"Times out"</th></tr></thead>
+            <tbody>
+                {wps.into_iter().map(|w| view! {
+                    <tr data-testid="waitpoint">
+                        <td class="font-mono text-xs">{w.key}</td>
+                        <td data-testid="waits-for">{w.waits_for}</td>
+                        <td><StateBadge state=w.state/></td>
+                        <td class="text-right">{match w.expires_at { Some(t) => view! { <Time t=t now=now/> }.into_any(), None => view! { <span class="text-slate-500">"never"</span> }.into_any() }}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 
@@ -92,8 +104,9 @@ fn count_label(n: usize, more: bool) -> String {
 
 /// The link to the next page, when there is one.
 fn pager(next: Option<String>, all: bool) -> impl IntoView {
-    next.map(|c| view! {
-        <p class="mb-3 text-sm"><a data-testid="next-page" class="text-blue-700 hover:underline dark:text-blue-300" href=format!("/approvals?cursor={}{}", crate::components::text::encode(&c), if all { "&all=1" } else { "" })>"Next page →"</a></p>
+    next.map(|c| {
+        let href = format!("/approvals?cursor={}{}", crate::components::text::encode(&c), if all { "&all=1" } else { "" });
+        view! { <p class="mb-3 text-sm"><NextPage href=href/></p> }
     })
 }
 

@@ -9,7 +9,8 @@ use crate::api::budgets::{budget_detail, list_budgets, BudgetView};
 use crate::components::actions::BudgetReset;
 use crate::components::budget_bar::BudgetBar;
 use crate::components::chart::usage_chart;
-use crate::components::feedback::{Empty, ErrorPanel, Loading};
+use crate::components::card::Card;
+use crate::components::feedback::{loaded, titled, Empty};
 use crate::components::refresh::use_tick;
 use crate::components::refresh::now_ms;
 use crate::components::text::{decode, encode, Time};
@@ -27,25 +28,15 @@ fn when(raw: Option<String>, none: &'static str) -> AnyView {
 pub fn BudgetsPage() -> impl IntoView {
     let tick = use_tick(3000);
     let data = crate::api::codec::resource(move || tick.get(), |_| list_budgets());
-    view! {
-        <Title text="Budgets"/>
-        <h1 class="mb-4 text-2xl font-semibold">"Budgets"</h1>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(list) if list.is_empty() => view! {
-                        <Empty title="No budgets" hint="Budgets created with create_budget appear here with their usage."/>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <div class="grid gap-4 md:grid-cols-2">
-                            {list.into_iter().map(|b| view! { <BudgetCard budget=b link=true/> }).collect_view()}
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
-    }
+    titled("Budgets", data, |list| if list.is_empty() {
+        view! { <Empty title="No budgets" hint="Budgets created with create_budget appear here with their usage."/> }.into_any()
+    } else {
+        view! {
+            <div class="grid gap-4 md:grid-cols-2">
+                {list.into_iter().map(|b| view! { <BudgetCard budget=b link=true/> }).collect_view()}
+            </div>
+        }.into_any()
+    })
 }
 
 #[component]
@@ -57,14 +48,7 @@ pub fn BudgetPage() -> impl IntoView {
     view! {
         <Title text="Budget"/>
         <a href="/budgets" class="text-sm text-blue-700 hover:underline dark:text-blue-300">"← Budgets"</a>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(b) => view! { <div class="mt-2 max-w-2xl"><BudgetCard budget=b link=false/></div> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(data, None, |b| view! { <div class="mt-2 max-w-2xl"><BudgetCard budget=b link=false/></div> })}
         <div class="max-w-2xl"><BudgetReset id=Signal::derive(id)/></div>
     }
 }
@@ -78,7 +62,7 @@ fn BudgetCard(budget: BudgetView, link: bool) -> impl IntoView {
         view! { <h1 class="font-mono text-lg font-semibold">{b.budget_id.clone()}</h1> }.into_any()
     };
     view! {
-        <section data-testid="budget" data-budget-id=b.budget_id.clone() class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
+        <Card class="p-4" attr:data-testid="budget" attr:data-budget-id=b.budget_id.clone()>
             <div class="mb-3 flex items-baseline justify-between gap-2">
                 {title}
                 <span class="text-xs text-slate-500">{format!("{} · {}", b.scope, b.enforcement)}</span>
@@ -99,6 +83,6 @@ fn BudgetCard(budget: BudgetView, link: bool) -> impl IntoView {
                     view! { <div inner_html=usage_chart(&h.name, &h.points, dim.and_then(|d| d.soft), dim.and_then(|d| d.hard), now)></div> }
                 }).collect_view()
             })}
-        </section>
+        </Card>
     }
 }

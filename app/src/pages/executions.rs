@@ -3,12 +3,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::executions::list_executions;
+use crate::api::executions::{list_executions, ExecutionRow};
 use crate::api::states::ExecState;
 use crate::components::bulk::BulkPanel;
-use crate::components::feedback::{Empty, ErrorPanel, Loading};
+use crate::components::feedback::{loaded, Empty};
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::state::StateBadge;
+use crate::components::table::{DataTable, Footer, R};
 use crate::components::text::{encode, execution_href, flow_href, Id, Time};
 
 #[component]
@@ -38,42 +39,36 @@ pub fn ExecutionsPage() -> impl IntoView {
         </div>
         <BulkPanel state=Signal::derive(state) open=Signal::derive(move || query.get().get("bulk").as_deref() == Some("1"))
             open_href=Signal::derive(move || format!("/executions?state={}&bulk=1", encode(&state().unwrap_or_default())))/>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                let now = now_ms();
-                match data.await {
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(list) if list.rows.is_empty() => view! {
-                        <Empty title="No executions" hint="Nothing has been submitted to this backend yet."/>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <table class="w-full text-sm">
-                            <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
-                                <tr><th class="py-2">"Execution"</th><th>"Flow"</th><th>"State"</th><th>"Lane"</th><th>"Namespace"</th><th class="text-right">"Attempts"</th><th class="text-right">"Changed"</th></tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                                {list.rows.into_iter().map(|r| view! {
-                                    <tr data-testid="execution-row" data-execution-id=r.execution_id.clone()>
-                                        <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
-                                        <td>{r.flow_id.map(|f| view! { <Id id=f.clone() href=flow_href(&f)/> })}</td>
-                                        <td><StateBadge state=r.state/></td>
-                                        <td>{r.lane}</td>
-                                        <td class="text-slate-600 dark:text-slate-400">{r.namespace}</td>
-                                        <td class="text-right tabular-nums">{r.attempts}</td>
-                                        <td class="text-right"><Time t=r.last_mutation_at now=now/></td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        <div class="mt-3 flex justify-between text-sm text-slate-500">
-                            <span data-testid="page-note">{if list.cut_short { "stopped after the scan limit: more may match on the next page" } else { "" }}</span>
-                            {list.next_cursor.map(|c| view! {
-                                <a data-testid="next-page" class="text-blue-700 hover:underline dark:text-blue-300" href=format!("/executions?cursor={}{}{}", encode(&c), state().map(|s| format!("&state={s}")).unwrap_or_default(), lane().map(|l| format!("&lane={}", encode(&l))).unwrap_or_default())>"Next page →"</a>
-                            })}
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(data, None, move |list| if list.rows.is_empty() {
+            view! { <Empty title="No executions" hint="Nothing has been submitted to this backend yet."/> }.into_any()
+        } else {
+            let next = list.next_cursor.clone().map(|c| {
+                format!("/executions?cursor={}{}{}", encode(&c), state().map(|s| format!("&state={s}")).unwrap_or_default(), lane().map(|l| format!("&lane={}", encode(&l))).unwrap_or_default())
+            });
+            view! {
+                <ExecutionTable rows=list.rows/>
+                <Footer note=if list.cut_short { "stopped after the scan limit: more may match on the next page".into() } else { String::new() } next=next/>
+            }.into_any()
+        })}
+    }
+}
+
+#[component]
+fn ExecutionTable(rows: Vec<ExecutionRow>) -> impl IntoView {
+    let now = now_ms();
+    view! {
+        <DataTable head=&[("Execution", ""), ("Flow", ""), ("State", ""), ("Lane", ""), ("Namespace", ""), ("Attempts", R), ("Changed", R)]>
+            {rows.into_iter().map(|r| view! {
+                <tr data-testid="execution-row" data-execution-id=r.execution_id.clone()>
+                    <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
+                    <td>{r.flow_id.map(|f| view! { <Id id=f.clone() href=flow_href(&f)/> })}</td>
+                    <td><StateBadge state=r.state/></td>
+                    <td>{r.lane}</td>
+                    <td class="text-slate-600 dark:text-slate-400">{r.namespace}</td>
+                    <td class="text-right tabular-nums">{r.attempts}</td>
+                    <td class="text-right"><Time t=r.last_mutation_at now=now/></td>
+                </tr>
+            }).collect_view()}
+        </DataTable>
     }
 }

@@ -4,11 +4,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::flows::{list_flows, FlowsQuery};
+use crate::api::flows::{list_flows, FlowRow, FlowsQuery};
 use crate::api::states::FlowState;
-use crate::components::feedback::{Empty, ErrorPanel, Loading};
+use crate::components::feedback::{loaded, Empty};
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::state::StateBadge;
+use crate::components::table::{DataTable, Footer, R};
 use crate::components::text::{flow_href, Id, Time};
 
 #[component]
@@ -26,48 +27,35 @@ pub fn FlowsPage() -> impl IntoView {
             <h1 class="text-2xl font-semibold">"Flows"</h1>
             {move || view! { <Filters current=q()/> }}
         </div>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                let now = now_ms();
-                match data.await {
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(list) if list.rows.is_empty() => view! {
-                        <Empty title="No flows match" hint="Clear the filters, or point the board at a backend where flows are being created (the embedded demo creates some every few seconds)."/>
-                    }.into_any(),
-                    Ok(list) => {
-                        let next = list.next_cursor.clone().map(|c| {
-                            let mut cur = q();
-                            cur.cursor = Some(c);
-                            href(&cur)
-                        });
-                        view! {
-                            <table class="w-full text-sm" data-testid="flows-table">
-                                <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
-                                    <tr><th class="py-2">"Flow"</th><th>"Kind"</th><th>"Namespace"</th><th>"State"</th><th class="text-right">"Members"</th><th class="text-right">"Edges"</th><th class="text-right">"Created"</th></tr>
-                                </thead>
-                                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                                    {list.rows.into_iter().map(|r| view! {
-                                        <tr data-testid="flow-row" data-flow-id=r.flow_id.clone() data-state=r.state.as_str() class="hover:bg-slate-100 dark:hover:bg-slate-900">
-                                            <td class="py-1.5"><Id id=r.flow_id.clone() href=flow_href(&r.flow_id)/></td>
-                                            <td>{r.kind}</td>
-                                            <td class="text-slate-600 dark:text-slate-400">{r.namespace}</td>
-                                            <td><StateBadge state=r.state.clone()/></td>
-                                            <td class="text-right tabular-nums">{r.node_count}</td>
-                                            <td class="text-right tabular-nums">{r.edge_count}</td>
-                                            <td class="text-right"><Time t=r.created_at now=now/></td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            <div class="mt-3 flex justify-between text-sm text-slate-500">
-                                <span>{if list.cut_short { "stopped after the scan limit: more may match on the next page".to_owned() } else { format!("{}, over {} partition(s)", list.order.describe(), list.partitions) }}</span>
-                                {next.map(|h| view! { <a data-testid="next-page" class="text-blue-700 hover:underline dark:text-blue-300" href=h>"Next page →"</a> })}
-                            </div>
-                        }.into_any()
-                    }
-                }
-            })}
-        </Transition>
+        {loaded(data, None, move |list| if list.rows.is_empty() {
+            view! { <Empty title="No flows match" hint="Clear the filters, or point the board at a backend where flows are being created (the embedded demo creates some every few seconds)."/> }.into_any()
+        } else {
+            let next = list.next_cursor.clone().map(|c| href(&FlowsQuery { cursor: Some(c), ..q() }));
+            view! {
+                <FlowTable rows=list.rows/>
+                <Footer note=if list.cut_short { "stopped after the scan limit: more may match on the next page".to_owned() } else { format!("{}, over {} partition(s)", list.order.describe(), list.partitions) } next=next/>
+            }.into_any()
+        })}
+    }
+}
+
+#[component]
+fn FlowTable(rows: Vec<FlowRow>) -> impl IntoView {
+    let now = now_ms();
+    view! {
+        <DataTable head=&[("Flow", ""), ("Kind", ""), ("Namespace", ""), ("State", ""), ("Members", R), ("Edges", R), ("Created", R)] attr:data-testid="flows-table">
+            {rows.into_iter().map(|r| view! {
+                <tr data-testid="flow-row" data-flow-id=r.flow_id.clone() data-state=r.state.as_str() class="hover:bg-slate-100 dark:hover:bg-slate-900">
+                    <td class="py-1.5"><Id id=r.flow_id.clone() href=flow_href(&r.flow_id)/></td>
+                    <td>{r.kind}</td>
+                    <td class="text-slate-600 dark:text-slate-400">{r.namespace}</td>
+                    <td><StateBadge state=r.state/></td>
+                    <td class="text-right tabular-nums">{r.node_count}</td>
+                    <td class="text-right tabular-nums">{r.edge_count}</td>
+                    <td class="text-right"><Time t=r.created_at now=now/></td>
+                </tr>
+            }).collect_view()}
+        </DataTable>
     }
 }
 

@@ -1,10 +1,10 @@
 //! /leases (active leases with holder and expiry countdown, expired leases,
 //! workers) and /lanes.
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use crate::api::leases::{get_leases, list_lanes, LeaseRow};
-use crate::components::feedback::{field_view, Empty, ErrorPanel, Loading};
+use crate::api::leases::{get_leases, list_lanes, LeaseRow, WorkerRow};
+use crate::components::feedback::{field_view, rows_or, titled, Empty};
+use crate::components::table::{DataTable, R};
 use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::text::{execution_href, Id, Time};
 
@@ -12,105 +12,75 @@ use crate::components::text::{execution_href, Id, Time};
 pub fn LeasesPage() -> impl IntoView {
     let tick = use_topic_tick(5_000, || "leases".to_owned());
     let data = crate::api::codec::resource(move || tick.get(), |_| get_leases());
-    view! {
-        <Title text="Leases & workers"/>
-        <h1 class="mb-4 text-2xl font-semibold">"Leases & workers"</h1>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                let now = now_ms();
-                match data.await {
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(v) => view! {
-                        <h2 class="mb-2 text-lg font-semibold">"Active leases "<span class="text-slate-500">{format!("({})", v.active.len())}</span></h2>
-                        {if v.active.is_empty() {
-                            view! { <Empty title="No active leases" hint="No worker holds an execution right now."/> }.into_any()
-                        } else {
-                            view! { <LeaseTable rows=v.active.clone() now=now testid="lease-row"/> }.into_any()
-                        }}
-                        <h2 class="mb-2 mt-6 text-lg font-semibold">"Expired leases"</h2>
-                        {field_view(&v.expired, move |rows| if rows.is_empty() {
-                            view! { <p class="text-sm text-slate-500">"No lease is past its expiry."</p> }.into_any()
-                        } else {
-                            view! { <LeaseTable rows=rows now=now testid="expired-row"/> }.into_any()
-                        })}
-                        <h2 class="mb-2 mt-6 text-lg font-semibold">"Workers"</h2>
-                        {field_view(&v.workers, move |rows| if rows.is_empty() {
-                            view! { <p class="text-sm text-slate-500">"No worker is registered."</p> }.into_any()
-                        } else {
-                            view! {
-                                <table class="w-full text-sm">
-                                    <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
-                                        <tr><th class="py-2">"Worker"</th><th>"Instance"</th><th>"Namespace"</th><th>"Lanes"</th><th class="text-right">"Last heartbeat"</th><th class="text-right">"Alive"</th></tr>
-                                    </thead>
-                                    <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                                        {rows.into_iter().map(|w| {
-                                            let alive = now - w.last_heartbeat_at <= w.ttl_ms as i64;
-                                            view! {
-                                                <tr data-testid="worker-row">
-                                                    <td class="py-1.5">{w.worker_id}</td>
-                                                    <td class="font-mono text-xs">{w.instance}</td>
-                                                    <td>{w.namespace}</td>
-                                                    <td class="text-xs">{w.lanes.join(", ")}</td>
-                                                    <td class="text-right"><Time t=w.last_heartbeat_at now=now/></td>
-                                                    <td class="text-right">{if alive { "✓ alive" } else { "✕ stale" }}</td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            }.into_any()
-                        })}
-                    }.into_any(),
-                }
-            })}
-        </Transition>
-    }
+    titled("Leases & workers", data, |v| {
+        let now = now_ms();
+        view! {
+            <h2 class="mb-2 text-lg font-semibold">"Active leases "<span class="text-slate-500">{format!("({})", v.active.len())}</span></h2>
+            {if v.active.is_empty() {
+                view! { <Empty title="No active leases" hint="No worker holds an execution right now."/> }.into_any()
+            } else {
+                view! { <LeaseTable rows=v.active.clone() now=now testid="lease-row"/> }.into_any()
+            }}
+            <h2 class="mb-2 mt-6 text-lg font-semibold">"Expired leases"</h2>
+            {field_view(&v.expired, move |rows| rows_or(rows, "No lease is past its expiry.", move |rows| view! { <LeaseTable rows=rows now=now testid="expired-row"/> }))}
+            <h2 class="mb-2 mt-6 text-lg font-semibold">"Workers"</h2>
+            {field_view(&v.workers, move |rows| rows_or(rows, "No worker is registered.", move |rows| view! { <WorkerTable rows=rows now=now/> }))}
+        }
+    })
 }
 
 #[component]
 fn LeaseTable(rows: Vec<LeaseRow>, now: i64, testid: &'static str) -> impl IntoView {
     view! {
-        <table class="w-full text-sm">
-            <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
-                <tr><th class="py-2">"Execution"</th><th>"Holder"</th><th>"Lane"</th><th class="text-right">"Epoch"</th><th class="text-right">"Attempt"</th><th class="text-right">"Expires"</th></tr>
-            </thead>
-            <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                {rows.into_iter().map(|r| {
-                    let overdue = r.expires_at < now;
-                    view! {
-                        <tr data-testid=testid>
-                            <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
-                            <td class="font-mono text-xs">{r.holder}</td>
-                            <td>{r.lane}</td>
-                            <td class="text-right tabular-nums">{r.epoch}</td>
-                            <td class="text-right tabular-nums">{r.attempt_index}</td>
-                            <td class=if overdue { "text-right text-orange-700 font-semibold" } else { "text-right" }><Time t=r.expires_at now=now/></td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+        <DataTable head=&[("Execution", ""), ("Holder", ""), ("Lane", ""), ("Epoch", R), ("Attempt", R), ("Expires", R)]>
+            {rows.into_iter().map(|r| {
+                let overdue = r.expires_at < now;
+                view! {
+                    <tr data-testid=testid>
+                        <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
+                        <td class="font-mono text-xs">{r.holder}</td>
+                        <td>{r.lane}</td>
+                        <td class="text-right tabular-nums">{r.epoch}</td>
+                        <td class="text-right tabular-nums">{r.attempt_index}</td>
+                        <td class=if overdue { "text-right text-orange-700 font-semibold" } else { "text-right" }><Time t=r.expires_at now=now/></td>
+                    </tr>
+                }
+            }).collect_view()}
+        </DataTable>
+    }
+}
+
+#[component]
+fn WorkerTable(rows: Vec<WorkerRow>, now: i64) -> impl IntoView {
+    view! {
+        <DataTable head=&[("Worker", ""), ("Instance", ""), ("Namespace", ""), ("Lanes", ""), ("Last heartbeat", R), ("Alive", R)]>
+            {rows.into_iter().map(|w| {
+                let alive = now - w.last_heartbeat_at <= w.ttl_ms as i64;
+                view! {
+                    <tr data-testid="worker-row">
+                        <td class="py-1.5">{w.worker_id}</td>
+                        <td class="font-mono text-xs">{w.instance}</td>
+                        <td>{w.namespace}</td>
+                        <td class="text-xs">{w.lanes.join(", ")}</td>
+                        <td class="text-right"><Time t=w.last_heartbeat_at now=now/></td>
+                        <td class="text-right">{if alive { "✓ alive" } else { "✕ stale" }}</td>
+                    </tr>
+                }
+            }).collect_view()}
+        </DataTable>
     }
 }
 
 #[component]
 pub fn LanesPage() -> impl IntoView {
     let data = crate::api::codec::resource(|| (), |_| list_lanes());
-    view! {
-        <Title text="Lanes"/>
-        <h1 class="mb-4 text-2xl font-semibold">"Lanes"</h1>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(l) if l.is_empty() => view! { <Empty title="No lanes registered" hint="Lanes appear once executions are submitted to them."/> }.into_any(),
-                    Ok(l) => view! {
-                        <ul class="grid gap-2 sm:grid-cols-3">
-                            {l.into_iter().map(|n| view! { <li data-testid="lane" class="rounded border border-slate-200 bg-white px-3 py-2 font-mono text-sm dark:border-slate-800 dark:bg-slate-900">{n}</li> }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
-    }
+    titled("Lanes", data, |l| if l.is_empty() {
+        view! { <Empty title="No lanes registered" hint="Lanes appear once executions are submitted to them."/> }.into_any()
+    } else {
+        view! {
+            <ul class="grid gap-2 sm:grid-cols-3">
+                {l.into_iter().map(|n| view! { <li data-testid="lane" class="rounded border border-slate-200 bg-white px-3 py-2 font-mono text-sm dark:border-slate-800 dark:bg-slate-900">{n}</li> }).collect_view()}
+            </ul>
+        }.into_any()
+    })
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::live::LiveCtx;
+use crate::components::table::DataTable;
 use crate::components::text::{execution_href, flow_href, iso, Id};
 use crate::live::{Frame, LiveEvent};
 
@@ -51,16 +52,11 @@ pub fn LivePage() -> impl IntoView {
                 <dd data-testid=format!("live-source-{k}") class="text-slate-600 dark:text-slate-400">{s.describe()}</dd>
             }).collect_view()}
         </dl>
-        <table class="w-full text-sm" data-testid="live-feed">
-            <thead class="border-b border-slate-200 text-left text-xs uppercase text-slate-500 dark:border-slate-800">
-                <tr><th class="py-2 pr-4 text-right">"Seq"</th><th class="pr-4">"At"</th><th>"Kind"</th><th>"What"</th><th>"Execution"</th><th>"Flow"</th></tr>
-            </thead>
-            <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                <For each=rows key=|f| (f.epoch.clone(), f.seq) let:f>
-                    <Row f=f/>
-                </For>
-            </tbody>
-        </table>
+        <DataTable head=&[("Seq", "pr-4 text-right"), ("At", "pr-4"), ("Kind", ""), ("What", ""), ("Execution", ""), ("Flow", "")] attr:data-testid="live-feed">
+            <For each=rows key=|f| (f.epoch.clone(), f.seq) let:f>
+                <Row f=f/>
+            </For>
+        </DataTable>
     }
 }
 

@@ -3,33 +3,20 @@
 //! hour, the oldest executions waiting for a decision, expired leases
 //! nobody reclaimed, breached budgets. Refreshed by live events.
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use crate::api::overview::{get_overview, KeyHourView, OverviewView, COUNT_CAP};
+use crate::api::overview::{get_overview, BreachedBudget, KeyHourView, OverviewView, COUNT_CAP};
+use crate::components::card::{Card, CARD};
 use crate::components::chart::{sparkline, StackedBars};
-use crate::components::feedback::{ErrorPanel, Loading};
+use crate::components::feedback::{rows_or, titled};
 use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
 use crate::components::text::{execution_href, short_id, Id, Time};
-
-const CARD: &str = "rounded-lg border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900";
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let tick = use_topic_tick(10_000, || "all".to_owned());
     let data = crate::api::codec::resource(move || tick.get(), |_| get_overview());
-    view! {
-        <Title text="Overview"/>
-        <h1 class="mb-4 text-2xl font-semibold">"Overview"</h1>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(v) => body(v).into_any(),
-                }
-            })}
-        </Transition>
-    }
+    titled("Overview", data, body)
 }
 
 fn body(v: OverviewView) -> impl IntoView {
@@ -40,9 +27,9 @@ fn body(v: OverviewView) -> impl IntoView {
             {v.counts.into_iter().map(|c| {
                 let label = if c.more { format!("{}+", c.count) } else { c.count.to_string() };
                 view! {
-                    <a href=format!("/executions?state={}", c.state.as_str()) class=format!("{CARD} block hover:border-slate-400") data-testid="state-count" data-state=c.state.as_str()>
+                    <a href=format!("/executions?state={}", c.state.as_str()) class=format!("{CARD} p-3 block hover:border-slate-400") data-testid="state-count" data-state=c.state.as_str()>
                         <div class="text-2xl font-semibold tabular-nums">{label}</div>
-                        <StateBadge state=c.state.as_str()/>
+                        <StateBadge state=c.state/>
                         {c.last_hour.then(|| view! { <span class="ml-1 text-xs text-slate-500">"last hour"</span> })}
                     </a>
                 }
@@ -63,49 +50,52 @@ fn body(v: OverviewView) -> impl IntoView {
             <KeyTable title="By namespace" testid="by-namespace" filter="" outcomes=v.outcomes.clone() rows=v.namespaces/>
         </div>
         <div class="grid gap-3 lg:grid-cols-3">
-            <section class=CARD data-testid="oldest-waiting" aria-labelledby="ov-waiting">
-                <h2 id="ov-waiting" class="mb-2 font-medium"><a href="/approvals" class="hover:underline">"Waiting for a decision"</a></h2>
-                {if v.oldest_waiting.is_empty() {
-                    view! { <p class="text-sm text-slate-500">"Nothing is suspended."</p> }.into_any()
-                } else {
-                    view! { <ul class="space-y-1 text-sm">{v.oldest_waiting.into_iter().map(|w| view! {
-                        <li class="flex flex-wrap items-center gap-2"><Id id=w.execution_id.clone() href=execution_href(&w.execution_id)/><span class="text-slate-500">{w.reason}</span><span class="ml-auto text-xs"><Time t=w.since now=now/></span></li>
-                    }).collect_view()}</ul> }.into_any()
-                }}
-            </section>
-            <section class=CARD data-testid="expired-leases" aria-labelledby="ov-expired">
-                <h2 id="ov-expired" class="mb-2 font-medium"><a href="/leases" class="hover:underline">"Expired leases"</a></h2>
-                {if v.expired_leases.is_empty() {
-                    view! { <p class="text-sm text-slate-500">"No lease is past its expiry."</p> }.into_any()
-                } else {
-                    view! { <ul class="space-y-1 text-sm">{v.expired_leases.into_iter().map(|l| view! {
-                        <li class="flex flex-wrap items-center gap-2"><Id id=l.execution_id.clone() href=execution_href(&l.execution_id)/><span class="font-mono text-xs text-slate-500">{l.holder}</span><span class="ml-auto text-xs">"expired "<Time t=l.expired_at now=now/></span></li>
-                    }).collect_view()}</ul> }.into_any()
-                }}
+            <Listed id="ov-waiting" href="/approvals" title="Waiting for a decision" testid="oldest-waiting">
+                {rows_or(v.oldest_waiting, "Nothing is suspended.", move |rows| view! { <ul class="space-y-1 text-sm">{rows.into_iter().map(|w| view! {
+                    <li class="flex flex-wrap items-center gap-2"><Id id=w.execution_id.clone() href=execution_href(&w.execution_id)/><span class="text-slate-500">{w.reason}</span><span class="ml-auto text-xs"><Time t=w.since now=now/></span></li>
+                }).collect_view()}</ul> })}
+            </Listed>
+            <Listed id="ov-expired" href="/leases" title="Expired leases" testid="expired-leases">
+                {rows_or(v.expired_leases, "No lease is past its expiry.", move |rows| view! { <ul class="space-y-1 text-sm">{rows.into_iter().map(|l| view! {
+                    <li class="flex flex-wrap items-center gap-2"><Id id=l.execution_id.clone() href=execution_href(&l.execution_id)/><span class="font-mono text-xs text-slate-500">{l.holder}</span><span class="ml-auto text-xs">"expired "<Time t=l.expired_at now=now/></span></li>
+                }).collect_view()}</ul> })}
                 {v.expired_more.then(|| view! { <p class="mt-1 text-xs text-slate-500">"…and more: see Leases."</p> })}
-            </section>
-            <section class=CARD data-testid="breached-budgets" aria-labelledby="ov-budgets">
-                <h2 id="ov-budgets" class="mb-2 font-medium"><a href="/budgets" class="hover:underline">"Budgets over a limit"</a></h2>
-                {if v.breached.is_empty() {
-                    view! { <p class="text-sm text-slate-500">"No budget has been breached."</p> }.into_any()
-                } else {
-                    view! { <ul class="space-y-1 text-sm">{v.breached.into_iter().map(|b| view! {
-                        <li class="flex flex-wrap items-center gap-2">
-                            <a class="font-mono text-xs text-blue-700 hover:underline dark:text-blue-300" href=format!("/budgets/{}", b.budget_id) title=b.budget_id.clone()>{short_id(&b.budget_id)}</a>
-                            <span class="text-slate-500">{b.scope}</span>
-                            <span class="ml-auto text-xs">{format!("{} hard, {} soft breaches", b.hard, b.soft)}</span>
-                            {b.dimension.clone().map(|d| {
-                                let last = b.points.last().map_or(0, |p| p.1);
-                                let limit = b.limit.map_or_else(|| "no limit".to_owned(), |l| format!("limit {l}"));
-                                let label = format!("{d} over the last hour: now {last}, {limit}, {} samples", b.points.len());
-                                let line = sparkline(&b.points.iter().map(|p| p.1).collect::<Vec<_>>(), &label);
-                                view! { <span class="flex w-full items-center gap-2 text-xs text-slate-500"><span inner_html=line></span>{label}</span> }
-                            })}
-                        </li>
-                    }).collect_view()}</ul> }.into_any()
-                }}
-            </section>
+            </Listed>
+            <Listed id="ov-budgets" href="/budgets" title="Budgets over a limit" testid="breached-budgets">
+                {rows_or(v.breached, "No budget has been breached.", |rows| view! { <ul class="space-y-1 text-sm">{rows.into_iter().map(breached).collect_view()}</ul> })}
+            </Listed>
         </div>
+    }
+}
+
+/// A card of the overview's bottom row: a title linking to the page with
+/// all of it, then what is listed.
+#[component]
+fn Listed(id: &'static str, href: &'static str, title: &'static str, testid: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <Card class="p-3" attr:data-testid=testid attr:aria-labelledby=id>
+            <h2 id=id class="mb-2 font-medium"><a href=href class="hover:underline">{title}</a></h2>
+            {children()}
+        </Card>
+    }
+}
+
+/// A breached budget: its id, scope, breaches and the burn-down of its
+/// most used dimension.
+fn breached(b: BreachedBudget) -> impl IntoView {
+    view! {
+        <li class="flex flex-wrap items-center gap-2">
+            <a class="font-mono text-xs text-blue-700 hover:underline dark:text-blue-300" href=format!("/budgets/{}", b.budget_id) title=b.budget_id.clone()>{short_id(&b.budget_id)}</a>
+            <span class="text-slate-500">{b.scope}</span>
+            <span class="ml-auto text-xs">{format!("{} hard, {} soft breaches", b.hard, b.soft)}</span>
+            {b.dimension.clone().map(|d| {
+                let last = b.points.last().map_or(0, |p| p.1);
+                let limit = b.limit.map_or_else(|| "no limit".to_owned(), |l| format!("limit {l}"));
+                let label = format!("{d} over the last hour: now {last}, {limit}, {} samples", b.points.len());
+                let line = sparkline(&b.points.iter().map(|p| p.1).collect::<Vec<_>>(), &label);
+                view! { <span class="flex w-full items-center gap-2 text-xs text-slate-500"><span inner_html=line></span>{label}</span> }
+            })}
+        </li>
     }
 }
 
@@ -122,39 +112,35 @@ fn KeyTable(
 ) -> impl IntoView {
     view! {
         // Focusable: the table may scroll sideways, and keyboards must reach it.
-        <section class=format!("{CARD} overflow-x-auto") data-testid=testid aria-label=title tabindex="0">
+        <Card class="p-3 overflow-x-auto" attr:data-testid=testid attr:aria-label=title attr:tabindex="0">
             <h2 class="mb-2 font-medium">{title}" (last hour)"</h2>
-            {if rows.is_empty() {
-                view! { <p class="text-sm text-slate-500">"Nothing completed or retried since the board started counting."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="w-full text-sm">
-                        <thead><tr>
-                            <th class="text-left">{title.trim_start_matches("By ").to_owned()}</th>
-                            {outcomes.iter().map(|o| view! { <th class="px-1 text-right">{o.clone()}</th> }).collect_view()}
-                            <th class="text-left">"per minute"</th>
-                        </tr></thead>
-                        <tbody>
-                            {rows.into_iter().map(|r| {
-                                let name = if filter.is_empty() {
-                                    view! { <span class="font-mono text-xs">{r.key.clone()}</span> }.into_any()
-                                } else {
-                                    view! { <a class="font-mono text-xs text-blue-700 underline dark:text-blue-300" href=format!("/executions?{filter}={}", crate::components::text::encode(&r.key))>{r.key.clone()}</a> }.into_any()
-                                };
-                                let peak = r.per_minute.iter().max().copied().unwrap_or(0);
-                                let label = format!("{}: peak {peak} a minute, {} in the last minute", r.key, r.per_minute.last().copied().unwrap_or(0));
-                                view! {
-                                    <tr data-testid="key-row" data-key=r.key.clone()>
-                                        <td>{name}</td>
-                                        {r.totals.into_iter().map(|n| view! { <td class="px-1 text-right tabular-nums">{n}</td> }).collect_view()}
-                                        <td inner_html=sparkline(&r.per_minute.iter().map(|n| u64::from(*n)).collect::<Vec<_>>(), &label)></td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
-        </section>
+            {rows_or(rows, "Nothing completed or retried since the board started counting.", move |rows| view! {
+                <table class="w-full text-sm">
+                    <thead><tr>
+                        <th class="text-left">{title.trim_start_matches("By ").to_owned()}</th>
+                        {outcomes.iter().map(|o| view! { <th class="px-1 text-right">{o.clone()}</th> }).collect_view()}
+                        <th class="text-left">"per minute"</th>
+                    </tr></thead>
+                    <tbody>
+                        {rows.into_iter().map(|r| {
+                            let name = if filter.is_empty() {
+                                view! { <span class="font-mono text-xs">{r.key.clone()}</span> }.into_any()
+                            } else {
+                                view! { <a class="font-mono text-xs text-blue-700 underline dark:text-blue-300" href=format!("/executions?{filter}={}", crate::components::text::encode(&r.key))>{r.key.clone()}</a> }.into_any()
+                            };
+                            let peak = r.per_minute.iter().max().copied().unwrap_or(0);
+                            let label = format!("{}: peak {peak} a minute, {} in the last minute", r.key, r.per_minute.last().copied().unwrap_or(0));
+                            view! {
+                                <tr data-testid="key-row" data-key=r.key.clone()>
+                                    <td>{name}</td>
+                                    {r.totals.into_iter().map(|n| view! { <td class="px-1 text-right tabular-nums">{n}</td> }).collect_view()}
+                                    <td inner_html=sparkline(&r.per_minute.iter().map(|n| u64::from(*n)).collect::<Vec<_>>(), &label)></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </Card>
     }
 }

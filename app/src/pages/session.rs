@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::session::{get_me, list_audit, Login};
 use crate::components::audit::AuditTable;
-use crate::components::feedback::{ErrorPanel, Loading};
+use crate::components::feedback::loaded;
 use crate::components::form::{self, PostForm};
 use crate::components::refresh::use_tick;
 
@@ -61,13 +61,6 @@ pub fn AuditPage() -> impl IntoView {
                 <button class="rounded bg-slate-900 px-3 py-1.5 text-white dark:bg-slate-100 dark:text-slate-900">"Filter"</button>
             </form>
         </div>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match rows.await {
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(rows) => view! { <AuditTable rows=rows/> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(rows, None, |rows| view! { <AuditTable rows=rows/> })}
     }
 }
