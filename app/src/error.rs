@@ -146,6 +146,7 @@ impl AppError {
             R::Engine { op, source } => Self::engine_ref(op, source),
             R::Store { op, detail } => AppError::Engine { op: (*op).into(), error: detail.clone() },
             R::BadCursor(_) => AppError::BadRequest(e.to_string()),
+            R::Unanswered { field } => AppError::Unsupported { op: format!("search by {field}:") },
             R::Timeout { op, after } => AppError::Timeout { op: (*op).into(), ms: after.as_millis() as u64 },
             R::Shared(inner) => Self::read(inner),
         }

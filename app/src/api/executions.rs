@@ -26,7 +26,16 @@ pub struct ExecutionRow {
     pub attempts: u32,
     pub created_at: i64,
     pub last_mutation_at: i64,
+    /// The step (`execution_kind`).
+    pub kind: String,
+    /// The first [`TAGS_SHOWN`] tags, by key.
+    pub tags: Vec<(String, String)>,
+    /// How many more tags it has.
+    pub more_tags: usize,
 }
+
+/// Tags a list row shows (the rest as "+N").
+pub const TAGS_SHOWN: usize = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionsList {
@@ -83,14 +92,22 @@ pub async fn list_executions(
     cursor: Option<String>,
     state: Option<String>,
     #[server(default)] lane: Option<String>,
+    #[server(default)] q: Option<String>,
 ) -> Result<ExecutionsList, AppError> {
-    use ff_board_engine::backend::ExecQuery;
+    use ff_board_domain::query::{Query, Scope};
+    use ff_board_engine::backend::{search::Search, ExecQuery};
+    let search = Query::parse(q.as_deref().unwrap_or(""), Scope::Executions).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let lane = lane.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
     if lane.as_ref().is_some_and(|l| l.len() > 128) {
         return Err(AppError::BadRequest("lane filter longer than 128 characters".into()));
     }
     let state = ExecState::filter(state.as_deref()).map_err(AppError::BadRequest)?;
-    let query = ExecQuery { state: state.and_then(ff_board_engine::backend::public_state), lane, namespace: None };
+    let query = ExecQuery {
+        state: state.and_then(ff_board_engine::backend::public_state),
+        lane,
+        namespace: None,
+        search: (!search.is_empty()).then(|| Search::new(search)),
+    };
     let after = super::cursor::decode(cursor.as_deref())?;
     super::read::read(|c| async move {
         let page = c.reads.executions(&query, after.as_deref(), PAGE).await?;
@@ -231,7 +248,11 @@ pub(crate) fn attempts_of(s: &ff_core::contracts::ExecutionSnapshot) -> u32 {
 #[cfg(feature = "ssr")]
 pub(crate) fn row(s: ff_core::contracts::ExecutionSnapshot) -> ExecutionRow {
     let attempts = attempts_of(&s);
+    let more_tags = s.tags.len().saturating_sub(TAGS_SHOWN);
     ExecutionRow {
+        kind: String::new(),
+        tags: s.tags.iter().take(TAGS_SHOWN).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        more_tags,
         execution_id: s.execution_id.to_string(),
         flow_id: s.flow_id.map(|f| f.to_string()),
         lane: s.lane_id.to_string(),
@@ -246,7 +267,11 @@ pub(crate) fn row(s: ff_core::contracts::ExecutionSnapshot) -> ExecutionRow {
 /// A board list row as the table shows it.
 #[cfg(feature = "ssr")]
 pub(crate) fn line_row(l: ff_board_engine::backend::ExecLine) -> ExecutionRow {
+    let more_tags = l.tags.len().saturating_sub(TAGS_SHOWN);
     ExecutionRow {
+        kind: l.kind,
+        tags: l.tags.into_iter().take(TAGS_SHOWN).collect(),
+        more_tags,
         execution_id: l.id.to_string(),
         flow_id: l.flow_id,
         lane: l.lane,

@@ -1,7 +1,12 @@
-//! /executions: every execution over all partitions, paged by id.
+//! /executions: every execution over all partitions, newest first, found
+//! by the query language (`?q=`, `docs/SEARCH.md`) beside the state and
+//! lane filters; each row says its step and first tags, each a link that
+//! adds its term to the query; the rows of a query export as CSV / NDJSON.
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+
+use ff_board_domain::query::{Pattern, Term};
 
 use crate::api::executions::{list_executions, ExecutionRow};
 use crate::api::states::ExecState;
@@ -19,12 +24,20 @@ pub fn ExecutionsPage() -> impl IntoView {
     let state = move || query.get().get("state").filter(|s| !s.is_empty());
     let tick = use_tick(5000);
     let lane = move || query.get().get("lane").filter(|s| !s.is_empty());
-    let data = crate::api::codec::resource(move || (cursor(), state(), lane(), tick.get()), |(c, s, l, _)| list_executions(c, s, l));
+    let q = move || query.get().get("q").unwrap_or_default();
+    let data = crate::api::codec::resource(move || (cursor(), state(), lane(), q(), tick.get()), |(c, s, l, q, _)| {
+        list_executions(c, s, l, (!q.is_empty()).then_some(q))
+    });
     view! {
         <Title text="Executions"/>
         <div class="mb-4 flex items-end justify-between gap-4">
             <h1 class="text-2xl font-semibold">"Executions"</h1>
-            <form method="get" action="/executions" class="flex items-end gap-2 text-sm" data-testid="execution-filters">
+            <form method="get" action="/executions" class="flex flex-wrap items-end gap-2 text-sm" data-testid="execution-filters">
+                <label class="flex flex-col text-xs text-slate-500">"Query"
+                    <input name="q" value=q maxlength="512" spellcheck="false" data-testid="query"
+                        placeholder="state:failed kind:deploy* tag:shop.order_id=A-1234 created:<1h"
+                        class="w-96 rounded border border-slate-300 bg-white px-2 py-1 font-mono text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
+                </label>
                 <label class="flex flex-col text-xs text-slate-500">"State"
                     <select name="state" class="rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100">
                         <option value="">"any"</option>
@@ -39,28 +52,72 @@ pub fn ExecutionsPage() -> impl IntoView {
         </div>
         <BulkPanel state=Signal::derive(state) open=Signal::derive(move || query.get().get("bulk").as_deref() == Some("1"))
             open_href=Signal::derive(move || format!("/executions?state={}&bulk=1", encode(&state().unwrap_or_default())))/>
+        <Exports q=Signal::derive(q)/>
         {loaded(data, None, move |list| if list.rows.is_empty() {
-            view! { <Empty title="No executions" hint="Nothing has been submitted to this backend yet."/> }.into_any()
+            let filtered = !q().is_empty() || state().is_some() || lane().is_some() || cursor().is_some();
+            let hint = if filtered { "No execution matches this query on this page." } else { "Nothing has been submitted to this backend yet." };
+            view! { <Empty title="No executions" hint=hint/> }.into_any()
         } else {
             let next = list.next_cursor.clone().map(|c| {
-                format!("/executions?cursor={}{}{}", encode(&c), state().map(|s| format!("&state={s}")).unwrap_or_default(), lane().map(|l| format!("&lane={}", encode(&l))).unwrap_or_default())
+                format!(
+                    "/executions?cursor={}{}{}{}",
+                    encode(&c),
+                    state().map(|s| format!("&state={s}")).unwrap_or_default(),
+                    lane().map(|l| format!("&lane={}", encode(&l))).unwrap_or_default(),
+                    Some(q()).filter(|q| !q.is_empty()).map(|q| format!("&q={}", encode(&q))).unwrap_or_default()
+                )
             });
             view! {
-                <ExecutionTable rows=list.rows/>
+                <ExecutionTable rows=list.rows q=q()/>
                 <Footer note=if list.cut_short { "stopped after the scan limit: more may match on the next page".into() } else { String::new() } next=next/>
             }.into_any()
         })}
     }
 }
 
+/// The query with one more term (what a step or tag link opens).
+fn adding(q: &str, term: Term) -> String {
+    let term = term.to_string();
+    let q = q.trim();
+    let text = if q.split_whitespace().any(|t| t == term) { q.to_owned() } else if q.is_empty() { term } else { format!("{q} {term}") };
+    format!("/executions?q={}", encode(&text))
+}
+
+/// Links to the rows of the query as files.
 #[component]
-fn ExecutionTable(rows: Vec<ExecutionRow>) -> impl IntoView {
-    let now = now_ms();
+fn Exports(q: Signal<String>) -> impl IntoView {
+    let href = move |ext: &str| {
+        let q = q.get();
+        if q.is_empty() { format!("/executions/export.{ext}") } else { format!("/executions/export.{ext}?q={}", encode(&q)) }
+    };
     view! {
-        <DataTable head=&[("Execution", ""), ("Flow", ""), ("State", ""), ("Lane", ""), ("Namespace", ""), ("Attempts", R), ("Changed", R)]>
+        <p class="mb-2 text-right text-xs text-slate-500">"Export the query's rows: "
+            <a class="underline" rel="external" data-testid="export-csv" href=move || href("csv")>"CSV"</a>" · "
+            <a class="underline" rel="external" data-testid="export-ndjson" href=move || href("ndjson")>"NDJSON"</a>
+        </p>
+    }
+}
+
+#[component]
+fn ExecutionTable(rows: Vec<ExecutionRow>, q: String) -> impl IntoView {
+    let now = now_ms();
+    let link = "text-sky-700 hover:underline dark:text-sky-400";
+    view! {
+        <DataTable head=&[("Execution", ""), ("Step", ""), ("Tags", ""), ("Flow", ""), ("State", ""), ("Lane", ""), ("Namespace", ""), ("Attempts", R), ("Changed", R)]>
             {rows.into_iter().map(|r| view! {
                 <tr data-testid="execution-row" data-execution-id=r.execution_id.clone()>
                     <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
+                    <td data-testid="kind">{(!r.kind.is_empty()).then(|| {
+                        let href = adding(&q, Term::Kind(vec![Pattern::Exact(r.kind.clone())]));
+                        view! { <a class=link href=href title="add to the query">{r.kind.clone()}</a> }
+                    })}</td>
+                    <td data-testid="tags" class="text-xs">
+                        {r.tags.iter().map(|(k, v)| {
+                            let href = adding(&q, Term::Tag { key: k.clone(), value: Some(v.clone()) });
+                            view! { <a class=format!("mr-1 rounded bg-slate-100 px-1 dark:bg-slate-800 {link}") href=href title="add to the query">{format!("{k}={v}")}</a> }
+                        }).collect_view()}
+                        {(r.more_tags > 0).then(|| view! { <span class="text-slate-500">{format!("+{}", r.more_tags)}</span> })}
+                    </td>
                     <td>{r.flow_id.map(|f| view! { <Id id=f.clone() href=flow_href(&f)/> })}</td>
                     <td><StateBadge state=r.state/></td>
                     <td>{r.lane}</td>
