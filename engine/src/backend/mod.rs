@@ -210,6 +210,14 @@ pub enum ReadError {
 }
 
 impl ReadError {
+    /// The error itself, out of the read cache's sharing wrapper.
+    pub fn root(&self) -> &ReadError {
+        match self {
+            ReadError::Shared(inner) => inner.root(),
+            other => other,
+        }
+    }
+
     pub fn store(op: &'static str, e: impl std::fmt::Display) -> Self {
         ReadError::Store { op, detail: e.to_string() }
     }
