@@ -108,8 +108,12 @@ pub fn record(kind: Refusal, user: &str, role: &str, detail: &str) {
             let key = format!("refused/{}", unique());
             let entry = audit
                 .record_attempt(&user, &role, action, &target, &reason, &key)
-                .await?;
-            audit.record_outcome(&entry.entry().id, &ff_board_domain::AuditOutcome::Refused.encode().unwrap_or_default()).await
+                .await
+                .map_err(|e| e.to_string())?;
+            audit
+                .record_outcome(&entry.entry().id, &ff_board_domain::AuditOutcome::Refused.encode().unwrap_or_default())
+                .await
+                .map_err(|e| e.to_string())
         };
         match tokio::time::timeout(WRITE_DEADLINE, write).await {
             Ok(Ok(())) => {}

@@ -95,7 +95,7 @@ pub async fn audit_in(s: &AppState, c: &Connected) -> Result<Arc<AuditLog>, AppE
         .get_or_try_init(|| async { AuditLog::open(&c.side).await.map(Arc::new) })
         .await
         .cloned()
-        .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })
+        .map_err(|e| AppError::Engine { op: "audit log".into(), error: e.to_string() })
 }
 
 /// The authenticator.

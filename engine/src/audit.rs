@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use async_trait::async_trait;
 
 use crate::backend::side::SideStore;
+use crate::store_error::{Store, StoreError};
 
 /// One audited operator action.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -101,9 +102,9 @@ pub trait AuditStore: Send + Sync {
         target: &str,
         reason: &str,
         idempotency_key: &str,
-    ) -> Result<Recorded, String>;
+    ) -> Result<Recorded, StoreError>;
     /// Write an outcome; `false` when there is no entry `id`.
-    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, String>;
+    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, StoreError>;
     /// Entries matching the (non-empty) filters, newest first.
     async fn list(
         &self,
@@ -111,10 +112,10 @@ pub trait AuditStore: Send + Sync {
         action: Option<&str>,
         target: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AuditEntry>, String>;
+    ) -> Result<Vec<AuditEntry>, StoreError>;
     /// Delete at most `max` entries written before `before_ms` (oldest
     /// first); how many went.
-    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, String>;
+    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, StoreError>;
 }
 
 /// Entries deleted per store call when trimming.
@@ -194,7 +195,7 @@ pub(crate) const COLUMNS: &str =
 
 impl AuditLog {
     /// Open the audit log on `side`, creating its storage if missing.
-    pub async fn open(side: &SideStore) -> Result<AuditLog, String> {
+    pub async fn open(side: &SideStore) -> Result<AuditLog, StoreError> {
         Ok(AuditLog { store: side.open_audit().await? })
     }
 
@@ -209,26 +210,26 @@ impl AuditLog {
         target: &str,
         reason: &str,
         idempotency_key: &str,
-    ) -> Result<Recorded, String> {
+    ) -> Result<Recorded, StoreError> {
         if idempotency_key.is_empty() {
-            return Err(format!("{} audit log: an idempotency key is required", self.store.name()));
+            return Err(StoreError::invalid(Store::Audit, "record attempt", "an idempotency key is required"));
         }
         self.store.record_attempt(now_ms(), user, role, action, target, reason, idempotency_key).await
     }
 
     /// Write the outcome of an attempt after the engine call: `"ok"`,
     /// `"ok: detail"` or `"error: <engine error text>"`.
-    pub async fn record_outcome(&self, id: &str, outcome: &str) -> Result<(), String> {
+    pub async fn record_outcome(&self, id: &str, outcome: &str) -> Result<(), StoreError> {
         if self.store.record_outcome(id, now_ms(), outcome).await? {
             Ok(())
         } else {
-            Err(format!("{} audit log: no audit entry {id:?} to record an outcome on", self.store.name()))
+            Err(StoreError::invalid(Store::Audit, "record outcome", format!("no audit entry {id:?} to record an outcome on")))
         }
     }
 
     /// Delete the entries written before `before_ms`, in batches of
     /// [`TRIM_BATCH`]; how many went.
-    pub async fn trim(&self, before_ms: i64) -> Result<usize, String> {
+    pub async fn trim(&self, before_ms: i64) -> Result<usize, StoreError> {
         let mut total = 0;
         loop {
             let n = self.store.trim(before_ms, TRIM_BATCH).await?;
@@ -240,7 +241,7 @@ impl AuditLog {
     }
 
     /// Entries matching `filter`, newest first.
-    pub async fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, String> {
+    pub async fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         if filter.limit == 0 {
             return Ok(Vec::new());
         }

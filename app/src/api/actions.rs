@@ -126,7 +126,7 @@ pub(crate) mod run {
             match audit
                 .record_attempt(&actor.user, actor.role.as_str(), action, target, reason, &k)
                 .await
-                .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?
+                .map_err(|e| AppError::Engine { op: "audit log".into(), error: e.to_string() })?
             {
                 Recorded::Existing(e) if AuditOutcome::decode(action, e.outcome.as_deref()).is_failure() => continue,
                 Recorded::Existing(e) if e.outcome.is_none() && ff_core::types::TimestampMs::now().0 - e.at_ms > IN_FLIGHT_MS => continue,
@@ -298,7 +298,7 @@ pub async fn decide_waitpoint(
             .ok_or_else(|| AppError::NoEffect("the execution is no longer suspended".into()))?;
         ff_board_engine::actions::decide(&c, &id, before, &wp, &w.key, &signal, &who, &why, &key).await.map_err(|e| match e {
             ff_board_engine::actions::DecideError::Engine(op, e) => AppError::engine(op, e),
-            ff_board_engine::actions::DecideError::Store(e) => AppError::Engine { op: "read suspension".into(), error: e },
+            ff_board_engine::actions::DecideError::Store(e) => AppError::Engine { op: "read suspension".into(), error: e.to_string() },
             ff_board_engine::actions::DecideError::NoEffect(why) => AppError::NoEffect(why),
         })
     })
@@ -326,7 +326,7 @@ pub async fn flow_cancel_preview(flow_id: String) -> Result<Preview, AppError> {
     let c = crate::state::conn()?;
     let counts: Vec<(String, usize)> = ff_board_engine::actions::flow_blast_radius(&c, &id)
         .await
-        .map_err(|e| AppError::Engine { op: "flow members".into(), error: e })?
+        .map_err(|e| AppError::Engine { op: "flow members".into(), error: e.to_string() })?
         .into_iter()
         .collect();
     let total: usize = counts.iter().map(|(_, n)| n).sum();

@@ -224,6 +224,7 @@ mod plan {
             gate::read(c, id),
             c.backend.list_pending_waitpoints(ListPendingWaitpointsArgs::new(id.clone()).with_limit(20))
         );
+        let stored = stored.map_err(|e| e.to_string());
         let pending = pending
             .map(|r| {
                 r.entries
@@ -312,7 +313,7 @@ pub async fn list_approvals(
         .into_iter()
         .zip(gates)
         .map(|(entry, g)| {
-            let GateRead { gate, waitpoints, stored } = assemble(g.gate, Ok(g.pending));
+            let GateRead { gate, waitpoints, stored } = assemble(g.gate.map_err(|e| e.to_string()), Ok(g.pending));
             let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at);
             ApprovalRow {
                 execution_id: entry.exec.id.to_string(),

@@ -157,7 +157,7 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
     let rows = audit
         .list(&AuditFilter { user: nonempty(user), action: nonempty(action), target_contains: nonempty(target), limit: 500 })
         .await
-        .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?;
+        .map_err(|e| AppError::Engine { op: "audit log".into(), error: e.to_string() })?;
     Ok(rows
         .into_iter()
         .filter(|e| exact.as_deref().is_none_or(|id| crate::api::session::in_scope(&e.target, id)))

@@ -14,6 +14,7 @@ use crate::audit::AuditStore;
 use crate::connect::Connected;
 use crate::live::{supervise, Feed, StatusTx};
 use crate::gate::Gate;
+use crate::store_error::{Store, StoreError};
 
 /// Connection to a store beside the trait (chosen once, when the board dials).
 #[derive(Clone)]
@@ -34,7 +35,7 @@ pub(crate) const SESSION_UPSERT: &str = "INSERT INTO ff_board_session_gen (user_
 
 impl SideStore {
     /// Open the audit log's storage, creating it when missing.
-    pub async fn open_audit(&self) -> Result<Box<dyn AuditStore>, String> {
+    pub async fn open_audit(&self) -> Result<Box<dyn AuditStore>, StoreError> {
         Ok(match self {
             SideStore::Sqlite(pool) => Box::new(sqlite::audit::open(pool).await?),
             SideStore::Postgres(pool) => Box::new(postgres::audit::open(pool).await?),
@@ -43,37 +44,35 @@ impl SideStore {
     }
 
     /// Create the session-generation storage when missing.
-    pub async fn open_sessions(&self) -> Result<(), String> {
+    pub async fn open_sessions(&self) -> Result<(), StoreError> {
         match self {
             SideStore::Sqlite(pool) => sqlite::side::open_sessions(pool).await,
             SideStore::Postgres(pool) => postgres::side::open_sessions(pool).await,
             SideStore::Valkey(_) => Ok(()),
         }
-        .map_err(|e| format!("session generations: create table: {e}"))
+        .map_err(StoreError::at(Store::Sessions, "create table"))
     }
 
     /// Every user's session generation (users never signed out are absent).
-    pub async fn session_generations(&self) -> Result<Vec<(String, i64)>, String> {
+    pub async fn session_generations(&self) -> Result<Vec<(String, i64)>, StoreError> {
         match self {
             SideStore::Sqlite(pool) => sqlite::side::session_generations(pool).await,
             SideStore::Postgres(pool) => postgres::side::session_generations(pool).await,
             SideStore::Valkey(client) => valkey::side::session_generations(client).await,
         }
-        .map_err(|e| format!("session generations: read: {e}"))
     }
 
     /// Move `user` to their next session generation; the new value.
-    pub async fn bump_session_generation(&self, user: &str) -> Result<i64, String> {
+    pub async fn bump_session_generation(&self, user: &str) -> Result<i64, StoreError> {
         match self {
             SideStore::Sqlite(pool) => sqlite::side::bump_session_generation(pool, user).await,
             SideStore::Postgres(pool) => postgres::side::bump_session_generation(pool, user).await,
             SideStore::Valkey(client) => valkey::side::bump_session_generation(client, user).await,
         }
-        .map_err(|e| format!("session generations: revoke {user:?}: {e}"))
     }
 
     /// The stored suspension of `id` as a gate; `None` when it is not suspended.
-    pub async fn suspension(&self, id: &ExecutionId) -> Result<Option<Gate>, String> {
+    pub async fn suspension(&self, id: &ExecutionId) -> Result<Option<Gate>, StoreError> {
         match self {
             SideStore::Sqlite(pool) => sqlite::side::suspension(pool, id).await,
             SideStore::Postgres(pool) => postgres::side::suspension(pool, id).await,

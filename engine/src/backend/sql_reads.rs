@@ -9,9 +9,12 @@
 macro_rules! sql_reads {
     ($ty:ident, $pool:ty, $row:ty, $dialect:expr, $budgets:expr) => {
         /// Create the board's `ff_board_*` indexes (idempotent).
-        pub async fn migrate(pool: &$pool) -> Result<(), String> {
+        pub async fn migrate(pool: &$pool) -> Result<(), $crate::StoreError> {
             for ddl in $crate::backend::sql::INDEXES {
-                sqlx::query(ddl).execute(pool).await.map_err(|e| format!("create board index: {e}: {ddl}"))?;
+                sqlx::query(ddl)
+                    .execute(pool)
+                    .await
+                    .map_err(|e| $crate::StoreError::new($crate::Store::Schema, "create board index", format!("{e}: {ddl}")))?;
             }
             Ok(())
         }

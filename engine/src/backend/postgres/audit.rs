@@ -1,6 +1,8 @@
 //! The audit log on Postgres: the board's own table `ff_board_audit` (see
 //! `crate::audit` for what is written when).
 use async_trait::async_trait;
+
+use crate::store_error::{Store, StoreError};
 use sqlx::PgPool;
 
 use crate::audit::{AuditEntry, AuditStore, Recorded, Row, COLUMNS};
@@ -35,14 +37,14 @@ pub struct PostgresAudit {
 }
 
 /// Open (creating the table when missing, serialised by an advisory lock).
-pub async fn open(pool: &PgPool) -> Result<PostgresAudit, String> {
-    let fail = |e: sqlx::Error| format!("postgres audit log: create table ff_board_audit: {e}");
-    let mut tx = pool.begin().await.map_err(fail)?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_SCHEMA_LOCK).execute(&mut *tx).await.map_err(fail)?;
+pub async fn open(pool: &PgPool) -> Result<PostgresAudit, StoreError> {
+    let fail = StoreError::at(Store::Audit, "create table ff_board_audit");
+    let mut tx = pool.begin().await.map_err(&fail)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_SCHEMA_LOCK).execute(&mut *tx).await.map_err(&fail)?;
     for stmt in TABLE_POSTGRES {
-        sqlx::query(stmt).execute(&mut *tx).await.map_err(fail)?;
+        sqlx::query(stmt).execute(&mut *tx).await.map_err(&fail)?;
     }
-    tx.commit().await.map_err(fail)?;
+    tx.commit().await.map_err(&fail)?;
     Ok(PostgresAudit { pool: pool.clone() })
 }
 
@@ -62,7 +64,7 @@ impl AuditStore for PostgresAudit {
         target: &str,
         reason: &str,
         idempotency_key: &str,
-    ) -> Result<Recorded, String> {
+    ) -> Result<Recorded, StoreError> {
         let pool = &self.pool;
         let id = uuid::Uuid::new_v4().to_string();
         let new: Option<Row> = sqlx::query_as(&format!(
@@ -82,7 +84,7 @@ impl AuditStore for PostgresAudit {
         .bind(idempotency_key)
         .fetch_optional(pool)
         .await
-        .map_err(|e| format!("postgres audit log: record attempt: {e}"))?;
+        .map_err(StoreError::at(Store::Audit, "record attempt"))?;
         if let Some(row) = new {
             return Ok(Recorded::New(row.into()));
         }
@@ -95,18 +97,18 @@ impl AuditStore for PostgresAudit {
         .bind(target)
         .fetch_one(pool)
         .await
-        .map_err(|e| format!("postgres audit log: read existing attempt: {e}"))?;
+        .map_err(StoreError::at(Store::Audit, "read existing attempt"))?;
         Ok(Recorded::Existing(row.into()))
     }
 
-    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, String> {
+    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, StoreError> {
         Ok(sqlx::query("UPDATE ff_board_audit SET outcome = $1, outcome_at_ms = $2 WHERE id = $3")
             .bind(outcome)
             .bind(at_ms)
             .bind(id)
             .execute(&self.pool)
             .await
-            .map_err(|e| format!("postgres audit log: record outcome of {id}: {e}"))?
+            .map_err(|e| StoreError::new(Store::Audit, "record outcome", format!("{id}: {e}")))?
             .rows_affected()
             == 1)
     }
@@ -117,7 +119,7 @@ impl AuditStore for PostgresAudit {
         action: Option<&str>,
         target: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AuditEntry>, String> {
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM ff_board_audit \
              WHERE ($1::text IS NULL OR user_name = $1) AND ($2::text IS NULL OR action = $2) \
@@ -130,11 +132,11 @@ impl AuditStore for PostgresAudit {
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| format!("postgres audit log: list: {e}"))?;
+        .map_err(StoreError::at(Store::Audit, "list"))?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, String> {
+    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, StoreError> {
         Ok(sqlx::query(
             "DELETE FROM ff_board_audit WHERE seq IN \
              (SELECT seq FROM ff_board_audit WHERE at_ms < $1 ORDER BY at_ms LIMIT $2)",
@@ -143,7 +145,7 @@ impl AuditStore for PostgresAudit {
         .bind(i64::try_from(max).unwrap_or(i64::MAX))
         .execute(&self.pool)
         .await
-        .map_err(|e| format!("postgres audit log: trim: {e}"))?
+        .map_err(StoreError::at(Store::Audit, "trim"))?
         .rows_affected() as usize)
     }
 }

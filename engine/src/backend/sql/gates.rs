@@ -147,7 +147,7 @@ pub struct SuspensionRow {
 
 impl SuspensionRow {
     /// The row as the gate of `id`.
-    pub fn gate(self, id: &ExecutionId) -> Result<crate::gate::Gate, String> {
+    pub fn gate(self, id: &ExecutionId) -> Result<crate::gate::Gate, crate::StoreError> {
         crate::gate::sql_gate(id, &self.condition, &self.member_map, self.timeout_at_ms, self.timeout_behavior, self.suspended_at_ms)
     }
 }

@@ -1,6 +1,8 @@
 //! The audit log on SQLite: the board's own table `ff_board_audit` (see
 //! `crate::audit` for what is written when).
 use async_trait::async_trait;
+
+use crate::store_error::{Store, StoreError};
 use sqlx::SqlitePool;
 
 use crate::audit::{recorded, AuditEntry, AuditStore, Recorded, Row, COLUMNS};
@@ -31,9 +33,9 @@ pub struct SqliteAudit {
 }
 
 /// Open (creating the table when missing).
-pub async fn open(pool: &SqlitePool) -> Result<SqliteAudit, String> {
+pub async fn open(pool: &SqlitePool) -> Result<SqliteAudit, StoreError> {
     for stmt in TABLE_SQLITE {
-        sqlx::query(stmt).execute(pool).await.map_err(|e| format!("sqlite audit log: create table ff_board_audit: {e}"))?;
+        sqlx::query(stmt).execute(pool).await.map_err(StoreError::at(Store::Audit, "create table ff_board_audit"))?;
     }
     Ok(SqliteAudit { pool: pool.clone() })
 }
@@ -54,7 +56,7 @@ impl AuditStore for SqliteAudit {
         target: &str,
         reason: &str,
         idempotency_key: &str,
-    ) -> Result<Recorded, String> {
+    ) -> Result<Recorded, StoreError> {
         let pool = &self.pool;
         let id = uuid::Uuid::new_v4().to_string();
         // `OR IGNORE`, not `ON CONFLICT (…)`: SQLite checks a conflict
@@ -76,7 +78,7 @@ impl AuditStore for SqliteAudit {
         .bind(idempotency_key)
         .execute(pool)
         .await
-        .map_err(|e| format!("sqlite audit log: record attempt: {e}"))?
+        .map_err(StoreError::at(Store::Audit, "record attempt"))?
         .rows_affected();
         let row: Row = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM ff_board_audit \
@@ -87,18 +89,18 @@ impl AuditStore for SqliteAudit {
         .bind(target)
         .fetch_one(pool)
         .await
-        .map_err(|e| format!("sqlite audit log: read attempt back: {e}"))?;
+        .map_err(StoreError::at(Store::Audit, "read attempt back"))?;
         Ok(recorded(inserted == 1, row.into()))
     }
 
-    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, String> {
+    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, StoreError> {
         Ok(sqlx::query("UPDATE ff_board_audit SET outcome = ?, outcome_at_ms = ? WHERE id = ?")
             .bind(outcome)
             .bind(at_ms)
             .bind(id)
             .execute(&self.pool)
             .await
-            .map_err(|e| format!("sqlite audit log: record outcome of {id}: {e}"))?
+            .map_err(|e| StoreError::new(Store::Audit, "record outcome", format!("{id}: {e}")))?
             .rows_affected()
             == 1)
     }
@@ -109,7 +111,7 @@ impl AuditStore for SqliteAudit {
         action: Option<&str>,
         target: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AuditEntry>, String> {
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM ff_board_audit \
              WHERE (? IS NULL OR user_name = ?) AND (? IS NULL OR action = ?) \
@@ -125,11 +127,11 @@ impl AuditStore for SqliteAudit {
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| format!("sqlite audit log: list: {e}"))?;
+        .map_err(StoreError::at(Store::Audit, "list"))?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, String> {
+    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, StoreError> {
         Ok(sqlx::query(
             "DELETE FROM ff_board_audit WHERE seq IN \
              (SELECT seq FROM ff_board_audit WHERE at_ms < ? ORDER BY at_ms LIMIT ?)",
@@ -138,7 +140,7 @@ impl AuditStore for SqliteAudit {
         .bind(i64::try_from(max).unwrap_or(i64::MAX))
         .execute(&self.pool)
         .await
-        .map_err(|e| format!("sqlite audit log: trim: {e}"))?
+        .map_err(StoreError::at(Store::Audit, "trim"))?
         .rows_affected() as usize)
     }
 }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use ferriskey::Client;
 
 use crate::audit::{AuditEntry, AuditStore, Recorded};
+use crate::store_error::{Store, StoreError};
 
 const STREAM: &str = "ff_board:{audit}";
 const IDEM: &str = "ff_board:{audit}:idem";
@@ -66,16 +67,16 @@ pub struct ValkeyAudit {
 
 /// Open: streams and hashes appear on first write; check that nothing
 /// else holds the names.
-pub async fn open(client: &Client) -> Result<ValkeyAudit, String> {
+pub async fn open(client: &Client) -> Result<ValkeyAudit, StoreError> {
     for (key, want) in [(STREAM, "stream"), (IDEM, "hash"), (OUTCOMES, "hash")] {
         let kind: String = client
             .cmd("TYPE")
             .arg(key)
             .execute()
             .await
-            .map_err(|e| format!("valkey audit log: check key {key}: {e}"))?;
+            .map_err(|e| StoreError::new(Store::Audit, "check keys", format!("{key}: {e}")))?;
         if kind != "none" && kind != want {
-            return Err(format!("valkey audit log: key {key} holds a {kind}, expected a {want}"));
+            return Err(StoreError::invalid(Store::Audit, "check keys", format!("key {key} holds a {kind}, expected a {want}")));
         }
     }
     Ok(ValkeyAudit { client: client.clone() })
@@ -97,9 +98,9 @@ impl AuditStore for ValkeyAudit {
         target: &str,
         reason: &str,
         idempotency_key: &str,
-    ) -> Result<Recorded, String> {
+    ) -> Result<Recorded, StoreError> {
         let scope = serde_json::to_string(&[idempotency_key, action, target])
-            .map_err(|e| format!("valkey audit log: encode idempotency scope: {e}"))?;
+            .map_err(StoreError::at(Store::Audit, "encode idempotency scope"))?;
         let reply: Vec<String> = self
             .client
             .cmd("EVAL")
@@ -118,7 +119,7 @@ impl AuditStore for ValkeyAudit {
             .arg(idempotency_key)
             .execute()
             .await
-            .map_err(|e| format!("valkey audit log: record attempt: {e}"))?;
+            .map_err(StoreError::at(Store::Audit, "record attempt"))?;
         match reply.as_slice() {
             [tag, id] if tag == "new" => Ok(Recorded::New(AuditEntry {
                 id: id.clone(),
@@ -137,11 +138,11 @@ impl AuditStore for ValkeyAudit {
                 set_outcome(&mut entry, (!outcome.is_empty()).then_some(outcome.as_str()))?;
                 Ok(Recorded::Existing(entry))
             }
-            other => Err(format!("valkey audit log: record attempt: unexpected reply {other:?}")),
+            other => Err(StoreError::invalid(Store::Audit, "record attempt", format!("unexpected reply {other:?}"))),
         }
     }
 
-    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, String> {
+    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, StoreError> {
         Ok(is_stream_id(id)
             && self
                 .client
@@ -154,7 +155,7 @@ impl AuditStore for ValkeyAudit {
                 .arg(format!("{at_ms} {outcome}"))
                 .execute::<i64>()
                 .await
-                .map_err(|e| format!("valkey audit log: record outcome of {id}: {e}"))?
+                .map_err(|e| StoreError::new(Store::Audit, "record outcome", format!("{id}: {e}")))?
                 == 1)
     }
 
@@ -164,7 +165,7 @@ impl AuditStore for ValkeyAudit {
         action: Option<&str>,
         target: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AuditEntry>, String> {
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let client = &self.client;
         let filtered = user.is_some() || action.is_some() || target.is_some();
         // Unfiltered: one page is the answer. Filtered: read larger pages
@@ -182,7 +183,7 @@ impl AuditStore for ValkeyAudit {
                 .arg(page)
                 .execute()
                 .await
-                .map_err(|e| format!("valkey audit log: list: {e}"))?;
+                .map_err(StoreError::at(Store::Audit, "list"))?;
             let rows = stream_rows(reply)?;
             let Some((last, _)) = rows.last() else { break };
             end = format!("({last}");
@@ -209,14 +210,14 @@ impl AuditStore for ValkeyAudit {
             .fold(client.cmd("HMGET").arg(OUTCOMES), |cmd, e| cmd.arg(&e.id))
             .execute()
             .await
-            .map_err(|e| format!("valkey audit log: read outcomes: {e}"))?;
+            .map_err(StoreError::at(Store::Audit, "read outcomes"))?;
         for (e, o) in out.iter_mut().zip(&outcomes) {
             set_outcome(e, o.as_deref())?;
         }
         Ok(out)
     }
 
-    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, String> {
+    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, StoreError> {
         let n: i64 = self
             .client
             .cmd("EVAL")
@@ -229,7 +230,7 @@ impl AuditStore for ValkeyAudit {
             .arg(max.to_string())
             .execute()
             .await
-            .map_err(|e| format!("valkey audit log: trim: {e}"))?;
+            .map_err(StoreError::at(Store::Audit, "trim"))?;
         Ok(n.max(0) as usize)
     }
 }
@@ -244,13 +245,13 @@ fn is_stream_id(id: &str) -> bool {
 /// `(id, [field, value, …])` rows of an `XRANGE` / `XREVRANGE` reply, which
 /// the client hands over as an array of `[id, fields]` or as a map
 /// `id → fields`, with the fields flat or as pairs.
-fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, String> {
+fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, StoreError> {
     use ferriskey::Value;
-    let bad = |what: &dyn std::fmt::Debug| format!("valkey audit log: unexpected stream reply {what:?}");
-    fn flatten(v: Value, out: &mut Vec<String>) -> Result<(), String> {
+    let bad = |what: &dyn std::fmt::Debug| StoreError::invalid(Store::Audit, "read stream", format!("unexpected stream reply {what:?}"));
+    fn flatten(v: Value, out: &mut Vec<String>) -> Result<(), StoreError> {
         match v {
             Value::Array(items) => items.into_iter().try_for_each(|i| {
-                flatten(i.map_err(|e| format!("valkey audit log: stream reply: {e}"))?, out)
+                flatten(i.map_err(StoreError::at(Store::Audit, "stream reply"))?, out)
             }),
             Value::Map(pairs) => pairs.into_iter().try_for_each(|(k, v)| {
                 flatten(k, out)?;
@@ -259,7 +260,7 @@ fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, St
             scalar => {
                 out.push(
                     ferriskey::from_owned_value(scalar)
-                        .map_err(|e| format!("valkey audit log: stream reply: {e}"))?,
+                        .map_err(StoreError::at(Store::Audit, "stream reply"))?,
                 );
                 Ok(())
             }
@@ -288,7 +289,7 @@ fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, St
         .into_iter()
         .map(|(id, fields)| {
             let id: String =
-                ferriskey::from_owned_value(id).map_err(|e| format!("valkey audit log: stream entry id: {e}"))?;
+                ferriskey::from_owned_value(id).map_err(StoreError::at(Store::Audit, "stream entry id"))?;
             let mut flat = Vec::new();
             flatten(fields, &mut flat)?;
             Ok((id, flat))
@@ -297,19 +298,19 @@ fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, St
 }
 
 /// An attempt from its stream entry's flat `field, value, …` list.
-fn stream_entry(id: &str, fields: &[String]) -> Result<AuditEntry, String> {
+fn stream_entry(id: &str, fields: &[String]) -> Result<AuditEntry, StoreError> {
     let get = |name: &str| {
         fields
             .chunks_exact(2)
             .find(|kv| kv[0] == name)
             .map(|kv| kv[1].clone())
-            .ok_or_else(|| format!("valkey audit log: entry {id} lacks field {name}"))
+            .ok_or_else(|| StoreError::invalid(Store::Audit, "read entry", format!("entry {id} lacks field {name}")))
     };
     Ok(AuditEntry {
         id: id.to_owned(),
         at_ms: get("at_ms")?
             .parse()
-            .map_err(|e| format!("valkey audit log: entry {id} has a bad at_ms: {e}"))?,
+            .map_err(|e| StoreError::invalid(Store::Audit, "read entry", format!("entry {id} has a bad at_ms: {e}")))?,
         user: get("user")?,
         role: get("role")?,
         action: get("action")?,
@@ -322,13 +323,14 @@ fn stream_entry(id: &str, fields: &[String]) -> Result<AuditEntry, String> {
 }
 
 /// Fill an entry's outcome from its `"<at_ms> <outcome>"` hash value.
-fn set_outcome(entry: &mut AuditEntry, raw: Option<&str>) -> Result<(), String> {
+fn set_outcome(entry: &mut AuditEntry, raw: Option<&str>) -> Result<(), StoreError> {
     let Some(raw) = raw else { return Ok(()) };
     let (at, text) = raw
         .split_once(' ')
-        .ok_or_else(|| format!("valkey audit log: malformed outcome of {}: {raw:?}", entry.id))?;
-    entry.outcome_at_ms =
-        Some(at.parse().map_err(|e| format!("valkey audit log: bad outcome time of {}: {e}", entry.id))?);
+        .ok_or_else(|| StoreError::invalid(Store::Audit, "read outcome", format!("malformed outcome of {}: {raw:?}", entry.id)))?;
+    entry.outcome_at_ms = Some(at.parse().map_err(|e| {
+        StoreError::invalid(Store::Audit, "read outcome", format!("bad outcome time of {}: {e}", entry.id))
+    })?);
     entry.outcome = Some(text.to_owned());
     Ok(())
 }

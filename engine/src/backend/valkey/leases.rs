@@ -55,6 +55,7 @@ use super::notify::Notice;
 use super::reply::{execute, items, non_empty, number, pairs, partition, server_time_ms, server_time_ms_of, stream_id_ms, text, xread_entries};
 use crate::connect::Connected;
 use crate::live::{Backoff, Feed, SourceEvent};
+use crate::store_error::{Store, StoreError};
 
 /// Poll interval of the lease reader without notifications.
 pub(crate) const LEASE_TICK: Duration = Duration::from_secs(1);
@@ -148,7 +149,7 @@ pub(crate) async fn leases(c: Connected, client: Client, mut feed: Feed, notices
         match session(&client, partitions, &mut tail, &mut source, &mut run_id, &mut feed, &mut backoff).await {
             Ok(()) => return,
             Err(e) => {
-                feed.reconnecting(e);
+                feed.reconnecting(e.to_string());
                 if !backoff.wait(&feed).await {
                     return;
                 }
@@ -165,7 +166,7 @@ async fn session(
     run_id: &mut Option<Option<String>>,
     feed: &mut Feed,
     backoff: &mut Backoff,
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     let cluster = client.is_cluster().await;
     if !resync_if_restarted(feed, client, cluster, run_id, "lease events").await? {
         return Ok(());
@@ -257,7 +258,7 @@ async fn coverage(
     cluster: bool,
     notice: Notice,
     feed: &mut Feed,
-) -> Result<bool, String> {
+) -> Result<bool, StoreError> {
     match notice {
         Notice::Covered => {
             // Set first: if the catch-up fails, the next session repeats it.
@@ -286,7 +287,7 @@ fn eid_of_key(key: &str) -> Option<String> {
 
 impl LeaseTail {
     /// A tail positioned at the server's time now.
-    async fn start(client: &Client, partitions: u16) -> Result<LeaseTail, String> {
+    async fn start(client: &Client, partitions: u16) -> Result<LeaseTail, StoreError> {
         let now = server_time_ms(client).await?;
         Ok(LeaseTail {
             partitions,
@@ -306,7 +307,7 @@ impl LeaseTail {
     /// Read what was written since the positions, as a poll does (twice
     /// when the first one found new lanes, whose terminal indexes it reads
     /// only on the next).
-    async fn catch_up(&mut self, client: &Client, cluster: bool, feed: &mut Feed) -> Result<bool, String> {
+    async fn catch_up(&mut self, client: &Client, cluster: bool, feed: &mut Feed) -> Result<bool, StoreError> {
         let lanes = self.lanes.len();
         if !self.tick(client, cluster, feed).await? {
             return Ok(false);
@@ -319,8 +320,7 @@ impl LeaseTail {
 
     /// One poll: find the streams to read, read them, emit. Ok(false) when
     /// the consumer is gone.
-    async fn tick(&mut self, client: &Client, cluster: bool, feed: &mut Feed) -> Result<bool, String> {
-        let err = |what: &str, e: ferriskey::Error| format!("{what}: {e}");
+    async fn tick(&mut self, client: &Client, cluster: bool, feed: &mut Feed) -> Result<bool, StoreError> {
         let mut p = client.pipeline();
         let time = p.cmd::<Value>("TIME").finish();
         let lanes = p.cmd::<Value>("SMEMBERS").arg(lanes_index_key()).finish();
@@ -360,7 +360,8 @@ impl LeaseTail {
         }
         execute(&mut p, "poll lease indexes").await?;
 
-        let now_ms = server_time_ms_of(&time.value().map_err(|e| err("TIME", e))?).ok_or("TIME: bad reply")?;
+        let now_ms = server_time_ms_of(&time.value().map_err(StoreError::at(Store::Live, "TIME"))?)
+            .ok_or_else(|| StoreError::invalid(Store::Live, "TIME", "bad reply"))?;
         self.clock = (Instant::now(), now_ms);
         // Streams still to read from an earlier tick (full read or failure).
         let mut read: HashSet<String> = self.again.clone();
@@ -368,7 +369,7 @@ impl LeaseTail {
         // Active leases: appeared, changed, overdue, gone.
         let mut active = HashMap::new();
         for slot in expiry {
-            let v = slot.value().map_err(|e| err("ZRANGE lease_expiry", e))?;
+            let v = slot.value().map_err(StoreError::at(Store::Live, "ZRANGE lease_expiry"))?;
             for (m, s) in pairs(&v) {
                 if let (Some(m), Some(s)) = (text(m), number(s)) {
                     active.insert(m, s);
@@ -453,7 +454,7 @@ impl LeaseTail {
 
     /// Read the lease streams of `read` (execution ids), one XREAD per
     /// partition, and emit their events. Ok(false) when the consumer is gone.
-    async fn read(&mut self, client: &Client, read: HashSet<String>, feed: &mut Feed) -> Result<bool, String> {
+    async fn read(&mut self, client: &Client, read: HashSet<String>, feed: &mut Feed) -> Result<bool, StoreError> {
         let mut read = read;
         read.extend(self.again.drain());
         loop {
@@ -470,8 +471,7 @@ impl LeaseTail {
 
     /// One XREAD per partition; `again` holds the streams to read again
     /// (all of them if the read fails, the full ones if it succeeds).
-    async fn read_once(&mut self, client: &Client, read: HashSet<String>, feed: &mut Feed) -> Result<bool, String> {
-        let err = |what: &str, e: ferriskey::Error| format!("{what}: {e}");
+    async fn read_once(&mut self, client: &Client, read: HashSet<String>, feed: &mut Feed) -> Result<bool, StoreError> {
         let mut by_partition: HashMap<u16, Vec<(String, ExecutionId, String)>> = HashMap::new();
         for eid in read {
             let Ok(id) = ExecutionId::parse(&eid) else { continue };
@@ -511,7 +511,7 @@ impl LeaseTail {
         execute(&mut p, "XREAD lease history").await?;
         let mut full = HashSet::new();
         for slot in slots {
-            let v = slot.value().map_err(|e| err("XREAD lease history", e))?;
+            let v = slot.value().map_err(StoreError::at(Store::Live, "XREAD lease history"))?;
             for (key, entries) in xread_entries(&v) {
                 let Some((eid, id)) = streams.get(&key) else { continue };
                 if entries.len() >= LEASE_COUNT {

@@ -38,6 +38,7 @@ use super::{leases, notify, signals};
 use crate::connect::Connected;
 use crate::live::completion_event;
 use crate::live::{supervise, Backoff, Feed, SourceEvent};
+use crate::store_error::StoreError;
 
 /// Probe interval of the completion reader.
 pub(crate) const PROBE: Duration = Duration::from_secs(1);
@@ -162,7 +163,7 @@ pub(super) async fn resync_if_restarted(
     cluster: bool,
     run_id: &mut Option<Option<String>>,
     what: &str,
-) -> Result<bool, String> {
+) -> Result<bool, StoreError> {
     let now = server_id(client, cluster).await?;
     let restarted = match run_id {
         None => false,

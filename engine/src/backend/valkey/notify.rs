@@ -40,6 +40,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::connect::ValkeyNode;
+use crate::store_error::{Store, StoreError};
 
 /// Lease history streams, `ff:exec:{fp:N}:<eid>:lease:history`.
 pub(crate) const LEASE_PATTERN: &str = "__keyspace@0__:ff:exec:*:lease:history";
@@ -165,7 +166,7 @@ async fn coordinate(client: Client, seed: ValkeyNode, cluster: bool, mut outlets
             _ = refresh.tick(), if cluster || nodes.is_empty() => {
                 let primaries = if cluster {
                     tokio::time::timeout(NODE_DEADLINE, cluster_primaries(&client)).await
-                        .unwrap_or_else(|_| Err(format!("CLUSTER SLOTS: no answer within {NODE_DEADLINE:?}")))
+                        .unwrap_or_else(|_| Err(StoreError::timeout(Store::Live, "CLUSTER SLOTS", NODE_DEADLINE)))
                 } else {
                     Ok(vec![(seed.host.clone(), seed.port)])
                 };
@@ -191,7 +192,7 @@ async fn coordinate(client: Client, seed: ValkeyNode, cluster: bool, mut outlets
                             }
                         }
                     }
-                    Err(e) => topology_error = Some(e),
+                    Err(e) => topology_error = Some(e.to_string()),
                 }
             }
             ev = ev_rx.recv() => match ev {
@@ -239,11 +240,11 @@ async fn coordinate(client: Client, seed: ValkeyNode, cluster: bool, mut outlets
 
 /// The primaries of a cluster, from `CLUSTER SLOTS` (`[start, end,
 /// [host, port, id…], replicas…]` per range).
-async fn cluster_primaries(client: &Client) -> Result<Vec<(String, u16)>, String> {
-    let v: Value = client.cmd("CLUSTER").arg("SLOTS").execute().await.map_err(|e| format!("CLUSTER SLOTS: {e}"))?;
+async fn cluster_primaries(client: &Client) -> Result<Vec<(String, u16)>, StoreError> {
+    let v: Value = client.cmd("CLUSTER").arg("SLOTS").execute().await.map_err(StoreError::at(Store::Live, "CLUSTER SLOTS"))?;
     let ranges = match v {
         Value::Array(a) => a,
-        _ => return Err("CLUSTER SLOTS: unexpected reply".into()),
+        _ => return Err(StoreError::invalid(Store::Live, "CLUSTER SLOTS", "unexpected reply")),
     };
     let mut out: Vec<(String, u16)> = Vec::new();
     for range in ranges.into_iter().flatten() {
@@ -263,7 +264,7 @@ async fn cluster_primaries(client: &Client) -> Result<Vec<(String, u16)>, String
         }
     }
     if out.is_empty() {
-        return Err("CLUSTER SLOTS: no primary covers any slot".into());
+        return Err(StoreError::invalid(Store::Live, "CLUSTER SLOTS", "no primary covers any slot"));
     }
     Ok(out)
 }
@@ -308,8 +309,8 @@ async fn node_session(
         Ok(Err(e)) => return (format!("connect: {e}"), false),
         Err(_) => return (format!("connect: no answer within {NODE_DEADLINE:?}"), false),
     };
-    if let Err(e) = check_config(&client).await {
-        return (e, false);
+    if let Some(hole) = config_hole(&client).await {
+        return (hole, false);
     }
     let mut cmd = client.cmd("PSUBSCRIBE");
     for p in patterns {
@@ -353,37 +354,44 @@ async fn node_session(
                 None => return ("connection closed".into(), true),
             },
             _ = check.tick() => {
-                if let Err(e) = check_config(&client).await {
-                    return (e, true);
+                if let Some(hole) = config_hole(&client).await {
+                    return (hole, true);
                 }
             }
         }
     }
 }
 
-/// Err (what to do) unless the node publishes stream writes on the keyspace channel.
-async fn check_config(client: &Client) -> Result<(), String> {
+/// What to do when the node does not publish stream writes on the
+/// keyspace channel (or its setting cannot be read); `None` when it does.
+async fn config_hole(client: &Client) -> Option<String> {
+    match notify_flags(client).await {
+        Ok(flags) if flags_cover_streams(&flags) => None,
+        Ok(flags) => Some(format!(
+            "notify-keyspace-events is {flags:?}: set it to include K and t (e.g. \"Kt\") for live updates without polling"
+        )),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// The node's `notify-keyspace-events` setting.
+async fn notify_flags(client: &Client) -> Result<String, StoreError> {
+    const OP: &str = "CONFIG GET notify-keyspace-events";
     let read = client.cmd("CONFIG").arg("GET").arg("notify-keyspace-events").execute::<Value>();
-    let v = match tokio::time::timeout(NODE_DEADLINE, read).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return Err(format!("cannot read notify-keyspace-events ({e})")),
-        Err(_) => return Err(format!("CONFIG GET: no answer within {NODE_DEADLINE:?}")),
-    };
+    let v = tokio::time::timeout(NODE_DEADLINE, read)
+        .await
+        .map_err(|_| StoreError::timeout(Store::Live, OP, NODE_DEADLINE))?
+        .map_err(StoreError::at(Store::Live, OP))?;
     let flags = match &v {
         Value::Map(m) => m.first().map(|(_, v)| v.clone()),
         Value::Array(a) => a.get(1).and_then(|r| r.as_ref().ok()).cloned(),
         _ => None,
     };
-    let flags = match flags {
+    Ok(match flags {
         Some(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
         Some(Value::SimpleString(s)) => s,
         _ => String::new(),
-    };
-    if flags_cover_streams(&flags) {
-        Ok(())
-    } else {
-        Err(format!("notify-keyspace-events is {flags:?}: set it to include K and t (e.g. \"Kt\") for live updates without polling"))
-    }
+    })
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use super::notify::Notice;
 use super::reply::{execute, non_empty, partition, server_time_ms, stream_id_ms, xread_entries};
 use crate::connect::Connected;
 use crate::live::{Backoff, Feed, SourceEvent};
+use crate::store_error::{Store, StoreError};
 
 /// Poll interval of the signal reader on a cluster without notifications.
 pub(crate) const CLUSTER_POLL: Duration = Duration::from_millis(500);
@@ -75,7 +76,7 @@ pub(crate) async fn signals(c: Connected, client: Client, mut feed: Feed, notice
         match session(&client, &mut pos, &mut cluster, &mut run_id, &mut feed, &mut backoff).await {
             Ok(()) => return,
             Err(e) => {
-                feed.reconnecting(e);
+                feed.reconnecting(e.to_string());
                 if !backoff.wait(&feed).await {
                     return;
                 }
@@ -91,7 +92,7 @@ async fn session(
     run_id: &mut Option<Option<String>>,
     feed: &mut Feed,
     backoff: &mut Backoff,
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     let cluster = client.is_cluster().await;
     if !resync_if_restarted(feed, client, cluster, run_id, "signal deliveries").await? {
         return Ok(());
@@ -172,7 +173,7 @@ async fn session(
 }
 
 /// A change of the watcher's coverage. Ok(false) when the consumer is gone.
-async fn state(client: &Client, pos: &mut Positions, cl: &mut Cluster, notice: Notice, feed: &mut Feed) -> Result<bool, String> {
+async fn state(client: &Client, pos: &mut Positions, cl: &mut Cluster, notice: Notice, feed: &mut Feed) -> Result<bool, StoreError> {
     match notice {
         Notice::Covered => {
             // Catch up with what was written while the view had a hole (set
@@ -196,7 +197,7 @@ async fn state(client: &Client, pos: &mut Positions, cl: &mut Cluster, notice: N
 
 /// One non-blocking XREAD per partition in `which`, pipelined, again for
 /// the partitions that had more. Ok(false) when the consumer is gone.
-async fn read(client: &Client, pos: &mut Positions, which: &BTreeSet<usize>, feed: &mut Feed) -> Result<bool, String> {
+async fn read(client: &Client, pos: &mut Positions, which: &BTreeSet<usize>, feed: &mut Feed) -> Result<bool, StoreError> {
     let mut which = which.clone();
     while !which.is_empty() {
         let mut p = client.pipeline();
@@ -214,7 +215,7 @@ async fn read(client: &Client, pos: &mut Positions, which: &BTreeSet<usize>, fee
             .collect();
         execute(&mut p, "XREAD").await?;
         let replies: Vec<Value> =
-            slots.into_iter().map(|s| s.value()).collect::<Result<_, _>>().map_err(|e| format!("XREAD: {e}"))?;
+            slots.into_iter().map(|s| s.value()).collect::<Result<_, _>>().map_err(StoreError::at(Store::Live, "XREAD"))?;
         match emit(pos, &replies, feed).await {
             Some(full) => which = full,
             None => return Ok(false),
@@ -224,8 +225,8 @@ async fn read(client: &Client, pos: &mut Positions, which: &BTreeSet<usize>, fee
 }
 
 /// Standalone: block on every partition at once.
-async fn blocking(client: &Client, pos: &mut Positions, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), String> {
-    let conn = client.duplicate_connection().await.map_err(|e| format!("open the XREAD connection: {e}"))?;
+async fn blocking(client: &Client, pos: &mut Positions, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), StoreError> {
+    let conn = client.duplicate_connection().await.map_err(StoreError::at(Store::Live, "open the XREAD connection"))?;
     feed.live();
     backoff.reset();
     loop {
@@ -241,7 +242,7 @@ async fn blocking(client: &Client, pos: &mut Positions, feed: &mut Feed, backoff
             .execute::<Value>();
         let reply = tokio::select! {
             _ = feed.closed() => return Ok(()),
-            r = read => r.map_err(|e| format!("XREAD: {e}"))?,
+            r = read => r.map_err(StoreError::at(Store::Live, "XREAD"))?,
         };
         if emit(pos, std::slice::from_ref(&reply), feed).await.is_none() {
             return Ok(());
