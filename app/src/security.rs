@@ -107,7 +107,7 @@ pub fn record(kind: Refusal, user: &str, role: &str, detail: &str) {
                 .map_err(|e| e.to_string())?;
             let key = format!("refused/{}", unique());
             let entry = audit
-                .record_attempt(&user, &role, action, &target, &reason, &key)
+                .record_attempt(ff_board_engine::audit::Attempt { user: &user, role: &role, action, target: &target, reason: &reason, idempotency_key: &key })
                 .await
                 .map_err(|e| e.to_string())?;
             audit

@@ -54,6 +54,38 @@ pub struct AuditEntry {
     pub outcome_at_ms: Option<i64>,
 }
 
+/// One attempt of an operator action, as [`AuditLog::record_attempt`]
+/// writes it (before the engine call).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt<'a> {
+    pub user: &'a str,
+    pub role: &'a str,
+    pub action: &'a str,
+    /// Flow / execution / budget / lease ids, space-separated if several.
+    pub target: &'a str,
+    pub reason: &'a str,
+    /// With `action` and `target`, what makes a second attempt the same one.
+    pub idempotency_key: &'a str,
+}
+
+impl Attempt<'_> {
+    /// The entry of this attempt written as `id` at `at_ms`, without an outcome.
+    pub fn entry(&self, id: String, at_ms: i64) -> AuditEntry {
+        AuditEntry {
+            id,
+            at_ms,
+            user: self.user.to_owned(),
+            role: self.role.to_owned(),
+            action: self.action.to_owned(),
+            target: self.target.to_owned(),
+            reason: self.reason.to_owned(),
+            idempotency_key: self.idempotency_key.to_owned(),
+            outcome: None,
+            outcome_at_ms: None,
+        }
+    }
+}
+
 /// What [`AuditLog::record_attempt`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Recorded {
@@ -92,17 +124,7 @@ pub trait AuditStore: Send + Sync {
     /// The backend's name, for messages.
     fn name(&self) -> &'static str;
     /// Write an attempt, or return the earlier one of the same scope.
-    #[allow(clippy::too_many_arguments)]
-    async fn record_attempt(
-        &self,
-        at_ms: i64,
-        user: &str,
-        role: &str,
-        action: &str,
-        target: &str,
-        reason: &str,
-        idempotency_key: &str,
-    ) -> Result<Recorded, StoreError>;
+    async fn record_attempt(&self, at_ms: i64, attempt: Attempt<'_>) -> Result<Recorded, StoreError>;
     /// Write an outcome; `false` when there is no entry `id`.
     async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, StoreError>;
     /// Entries matching the (non-empty) filters, newest first.
@@ -202,19 +224,11 @@ impl AuditLog {
     /// Write an attempt before the engine call. If this idempotency key was
     /// already used for the same action and target, nothing is written and
     /// the earlier entry is returned as [`Recorded::Existing`].
-    pub async fn record_attempt(
-        &self,
-        user: &str,
-        role: &str,
-        action: &str,
-        target: &str,
-        reason: &str,
-        idempotency_key: &str,
-    ) -> Result<Recorded, StoreError> {
-        if idempotency_key.is_empty() {
+    pub async fn record_attempt(&self, attempt: Attempt<'_>) -> Result<Recorded, StoreError> {
+        if attempt.idempotency_key.is_empty() {
             return Err(StoreError::invalid(Store::Audit, "record attempt", "an idempotency key is required"));
         }
-        self.store.record_attempt(now_ms(), user, role, action, target, reason, idempotency_key).await
+        self.store.record_attempt(now_ms(), attempt).await
     }
 
     /// Write the outcome of an attempt after the engine call: `"ok"`,

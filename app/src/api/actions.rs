@@ -49,7 +49,7 @@ pub(crate) mod run {
     use crate::api::actions::ActionResult;
     use crate::auth::Role;
     use crate::error::AppError;
-    use ff_board_engine::audit::Recorded;
+    use ff_board_engine::audit::{Attempt, Recorded};
 
     use crate::api::states::AuditOutcome;
     use ff_board_engine::connect::Connected;
@@ -124,7 +124,7 @@ pub(crate) mod run {
         for n in 1..=MAX_RETRIES {
             let k = if n == 1 { scoped.clone() } else { format!("{scoped}#{n}") };
             match audit
-                .record_attempt(&actor.user, actor.role.as_str(), action, target, reason, &k)
+                .record_attempt(Attempt { user: &actor.user, role: actor.role.as_str(), action, target, reason, idempotency_key: &k })
                 .await
                 .map_err(|e| AppError::Engine { op: "audit log".into(), error: e.to_string() })?
             {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::store_error::{Store, StoreError};
 use sqlx::PgPool;
 
-use crate::audit::{AuditEntry, AuditStore, Recorded, Row, COLUMNS};
+use crate::audit::{Attempt, AuditEntry, AuditStore, Recorded, Row, COLUMNS};
 
 const TABLE_POSTGRES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS ff_board_audit (
@@ -54,17 +54,7 @@ impl AuditStore for PostgresAudit {
         "postgres"
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn record_attempt(
-        &self,
-        at_ms: i64,
-        user: &str,
-        role: &str,
-        action: &str,
-        target: &str,
-        reason: &str,
-        idempotency_key: &str,
-    ) -> Result<Recorded, StoreError> {
+    async fn record_attempt(&self, at_ms: i64, a: Attempt<'_>) -> Result<Recorded, StoreError> {
         let pool = &self.pool;
         let id = uuid::Uuid::new_v4().to_string();
         let new: Option<Row> = sqlx::query_as(&format!(
@@ -76,12 +66,12 @@ impl AuditStore for PostgresAudit {
         ))
         .bind(&id)
         .bind(at_ms)
-        .bind(user)
-        .bind(role)
-        .bind(action)
-        .bind(target)
-        .bind(reason)
-        .bind(idempotency_key)
+        .bind(a.user)
+        .bind(a.role)
+        .bind(a.action)
+        .bind(a.target)
+        .bind(a.reason)
+        .bind(a.idempotency_key)
         .fetch_optional(pool)
         .await
         .map_err(StoreError::at(Store::Audit, "record attempt"))?;
@@ -92,9 +82,9 @@ impl AuditStore for PostgresAudit {
             "SELECT {COLUMNS} FROM ff_board_audit \
              WHERE idempotency_key = $1 AND action = $2 AND target = $3"
         ))
-        .bind(idempotency_key)
-        .bind(action)
-        .bind(target)
+        .bind(a.idempotency_key)
+        .bind(a.action)
+        .bind(a.target)
         .fetch_one(pool)
         .await
         .map_err(StoreError::at(Store::Audit, "read existing attempt"))?;

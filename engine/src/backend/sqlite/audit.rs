@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::store_error::{Store, StoreError};
 use sqlx::SqlitePool;
 
-use crate::audit::{recorded, AuditEntry, AuditStore, Recorded, Row, COLUMNS};
+use crate::audit::{Attempt, recorded, AuditEntry, AuditStore, Recorded, Row, COLUMNS};
 
 const TABLE_SQLITE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS ff_board_audit (
@@ -46,17 +46,7 @@ impl AuditStore for SqliteAudit {
         "sqlite"
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn record_attempt(
-        &self,
-        at_ms: i64,
-        user: &str,
-        role: &str,
-        action: &str,
-        target: &str,
-        reason: &str,
-        idempotency_key: &str,
-    ) -> Result<Recorded, StoreError> {
+    async fn record_attempt(&self, at_ms: i64, a: Attempt<'_>) -> Result<Recorded, StoreError> {
         let pool = &self.pool;
         let id = uuid::Uuid::new_v4().to_string();
         // `OR IGNORE`, not `ON CONFLICT (…)`: SQLite checks a conflict
@@ -70,12 +60,12 @@ impl AuditStore for SqliteAudit {
         )
         .bind(&id)
         .bind(at_ms)
-        .bind(user)
-        .bind(role)
-        .bind(action)
-        .bind(target)
-        .bind(reason)
-        .bind(idempotency_key)
+        .bind(a.user)
+        .bind(a.role)
+        .bind(a.action)
+        .bind(a.target)
+        .bind(a.reason)
+        .bind(a.idempotency_key)
         .execute(pool)
         .await
         .map_err(StoreError::at(Store::Audit, "record attempt"))?
@@ -84,9 +74,9 @@ impl AuditStore for SqliteAudit {
             "SELECT {COLUMNS} FROM ff_board_audit \
              WHERE idempotency_key = ? AND action = ? AND target = ?"
         ))
-        .bind(idempotency_key)
-        .bind(action)
-        .bind(target)
+        .bind(a.idempotency_key)
+        .bind(a.action)
+        .bind(a.target)
         .fetch_one(pool)
         .await
         .map_err(StoreError::at(Store::Audit, "read attempt back"))?;

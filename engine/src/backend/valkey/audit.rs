@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use ferriskey::Client;
 
-use crate::audit::{AuditEntry, AuditStore, Recorded};
+use crate::audit::{Attempt, AuditEntry, AuditStore, Recorded};
 use crate::store_error::{Store, StoreError};
 
 const STREAM: &str = "ff_board:{audit}";
@@ -88,18 +88,8 @@ impl AuditStore for ValkeyAudit {
         "valkey"
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn record_attempt(
-        &self,
-        at_ms: i64,
-        user: &str,
-        role: &str,
-        action: &str,
-        target: &str,
-        reason: &str,
-        idempotency_key: &str,
-    ) -> Result<Recorded, StoreError> {
-        let scope = serde_json::to_string(&[idempotency_key, action, target])
+    async fn record_attempt(&self, at_ms: i64, a: Attempt<'_>) -> Result<Recorded, StoreError> {
+        let scope = serde_json::to_string(&[a.idempotency_key, a.action, a.target])
             .map_err(StoreError::at(Store::Audit, "encode idempotency scope"))?;
         let reply: Vec<String> = self
             .client
@@ -111,28 +101,17 @@ impl AuditStore for ValkeyAudit {
             .arg(OUTCOMES)
             .arg(scope)
             .arg(at_ms.to_string())
-            .arg(user)
-            .arg(role)
-            .arg(action)
-            .arg(target)
-            .arg(reason)
-            .arg(idempotency_key)
+            .arg(a.user)
+            .arg(a.role)
+            .arg(a.action)
+            .arg(a.target)
+            .arg(a.reason)
+            .arg(a.idempotency_key)
             .execute()
             .await
             .map_err(StoreError::at(Store::Audit, "record attempt"))?;
         match reply.as_slice() {
-            [tag, id] if tag == "new" => Ok(Recorded::New(AuditEntry {
-                id: id.clone(),
-                at_ms,
-                user: user.to_owned(),
-                role: role.to_owned(),
-                action: action.to_owned(),
-                target: target.to_owned(),
-                reason: reason.to_owned(),
-                idempotency_key: idempotency_key.to_owned(),
-                outcome: None,
-                outcome_at_ms: None,
-            })),
+            [tag, id] if tag == "new" => Ok(Recorded::New(a.entry(id.clone(), at_ms))),
             [tag, id, outcome, fields @ ..] if tag == "existing" => {
                 let mut entry = stream_entry(id, fields)?;
                 set_outcome(&mut entry, (!outcome.is_empty()).then_some(outcome.as_str()))?;
