@@ -13,9 +13,9 @@
 //! Entries older than the retention (`FF_BOARD_AUDIT_RETENTION_DAYS`,
 //! default [`DEFAULT_RETENTION_DAYS`]) are deleted hourly ([`retain`]).
 //!
-//! Storage, created by [`AuditLog::open`] when missing (each in its
-//! backend's folder, `crate::backend::<backend>::audit`, behind
-//! [`AuditStore`]):
+//! Storage, created by [`AuditLog::open`] when missing (behind
+//! [`AuditStore`]: `crate::backend::sql::audit` for both SQL backends,
+//! `crate::backend::valkey::audit`):
 //! - SQLite / Postgres: the board's own table `ff_board_audit` (one row per
 //!   attempt, the outcome filled in later), with a unique index on
 //!   `(idempotency_key, action, target)` and indexes on `at_ms` and
@@ -36,11 +36,12 @@ use async_trait::async_trait;
 use crate::backend::side::SideStore;
 use crate::store_error::{Store, StoreError};
 
-/// One audited operator action.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One audited operator action (a row of the SQL audit table as well).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: String,
     pub at_ms: i64,
+    #[sqlx(rename = "user_name")]
     pub user: String,
     pub role: String,
     pub action: String,
@@ -121,8 +122,6 @@ pub struct AuditFilter {
 /// One store's audit storage.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// The backend's name, for messages.
-    fn name(&self) -> &'static str;
     /// Write an attempt, or return the earlier one of the same scope.
     async fn record_attempt(&self, at_ms: i64, attempt: Attempt<'_>) -> Result<Recorded, StoreError>;
     /// Write an outcome; `false` when there is no entry `id`.
@@ -179,42 +178,6 @@ pub struct AuditLog {
     store: Box<dyn AuditStore>,
 }
 
-/// A row of the SQL audit table.
-#[derive(sqlx::FromRow)]
-pub(crate) struct Row {
-    id: String,
-    at_ms: i64,
-    user_name: String,
-    role: String,
-    action: String,
-    target: String,
-    reason: String,
-    idempotency_key: String,
-    outcome: Option<String>,
-    outcome_at_ms: Option<i64>,
-}
-
-impl From<Row> for AuditEntry {
-    fn from(r: Row) -> Self {
-        AuditEntry {
-            id: r.id,
-            at_ms: r.at_ms,
-            user: r.user_name,
-            role: r.role,
-            action: r.action,
-            target: r.target,
-            reason: r.reason,
-            idempotency_key: r.idempotency_key,
-            outcome: r.outcome,
-            outcome_at_ms: r.outcome_at_ms,
-        }
-    }
-}
-
-/// The columns a SQL audit row is read with.
-pub(crate) const COLUMNS: &str =
-    "id, at_ms, user_name, role, action, target, reason, idempotency_key, outcome, outcome_at_ms";
-
 impl AuditLog {
     /// Open the audit log on `side`, creating its storage if missing.
     pub async fn open(side: &SideStore) -> Result<AuditLog, StoreError> {
@@ -261,15 +224,6 @@ impl AuditLog {
         }
         let (user, action, target) = (non_empty(&filter.user), non_empty(&filter.action), non_empty(&filter.target_contains));
         self.store.list(user, action, target, filter.limit).await
-    }
-}
-
-/// `New` when the attempt was written, `Existing` otherwise.
-pub(crate) fn recorded(new: bool, entry: AuditEntry) -> Recorded {
-    if new {
-        Recorded::New(entry)
-    } else {
-        Recorded::Existing(entry)
     }
 }
 

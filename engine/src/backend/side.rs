@@ -9,7 +9,7 @@ use ff_core::engine_error::EngineError;
 use ff_core::partition::PartitionConfig;
 use ff_core::types::{ExecutionId, WaitpointId};
 
-use super::{postgres, sqlite, valkey};
+use super::{postgres, sql, sqlite, valkey};
 use crate::audit::AuditStore;
 use crate::connect::Connected;
 use crate::live::{supervise, Feed, StatusTx};
@@ -37,8 +37,8 @@ impl SideStore {
     /// Open the audit log's storage, creating it when missing.
     pub async fn open_audit(&self) -> Result<Box<dyn AuditStore>, StoreError> {
         Ok(match self {
-            SideStore::Sqlite(pool) => Box::new(sqlite::audit::open(pool).await?),
-            SideStore::Postgres(pool) => Box::new(postgres::audit::open(pool).await?),
+            SideStore::Sqlite(pool) => Box::new(sql::audit::open(sql::pool::Pool::Sqlite(pool.clone())).await?),
+            SideStore::Postgres(pool) => Box::new(sql::audit::open(sql::pool::Pool::Postgres(pool.clone())).await?),
             SideStore::Valkey(client) => Box::new(valkey::audit::open(client).await?),
         })
     }

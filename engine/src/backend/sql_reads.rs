@@ -23,14 +23,10 @@ macro_rules! sql_reads {
         where
             R: for<'r> sqlx::FromRow<'r, $row> + Send + Unpin,
         {
-            let mut query = sqlx::query_as::<_, R>(&q.sql);
-            for b in q.binds {
-                query = match b {
-                    $crate::backend::sql::Bind::Int(i) => query.bind(i),
-                    $crate::backend::sql::Bind::Text(s) => query.bind(s),
-                };
-            }
-            query.fetch_all(pool).await.map_err(|e| $crate::backend::ReadError::store(op, e))
+            $crate::backend::sql::pool::bind_all!(sqlx::query_as::<_, R>(&q.sql), q.binds)
+                .fetch_all(pool)
+                .await
+                .map_err(|e| $crate::backend::ReadError::store(op, e))
         }
 
         #[async_trait::async_trait]

@@ -11,7 +11,6 @@ use sqlx::PgPool;
 
 use super::sql::Dialect;
 
-pub mod audit;
 pub mod dial;
 pub(crate) mod side;
 pub mod fill;

@@ -11,6 +11,10 @@
 //! states are recomputed from the attempt outcome, because the 0.15 SQL
 //! backends leave finished rows with their last live state.
 //!
+//! The board's own SQL stores beside the page queries are written once
+//! here too, over a [`pool::Pool`] of either backend: the audit log
+//! ([`audit`]).
+//!
 //! Only constants of this module and typed enum literals are spliced into
 //! SQL text; every value from a request is a bound parameter.
 use ff_core::state::PublicState;
@@ -18,7 +22,9 @@ use ff_core::types::{ExecutionId, FlowId};
 
 use super::{ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, ReadError, SuspendedLine};
 
+pub mod audit;
 mod gates;
+pub mod pool;
 
 pub use gates::{exec_id, gate_rows, pending, suspensions, waitpoint_owner, RawPending, RawSuspension, SuspensionRow};
 use gates::{any_of, row_id};
@@ -70,6 +76,8 @@ impl Dialect {
 pub enum Bind {
     Int(i64),
     Text(String),
+    /// Text or NULL.
+    MaybeText(Option<String>),
 }
 
 /// A query and its parameters, in order (`$1`, `$2`, …).

@@ -6,7 +6,6 @@ use sqlx::SqlitePool;
 
 use super::sql::Dialect;
 
-pub mod audit;
 pub mod dial;
 pub(crate) mod side;
 pub mod fill;

@@ -84,10 +84,6 @@ pub async fn open(client: &Client) -> Result<ValkeyAudit, StoreError> {
 
 #[async_trait]
 impl AuditStore for ValkeyAudit {
-    fn name(&self) -> &'static str {
-        "valkey"
-    }
-
     async fn record_attempt(&self, at_ms: i64, a: Attempt<'_>) -> Result<Recorded, StoreError> {
         let scope = serde_json::to_string(&[a.idempotency_key, a.action, a.target])
             .map_err(StoreError::at(Store::Audit, "encode idempotency scope"))?;
