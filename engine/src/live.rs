@@ -276,6 +276,12 @@ impl Backoff {
         self.next = Self::FIRST;
     }
 
+    /// Show the stream reconnecting (why), then [`Backoff::wait`].
+    pub(crate) async fn retry(&mut self, feed: &Feed, error: impl Into<String>) -> bool {
+        feed.reconnecting(error);
+        self.wait(feed).await
+    }
+
     /// Wait the current delay, then double it; false if the consumer went
     /// away meanwhile.
     pub(crate) async fn wait(&mut self, feed: &Feed) -> bool {

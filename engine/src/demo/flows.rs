@@ -91,6 +91,10 @@ impl Spec {
     fn fan_in(&mut self, from: &[usize], to: usize) {
         self.edges.extend(from.iter().map(|&f| (f, to)));
     }
+
+    fn fan_out(&mut self, from: usize, to: &[usize]) {
+        self.edges.extend(to.iter().map(|&t| (from, t)));
+    }
 }
 
 impl Template {
@@ -153,98 +157,97 @@ impl Template {
     fn spec(self) -> Spec {
         let mut s = Spec { nodes: Vec::new(), edges: Vec::new(), groups: Vec::new() };
         match self {
-            Template::Deploy => {
-                let build = s.node("build", "ci.build", Fate::Ok);
-                let checks = [
-                    s.node("unit-tests", "ci.test", Fate::Ok),
-                    s.node("integration-tests", "ci.test", Fate::Flaky),
-                    s.node("e2e-tests", "ci.test", Fate::Ok),
-                    s.node("security-scan", "ci.scan", Fate::Ok),
-                ];
-                let gate = s.node("approve-production", "approval.gate", Fate::Approval(2));
-                let canary = s.node("canary-rollout", "deploy.rollout", Fate::Ok);
-                let full = s.node("full-rollout", "deploy.rollout", Fate::Ok);
-                for &c in &checks {
-                    s.edges.push((build, c));
-                }
-                s.fan_in(&checks, gate);
-                s.edges.extend([(gate, canary), (canary, full)]);
-            }
-            Template::EtlNightly => {
-                let extracts = [
-                    s.node("extract-orders", "etl.extract", Fate::Ok),
-                    s.node("extract-customers", "etl.extract", Fate::Ok),
-                    s.node("extract-clickstream", "etl.extract", Fate::Flaky),
-                ];
-                let transform = s.node("transform", "etl.transform", Fate::Ok);
-                let review = s.node("review-anomalies", "approval.gate", Fate::Approval(1));
-                let loads = [
-                    s.node("load-warehouse", "etl.load", Fate::Ok),
-                    s.node("load-search-index", "etl.load", Fate::Ok),
-                ];
-                let notify = s.node("notify-analytics", "notify", Fate::Ok);
-                s.fan_in(&extracts, transform);
-                s.edges.push((transform, review));
-                for &l in &loads {
-                    s.edges.push((review, l));
-                }
-                s.fan_in(&loads, notify);
-                s.groups.push((notify, EdgeDependencyPolicy::any_of(OnSatisfied::let_run())));
-            }
-            Template::MediaTranscode => {
-                let probe = s.node("probe", "media.probe", Fate::Ok);
-                let renditions = [
-                    s.node("transcode-240p", "media.transcode", Fate::Ok),
-                    s.node("transcode-480p", "media.transcode", Fate::Ok),
-                    s.node("transcode-720p", "media.transcode", Fate::Ok),
-                    s.node("transcode-1080p", "media.transcode", Fate::Crash),
-                ];
-                let package = s.node("package-hls", "media.package", Fate::Ok);
-                let thumbs = s.node("thumbnails", "media.thumbnails", Fate::Ok);
-                let publish = s.node("publish", "approval.gate", Fate::Approval(1));
-                for &r in &renditions {
-                    s.edges.push((probe, r));
-                }
-                s.fan_in(&renditions, package);
-                s.groups.push((package, EdgeDependencyPolicy::quorum(3, OnSatisfied::let_run())));
-                s.edges.push((probe, thumbs));
-                s.fan_in(&[package, thumbs], publish);
-            }
-            Template::BillingRun => {
-                let fetch = [
-                    s.node("fetch-usage", "billing.fetch", Fate::Ok),
-                    s.node("fetch-contracts", "billing.fetch", Fate::Ok),
-                ];
-                let compute = s.node("compute-invoices", "billing.compute", Fate::Fail);
-                let render = s.node("render-pdfs", "billing.render", Fate::Ok);
-                let send = s.node("send-invoices", "billing.send", Fate::Ok);
-                s.fan_in(&fetch, compute);
-                s.edges.extend([(compute, render), (render, send)]);
-            }
-            Template::SearchReindex => {
-                let snapshot = s.node("snapshot-catalog", "search.snapshot", Fate::Ok);
-                let shards: Vec<usize> = (0..48)
-                    .map(|i| {
-                        let fate = if i == 17 || i == 33 { Fate::Flaky } else { Fate::Ok };
-                        s.node(format!("index-shard-{i:02}"), "search.index", fate)
-                    })
-                    .collect();
-                let merges: Vec<usize> =
-                    (0..6).map(|i| s.node(format!("merge-segment-{i}"), "search.merge", Fate::Ok)).collect();
-                let swap = s.node("swap-alias", "search.swap", Fate::Ok);
-                let warm = s.node("warm-cache", "search.warm", Fate::Ok);
-                for &sh in &shards {
-                    s.edges.push((snapshot, sh));
-                }
-                for (i, &m) in merges.iter().enumerate() {
-                    s.fan_in(&shards[i * 8..(i + 1) * 8], m);
-                }
-                s.fan_in(&merges, swap);
-                s.fan_in(&merges, warm);
-                s.groups.push((warm, EdgeDependencyPolicy::any_of(OnSatisfied::let_run())));
-            }
+            Template::Deploy => s.deploy(),
+            Template::EtlNightly => s.etl_nightly(),
+            Template::MediaTranscode => s.media_transcode(),
+            Template::BillingRun => s.billing_run(),
+            Template::SearchReindex => s.search_reindex(),
         }
         s
+    }
+}
+
+/// The node graph of each template.
+impl Spec {
+    fn deploy(&mut self) {
+        let s = self;
+        let build = s.node("build", "ci.build", Fate::Ok);
+        let checks = [
+            s.node("unit-tests", "ci.test", Fate::Ok),
+            s.node("integration-tests", "ci.test", Fate::Flaky),
+            s.node("e2e-tests", "ci.test", Fate::Ok),
+            s.node("security-scan", "ci.scan", Fate::Ok),
+        ];
+        let gate = s.node("approve-production", "approval.gate", Fate::Approval(2));
+        let canary = s.node("canary-rollout", "deploy.rollout", Fate::Ok);
+        let full = s.node("full-rollout", "deploy.rollout", Fate::Ok);
+        s.fan_out(build, &checks);
+        s.fan_in(&checks, gate);
+        s.edges.extend([(gate, canary), (canary, full)]);
+    }
+
+    fn etl_nightly(&mut self) {
+        let s = self;
+        let extracts = [
+            s.node("extract-orders", "etl.extract", Fate::Ok),
+            s.node("extract-customers", "etl.extract", Fate::Ok),
+            s.node("extract-clickstream", "etl.extract", Fate::Flaky),
+        ];
+        let transform = s.node("transform", "etl.transform", Fate::Ok);
+        let review = s.node("review-anomalies", "approval.gate", Fate::Approval(1));
+        let loads = [s.node("load-warehouse", "etl.load", Fate::Ok), s.node("load-search-index", "etl.load", Fate::Ok)];
+        let notify = s.node("notify-analytics", "notify", Fate::Ok);
+        s.fan_in(&extracts, transform);
+        s.edges.push((transform, review));
+        s.fan_out(review, &loads);
+        s.fan_in(&loads, notify);
+        s.groups.push((notify, EdgeDependencyPolicy::any_of(OnSatisfied::let_run())));
+    }
+
+    fn media_transcode(&mut self) {
+        let s = self;
+        let probe = s.node("probe", "media.probe", Fate::Ok);
+        let renditions = ["240p", "480p", "720p", "1080p"]
+            .map(|r| s.node(format!("transcode-{r}"), "media.transcode", if r == "1080p" { Fate::Crash } else { Fate::Ok }));
+        let package = s.node("package-hls", "media.package", Fate::Ok);
+        let thumbs = s.node("thumbnails", "media.thumbnails", Fate::Ok);
+        let publish = s.node("publish", "approval.gate", Fate::Approval(1));
+        s.fan_out(probe, &renditions);
+        s.fan_in(&renditions, package);
+        s.groups.push((package, EdgeDependencyPolicy::quorum(3, OnSatisfied::let_run())));
+        s.edges.push((probe, thumbs));
+        s.fan_in(&[package, thumbs], publish);
+    }
+
+    fn billing_run(&mut self) {
+        let s = self;
+        let fetch = [s.node("fetch-usage", "billing.fetch", Fate::Ok), s.node("fetch-contracts", "billing.fetch", Fate::Ok)];
+        let compute = s.node("compute-invoices", "billing.compute", Fate::Fail);
+        let render = s.node("render-pdfs", "billing.render", Fate::Ok);
+        let send = s.node("send-invoices", "billing.send", Fate::Ok);
+        s.fan_in(&fetch, compute);
+        s.edges.extend([(compute, render), (render, send)]);
+    }
+
+    fn search_reindex(&mut self) {
+        let s = self;
+        let snapshot = s.node("snapshot-catalog", "search.snapshot", Fate::Ok);
+        let shards: Vec<usize> = (0..48)
+            .map(|i| {
+                let fate = if i == 17 || i == 33 { Fate::Flaky } else { Fate::Ok };
+                s.node(format!("index-shard-{i:02}"), "search.index", fate)
+            })
+            .collect();
+        let merges: Vec<usize> = (0..6).map(|i| s.node(format!("merge-segment-{i}"), "search.merge", Fate::Ok)).collect();
+        let swap = s.node("swap-alias", "search.swap", Fate::Ok);
+        let warm = s.node("warm-cache", "search.warm", Fate::Ok);
+        s.fan_out(snapshot, &shards);
+        for (i, &m) in merges.iter().enumerate() {
+            s.fan_in(&shards[i * 8..(i + 1) * 8], m);
+        }
+        s.fan_in(&merges, swap);
+        s.fan_in(&merges, warm);
+        s.groups.push((warm, EdgeDependencyPolicy::any_of(OnSatisfied::let_run())));
     }
 }
 

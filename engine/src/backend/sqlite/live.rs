@@ -158,89 +158,138 @@ async fn run<E, S, F, Fut>(
     Fut: Future<Output = Result<S, EngineError>>,
 {
     let mut backoff = Backoff::new();
-    let mut position = loop {
-        match max_event_id(&pool, table).await {
-            Ok(v) => break v,
-            Err(e) => {
-                feed.reconnecting(format!("read the {table} position: {e}"));
+    let Some(position) = start(&pool, table, &feed, &mut backoff).await else { return };
+    let mut tail = Tail { pool, table, position, skipped_upto: None };
+    loop {
+        let end = match subscribe(encode_postgres_event_cursor(tail.position)).await {
+            Ok(mut sub) => {
+                feed.live();
+                backoff.reset();
+                tail.follow(&mut sub, &mut feed, cursor_of, map).await
+            }
+            Err(e) => End::Failed(format!("subscribe: {e}")),
+        };
+        match end {
+            End::Closed => return,
+            End::Behind => {}
+            End::Failed(error) => {
+                feed.reconnecting(error);
                 if !backoff.wait(&feed).await {
                     return;
                 }
             }
         }
-    };
-    // Rows the last resubscription was for; if no event came of them by the
-    // next check, the backend skipped them (unknown kind / undecodable).
-    let mut skipped_upto: Option<i64> = None;
+    }
+}
+
+/// The table's position at start, read until it answers; `None` when the
+/// consumer went away meanwhile.
+async fn start(pool: &SqlitePool, table: &str, feed: &Feed, backoff: &mut Backoff) -> Option<i64> {
     loop {
-        let mut sub = match subscribe(encode_postgres_event_cursor(position)).await {
-            Ok(s) => s,
+        match max_event_id(pool, table).await {
+            Ok(v) => return Some(v),
             Err(e) => {
-                feed.reconnecting(format!("subscribe: {e}"));
-                if !backoff.wait(&feed).await {
-                    return;
+                feed.reconnecting(format!("read the {table} position: {e}"));
+                if !backoff.wait(feed).await {
+                    return None;
                 }
-                continue;
             }
-        };
-        feed.live();
-        backoff.reset();
+        }
+    }
+}
+
+/// How one subscription ended.
+enum End {
+    /// The consumer is gone.
+    Closed,
+    /// Another process wrote rows past the position: resubscribe from it.
+    Behind,
+    /// The subscription failed (why): reconnect with backoff.
+    Failed(String),
+}
+
+/// A reader's place in its outbox table.
+struct Tail {
+    pool: SqlitePool,
+    table: &'static str,
+    /// The highest `event_id` delivered (or known skipped).
+    position: i64,
+    /// Rows the last resubscription was for; if no event came of them by the
+    /// next check, the backend skipped them (unknown kind / undecodable).
+    skipped_upto: Option<i64>,
+}
+
+impl Tail {
+    /// Forward the events of `sub` until it ends, fails, or the store is
+    /// found ahead of it.
+    async fn follow<E, S>(
+        &mut self,
+        sub: &mut S,
+        feed: &mut Feed,
+        cursor_of: fn(&E) -> StreamCursor,
+        map: fn(E) -> Option<SourceEvent>,
+    ) -> End
+    where
+        S: Stream<Item = Result<E, EngineError>> + Unpin,
+    {
         let mut check = tokio::time::interval_at(tokio::time::Instant::now() + FOREIGN_CHECK, FOREIGN_CHECK);
         let mut received = false;
-        let error: Option<String> = loop {
+        loop {
             tokio::select! {
-                _ = feed.closed() => return,
+                _ = feed.closed() => return End::Closed,
                 item = sub.next() => match item {
                     Some(Ok(ev)) => {
                         received = true;
-                        if let Ok(Some(id)) = decode_postgres_event_cursor(&cursor_of(&ev)) {
-                            position = position.max(id);
-                        }
+                        self.advance(&cursor_of(&ev));
                         if let Some(event) = map(ev) {
                             if !feed.emit(event).await {
-                                return;
+                                return End::Closed;
                             }
                         }
                     }
                     Some(Err(EngineError::StreamDisconnected { cursor })) => {
-                        if let Ok(Some(id)) = decode_postgres_event_cursor(&cursor) {
-                            position = position.max(id);
-                        }
-                        break Some("stream disconnected".into());
+                        self.advance(&cursor);
+                        return End::Failed("stream disconnected".into());
                     }
                     // One undecodable row: the backend moved past it.
                     Some(Err(e @ EngineError::Validation { .. })) => {
-                        tracing::warn!(table, error = %e, "live: skipped an undecodable outbox row");
+                        tracing::warn!(table = self.table, error = %e, "live: skipped an undecodable outbox row");
                     }
-                    Some(Err(e)) => break Some(e.to_string()),
-                    None => break Some("subscription ended".into()),
+                    Some(Err(e)) => return End::Failed(e.to_string()),
+                    None => return End::Failed("subscription ended".into()),
                 },
                 _ = check.tick() => {
-                    if received {
-                        received = false;
-                        skipped_upto = None;
+                    if std::mem::take(&mut received) {
+                        self.skipped_upto = None;
                         continue;
                     }
-                    if let Some(m) = skipped_upto.take() {
-                        position = position.max(m);
-                    }
-                    match max_event_id(&pool, table).await {
-                        Ok(max) if max > position => {
-                            skipped_upto = Some(max);
-                            break None;
-                        }
-                        Ok(_) => {}
-                        Err(e) => break Some(format!("poll {table}: {e}")),
+                    if let Some(end) = self.check_foreign().await {
+                        return end;
                     }
                 }
             }
-        };
-        drop(sub);
-        if let Some(error) = error {
-            feed.reconnecting(error);
-            if !backoff.wait(&feed).await {
-                return;
+        }
+    }
+
+    /// Move the position up to an event's cursor.
+    fn advance(&mut self, cursor: &StreamCursor) {
+        if let Ok(Some(id)) = decode_postgres_event_cursor(cursor) {
+            self.position = self.position.max(id);
+        }
+    }
+
+    /// After an idle [`FOREIGN_CHECK`]: is the table ahead of the position?
+    async fn check_foreign(&mut self) -> Option<End> {
+        if let Some(m) = self.skipped_upto.take() {
+            self.position = self.position.max(m);
+        }
+        match max_event_id(&self.pool, self.table).await {
+            Ok(max) if max > self.position => {
+                self.skipped_upto = Some(max);
+                Some(End::Behind)
             }
+            Ok(_) => None,
+            Err(e) => Some(End::Failed(format!("poll {}: {e}", self.table))),
         }
     }
 }

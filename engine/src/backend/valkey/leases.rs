@@ -45,11 +45,12 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use ferriskey::{Client, Value};
+use ferriskey::{Client, PipeSlot, TypedPipeline, Value};
 use ff_core::keys::{lanes_index_key, ExecKeyContext, IndexKeys};
 use ff_core::types::{ExecutionId, LaneId};
 use tokio::sync::mpsc;
 
+use super::follow::{follow, Follower, Source};
 use super::live::resync_if_restarted;
 use super::notify::Notice;
 use super::reply::{execute, items, non_empty, number, pairs, partition, server_time_ms, server_time_ms_of, stream_id_ms, text, xread_entries};
@@ -130,27 +131,17 @@ struct LeaseTail {
     scan_cursor: String,
 }
 
-/// How the reader learns which streams were written.
-struct Source {
-    notices: Option<mpsc::Receiver<Notice>>,
-    /// Following the watcher's keys (else polling the indexes).
-    notified: bool,
-    /// Why it polls.
-    why: String,
-}
-
 pub(crate) async fn leases(c: Connected, client: Client, mut feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
     let mut backoff = Backoff::new();
     let mut run_id: Option<Option<String>> = None;
     let mut tail: Option<LeaseTail> = None;
-    let mut source = Source { notices, notified: false, why: "waiting for keyspace notifications".into() };
+    let mut source = Source::new(notices, LEASE_TICK);
     let partitions = c.partitions.num_flow_partitions;
     loop {
         match session(&client, partitions, &mut tail, &mut source, &mut run_id, &mut feed, &mut backoff).await {
             Ok(()) => return,
             Err(e) => {
-                feed.reconnecting(e.to_string());
-                if !backoff.wait(&feed).await {
+                if !backoff.retry(&feed, e.to_string()).await {
                     return;
                 }
             }
@@ -181,101 +172,46 @@ async fn session(
         }
         None => tail.insert(LeaseTail::start(client, partitions).await?),
     };
-    if src.notified {
-        feed.live();
-    } else {
-        // Show "polling" once a poll went through (or none is due).
-        if feed.is_wanted() && !tail.tick(client, cluster, feed).await? {
-            return Ok(());
-        }
-        feed.polling(LEASE_TICK, src.why.clone());
+    // Show "polling" once a poll went through (or none is due).
+    if !src.notified && feed.is_wanted() && !tail.tick(client, cluster, feed).await? {
+        return Ok(());
     }
+    src.show(feed);
     backoff.reset();
-    let mut tick = tokio::time::interval(LEASE_TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let notice = async {
-            match src.notices.as_mut() {
-                Some(rx) => rx.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = feed.closed() => return Ok(()),
-            n = notice => match n {
-                Some(Notice::Key(key)) => {
-                    if !src.notified {
-                        continue;
-                    }
-                    // This key and whatever else is queued, in one read.
-                    let mut read: HashSet<String> = eid_of_key(&key).into_iter().collect();
-                    let mut then = None;
-                    while then.is_none() && read.len() < BATCH {
-                        match src.notices.as_mut().map(|rx| rx.try_recv()) {
-                            Some(Ok(Notice::Key(k))) => read.extend(eid_of_key(&k)),
-                            Some(Ok(other)) => then = Some(other),
-                            _ => break,
-                        }
-                    }
-                    if !tail.read(client, read, feed).await? {
-                        return Ok(());
-                    }
-                    if let Some(other) = then {
-                        if !coverage(tail, src, client, cluster, other, feed).await? {
-                            return Ok(());
-                        }
-                    }
-                }
-                Some(other) => {
-                    if !coverage(tail, src, client, cluster, other, feed).await? {
-                        return Ok(());
-                    }
-                }
-                None => {
-                    src.notices = None;
-                    src.notified = false;
-                    src.why = "keyspace watcher stopped".into();
-                    feed.polling(LEASE_TICK, src.why.clone());
-                }
-            },
-            // Polling costs ~520 commands/s: only while someone watches.
-            // The tail keeps its position meanwhile; what happens is read
-            // once someone watches again.
-            _ = tick.tick(), if !src.notified => {
-                if feed.is_wanted() && !tail.tick(client, cluster, feed).await? {
-                    return Ok(());
-                }
-            }
-        }
-    }
+    follow(src, &mut Reader { tail, client, cluster }, feed).await
 }
 
-/// A change of the watcher's coverage. Ok(false) when the consumer is gone.
-async fn coverage(
-    tail: &mut LeaseTail,
-    src: &mut Source,
-    client: &Client,
+/// The lease tail as a [`Follower`] of the keyspace watcher (polling
+/// costs ~520 commands/s: [`follow`] polls only while someone watches).
+struct Reader<'a> {
+    tail: &'a mut LeaseTail,
+    client: &'a Client,
     cluster: bool,
-    notice: Notice,
-    feed: &mut Feed,
-) -> Result<bool, StoreError> {
-    match notice {
-        Notice::Covered => {
-            // Set first: if the catch-up fails, the next session repeats it.
-            src.notified = true;
-            if !tail.catch_up(client, cluster, feed).await? {
-                return Ok(false);
-            }
-            feed.live();
-        }
-        Notice::Uncovered(why) => {
-            src.notified = false;
-            feed.polling(LEASE_TICK, why.clone());
-            src.why = why;
-        }
-        Notice::Key(_) => {}
+}
+
+#[async_trait::async_trait]
+impl Follower for Reader<'_> {
+    type Batch = HashSet<String>;
+
+    fn add(&self, batch: &mut HashSet<String>, key: &str) {
+        batch.extend(eid_of_key(key));
     }
-    Ok(true)
+
+    fn full(&self, batch: &HashSet<String>) -> bool {
+        batch.len() >= BATCH
+    }
+
+    async fn read(&mut self, batch: HashSet<String>, feed: &mut Feed) -> Result<bool, StoreError> {
+        self.tail.read(self.client, batch, feed).await
+    }
+
+    async fn catch_up(&mut self, feed: &mut Feed) -> Result<bool, StoreError> {
+        self.tail.catch_up(self.client, self.cluster, feed).await
+    }
+
+    async fn poll(&mut self, feed: &mut Feed) -> Result<bool, StoreError> {
+        self.tail.tick(self.client, self.cluster, feed).await
+    }
 }
 
 /// The execution id of a lease stream key `ff:exec:{fp:N}:<eid>:lease:history`.
@@ -322,6 +258,30 @@ impl LeaseTail {
     /// the consumer is gone.
     async fn tick(&mut self, client: &Client, cluster: bool, feed: &mut Feed) -> Result<bool, StoreError> {
         let mut p = client.pipeline();
+        let slots = self.queue_poll(&mut p, cluster);
+        execute(&mut p, "poll lease indexes").await?;
+        let now_ms = server_time_ms_of(&slots.time.value().map_err(StoreError::at(Store::Live, "TIME"))?)
+            .ok_or_else(|| StoreError::invalid(Store::Live, "TIME", "bad reply"))?;
+        self.clock = (Instant::now(), now_ms);
+        // Streams still to read from an earlier tick (full read or failure).
+        let mut read: HashSet<String> = self.again.clone();
+        self.active_changed(slots.expiry, now_ms, &mut read)?;
+        self.recently_ended(slots.terminal, now_ms, &mut read);
+        // The diffs above are consumed: keep them until read.
+        self.again = read.clone();
+        let mut found = self.found_lanes(slots.lanes, slots.scan);
+        found.extend(self.lanes_of_unknown(client).await?);
+        for lane in found {
+            // A new lane is read from the reader's start.
+            self.lanes.entry(lane).or_insert(self.start_ms - TERMINAL_SLACK_MS);
+        }
+        self.read(client, read, feed).await
+    }
+
+    /// Queue a poll's reads: the server's time, the lane registry, one step
+    /// of the lane scan (standalone), every partition's lease-expiry index
+    /// and the terminal index of every known lane on every partition.
+    fn queue_poll(&self, p: &mut TypedPipeline, cluster: bool) -> PollSlots {
         let time = p.cmd::<Value>("TIME").finish();
         let lanes = p.cmd::<Value>("SMEMBERS").arg(lanes_index_key()).finish();
         let scan = (!cluster).then(|| {
@@ -333,14 +293,10 @@ impl LeaseTail {
                 .arg(1000)
                 .finish()
         });
-        let expiry: Vec<_> = (0..self.partitions)
+        let expiry = (0..self.partitions)
             .map(|i| {
-                p.cmd::<Value>("ZRANGE")
-                    .arg(IndexKeys::new(&partition(i)).lease_expiry())
-                    .arg(0)
-                    .arg(-1)
-                    .arg("WITHSCORES")
-                    .finish()
+                let key = IndexKeys::new(&partition(i)).lease_expiry();
+                p.cmd::<Value>("ZRANGE").arg(key).arg(0).arg(-1).arg("WITHSCORES").finish()
             })
             .collect();
         let mut terminal = Vec::new();
@@ -348,25 +304,17 @@ impl LeaseTail {
             let lane_id = LaneId::new(lane.clone());
             for i in 0..self.partitions {
                 let key = IndexKeys::new(&partition(i)).lane_terminal(&lane_id);
-                let slot = p
-                    .cmd::<Value>("ZRANGEBYSCORE")
-                    .arg(key)
-                    .arg(format!("({since}"))
-                    .arg("+inf")
-                    .arg("WITHSCORES")
-                    .finish();
+                let slot =
+                    p.cmd::<Value>("ZRANGEBYSCORE").arg(key).arg(format!("({since}")).arg("+inf").arg("WITHSCORES").finish();
                 terminal.push((lane.clone(), slot));
             }
         }
-        execute(&mut p, "poll lease indexes").await?;
+        PollSlots { time, lanes, scan, expiry, terminal }
+    }
 
-        let now_ms = server_time_ms_of(&time.value().map_err(StoreError::at(Store::Live, "TIME"))?)
-            .ok_or_else(|| StoreError::invalid(Store::Live, "TIME", "bad reply"))?;
-        self.clock = (Instant::now(), now_ms);
-        // Streams still to read from an earlier tick (full read or failure).
-        let mut read: HashSet<String> = self.again.clone();
-
-        // Active leases: appeared, changed, overdue, gone.
+    /// Active leases that appeared, changed, are overdue or are gone: their
+    /// executions go to `read`.
+    fn active_changed(&mut self, expiry: Vec<PipeSlot<Value>>, now_ms: f64, read: &mut HashSet<String>) -> Result<(), StoreError> {
         let mut active = HashMap::new();
         for slot in expiry {
             let v = slot.value().map_err(StoreError::at(Store::Live, "ZRANGE lease_expiry"))?;
@@ -384,14 +332,13 @@ impl LeaseTail {
                 }
             }
         }
-        for eid in self.active.keys() {
-            if !active.contains_key(eid) {
-                read.insert(eid.clone());
-            }
-        }
+        read.extend(self.active.keys().filter(|eid| !active.contains_key(*eid)).cloned());
         self.active = active;
+        Ok(())
+    }
 
-        // Recently ended executions, per lane.
+    /// Recently ended executions, per lane, go to `read`.
+    fn recently_ended(&mut self, terminal: Vec<(String, PipeSlot<Value>)>, now_ms: f64, read: &mut HashSet<String>) {
         let next_since = now_ms - TERMINAL_SLACK_MS;
         for (lane, slot) in terminal {
             let v = match slot.value() {
@@ -412,44 +359,42 @@ impl LeaseTail {
             }
         }
         self.terminal_seen.retain(|_, score| *score >= now_ms - 60_000.0);
-        // The diffs above are consumed: keep them until read.
-        self.again = read.clone();
+    }
 
-        // Lanes: the registry, the keyspace scan, executions seen.
+    /// Lanes named by the registry and the keyspace scan (whose cursor moves on).
+    fn found_lanes(&mut self, lanes: PipeSlot<Value>, scan: Option<PipeSlot<Value>>) -> Vec<String> {
         let mut found: Vec<String> =
             lanes.value().map(|v| items(&v).into_iter().filter_map(text).collect()).unwrap_or_default();
-        if let Some(scan) = scan {
-            if let Ok(v) = scan.value() {
-                let parts = items(&v);
-                if let Some(next) = parts.first().and_then(|c| text(c)) {
-                    self.scan_cursor = next;
-                }
-                if let Some(keys) = parts.get(1) {
-                    found.extend(items(keys).into_iter().filter_map(text).filter_map(|k| lane_of_key(&k)));
-                }
+        if let Some(Ok(v)) = scan.map(|s| s.value()) {
+            let parts = items(&v);
+            if let Some(next) = parts.first().and_then(|c| text(c)) {
+                self.scan_cursor = next;
+            }
+            if let Some(keys) = parts.get(1) {
+                found.extend(items(keys).into_iter().filter_map(text).filter_map(|k| lane_of_key(&k)));
             }
         }
-        if !self.lane_unknown.is_empty() {
-            let pending: Vec<String> = self.lane_unknown.iter().cloned().collect();
-            let mut p = client.pipeline();
-            let slots: Vec<_> = pending
-                .iter()
-                .filter_map(|eid| {
-                    let id = ExecutionId::parse(eid).ok()?;
-                    let core = ExecKeyContext::new(&partition(id.partition()), &id).core();
-                    Some(p.cmd::<Option<String>>("HGET").arg(core).arg("lane_id").finish())
-                })
-                .collect();
-            execute(&mut p, "HGET lane_id").await?;
-            self.lane_unknown.clear();
-            found.extend(slots.into_iter().filter_map(|s| s.value().ok().flatten()));
-        }
-        for lane in found {
-            // A new lane is read from the reader's start.
-            self.lanes.entry(lane).or_insert(self.start_ms - TERMINAL_SLACK_MS);
-        }
+        found
+    }
 
-        self.read(client, read, feed).await
+    /// The lanes of executions seen whose lane is not known yet (one pipeline).
+    async fn lanes_of_unknown(&mut self, client: &Client) -> Result<Vec<String>, StoreError> {
+        if self.lane_unknown.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut p = client.pipeline();
+        let slots: Vec<_> = self
+            .lane_unknown
+            .iter()
+            .filter_map(|eid| {
+                let id = ExecutionId::parse(eid).ok()?;
+                let core = ExecKeyContext::new(&partition(id.partition()), &id).core();
+                Some(p.cmd::<Option<String>>("HGET").arg(core).arg("lane_id").finish())
+            })
+            .collect();
+        execute(&mut p, "HGET lane_id").await?;
+        self.lane_unknown.clear();
+        Ok(slots.into_iter().filter_map(|s| s.value().ok().flatten()).collect())
     }
 
     /// Read the lease streams of `read` (execution ids), one XREAD per
@@ -555,6 +500,15 @@ impl LeaseTail {
             self.floor.clone()
         }
     }
+}
+
+/// The slots of one poll's pipeline ([`LeaseTail::queue_poll`]).
+struct PollSlots {
+    time: PipeSlot<Value>,
+    lanes: PipeSlot<Value>,
+    scan: Option<PipeSlot<Value>>,
+    expiry: Vec<PipeSlot<Value>>,
+    terminal: Vec<(String, PipeSlot<Value>)>,
 }
 
 /// The executions of a planned read, to retry if it fails.

@@ -32,6 +32,7 @@ use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLin
 
 pub mod audit;
 pub mod dial;
+mod follow;
 pub(crate) mod side;
 pub(crate) mod gate;
 mod leases;

@@ -22,6 +22,7 @@ use ff_core::keys::IndexKeys;
 use ff_core::types::ExecutionId;
 use tokio::sync::mpsc;
 
+use super::follow::{follow, Follower, Source};
 use super::live::resync_if_restarted;
 use super::notify::Notice;
 use super::reply::{execute, non_empty, partition, server_time_ms, stream_id_ms, xread_entries};
@@ -55,29 +56,20 @@ struct Positions {
     ids: Vec<String>,
 }
 
-/// How the cluster reader learns of deliveries.
-struct Cluster {
-    notices: Option<mpsc::Receiver<Notice>>,
-    /// Following the watcher's keys (else polling).
-    notified: bool,
-    why: String,
-}
-
 pub(crate) async fn signals(c: Connected, client: Client, mut feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
     let keys: Vec<String> = (0..c.partitions.num_flow_partitions)
         .map(|i| IndexKeys::new(&partition(i)).partition_signal_delivery())
         .collect();
     let slot = keys.iter().cloned().enumerate().map(|(i, k)| (k, i)).collect();
     let mut pos = Positions { keys, slot, ids: Vec::new() };
-    let mut cluster = Cluster { notices, notified: false, why: "waiting for keyspace notifications".into() };
+    let mut source = Source::new(notices, CLUSTER_POLL);
     let mut run_id: Option<Option<String>> = None;
     let mut backoff = Backoff::new();
     loop {
-        match session(&client, &mut pos, &mut cluster, &mut run_id, &mut feed, &mut backoff).await {
+        match session(&client, &mut pos, &mut source, &mut run_id, &mut feed, &mut backoff).await {
             Ok(()) => return,
             Err(e) => {
-                feed.reconnecting(e.to_string());
-                if !backoff.wait(&feed).await {
+                if !backoff.retry(&feed, e.to_string()).await {
                     return;
                 }
             }
@@ -88,7 +80,7 @@ pub(crate) async fn signals(c: Connected, client: Client, mut feed: Feed, notice
 async fn session(
     client: &Client,
     pos: &mut Positions,
-    cl: &mut Cluster,
+    src: &mut Source,
     run_id: &mut Option<Option<String>>,
     feed: &mut Feed,
     backoff: &mut Backoff,
@@ -104,95 +96,48 @@ async fn session(
     if !cluster {
         return blocking(client, pos, feed, backoff).await;
     }
+    let mut reader = Reader { client, pos };
     // Positions may lag after a reconnect: read everything once.
-    let all: BTreeSet<usize> = (0..pos.keys.len()).collect();
-    if !read(client, pos, &all, feed).await? {
+    if !reader.catch_up(feed).await? {
         return Ok(());
     }
-    if cl.notified {
-        feed.live();
-    } else {
-        feed.polling(CLUSTER_POLL, cl.why.clone());
-    }
+    src.show(feed);
     backoff.reset();
-    let mut tick = tokio::time::interval(CLUSTER_POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let notice = async {
-            match cl.notices.as_mut() {
-                Some(rx) => rx.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = feed.closed() => return Ok(()),
-            n = notice => match n {
-                Some(Notice::Key(key)) => {
-                    if !cl.notified {
-                        continue;
-                    }
-                    let mut which = BTreeSet::new();
-                    which.extend(pos.slot.get(&key).copied());
-                    // Take what else is queued (up to one read per partition).
-                    let mut then = None;
-                    while then.is_none() && which.len() < pos.keys.len() {
-                        match cl.notices.as_mut().map(|rx| rx.try_recv()) {
-                            Some(Ok(Notice::Key(k))) => which.extend(pos.slot.get(&k).copied()),
-                            Some(Ok(other)) => then = Some(other),
-                            _ => break,
-                        }
-                    }
-                    if !read(client, pos, &which, feed).await? {
-                        return Ok(());
-                    }
-                    if let Some(other) = then {
-                        if !state(client, pos, cl, other, feed).await? {
-                            return Ok(());
-                        }
-                    }
-                }
-                Some(other) => {
-                    if !state(client, pos, cl, other, feed).await? {
-                        return Ok(());
-                    }
-                }
-                None => {
-                    cl.notices = None;
-                    cl.notified = false;
-                    cl.why = "keyspace watcher stopped".into();
-                    feed.polling(CLUSTER_POLL, cl.why.clone());
-                }
-            },
-            _ = tick.tick(), if !cl.notified => {
-                if feed.is_wanted() && !read(client, pos, &all, feed).await? {
-                    return Ok(());
-                }
-            }
-        }
-    }
+    follow(src, &mut reader, feed).await
 }
 
-/// A change of the watcher's coverage. Ok(false) when the consumer is gone.
-async fn state(client: &Client, pos: &mut Positions, cl: &mut Cluster, notice: Notice, feed: &mut Feed) -> Result<bool, StoreError> {
-    match notice {
-        Notice::Covered => {
-            // Catch up with what was written while the view had a hole (set
-            // first: if the read fails, the next session reads all again).
-            cl.notified = true;
-            let all: BTreeSet<usize> = (0..pos.keys.len()).collect();
-            if !read(client, pos, &all, feed).await? {
-                return Ok(false);
-            }
-            feed.live();
-        }
-        Notice::Uncovered(why) => {
-            cl.notified = false;
-            feed.polling(CLUSTER_POLL, why.clone());
-            cl.why = why;
-        }
-        Notice::Key(_) => {}
+/// The cluster reader as a [`Follower`] of the keyspace watcher: a
+/// notified key is its partition; a catch-up or a poll reads them all.
+struct Reader<'a> {
+    client: &'a Client,
+    pos: &'a mut Positions,
+}
+
+#[async_trait::async_trait]
+impl Follower for Reader<'_> {
+    type Batch = BTreeSet<usize>;
+
+    fn add(&self, batch: &mut BTreeSet<usize>, key: &str) {
+        batch.extend(self.pos.slot.get(key).copied());
     }
-    Ok(true)
+
+    /// Up to one read per partition.
+    fn full(&self, batch: &BTreeSet<usize>) -> bool {
+        batch.len() >= self.pos.keys.len()
+    }
+
+    async fn read(&mut self, batch: BTreeSet<usize>, feed: &mut Feed) -> Result<bool, StoreError> {
+        read(self.client, self.pos, &batch, feed).await
+    }
+
+    async fn catch_up(&mut self, feed: &mut Feed) -> Result<bool, StoreError> {
+        let all: BTreeSet<usize> = (0..self.pos.keys.len()).collect();
+        read(self.client, self.pos, &all, feed).await
+    }
+
+    async fn poll(&mut self, feed: &mut Feed) -> Result<bool, StoreError> {
+        self.catch_up(feed).await
+    }
 }
 
 /// One non-blocking XREAD per partition in `which`, pipelined, again for
