@@ -119,6 +119,31 @@ pub struct AuditFilter {
     pub limit: usize,
 }
 
+/// An [`AuditFilter`] as a store applies it: `None` matches anything.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'a> {
+    pub user: Option<&'a str>,
+    pub action: Option<&'a str>,
+    /// A substring of the target.
+    pub target: Option<&'a str>,
+    /// At most this many entries (at least one), newest first.
+    pub limit: usize,
+}
+
+impl Wanted<'_> {
+    /// Whether any filter is set.
+    pub fn filtered(&self) -> bool {
+        self.user.is_some() || self.action.is_some() || self.target.is_some()
+    }
+
+    /// Whether `e` passes the filters.
+    pub fn matches(&self, e: &AuditEntry) -> bool {
+        self.user.is_none_or(|u| e.user == u)
+            && self.action.is_none_or(|a| e.action == a)
+            && self.target.is_none_or(|t| e.target.contains(t))
+    }
+}
+
 /// One store's audit storage.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -127,13 +152,7 @@ pub trait AuditStore: Send + Sync {
     /// Write an outcome; `false` when there is no entry `id`.
     async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, StoreError>;
     /// Entries matching the (non-empty) filters, newest first.
-    async fn list(
-        &self,
-        user: Option<&str>,
-        action: Option<&str>,
-        target: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn list(&self, wanted: Wanted<'_>) -> Result<Vec<AuditEntry>, StoreError>;
     /// Delete at most `max` entries written before `before_ms` (oldest
     /// first); how many went.
     async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, StoreError>;
@@ -222,8 +241,13 @@ impl AuditLog {
         if filter.limit == 0 {
             return Ok(Vec::new());
         }
-        let (user, action, target) = (non_empty(&filter.user), non_empty(&filter.action), non_empty(&filter.target_contains));
-        self.store.list(user, action, target, filter.limit).await
+        let wanted = Wanted {
+            user: non_empty(&filter.user),
+            action: non_empty(&filter.action),
+            target: non_empty(&filter.target_contains),
+            limit: filter.limit,
+        };
+        self.store.list(wanted).await
     }
 }
 

@@ -277,19 +277,21 @@ pub(super) async fn create_flow_with_dag(
     report: &mut DemoReport,
 ) -> Result<FlowId, EngineError> {
     let spec = template.spec();
-    let flow_id = FlowId::new();
-    let namespace = Namespace::new(template.namespace());
-    let lane = LaneId::new(template.lane());
-    let now = TimestampMs::now();
+    let flow = NewFlow {
+        id: FlowId::new(),
+        template,
+        namespace: Namespace::new(template.namespace()),
+        lane: LaneId::new(template.lane()),
+        now: TimestampMs::now(),
+    };
     c.backend
         .create_flow(CreateFlowArgs {
-            flow_id: flow_id.clone(),
+            flow_id: flow.id.clone(),
             flow_kind: template.kind().to_owned(),
-            namespace: namespace.clone(),
-            now,
+            namespace: flow.namespace.clone(),
+            now: flow.now,
         })
         .await?;
-
     let mut ids = Vec::with_capacity(spec.nodes.len());
     for node in &spec.nodes {
         let fate = match node.fate {
@@ -301,18 +303,49 @@ pub(super) async fn create_flow_with_dag(
             },
             f => f,
         };
+        ids.push(flow.add_member(c, node, fate).await?);
+    }
+    report.executions += ids.len();
+    for (down, policy) in spec.groups {
+        match c.backend.set_edge_group_policy(&flow.id, &ids[down], policy).await {
+            Ok(_) => report.edge_group_policies += 1,
+            Err(e) if is_unavailable(&e) => report.skip("set_edge_group_policy (AllOf kept)", &e),
+            Err(e) => return Err(e),
+        }
+    }
+    flow.add_edges(c, &ids, spec.edges, report).await?;
+    st.idle_until.remove(template.lane());
+    report.flows += 1;
+    report.flow_ids.push(flow.id.clone());
+    st.open_flows += 1;
+    st.created += 1;
+    Ok(flow.id)
+}
+
+/// A flow being created, and what its members share.
+struct NewFlow {
+    id: FlowId,
+    template: Template,
+    namespace: Namespace,
+    lane: LaneId,
+    now: TimestampMs,
+}
+
+impl NewFlow {
+    /// Create the execution of `node` (to run as `fate`) and add it to the flow.
+    async fn add_member(&self, c: &Connected, node: &Node, fate: Fate) -> Result<ExecutionId, EngineError> {
         // SQLite is one logical partition and refuses ids minted for
         // another: every id lives on partition 0 there (as `ff-dev` mints
         // them). Elsewhere members co-locate with their flow's partition.
         let execution_id = match c.kind {
             BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4()))
                 .map_err(|e| EngineError::Validation { kind: ValidationKind::InvalidInput, detail: e.to_string() })?,
-            BackendKind::Postgres | BackendKind::Valkey => ExecutionId::for_flow(&flow_id, &c.partitions),
+            BackendKind::Postgres | BackendKind::Valkey => ExecutionId::for_flow(&self.id, &c.partitions),
         };
         let approvers = if let Fate::Approval(n) = fate { n } else { 0 };
         let input = serde_json::json!({
-            "flow_id": flow_id.to_string(),
-            "flow_kind": template.kind(),
+            "flow_id": self.id.to_string(),
+            "flow_kind": self.template.kind(),
             "step": node.step,
             "simulate": fate.name(),
             "approvers": approvers,
@@ -320,14 +353,14 @@ pub(super) async fn create_flow_with_dag(
         c.backend
             .create_execution(CreateExecutionArgs {
                 execution_id: execution_id.clone(),
-                namespace: namespace.clone(),
-                lane_id: lane.clone(),
+                namespace: self.namespace.clone(),
+                lane_id: self.lane.clone(),
                 // The step is what an operator knows a member by (the board
                 // labels DAG nodes with the kind); the template's kind is a tag.
                 execution_kind: node.step.clone(),
                 input_payload: input.to_string().into_bytes(),
                 payload_encoding: Some("json".to_owned()),
-                priority: template.priority(),
+                priority: self.template.priority(),
                 creator_identity: "ff-board-demo".to_owned(),
                 idempotency_key: None,
                 tags: HashMap::from([("demo.kind".to_owned(), node.kind.to_owned())]),
@@ -335,72 +368,62 @@ pub(super) async fn create_flow_with_dag(
                 delay_until: None,
                 execution_deadline_at: None,
                 partition_id: execution_id.partition(),
-                now,
+                now: self.now,
             })
             .await?;
-        c.backend
-            .add_execution_to_flow(AddExecutionToFlowArgs {
-                flow_id: flow_id.clone(),
-                execution_id: execution_id.clone(),
-                now,
-            })
-            .await?;
-        ids.push(execution_id);
-    }
-    report.executions += ids.len();
-
-    for (down, policy) in spec.groups {
-        match c.backend.set_edge_group_policy(&flow_id, &ids[down], policy).await {
-            Ok(_) => report.edge_group_policies += 1,
-            Err(e) if is_unavailable(&e) => report.skip("set_edge_group_policy (AllOf kept)", &e),
-            Err(e) => return Err(e),
-        }
+        let add = AddExecutionToFlowArgs { flow_id: self.id.clone(), execution_id: execution_id.clone(), now: self.now };
+        c.backend.add_execution_to_flow(add).await?;
+        Ok(execution_id)
     }
 
-    // Every add_execution_to_flow bumps the graph revision by one.
-    let mut revision = ids.len() as u64;
-    for (up, down) in spec.edges {
-        let edge_id = EdgeId::new();
-        let stage = |expected_graph_revision| StageDependencyEdgeArgs {
-            flow_id: flow_id.clone(),
-            edge_id: edge_id.clone(),
-            upstream_execution_id: ids[up].clone(),
-            downstream_execution_id: ids[down].clone(),
-            dependency_kind: "success_only".to_owned(),
-            data_passing_ref: None,
-            expected_graph_revision,
-            now,
-        };
-        let staged = match c.backend.stage_dependency_edge(stage(revision)).await {
-            Err(EngineError::Contention(ContentionKind::StaleGraphRevision)) => {
-                let current = c.backend.describe_flow(&flow_id).await?.map(|f| f.graph_revision);
-                c.backend.stage_dependency_edge(stage(current.unwrap_or(revision))).await?
-            }
-            other => other?,
-        };
-        let StageDependencyEdgeResult::Staged { new_graph_revision, .. } = staged;
-        revision = new_graph_revision;
-        c.backend
-            .apply_dependency_to_child(ApplyDependencyToChildArgs {
+    /// Stage and apply every edge `(upstream, downstream)` between `ids`.
+    async fn add_edges(
+        &self,
+        c: &Connected,
+        ids: &[ExecutionId],
+        edges: Vec<(usize, usize)>,
+        report: &mut DemoReport,
+    ) -> Result<(), EngineError> {
+        let (flow_id, now) = (&self.id, self.now);
+        // Every add_execution_to_flow bumps the graph revision by one.
+        let mut revision = ids.len() as u64;
+        for (up, down) in edges {
+            let edge_id = EdgeId::new();
+            let stage = |expected_graph_revision| StageDependencyEdgeArgs {
                 flow_id: flow_id.clone(),
-                edge_id,
-                downstream_execution_id: ids[down].clone(),
+                edge_id: edge_id.clone(),
                 upstream_execution_id: ids[up].clone(),
-                graph_revision: revision,
+                downstream_execution_id: ids[down].clone(),
                 dependency_kind: "success_only".to_owned(),
                 data_passing_ref: None,
+                expected_graph_revision,
                 now,
-            })
-            .await?;
-        report.edges += 1;
+            };
+            let staged = match c.backend.stage_dependency_edge(stage(revision)).await {
+                Err(EngineError::Contention(ContentionKind::StaleGraphRevision)) => {
+                    let current = c.backend.describe_flow(flow_id).await?.map(|f| f.graph_revision);
+                    c.backend.stage_dependency_edge(stage(current.unwrap_or(revision))).await?
+                }
+                other => other?,
+            };
+            let StageDependencyEdgeResult::Staged { new_graph_revision, .. } = staged;
+            revision = new_graph_revision;
+            c.backend
+                .apply_dependency_to_child(ApplyDependencyToChildArgs {
+                    flow_id: flow_id.clone(),
+                    edge_id,
+                    downstream_execution_id: ids[down].clone(),
+                    upstream_execution_id: ids[up].clone(),
+                    graph_revision: revision,
+                    dependency_kind: "success_only".to_owned(),
+                    data_passing_ref: None,
+                    now,
+                })
+                .await?;
+            report.edges += 1;
+        }
+        Ok(())
     }
-
-    st.idle_until.remove(template.lane());
-    report.flows += 1;
-    report.flow_ids.push(flow_id.clone());
-    st.open_flows += 1;
-    st.created += 1;
-    Ok(flow_id)
 }
 
 /// The store's open flows, up to one past [`MAX_OPEN_FLOWS`] (one list

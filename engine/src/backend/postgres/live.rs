@@ -58,7 +58,7 @@ use ff_core::types::ExecutionId;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
-use crate::live::{Backoff, Feed, SourceEvent};
+use crate::live::{reconnect, Backoff, Feed, Session, SourceEvent};
 use crate::store_error::{Store, StoreError};
 
 /// Catch-up query without a NOTIFY this often.
@@ -242,30 +242,43 @@ fn listen_failed(outbox: &Outbox, e: sqlx::Error) -> StoreError {
 }
 
 /// The reader of one outbox table; runs until the consumer goes away.
-pub(crate) async fn run(pool: PgPool, outbox: &'static Outbox, mut feed: Feed) {
-    let mut backoff = Backoff::new();
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let error = match session(&pool, outbox, &mut cursor, &mut feed, &mut backoff).await {
-            Ok(()) => return,
-            Err(e) => e,
-        };
-        feed.reconnecting(error.to_string());
-        if !backoff.wait(&feed).await {
-            return;
+pub(crate) async fn run(pool: PgPool, outbox: &'static Outbox, feed: Feed) {
+    reconnect(Reader { pool, outbox, cursor: None }, feed).await
+}
+
+/// One outbox table's reader across its LISTEN connections.
+struct Reader {
+    pool: PgPool,
+    outbox: &'static Outbox,
+    /// Positioned at the first session, kept across the next.
+    cursor: Option<Cursor>,
+}
+
+#[async_trait::async_trait]
+impl Session for Reader {
+    async fn session(&mut self, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), StoreError> {
+        let mut listener = listen(&self.pool, self.outbox).await?;
+        let outbox = self.outbox;
+        if self.cursor.is_none() {
+            // Tail from now: the first position is the newest row at start.
+            let max: i64 = sqlx::query_scalar(&format!("SELECT COALESCE(MAX(event_id), 0) FROM {}", outbox.table))
+                .fetch_one(&mut listener)
+                .await
+                .map_err(|e| StoreError::new(Store::Live, "read the outbox position", format!("{}: {e}", outbox.table)))?;
+            self.cursor = Some(Cursor::new(max));
         }
+        let cursor = self.cursor.as_mut().expect("set above");
+        if !catch_up(&mut listener, outbox, cursor, feed).await? {
+            return Ok(());
+        }
+        feed.live();
+        backoff.reset();
+        follow(&mut listener, outbox, cursor, feed).await
     }
 }
 
-/// One LISTEN connection's life: Ok when the consumer is gone, Err with the
-/// reason it ended otherwise.
-async fn session(
-    pool: &PgPool,
-    outbox: &Outbox,
-    cursor: &mut Option<Cursor>,
-    feed: &mut Feed,
-    backoff: &mut Backoff,
-) -> Result<(), StoreError> {
+/// A LISTEN connection on `outbox`'s channel.
+async fn listen(pool: &PgPool, outbox: &Outbox) -> Result<PgListener, StoreError> {
     // A pool of one outside the board's pool (as `PgListener::connect` does
     // with a URL): the connection LISTENs and runs the catch-up queries, with
     // generic plans (see the module doc), and takes no board connection.
@@ -284,20 +297,13 @@ async fn session(
     let mut listener = PgListener::connect_with(&own).await.map_err(StoreError::at(Store::Live, "connect listener"))?;
     listener.ignore_pool_close_event(true);
     listener.listen(outbox.channel).await.map_err(|e| listen_failed(outbox, e))?;
-    if cursor.is_none() {
-        // Tail from now: the first position is the newest row at start.
-        let max: i64 = sqlx::query_scalar(&format!("SELECT COALESCE(MAX(event_id), 0) FROM {}", outbox.table))
-            .fetch_one(&mut listener)
-            .await
-            .map_err(|e| StoreError::new(Store::Live, "read the outbox position", format!("{}: {e}", outbox.table)))?;
-        *cursor = Some(Cursor::new(max));
-    }
-    let cursor = cursor.as_mut().expect("set above");
-    if !catch_up(&mut listener, outbox, cursor, feed).await? {
-        return Ok(());
-    }
-    feed.live();
-    backoff.reset();
+    Ok(listener)
+}
+
+/// Catch up on every wake of the listener (at most one per [`MIN_GAP`]),
+/// or after [`FALLBACK_POLL`] without one: Ok when the consumer is gone,
+/// Err when the connection or a query failed.
+async fn follow(listener: &mut PgListener, outbox: &Outbox, cursor: &mut Cursor, feed: &mut Feed) -> Result<(), StoreError> {
     let mut last = tokio::time::Instant::now();
     loop {
         tokio::select! {
@@ -318,7 +324,7 @@ async fn session(
             },
             _ = tokio::time::sleep_until(last + FALLBACK_POLL) => {}
         }
-        if !catch_up(&mut listener, outbox, cursor, feed).await? {
+        if !catch_up(listener, outbox, cursor, feed).await? {
             return Ok(());
         }
         last = tokio::time::Instant::now();

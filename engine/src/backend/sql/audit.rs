@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::pool::Pool;
 use super::{Bind, Dialect, Query};
-use crate::audit::{Attempt, AuditEntry, AuditStore, Recorded};
+use crate::audit::{Attempt, AuditEntry, AuditStore, Recorded, Wanted};
 use crate::store_error::{Store, StoreError};
 
 /// The columns an entry is read with.
@@ -158,14 +158,8 @@ impl AuditStore for SqlAudit {
         Ok(changed == 1)
     }
 
-    async fn list(
-        &self,
-        user: Option<&str>,
-        action: Option<&str>,
-        target: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let binds = vec![maybe(user), maybe(action), maybe(target), count(limit)];
+    async fn list(&self, w: Wanted<'_>) -> Result<Vec<AuditEntry>, StoreError> {
+        let binds = vec![maybe(w.user), maybe(w.action), maybe(w.target), count(w.limit)];
         self.pool
             .fetch_all(Query { sql: self.pool.dialect().audit_list(), binds })
             .await

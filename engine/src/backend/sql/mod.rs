@@ -13,7 +13,8 @@
 //!
 //! The board's own SQL stores beside the page queries are written once
 //! here too, over a [`pool::Pool`] of either backend: the audit log
-//! ([`audit`]).
+//! ([`audit`]) and the side-store bodies ([`side`]: session generations,
+//! a stored suspension, a waitpoint's owner).
 //!
 //! Only constants of this module and typed enum literals are spliced into
 //! SQL text; every value from a request is a bound parameter.
@@ -25,8 +26,9 @@ use super::{ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, Read
 pub mod audit;
 mod gates;
 pub mod pool;
+pub(crate) mod side;
 
-pub use gates::{exec_id, gate_rows, pending, suspensions, waitpoint_owner, RawPending, RawSuspension, SuspensionRow};
+pub use gates::{exec_id, gate_rows, pending, suspensions, waitpoint_owner, RawPending, RawSuspension};
 use gates::{any_of, row_id};
 
 /// Where the SQL of the two backends differs.

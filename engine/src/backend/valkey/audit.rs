@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use ferriskey::Client;
 
-use crate::audit::{Attempt, AuditEntry, AuditStore, Recorded};
+use crate::audit::{Attempt, AuditEntry, AuditStore, Recorded, Wanted};
 use crate::store_error::{Store, StoreError};
 
 const STREAM: &str = "ff_board:{audit}";
@@ -134,18 +134,11 @@ impl AuditStore for ValkeyAudit {
                 == 1)
     }
 
-    async fn list(
-        &self,
-        user: Option<&str>,
-        action: Option<&str>,
-        target: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let client = &self.client;
-        let filtered = user.is_some() || action.is_some() || target.is_some();
+    async fn list(&self, wanted: Wanted<'_>) -> Result<Vec<AuditEntry>, StoreError> {
+        let (client, limit) = (&self.client, wanted.limit);
         // Unfiltered: one page is the answer. Filtered: read larger pages
         // until enough entries match or the stream ends.
-        let page = if filtered { limit.clamp(256, 1024) } else { limit.min(1024) };
+        let page = if wanted.filtered() { limit.clamp(256, 1024) } else { limit.min(1024) };
         let mut out: Vec<AuditEntry> = Vec::new();
         let mut end = "+".to_owned();
         while out.len() < limit {
@@ -165,10 +158,7 @@ impl AuditStore for ValkeyAudit {
             let full = rows.len() == page;
             for (id, fields) in &rows {
                 let e = stream_entry(id, fields)?;
-                if user.is_none_or(|u| e.user == u)
-                    && action.is_none_or(|a| e.action == a)
-                    && target.is_none_or(|t| e.target.contains(t))
-                {
+                if wanted.matches(&e) {
                     out.push(e);
                 }
             }

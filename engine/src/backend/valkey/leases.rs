@@ -51,11 +51,11 @@ use ff_core::types::{ExecutionId, LaneId};
 use tokio::sync::mpsc;
 
 use super::follow::{follow, Follower, Source};
-use super::live::resync_if_restarted;
+use super::live::Server;
 use super::notify::Notice;
 use super::reply::{execute, items, non_empty, number, pairs, partition, server_time_ms, server_time_ms_of, stream_id_ms, text, xread_entries};
 use crate::connect::Connected;
-use crate::live::{Backoff, Feed, SourceEvent};
+use crate::live::{reconnect, Backoff, Feed, Session, SourceEvent};
 use crate::store_error::{Store, StoreError};
 
 /// Poll interval of the lease reader without notifications.
@@ -131,54 +131,44 @@ struct LeaseTail {
     scan_cursor: String,
 }
 
-pub(crate) async fn leases(c: Connected, client: Client, mut feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
-    let mut backoff = Backoff::new();
-    let mut run_id: Option<Option<String>> = None;
-    let mut tail: Option<LeaseTail> = None;
-    let mut source = Source::new(notices, LEASE_TICK);
+pub(crate) async fn leases(c: Connected, client: Client, feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
+    let source = Source::new(notices, LEASE_TICK);
     let partitions = c.partitions.num_flow_partitions;
-    loop {
-        match session(&client, partitions, &mut tail, &mut source, &mut run_id, &mut feed, &mut backoff).await {
-            Ok(()) => return,
-            Err(e) => {
-                if !backoff.retry(&feed, e.to_string()).await {
-                    return;
-                }
-            }
-        }
-    }
+    reconnect(Leases { server: Server::new(client), partitions, tail: None, source }, feed).await
 }
 
-async fn session(
-    client: &Client,
+/// The lease reader across its sessions.
+struct Leases {
+    server: Server,
     partitions: u16,
-    tail: &mut Option<LeaseTail>,
-    src: &mut Source,
-    run_id: &mut Option<Option<String>>,
-    feed: &mut Feed,
-    backoff: &mut Backoff,
-) -> Result<(), StoreError> {
-    let cluster = client.is_cluster().await;
-    if !resync_if_restarted(feed, client, cluster, run_id, "lease events").await? {
-        return Ok(());
-    }
-    let tail = match tail {
-        Some(t) => {
-            // Back after an error: while notified, catch up first.
-            if src.notified && !t.catch_up(client, cluster, feed).await? {
-                return Ok(());
+    /// Positioned at the first session, kept across the next.
+    tail: Option<LeaseTail>,
+    source: Source,
+}
+
+#[async_trait::async_trait]
+impl Session for Leases {
+    async fn session(&mut self, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), StoreError> {
+        let Some(cluster) = self.server.start(feed, "lease events").await? else { return Ok(()) };
+        let (client, src) = (&self.server.client, &mut self.source);
+        let tail = match &mut self.tail {
+            Some(t) => {
+                // Back after an error: while notified, catch up first.
+                if src.notified && !t.catch_up(client, cluster, feed).await? {
+                    return Ok(());
+                }
+                t
             }
-            t
+            None => self.tail.insert(LeaseTail::start(client, self.partitions).await?),
+        };
+        // Show "polling" once a poll went through (or none is due).
+        if !src.notified && feed.is_wanted() && !tail.tick(client, cluster, feed).await? {
+            return Ok(());
         }
-        None => tail.insert(LeaseTail::start(client, partitions).await?),
-    };
-    // Show "polling" once a poll went through (or none is due).
-    if !src.notified && feed.is_wanted() && !tail.tick(client, cluster, feed).await? {
-        return Ok(());
+        src.show(feed);
+        backoff.reset();
+        follow(src, &mut Reader { tail, client, cluster }, feed).await
     }
-    src.show(feed);
-    backoff.reset();
-    follow(src, &mut Reader { tail, client, cluster }, feed).await
 }
 
 /// The lease tail as a [`Follower`] of the keyspace watcher (polling

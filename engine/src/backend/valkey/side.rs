@@ -8,8 +8,11 @@ use ff_core::engine_error::EngineError;
 use ff_core::partition::{Partition, PartitionConfig, PartitionFamily};
 use ff_core::types::{ExecutionId, WaitpointId};
 
-use crate::backend::side::{lookup_error, SESSION_HASH};
+use crate::backend::side::lookup_error;
 use crate::store_error::{Store, StoreError};
+
+/// Session generations (`crate::sessions`): user → generation.
+const SESSION_HASH: &str = "ff_board:{sessions}";
 
 pub(crate) async fn session_generations(client: &Client) -> Result<Vec<(String, i64)>, StoreError> {
     let map: HashMap<String, i64> =

@@ -23,11 +23,11 @@ use ff_core::types::ExecutionId;
 use tokio::sync::mpsc;
 
 use super::follow::{follow, Follower, Source};
-use super::live::resync_if_restarted;
+use super::live::Server;
 use super::notify::Notice;
 use super::reply::{execute, non_empty, partition, server_time_ms, stream_id_ms, xread_entries};
 use crate::connect::Connected;
-use crate::live::{Backoff, Feed, SourceEvent};
+use crate::live::{reconnect, Backoff, Feed, Session, SourceEvent};
 use crate::store_error::{Store, StoreError};
 
 /// Poll interval of the signal reader on a cluster without notifications.
@@ -56,54 +56,43 @@ struct Positions {
     ids: Vec<String>,
 }
 
-pub(crate) async fn signals(c: Connected, client: Client, mut feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
+pub(crate) async fn signals(c: Connected, client: Client, feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
     let keys: Vec<String> = (0..c.partitions.num_flow_partitions)
         .map(|i| IndexKeys::new(&partition(i)).partition_signal_delivery())
         .collect();
     let slot = keys.iter().cloned().enumerate().map(|(i, k)| (k, i)).collect();
-    let mut pos = Positions { keys, slot, ids: Vec::new() };
-    let mut source = Source::new(notices, CLUSTER_POLL);
-    let mut run_id: Option<Option<String>> = None;
-    let mut backoff = Backoff::new();
-    loop {
-        match session(&client, &mut pos, &mut source, &mut run_id, &mut feed, &mut backoff).await {
-            Ok(()) => return,
-            Err(e) => {
-                if !backoff.retry(&feed, e.to_string()).await {
-                    return;
-                }
-            }
-        }
-    }
+    let pos = Positions { keys, slot, ids: Vec::new() };
+    reconnect(Signals { server: Server::new(client), pos, source: Source::new(notices, CLUSTER_POLL) }, feed).await
 }
 
-async fn session(
-    client: &Client,
-    pos: &mut Positions,
-    src: &mut Source,
-    run_id: &mut Option<Option<String>>,
-    feed: &mut Feed,
-    backoff: &mut Backoff,
-) -> Result<(), StoreError> {
-    let cluster = client.is_cluster().await;
-    if !resync_if_restarted(feed, client, cluster, run_id, "signal deliveries").await? {
-        return Ok(());
+/// The signal reader across its sessions.
+struct Signals {
+    server: Server,
+    pos: Positions,
+    source: Source,
+}
+
+#[async_trait::async_trait]
+impl Session for Signals {
+    async fn session(&mut self, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), StoreError> {
+        let Some(cluster) = self.server.start(feed, "signal deliveries").await? else { return Ok(()) };
+        let (client, pos) = (&self.server.client, &mut self.pos);
+        if pos.ids.is_empty() {
+            let now = server_time_ms(client).await?;
+            pos.ids = vec![format!("{now}-0"); pos.keys.len()];
+        }
+        if !cluster {
+            return blocking(client, pos, feed, backoff).await;
+        }
+        let mut reader = Reader { client, pos };
+        // Positions may lag after a reconnect: read everything once.
+        if !reader.catch_up(feed).await? {
+            return Ok(());
+        }
+        self.source.show(feed);
+        backoff.reset();
+        follow(&mut self.source, &mut reader, feed).await
     }
-    if pos.ids.is_empty() {
-        let now = server_time_ms(client).await?;
-        pos.ids = vec![format!("{now}-0"); pos.keys.len()];
-    }
-    if !cluster {
-        return blocking(client, pos, feed, backoff).await;
-    }
-    let mut reader = Reader { client, pos };
-    // Positions may lag after a reconnect: read everything once.
-    if !reader.catch_up(feed).await? {
-        return Ok(());
-    }
-    src.show(feed);
-    backoff.reset();
-    follow(src, &mut reader, feed).await
 }
 
 /// The cluster reader as a [`Follower`] of the keyspace watcher: a
