@@ -144,7 +144,7 @@ impl AppError {
         use ff_board_engine::backend::ReadError as R;
         match e {
             R::Engine { op, source } => Self::engine_ref(op, source),
-            R::Store { op, detail } => AppError::Engine { op: (*op).into(), error: detail.clone() },
+            R::Store(s) => AppError::Engine { op: s.op.into(), error: s.cause.clone() },
             R::BadCursor(_) => AppError::BadRequest(e.to_string()),
             R::Unanswered { field } => AppError::Unsupported { op: format!("search by {field}:") },
             R::Timeout { op, after } => AppError::Timeout { op: (*op).into(), ms: after.as_millis() as u64 },

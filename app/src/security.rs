@@ -107,9 +107,13 @@ pub fn record(kind: Refusal, user: &str, role: &str, detail: &str) {
                 .map_err(|e| e.to_string())?;
             let key = format!("refused/{}", unique());
             let entry = audit
-                .record_attempt(&user, &role, action, &target, &reason, &key)
-                .await?;
-            audit.record_outcome(&entry.entry().id, &ff_board_domain::AuditOutcome::Refused.encode().unwrap_or_default()).await
+                .record_attempt(ff_board_engine::audit::Attempt { user: &user, role: &role, action, target: &target, reason: &reason, idempotency_key: &key })
+                .await
+                .map_err(|e| e.to_string())?;
+            audit
+                .record_outcome(&entry.entry().id, &ff_board_domain::AuditOutcome::Refused.encode().unwrap_or_default())
+                .await
+                .map_err(|e| e.to_string())
         };
         match tokio::time::timeout(WRITE_DEADLINE, write).await {
             Ok(Ok(())) => {}

@@ -9,7 +9,6 @@ use ff_board_engine::Engine;
 use leptos::prelude::*;
 
 use ff_board_engine::audit::AuditLog;
-use ff_board_engine::{Store, StoreError};
 
 use crate::auth::{Actor, Authenticator, Role};
 use crate::error::AppError;
@@ -96,7 +95,7 @@ pub async fn audit_in(s: &AppState, c: &Connected) -> Result<Arc<AuditLog>, AppE
         .get_or_try_init(|| async { AuditLog::open(&c.side).await.map(Arc::new) })
         .await
         .cloned()
-        .map_err(|e| StoreError::new(Store::Audit, "open", e).into())
+        .map_err(AppError::from)
 }
 
 /// The authenticator.

@@ -41,8 +41,8 @@ pub fn cancel_wait(name: &str, timeout_ms: Option<u64>) -> Option<CancelFlowWait
 pub const MAX_MEMBERS: usize = 10_000;
 
 /// What a flow cancel will hit: member count by public state.
-pub async fn flow_blast_radius(c: &Connected, flow: &FlowId) -> Result<BTreeMap<String, usize>, String> {
-    let members = c.reads.flow_members(flow, MAX_MEMBERS).await.map_err(|e| e.to_string())?;
+pub async fn flow_blast_radius(c: &Connected, flow: &FlowId) -> Result<BTreeMap<String, usize>, crate::backend::ReadError> {
+    let members = c.reads.flow_members(flow, MAX_MEMBERS).await?;
     let mut by_state = BTreeMap::new();
     for s in members {
         *by_state.entry(s.state.as_str().to_owned()).or_insert(0) += 1;
@@ -147,7 +147,7 @@ pub enum DecideError {
     /// An engine call failed.
     Engine(&'static str, EngineError),
     /// The board could not read the stored suspension.
-    Store(String),
+    Store(crate::StoreError),
     /// The engine took the call but nothing happened; the reason in words.
     NoEffect(String),
 }

@@ -13,9 +13,9 @@
 //! Entries older than the retention (`FF_BOARD_AUDIT_RETENTION_DAYS`,
 //! default [`DEFAULT_RETENTION_DAYS`]) are deleted hourly ([`retain`]).
 //!
-//! Storage, created by [`AuditLog::open`] when missing (each in its
-//! backend's folder, `crate::backend::<backend>::audit`, behind
-//! [`AuditStore`]):
+//! Storage, created by [`AuditLog::open`] when missing (behind
+//! [`AuditStore`]: `crate::backend::sql::audit` for both SQL backends,
+//! `crate::backend::valkey::audit`):
 //! - SQLite / Postgres: the board's own table `ff_board_audit` (one row per
 //!   attempt, the outcome filled in later), with a unique index on
 //!   `(idempotency_key, action, target)` and indexes on `at_ms` and
@@ -34,12 +34,14 @@ use serde::{Deserialize, Serialize};
 use async_trait::async_trait;
 
 use crate::backend::side::SideStore;
+use crate::store_error::{Store, StoreError};
 
-/// One audited operator action.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One audited operator action (a row of the SQL audit table as well).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: String,
     pub at_ms: i64,
+    #[sqlx(rename = "user_name")]
     pub user: String,
     pub role: String,
     pub action: String,
@@ -51,6 +53,38 @@ pub struct AuditEntry {
     /// `"error: <engine error text>"`.
     pub outcome: Option<String>,
     pub outcome_at_ms: Option<i64>,
+}
+
+/// One attempt of an operator action, as [`AuditLog::record_attempt`]
+/// writes it (before the engine call).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt<'a> {
+    pub user: &'a str,
+    pub role: &'a str,
+    pub action: &'a str,
+    /// Flow / execution / budget / lease ids, space-separated if several.
+    pub target: &'a str,
+    pub reason: &'a str,
+    /// With `action` and `target`, what makes a second attempt the same one.
+    pub idempotency_key: &'a str,
+}
+
+impl Attempt<'_> {
+    /// The entry of this attempt written as `id` at `at_ms`, without an outcome.
+    pub fn entry(&self, id: String, at_ms: i64) -> AuditEntry {
+        AuditEntry {
+            id,
+            at_ms,
+            user: self.user.to_owned(),
+            role: self.role.to_owned(),
+            action: self.action.to_owned(),
+            target: self.target.to_owned(),
+            reason: self.reason.to_owned(),
+            idempotency_key: self.idempotency_key.to_owned(),
+            outcome: None,
+            outcome_at_ms: None,
+        }
+    }
 }
 
 /// What [`AuditLog::record_attempt`] did.
@@ -85,36 +119,43 @@ pub struct AuditFilter {
     pub limit: usize,
 }
 
+/// An [`AuditFilter`] as a store applies it: `None` matches anything.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'a> {
+    pub user: Option<&'a str>,
+    pub action: Option<&'a str>,
+    /// A substring of the target.
+    pub target: Option<&'a str>,
+    /// At most this many entries (at least one), newest first.
+    pub limit: usize,
+}
+
+impl Wanted<'_> {
+    /// Whether any filter is set.
+    pub fn filtered(&self) -> bool {
+        self.user.is_some() || self.action.is_some() || self.target.is_some()
+    }
+
+    /// Whether `e` passes the filters.
+    pub fn matches(&self, e: &AuditEntry) -> bool {
+        self.user.is_none_or(|u| e.user == u)
+            && self.action.is_none_or(|a| e.action == a)
+            && self.target.is_none_or(|t| e.target.contains(t))
+    }
+}
+
 /// One store's audit storage.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// The backend's name, for messages.
-    fn name(&self) -> &'static str;
     /// Write an attempt, or return the earlier one of the same scope.
-    #[allow(clippy::too_many_arguments)]
-    async fn record_attempt(
-        &self,
-        at_ms: i64,
-        user: &str,
-        role: &str,
-        action: &str,
-        target: &str,
-        reason: &str,
-        idempotency_key: &str,
-    ) -> Result<Recorded, String>;
+    async fn record_attempt(&self, at_ms: i64, attempt: Attempt<'_>) -> Result<Recorded, StoreError>;
     /// Write an outcome; `false` when there is no entry `id`.
-    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, String>;
+    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, StoreError>;
     /// Entries matching the (non-empty) filters, newest first.
-    async fn list(
-        &self,
-        user: Option<&str>,
-        action: Option<&str>,
-        target: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, String>;
+    async fn list(&self, wanted: Wanted<'_>) -> Result<Vec<AuditEntry>, StoreError>;
     /// Delete at most `max` entries written before `before_ms` (oldest
     /// first); how many went.
-    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, String>;
+    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, StoreError>;
 }
 
 /// Entries deleted per store call when trimming.
@@ -156,79 +197,35 @@ pub struct AuditLog {
     store: Box<dyn AuditStore>,
 }
 
-/// A row of the SQL audit table.
-#[derive(sqlx::FromRow)]
-pub(crate) struct Row {
-    id: String,
-    at_ms: i64,
-    user_name: String,
-    role: String,
-    action: String,
-    target: String,
-    reason: String,
-    idempotency_key: String,
-    outcome: Option<String>,
-    outcome_at_ms: Option<i64>,
-}
-
-impl From<Row> for AuditEntry {
-    fn from(r: Row) -> Self {
-        AuditEntry {
-            id: r.id,
-            at_ms: r.at_ms,
-            user: r.user_name,
-            role: r.role,
-            action: r.action,
-            target: r.target,
-            reason: r.reason,
-            idempotency_key: r.idempotency_key,
-            outcome: r.outcome,
-            outcome_at_ms: r.outcome_at_ms,
-        }
-    }
-}
-
-/// The columns a SQL audit row is read with.
-pub(crate) const COLUMNS: &str =
-    "id, at_ms, user_name, role, action, target, reason, idempotency_key, outcome, outcome_at_ms";
-
 impl AuditLog {
     /// Open the audit log on `side`, creating its storage if missing.
-    pub async fn open(side: &SideStore) -> Result<AuditLog, String> {
+    pub async fn open(side: &SideStore) -> Result<AuditLog, StoreError> {
         Ok(AuditLog { store: side.open_audit().await? })
     }
 
     /// Write an attempt before the engine call. If this idempotency key was
     /// already used for the same action and target, nothing is written and
     /// the earlier entry is returned as [`Recorded::Existing`].
-    pub async fn record_attempt(
-        &self,
-        user: &str,
-        role: &str,
-        action: &str,
-        target: &str,
-        reason: &str,
-        idempotency_key: &str,
-    ) -> Result<Recorded, String> {
-        if idempotency_key.is_empty() {
-            return Err(format!("{} audit log: an idempotency key is required", self.store.name()));
+    pub async fn record_attempt(&self, attempt: Attempt<'_>) -> Result<Recorded, StoreError> {
+        if attempt.idempotency_key.is_empty() {
+            return Err(StoreError::invalid(Store::Audit, "record attempt", "an idempotency key is required"));
         }
-        self.store.record_attempt(now_ms(), user, role, action, target, reason, idempotency_key).await
+        self.store.record_attempt(now_ms(), attempt).await
     }
 
     /// Write the outcome of an attempt after the engine call: `"ok"`,
     /// `"ok: detail"` or `"error: <engine error text>"`.
-    pub async fn record_outcome(&self, id: &str, outcome: &str) -> Result<(), String> {
+    pub async fn record_outcome(&self, id: &str, outcome: &str) -> Result<(), StoreError> {
         if self.store.record_outcome(id, now_ms(), outcome).await? {
             Ok(())
         } else {
-            Err(format!("{} audit log: no audit entry {id:?} to record an outcome on", self.store.name()))
+            Err(StoreError::invalid(Store::Audit, "record outcome", format!("no audit entry {id:?} to record an outcome on")))
         }
     }
 
     /// Delete the entries written before `before_ms`, in batches of
     /// [`TRIM_BATCH`]; how many went.
-    pub async fn trim(&self, before_ms: i64) -> Result<usize, String> {
+    pub async fn trim(&self, before_ms: i64) -> Result<usize, StoreError> {
         let mut total = 0;
         loop {
             let n = self.store.trim(before_ms, TRIM_BATCH).await?;
@@ -240,21 +237,17 @@ impl AuditLog {
     }
 
     /// Entries matching `filter`, newest first.
-    pub async fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, String> {
+    pub async fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         if filter.limit == 0 {
             return Ok(Vec::new());
         }
-        let (user, action, target) = (non_empty(&filter.user), non_empty(&filter.action), non_empty(&filter.target_contains));
-        self.store.list(user, action, target, filter.limit).await
-    }
-}
-
-/// `New` when the attempt was written, `Existing` otherwise.
-pub(crate) fn recorded(new: bool, entry: AuditEntry) -> Recorded {
-    if new {
-        Recorded::New(entry)
-    } else {
-        Recorded::Existing(entry)
+        let wanted = Wanted {
+            user: non_empty(&filter.user),
+            action: non_empty(&filter.action),
+            target: non_empty(&filter.target_contains),
+            limit: filter.limit,
+        };
+        self.store.list(wanted).await
     }
 }
 

@@ -192,7 +192,7 @@ pub struct ValkeyNode {
 
 /// Dial a backend once. `migrate` applies the Postgres schema / loads the
 /// Valkey library; without it a missing Postgres schema is a clear error.
-pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, String> {
+pub async fn dial(spec: &BackendSpec, migrate: bool) -> Result<Connected, crate::StoreError> {
     match spec {
         BackendSpec::Sqlite { path, .. } => backend::sqlite::dial::dial(path, migrate).await,
         BackendSpec::Postgres { url } => backend::postgres::dial::dial(url, migrate).await,
@@ -281,7 +281,7 @@ impl Engine {
                     }
                     Err(e) => {
                         tracing::warn!(backend = %self.spec.redacted(), error = %e, "backend dial failed");
-                        self.mark(Some(e));
+                        self.mark(Some(e.to_string()));
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(10));
                         continue;

@@ -63,6 +63,7 @@ use ff_core::types::{BudgetId, ExecutionId, FlowId, TimestampMs};
 use futures::FutureExt;
 
 use crate::connect::Connected;
+use crate::store_error::{Store, StoreError};
 
 /// The stand-ins (a waitpoint HMAC secret, the missing submitted → runnable promoter), also used
 /// by the integration tests' SDK-style fixtures (never by the board itself).
@@ -198,7 +199,7 @@ pub fn spawn(connected: Connected) -> tokio::task::JoinHandle<()> {
                     tick(&connected, &mut st)
                         .await
                         .map(|report| tracing::debug!(?report, "demo tick"))
-                        .map_err(|e| e.to_string())
+                        .map_err(StoreError::at(Store::Demo, "tick"))
                 } else {
                     let report = seed_round(&connected, &mut st).await?;
                     tracing::info!(?report, "demo seeded");
@@ -230,39 +231,38 @@ pub fn spawn(connected: Connected) -> tokio::task::JoinHandle<()> {
 /// work that follows until nothing more is claimable (steps that complete,
 /// retry, fail, crash, or suspend on approval gates — one gate needing two
 /// distinct approvers stays pending).
-pub async fn seed(connected: &Connected) -> Result<DemoReport, String> {
+pub async fn seed(connected: &Connected) -> Result<DemoReport, StoreError> {
     seed_round(connected, &mut DemoState::new()).await
 }
 
-async fn seed_round(c: &Connected, st: &mut DemoState) -> Result<DemoReport, String> {
+async fn seed_round(c: &Connected, st: &mut DemoState) -> Result<DemoReport, StoreError> {
+    let step = |op: &'static str| StoreError::at(Store::Demo, op);
     let mut report = DemoReport::default();
-    standin::ensure_waitpoint_secret(c).await.map_err(|e| format!("seed waitpoint secret: {e}"))?;
+    standin::ensure_waitpoint_secret(c).await.map_err(step("seed waitpoint secret"))?;
     crate::backend::declare_lanes(c, &work::lanes()).await?;
-    work::register_workers(c, &mut report).await.map_err(|e| format!("register workers: {e}"))?;
+    work::register_workers(c, &mut report).await.map_err(step("register workers"))?;
     st.last_heartbeat_at = Some(Instant::now());
-    budgets::budgets_tick(c, &mut st.rng, &mut report, true)
-        .await
-        .map_err(|e| format!("budgets: {e}"))?;
+    budgets::budgets_tick(c, &mut st.rng, &mut report, true).await.map_err(step("budgets"))?;
     st.last_budget_at = Some(Instant::now());
     // A store kept from an earlier run may be full: retire its oldest open flows.
-    flows::retire_oldest(c, st, &mut report).await.map_err(|e| format!("retire flows: {e}"))?;
+    flows::retire_oldest(c, st, &mut report).await.map_err(step("retire flows"))?;
     st.last_retire_at = Some(Instant::now());
     if st.open_flows < flows::MAX_OPEN_FLOWS {
         for template in flows::Template::ALL {
             flows::create_flow_with_dag(c, st, template, false, &mut report)
                 .await
-                .map_err(|e| format!("create {} flow: {e}", template.kind()))?;
+                .map_err(|e| StoreError::new(Store::Demo, "create flow", format!("{}: {e}", template.kind())))?;
         }
     }
     st.last_flows_at = Some(Instant::now());
     // Work until a pass moves nothing: each pass unblocks the next DAG layer.
     for _ in 0..32 {
-        standin::cascade_completions(c, &mut st.finished).await.map_err(|e| format!("cascade: {e}"))?;
-        standin::promote_submitted(c).await.map_err(|e| format!("promote: {e}"))?;
-        standin::promote_due_retries(c, &mut st.retries).await.map_err(|e| format!("retries: {e}"))?;
+        standin::cascade_completions(c, &mut st.finished).await.map_err(step("cascade"))?;
+        standin::promote_submitted(c).await.map_err(step("promote"))?;
+        standin::promote_due_retries(c, &mut st.retries).await.map_err(step("retries"))?;
         let before = (report.claimed, report.resumed);
-        work::approvals_tick(c, st, true, &mut report).await.map_err(|e| format!("approvals: {e}"))?;
-        work::work_some(c, st, 400, true, &mut report).await.map_err(|e| format!("work: {e}"))?;
+        work::approvals_tick(c, st, true, &mut report).await.map_err(step("approvals"))?;
+        work::work_some(c, st, 400, true, &mut report).await.map_err(step("work"))?;
         if (report.claimed, report.resumed) == before && st.finished.is_empty() {
             // Valkey parks retries until their backoff passes: wait for them.
             let Some(next) = st.retries.iter().map(|r| r.until.0).min() else {

@@ -23,6 +23,7 @@ use ff_core::types::ExecutionId;
 use serde_json::Value;
 
 use crate::connect::Connected;
+use crate::store_error::{Store, StoreError};
 
 /// A suspension as stored: its condition, what was delivered so far, and
 /// its deadline.
@@ -271,8 +272,13 @@ pub fn progress(gate: &Gate) -> Progress {
 }
 
 /// Read the stored suspension of `id`; `None` when it is not suspended.
-pub async fn read(c: &Connected, id: &ExecutionId) -> Result<Option<Gate>, String> {
+pub async fn read(c: &Connected, id: &ExecutionId) -> Result<Option<Gate>, StoreError> {
     c.side.suspension(id).await
+}
+
+/// The stored resume condition of `id` does not parse.
+pub(crate) fn unreadable(id: &ExecutionId, e: serde_json::Error) -> StoreError {
+    StoreError::invalid(Store::Suspensions, "decode gate", format!("stored resume condition of {id} is not readable: {e}"))
 }
 
 /// A SQL `ff_suspension_current` row (condition and member map as JSON text) as a [`Gate`].
@@ -283,9 +289,8 @@ pub fn sql_gate(
     timeout_at: Option<i64>,
     timeout_behavior: Option<String>,
     suspended_at: i64,
-) -> Result<Gate, String> {
-    let condition: ResumeCondition =
-        serde_json::from_str(condition).map_err(|e| format!("stored resume condition of {id} is not readable: {e}"))?;
+) -> Result<Gate, StoreError> {
+    let condition: ResumeCondition = serde_json::from_str(condition).map_err(|e| unreadable(id, e))?;
     let map: Value = serde_json::from_str(member_map).unwrap_or_default();
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     let sigs = map
@@ -320,7 +325,7 @@ pub struct Pending {
 /// A suspended execution's gate and pending waitpoints, read for a page at once.
 #[derive(Clone, Debug)]
 pub struct GateRows {
-    pub gate: Result<Option<Gate>, String>,
+    pub gate: Result<Option<Gate>, StoreError>,
     pub pending: Vec<Pending>,
 }
 

@@ -17,6 +17,7 @@ use ff_core::types::ExecutionId;
 use tokio::sync::{mpsc, watch};
 
 use crate::connect::Connected;
+use crate::store_error::StoreError;
 
 /// One event from the engine, as the board needs it.
 #[derive(Clone, Debug, PartialEq)]
@@ -258,6 +259,26 @@ impl Feed {
     }
 }
 
+/// A reader whose connection to its source is made again after each
+/// failure ([`reconnect`]).
+#[async_trait::async_trait]
+pub(crate) trait Session: Send {
+    /// One connection's life: Ok when the consumer is gone, Err with the
+    /// reason it ended otherwise (`backoff` is reset once it is up).
+    async fn session(&mut self, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), StoreError>;
+}
+
+/// Run `reader`'s sessions until the consumer is gone, showing each
+/// failure and waiting with backoff before the next.
+pub(crate) async fn reconnect(mut reader: impl Session, mut feed: Feed) {
+    let mut backoff = Backoff::new();
+    while let Err(e) = reader.session(&mut feed, &mut backoff).await {
+        if !backoff.retry(&feed, e.to_string()).await {
+            return;
+        }
+    }
+}
+
 /// Capped exponential backoff between reconnect attempts: 250 ms doubling
 /// to 5 s.
 pub(crate) struct Backoff {
@@ -274,6 +295,12 @@ impl Backoff {
 
     pub(crate) fn reset(&mut self) {
         self.next = Self::FIRST;
+    }
+
+    /// Show the stream reconnecting (why), then [`Backoff::wait`].
+    pub(crate) async fn retry(&mut self, feed: &Feed, error: impl Into<String>) -> bool {
+        feed.reconnecting(error);
+        self.wait(feed).await
     }
 
     /// Wait the current delay, then double it; false if the consumer went

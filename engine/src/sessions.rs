@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use crate::backend::side::SideStore;
+use crate::store_error::StoreError;
 
 /// The generations of one store.
 pub struct Generations {
@@ -18,19 +19,19 @@ pub struct Generations {
 
 impl Generations {
     /// Open, creating the table on the SQL stores.
-    pub async fn open(side: &SideStore) -> Result<Generations, String> {
+    pub async fn open(side: &SideStore) -> Result<Generations, StoreError> {
         side.open_sessions().await?;
         Ok(Generations { side: side.clone() })
     }
 
     /// Every user's generation (users never signed out are absent: 0).
-    pub async fn all(&self) -> Result<HashMap<String, u64>, String> {
+    pub async fn all(&self) -> Result<HashMap<String, u64>, StoreError> {
         let rows = self.side.session_generations().await?;
         Ok(rows.into_iter().map(|(u, g)| (u, g.max(0) as u64)).collect())
     }
 
     /// Move `user` to the next generation; the new value.
-    pub async fn bump(&self, user: &str) -> Result<u64, String> {
+    pub async fn bump(&self, user: &str) -> Result<u64, StoreError> {
         Ok(self.side.bump_session_generation(user).await?.max(0) as u64)
     }
 }

@@ -30,6 +30,8 @@ pub enum Store {
     Connection,
     /// The embedded demo workload.
     Demo,
+    /// The engine's tables and keys as the board's list pages read them.
+    Reads,
 }
 
 impl Store {
@@ -43,6 +45,7 @@ impl Store {
             Store::Schema => "schema",
             Store::Connection => "connection",
             Store::Demo => "demo workload",
+            Store::Reads => "list reads",
         }
     }
 }
@@ -82,6 +85,11 @@ impl StoreError {
         let cause = e.to_string();
         let fault = if looks_unreachable(&cause) { Fault::Unreachable } else { Fault::Failed };
         StoreError { store, op, fault, cause }
+    }
+
+    /// A store that could not be reached, whatever the cause says (a dial).
+    pub fn unreachable(store: Store, op: &'static str, e: impl fmt::Display) -> Self {
+        StoreError { store, op, fault: Fault::Unreachable, cause: e.to_string() }
     }
 
     /// Data the store returned that the board cannot decode.

@@ -49,7 +49,8 @@ impl Revocations {
         let store = self.store(engine).await?;
         let gen = tokio::time::timeout(Duration::from_secs(5), store.bump(user))
             .await
-            .map_err(|_| "session generations: the store did not answer within 5 s".to_owned())??;
+            .map_err(|_| "session generations: the store did not answer within 5 s".to_owned())?
+            .map_err(|e| e.to_string())?;
         self.raise(user, gen);
         tracing::info!(target: "ff_board::security", user, gen, "sessions revoked");
         Ok(gen)
@@ -59,7 +60,7 @@ impl Revocations {
         self.store
             .get_or_try_init(|| async {
                 let c = engine.connected().map_err(|e| format!("session generations: backend unavailable: {e:?}"))?;
-                Generations::open(&c.side).await
+                Generations::open(&c.side).await.map_err(|e| e.to_string())
             })
             .await
     }
@@ -74,6 +75,7 @@ impl Revocations {
                     tokio::time::timeout(Duration::from_secs(5), store.all())
                         .await
                         .map_err(|_| "session generations: read timed out".to_owned())?
+                        .map_err(|e| e.to_string())
                 };
                 match read.await {
                     Ok(all) => {

@@ -6,7 +6,7 @@
 //! from a second connection.
 use std::sync::Arc;
 
-use ff_board_engine::audit::{AuditEntry, AuditFilter, AuditLog, Recorded};
+use ff_board_engine::audit::{Attempt, AuditEntry, AuditFilter, AuditLog, Recorded};
 use ff_board_engine::connect::SideStore;
 use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey, ValkeyCluster};
 
@@ -34,6 +34,11 @@ async fn audit_on_valkey() {
     check(&first.side, &second.side).await;
 }
 
+/// The attempt of `user` as `role` to do `action` on `target`.
+fn attempt<'a>(user: &'a str, role: &'a str, action: &'a str, target: &'a str, reason: &'a str, key: &'a str) -> Attempt<'a> {
+    Attempt { user, role, action, target, reason, idempotency_key: key }
+}
+
 fn all(limit: usize) -> AuditFilter {
     AuditFilter { limit, ..AuditFilter::default() }
 }
@@ -52,7 +57,7 @@ async fn check(side: &SideStore, other: &SideStore) {
 
     // Attempt, then outcome.
     let a = new(
-        log.record_attempt("alice", "operator", "cancel_flow", "flow-1", "stuck", "k-1")
+        log.record_attempt(attempt("alice", "operator", "cancel_flow", "flow-1", "stuck", "k-1"))
             .await
             .expect("attempt"),
     );
@@ -67,7 +72,7 @@ async fn check(side: &SideStore, other: &SideStore) {
     // The same key, action and target again: nothing new, the first entry
     // (now with its outcome) comes back.
     let again = log
-        .record_attempt("alice", "operator", "cancel_flow", "flow-1", "stuck", "k-1")
+        .record_attempt(attempt("alice", "operator", "cancel_flow", "flow-1", "stuck", "k-1"))
         .await
         .expect("second attempt");
     let Recorded::Existing(existing) = again else { panic!("duplicate key wrote a new entry: {again:?}") };
@@ -79,24 +84,24 @@ async fn check(side: &SideStore, other: &SideStore) {
     // An engine failure is recorded, not lost; an attempt without outcome
     // lists with `outcome: None`.
     let b = new(
-        log.record_attempt("bob", "admin", "reset_budget", "budget-9", "new month", "k-2")
+        log.record_attempt(attempt("bob", "admin", "reset_budget", "budget-9", "new month", "k-2"))
             .await
             .expect("attempt b"),
     );
     log.record_outcome(&b.id, "error: budget not found").await.expect("outcome b");
     let c = new(
-        log.record_attempt("alice", "operator", "cancel_execution", "{fp:3}:exec-7", "", "k-3")
+        log.record_attempt(attempt("alice", "operator", "cancel_execution", "{fp:3}:exec-7", "", "k-3"))
             .await
             .expect("attempt c"),
     );
     // The same key on another action or target is another action.
     let d = new(
-        log.record_attempt("alice", "operator", "approve", "{fp:3}:exec-7 wp-1", "looks good", "k-3")
+        log.record_attempt(attempt("alice", "operator", "approve", "{fp:3}:exec-7 wp-1", "looks good", "k-3"))
             .await
             .expect("attempt d"),
     );
     let e = new(
-        log.record_attempt("alice", "operator", "cancel_flow", "flow-2", "", "k-1")
+        log.record_attempt(attempt("alice", "operator", "cancel_flow", "flow-2", "", "k-1"))
             .await
             .expect("attempt e"),
     );
@@ -147,16 +152,16 @@ async fn check(side: &SideStore, other: &SideStore) {
 
     // Bad calls are clear errors.
     let err = log.record_outcome("no-such-entry", "ok").await.expect_err("unknown id");
-    assert!(err.contains("no audit entry"), "{err}");
-    let err = log.record_attempt("alice", "operator", "x", "y", "", "").await.expect_err("empty key");
-    assert!(err.contains("idempotency key"), "{err}");
+    assert!(err.to_string().contains("no audit entry"), "{err}");
+    let err = log.record_attempt(attempt("alice", "operator", "x", "y", "", "")).await.expect_err("empty key");
+    assert!(err.to_string().contains("idempotency key"), "{err}");
 
     // Concurrent attempts with one key: one entry, everyone sees it.
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let log = log.clone();
             tokio::spawn(async move {
-                log.record_attempt(&format!("user{i}"), "operator", "revoke_lease", "{fp:1}:exec-9", "", "k-race")
+                log.record_attempt(attempt(&format!("user{i}"), "operator", "revoke_lease", "{fp:1}:exec-9", "", "k-race"))
                     .await
                     .expect("racing attempt")
             })
@@ -177,7 +182,7 @@ async fn check(side: &SideStore, other: &SideStore) {
     assert_eq!(after.len(), 6);
     assert_eq!(&after[1..], &listed[..]);
     let r = reopened
-        .record_attempt("bob", "admin", "reset_budget", "budget-9", "new month", "k-2")
+        .record_attempt(attempt("bob", "admin", "reset_budget", "budget-9", "new month", "k-2"))
         .await
         .expect("attempt after reopen");
     assert_eq!(r, Recorded::Existing(listed[3].clone()));
@@ -192,13 +197,13 @@ async fn check(side: &SideStore, other: &SideStore) {
     assert_eq!(log.trim(oldest).await.expect("trim nothing"), 0, "nothing is older than the oldest");
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let later = new(
-        log.record_attempt("carol", "operator", "cancel_flow", "flow-7", "later", "k-late").await.expect("later attempt"),
+        log.record_attempt(attempt("carol", "operator", "cancel_flow", "flow-7", "later", "k-late")).await.expect("later attempt"),
     );
     assert!(everything.iter().all(|e| e.at_ms < later.at_ms), "clock order");
     assert_eq!(log.trim(later.at_ms).await.expect("trim"), everything.len());
     let left = log.list(&all(50)).await.unwrap();
     assert_eq!(left.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec![later.id.as_str()], "only the newer entry stays");
-    let again = log.record_attempt("bob", "admin", "reset_budget", "budget-9", "new month", "k-2").await.expect("re-attempt");
+    let again = log.record_attempt(attempt("bob", "admin", "reset_budget", "budget-9", "new month", "k-2")).await.expect("re-attempt");
     assert!(matches!(again, Recorded::New(_)), "a trimmed attempt's key is free again: {again:?}");
 }
 

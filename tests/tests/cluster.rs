@@ -12,7 +12,7 @@ async fn board_reads_a_valkey_cluster() {
     // A cluster node given as a standalone server is refused with the fix.
     let plain = BackendSpec::parse(Some(&format!("valkey://127.0.0.1:{}", cluster.nodes[0].port))).unwrap();
     let err = dial(&plain, true).await.err().expect("a cluster node refused as standalone");
-    assert!(err.contains("add ?cluster=true"), "{err}");
+    assert!(err.to_string().contains("add ?cluster=true"), "{err}");
 
     let url = cluster.url();
     let c = connect(&url).await;

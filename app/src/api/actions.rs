@@ -49,7 +49,7 @@ pub(crate) mod run {
     use crate::api::actions::ActionResult;
     use crate::auth::Role;
     use crate::error::AppError;
-    use ff_board_engine::audit::Recorded;
+    use ff_board_engine::audit::{Attempt, Recorded};
 
     use crate::api::states::{AuditOutcome, ExecAction};
     use ff_board_engine::connect::Connected;
@@ -134,9 +134,9 @@ pub(crate) mod run {
         for n in 1..=MAX_RETRIES {
             let k = if n == 1 { scoped.clone() } else { format!("{scoped}#{n}") };
             match audit
-                .record_attempt(&actor.user, actor.role.as_str(), action, target, reason, &k)
+                .record_attempt(Attempt { user: &actor.user, role: actor.role.as_str(), action, target, reason, idempotency_key: &k })
                 .await
-                .map_err(|e| AppError::Engine { op: "audit log".into(), error: e })?
+                .map_err(|e| AppError::Engine { op: "audit log".into(), error: e.to_string() })?
             {
                 Recorded::Existing(e) if AuditOutcome::decode(action, e.outcome.as_deref()).is_failure() => continue,
                 Recorded::Existing(e) if e.outcome.is_none() && ff_core::types::TimestampMs::now().0 - e.at_ms > IN_FLIGHT_MS => continue,
@@ -301,7 +301,7 @@ pub async fn decide_waitpoint(
             .ok_or_else(|| AppError::NoEffect("the execution is no longer suspended".into()))?;
         ff_board_engine::actions::decide(&c, &id, before, &wp, &w.key, &signal, &who, &why, &key).await.map_err(|e| match e {
             ff_board_engine::actions::DecideError::Engine(op, e) => AppError::engine(op, e),
-            ff_board_engine::actions::DecideError::Store(e) => crate::api::approvals::suspension_error(e),
+            ff_board_engine::actions::DecideError::Store(e) => e.into(),
             ff_board_engine::actions::DecideError::NoEffect(why) => AppError::NoEffect(why),
         })
     })
@@ -328,7 +328,7 @@ pub async fn reset_budget_action(budget_id: String, reason: String, idempotency_
 pub async fn flow_cancel_preview(flow_id: String) -> Result<Preview, AppError> {
     let id = super::parse::flow_id(&flow_id)?;
     let counts: Vec<(String, usize)> = super::read::read(|c| async move {
-        ff_board_engine::actions::flow_blast_radius(&c, &id).await.map_err(|e| AppError::Engine { op: "flow members".into(), error: e })
+        ff_board_engine::actions::flow_blast_radius(&c, &id).await.map_err(AppError::from)
     })
     .await?
     .into_iter()

@@ -108,7 +108,7 @@ pub struct ApprovalRow {
 }
 
 #[cfg(feature = "ssr")]
-pub use plan::{assemble, gate_and_waitpoints, plans, suspension_error, GateRead};
+pub use plan::{assemble, gate_and_waitpoints, plans, GateRead};
 
 impl ApprovalRow {
     /// Something an operator can decide now: a pending waitpoint (or
@@ -125,7 +125,6 @@ mod plan {
     use ff_board_engine::gate::{self, Accepts, Gate, Pending, Progress};
     use crate::error::AppError;
     use ff_board_engine::connect::Connected;
-    use ff_board_engine::{Store, StoreError};
     use ff_core::contracts::{CountKind, ListPendingWaitpointsArgs};
     use ff_core::types::ExecutionId;
 
@@ -241,14 +240,10 @@ mod plan {
                     .collect()
             })
             .map_err(|e| AppError::engine("list_pending_waitpoints", e));
-        assemble(stored.map_err(suspension_error), pending)
+        assemble(stored.map_err(AppError::from), pending)
     }
 
     /// A stored gate and its pending waitpoints as shown, with the plans.
-    /// A stored suspension that could not be read.
-    pub fn suspension_error(e: String) -> AppError {
-        StoreError::new(Store::Suspensions, "read", e).into()
-    }
 
     pub fn assemble(stored: Result<Option<Gate>, AppError>, pending: Result<Vec<Pending>, AppError>) -> GateRead {
         let progress = stored.as_ref().ok().and_then(|g| g.as_ref().map(|g| (g, gate::progress(g))));
@@ -327,7 +322,7 @@ pub async fn list_approvals(
 /// A suspended execution of the page with its gate and pending waitpoints.
 #[cfg(feature = "ssr")]
 fn approval_row(entry: ff_board_engine::backend::SuspendedLine, g: ff_board_engine::gate::GateRows) -> ApprovalRow {
-    let GateRead { gate, waitpoints, stored } = assemble(g.gate.map_err(suspension_error), Ok(g.pending));
+    let GateRead { gate, waitpoints, stored } = assemble(g.gate.map_err(AppError::from), Ok(g.pending));
     let suspended_at = stored.ok().flatten().and_then(|g| g.suspended_at).unwrap_or(entry.suspended_at);
     ApprovalRow {
         execution_id: entry.exec.id.to_string(),

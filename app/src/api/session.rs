@@ -139,7 +139,6 @@ pub use crate::api::audit_types::AuditRow;
 #[server(prefix = "/api", endpoint = "list_audit", output = crate::api::codec::PostcardAnswer)]
 pub async fn list_audit(user: Option<String>, action: Option<String>, target: Option<String>) -> Result<Vec<AuditRow>, AppError> {
     use ff_board_engine::audit::AuditFilter;
-    use ff_board_engine::{Store, StoreError};
     let me = crate::state::actor().ok_or_else(|| AppError::Unauthorized("sign in to read the audit log".into()))?;
     // Every signed-in user sees the entries of one flow, execution or
     // budget (their pages); searching the whole log is for admins.
@@ -156,7 +155,7 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
     let filter = AuditFilter { user: nonempty(user), action: nonempty(action), target_contains: nonempty(target), limit: 500 };
     let rows = super::read::read(|c| async move {
         let audit = crate::state::audit(&c).await?;
-        Ok(audit.list(&filter).await.map_err(StoreError::at(Store::Audit, "list"))?)
+        Ok(audit.list(&filter).await?)
     })
     .await?;
     Ok(rows

@@ -24,6 +24,8 @@ use ff_core::engine_error::EngineError;
 use ff_core::state::PublicState;
 use ff_core::types::{BudgetId, ExecutionId, FlowId};
 
+use crate::store_error::{Store, StoreError};
+
 pub mod cache;
 pub mod filled;
 pub mod postgres;
@@ -192,8 +194,8 @@ pub enum ReadError {
     #[error("{op}: {source}")]
     Engine { op: &'static str, source: EngineError },
     /// The store beside the trait failed (query, connection, decoding).
-    #[error("{op}: {detail}")]
-    Store { op: &'static str, detail: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The cursor is not one this backend wrote.
     #[error("malformed cursor {0:?}: start again from the first page")]
     BadCursor(String),
@@ -218,8 +220,9 @@ impl ReadError {
         }
     }
 
+    /// A list read of the store that failed in `op` with `e`.
     pub fn store(op: &'static str, e: impl std::fmt::Display) -> Self {
-        ReadError::Store { op, detail: e.to_string() }
+        ReadError::Store(StoreError::new(Store::Reads, op, e))
     }
 }
 
@@ -375,7 +378,7 @@ impl<R: Reads> Reads for Deadlined<R> {
 /// `ff:idx:lanes`, the registry the board reads lanes from (the engine does
 /// not add lanes first seen at runtime). The SQL backends need nothing.
 /// Used by the embedded demo and by tests, which stand in for ff-server.
-pub async fn declare_lanes(c: &crate::connect::Connected, lanes: &[&str]) -> Result<(), String> {
+pub async fn declare_lanes(c: &crate::connect::Connected, lanes: &[&str]) -> Result<(), StoreError> {
     if let crate::connect::SideStore::Valkey(client) = &c.side {
         if lanes.is_empty() {
             return Ok(());
@@ -384,7 +387,7 @@ pub async fn declare_lanes(c: &crate::connect::Connected, lanes: &[&str]) -> Res
         for l in lanes {
             cmd = cmd.arg(*l);
         }
-        cmd.execute::<i64>().await.map_err(|e| format!("declare lanes: {e}"))?;
+        cmd.execute::<i64>().await.map_err(StoreError::at(Store::Lanes, "declare lanes"))?;
     }
     Ok(())
 }

@@ -2,18 +2,21 @@
 //! beside the engine trait, for what the trait does not give: the audit
 //! log, session generations, a stored suspension's condition and tally, a
 //! waitpoint's owner. This is the one place that chooses a backend for
-//! those reads; each backend's bodies live in its folder
-//! (`sqlite::side`, `postgres::side`, `valkey::side`), and nothing outside
-//! `backend/` matches on the variants.
+//! those reads; the bodies are written once for both SQL backends
+//! (`sql::side`, `sql::audit`) and once for Valkey (`valkey::side`,
+//! `valkey::audit`, `valkey::gate`), and nothing outside `backend/` matches
+//! on the variants.
 use ff_core::engine_error::EngineError;
 use ff_core::partition::PartitionConfig;
 use ff_core::types::{ExecutionId, WaitpointId};
 
-use super::{postgres, sqlite, valkey};
+use super::sql::pool::Pool;
+use super::{postgres, sql, sqlite, valkey};
 use crate::audit::AuditStore;
 use crate::connect::Connected;
-use crate::live::{supervise, Feed, StatusTx};
 use crate::gate::Gate;
+use crate::live::{supervise, Feed, StatusTx};
+use crate::store_error::StoreError;
 
 /// Connection to a store beside the trait (chosen once, when the board dials).
 #[derive(Clone)]
@@ -23,61 +26,58 @@ pub enum SideStore {
     Valkey(ferriskey::Client),
 }
 
-/// Storage of session generations (`crate::sessions`): a SQL table, or a
-/// Valkey hash.
-pub(crate) const SESSION_TABLE: &str =
-    "CREATE TABLE IF NOT EXISTS ff_board_session_gen (user_name TEXT PRIMARY KEY, gen BIGINT NOT NULL)";
-pub(crate) const SESSION_HASH: &str = "ff_board:{sessions}";
-pub(crate) const SESSION_SELECT: &str = "SELECT user_name, gen FROM ff_board_session_gen";
-pub(crate) const SESSION_UPSERT: &str = "INSERT INTO ff_board_session_gen (user_name, gen) VALUES ($1, 1) \
-     ON CONFLICT (user_name) DO UPDATE SET gen = ff_board_session_gen.gen + 1 RETURNING gen";
+/// A store as its bodies are written: SQL (either backend) or Valkey.
+enum Side<'a> {
+    Sql(Pool),
+    Valkey(&'a ferriskey::Client),
+}
 
 impl SideStore {
+    fn side(&self) -> Side<'_> {
+        match self {
+            SideStore::Sqlite(pool) => Side::Sql(Pool::Sqlite(pool.clone())),
+            SideStore::Postgres(pool) => Side::Sql(Pool::Postgres(pool.clone())),
+            SideStore::Valkey(client) => Side::Valkey(client),
+        }
+    }
+
     /// Open the audit log's storage, creating it when missing.
-    pub async fn open_audit(&self) -> Result<Box<dyn AuditStore>, String> {
-        Ok(match self {
-            SideStore::Sqlite(pool) => Box::new(sqlite::audit::open(pool).await?),
-            SideStore::Postgres(pool) => Box::new(postgres::audit::open(pool).await?),
-            SideStore::Valkey(client) => Box::new(valkey::audit::open(client).await?),
+    pub async fn open_audit(&self) -> Result<Box<dyn AuditStore>, StoreError> {
+        Ok(match self.side() {
+            Side::Sql(pool) => Box::new(sql::audit::open(pool).await?),
+            Side::Valkey(client) => Box::new(valkey::audit::open(client).await?),
         })
     }
 
     /// Create the session-generation storage when missing.
-    pub async fn open_sessions(&self) -> Result<(), String> {
-        match self {
-            SideStore::Sqlite(pool) => sqlite::side::open_sessions(pool).await,
-            SideStore::Postgres(pool) => postgres::side::open_sessions(pool).await,
-            SideStore::Valkey(_) => Ok(()),
+    pub async fn open_sessions(&self) -> Result<(), StoreError> {
+        match self.side() {
+            Side::Sql(pool) => sql::side::open_sessions(&pool).await,
+            Side::Valkey(_) => Ok(()),
         }
-        .map_err(|e| format!("session generations: create table: {e}"))
     }
 
     /// Every user's session generation (users never signed out are absent).
-    pub async fn session_generations(&self) -> Result<Vec<(String, i64)>, String> {
-        match self {
-            SideStore::Sqlite(pool) => sqlite::side::session_generations(pool).await,
-            SideStore::Postgres(pool) => postgres::side::session_generations(pool).await,
-            SideStore::Valkey(client) => valkey::side::session_generations(client).await,
+    pub async fn session_generations(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        match self.side() {
+            Side::Sql(pool) => sql::side::session_generations(&pool).await,
+            Side::Valkey(client) => valkey::side::session_generations(client).await,
         }
-        .map_err(|e| format!("session generations: read: {e}"))
     }
 
     /// Move `user` to their next session generation; the new value.
-    pub async fn bump_session_generation(&self, user: &str) -> Result<i64, String> {
-        match self {
-            SideStore::Sqlite(pool) => sqlite::side::bump_session_generation(pool, user).await,
-            SideStore::Postgres(pool) => postgres::side::bump_session_generation(pool, user).await,
-            SideStore::Valkey(client) => valkey::side::bump_session_generation(client, user).await,
+    pub async fn bump_session_generation(&self, user: &str) -> Result<i64, StoreError> {
+        match self.side() {
+            Side::Sql(pool) => sql::side::bump_session_generation(&pool, user).await,
+            Side::Valkey(client) => valkey::side::bump_session_generation(client, user).await,
         }
-        .map_err(|e| format!("session generations: revoke {user:?}: {e}"))
     }
 
     /// The stored suspension of `id` as a gate; `None` when it is not suspended.
-    pub async fn suspension(&self, id: &ExecutionId) -> Result<Option<Gate>, String> {
-        match self {
-            SideStore::Sqlite(pool) => sqlite::side::suspension(pool, id).await,
-            SideStore::Postgres(pool) => postgres::side::suspension(pool, id).await,
-            SideStore::Valkey(client) => valkey::gate::read(client, id).await,
+    pub async fn suspension(&self, id: &ExecutionId) -> Result<Option<Gate>, StoreError> {
+        match self.side() {
+            Side::Sql(pool) => sql::side::suspension(&pool, id).await,
+            Side::Valkey(client) => valkey::gate::read(client, id).await,
         }
     }
 
@@ -88,15 +88,12 @@ impl SideStore {
         wp: &WaitpointId,
         partitions: &PartitionConfig,
     ) -> Result<Option<ExecutionId>, EngineError> {
-        match self {
-            SideStore::Sqlite(pool) => sqlite::side::waitpoint_execution(pool, wp).await,
-            SideStore::Postgres(pool) => postgres::side::waitpoint_execution(pool, wp).await,
-            SideStore::Valkey(client) => valkey::side::waitpoint_execution(client, wp, partitions).await,
+        match self.side() {
+            Side::Sql(pool) => sql::side::waitpoint_execution(&pool, wp).await,
+            Side::Valkey(client) => valkey::side::waitpoint_execution(client, wp, partitions).await,
         }
     }
-}
 
-impl SideStore {
     /// Start the live readers of this backend (one per stream family,
     /// each supervised), feeding `crate::live::spawn`'s channel.
     pub(crate) fn spawn_readers(
@@ -106,13 +103,7 @@ impl SideStore {
         status_tx: &StatusTx,
     ) {
         match self {
-            SideStore::Sqlite(pool) => {
-                let (c1, c2, p1, p2, f) = (c.clone(), c.clone(), pool.clone(), pool.clone(), feed.clone());
-                supervise("completion", &status_tx, move |_| sqlite::live::completions(c1.clone(), p1.clone(), f("completion")));
-                let f = feed.clone();
-                supervise("lease", &status_tx, move |_| sqlite::live::leases(c2.clone(), p2.clone(), f("lease")));
-                supervise("signal", &status_tx, move |_| sqlite::live::signals(c.clone(), pool.clone(), feed("signal")));
-            }
+            SideStore::Sqlite(pool) => sqlite::live::spawn(c, pool, feed, status_tx),
             SideStore::Postgres(pool) => {
                 for (stream, table) in [
                     ("completion", &postgres::live::COMPLETIONS),
@@ -120,10 +111,10 @@ impl SideStore {
                     ("signal", &postgres::live::SIGNALS),
                 ] {
                     let (pool, feed) = (pool.clone(), feed.clone());
-                    supervise(stream, &status_tx, move |_| postgres::live::run(pool.clone(), table, feed(stream)));
+                    supervise(stream, status_tx, move |_| postgres::live::run(pool.clone(), table, feed(stream)));
                 }
             }
-            SideStore::Valkey(client) => valkey::live::spawn(c, client, feed, &status_tx),
+            SideStore::Valkey(client) => valkey::live::spawn(c, client, feed, status_tx),
         }
     }
 }

@@ -8,10 +8,15 @@
 /// `migrate`, `fetch` and `impl Reads for Struct`.
 macro_rules! sql_reads {
     ($ty:ident, $pool:ty, $row:ty, $dialect:expr, $budgets:expr) => {
+        use $crate::backend::sql::{RawExec, RawFlow, RawSuspended};
+
         /// Create the board's `ff_board_*` indexes (idempotent).
-        pub async fn migrate(pool: &$pool) -> Result<(), String> {
+        pub async fn migrate(pool: &$pool) -> Result<(), $crate::StoreError> {
             for ddl in $crate::backend::sql::indexes($dialect) {
-                sqlx::query(ddl).execute(pool).await.map_err(|e| format!("create board index: {e}: {ddl}"))?;
+                sqlx::query(ddl)
+                    .execute(pool)
+                    .await
+                    .map_err(|e| $crate::StoreError::new($crate::Store::Schema, "create board index", format!("{e}: {ddl}")))?;
             }
             Ok(())
         }
@@ -20,53 +25,48 @@ macro_rules! sql_reads {
         where
             R: for<'r> sqlx::FromRow<'r, $row> + Send + Unpin,
         {
-            let mut query = sqlx::query_as::<_, R>(&q.sql);
-            for b in q.binds {
-                query = match b {
-                    $crate::backend::sql::Bind::Int(i) => query.bind(i),
-                    $crate::backend::sql::Bind::Text(s) => query.bind(s),
-                };
-            }
-            query.fetch_all(pool).await.map_err(|e| $crate::backend::ReadError::store(op, e))
+            $crate::backend::sql::pool::bind_all!(sqlx::query_as::<_, R>(&q.sql), q.binds)
+                .fetch_all(pool)
+                .await
+                .map_err(|e| $crate::backend::ReadError::store(op, e))
+        }
+
+        /// One page of rows `R` read by `q` (the row past `limit` says there is more).
+        async fn page<R, T>(
+            pool: &$pool,
+            op: &'static str,
+            q: $crate::backend::sql::Query,
+            limit: usize,
+            cursor: fn(&R) -> String,
+            line: fn(R) -> Result<T, $crate::backend::ReadError>,
+        ) -> Result<$crate::backend::Page<T>, $crate::backend::ReadError>
+        where
+            R: for<'r> sqlx::FromRow<'r, $row> + Send + Unpin,
+        {
+            $crate::backend::sql::page(fetch(pool, op, q).await?, limit, cursor, line)
         }
 
         #[async_trait::async_trait]
         impl $crate::backend::Reads for $ty {
-            async fn flows(
-                &self,
-                q: &$crate::backend::FlowQuery,
-                after: Option<&str>,
-                limit: usize,
-            ) -> Result<$crate::backend::Page<$crate::backend::FlowLine>, $crate::backend::ReadError> {
-                use $crate::backend::sql::{self, RawFlow};
+            async fn flows(&self, q: &$crate::backend::FlowQuery, after: Option<&str>, limit: usize)
+                -> Result<$crate::backend::Page<$crate::backend::FlowLine>, $crate::backend::ReadError> {
                 let limit = $crate::backend::clamp(limit);
-                let rows: Vec<RawFlow> = fetch(&self.pool, "list flows", sql::flows($dialect, q, after, limit)?).await?;
-                sql::page(rows, limit, RawFlow::cursor, RawFlow::line)
+                let q = $crate::backend::sql::flows($dialect, q, after, limit)?;
+                page(&self.pool, "list flows", q, limit, RawFlow::cursor, RawFlow::line).await
             }
 
-            async fn executions(
-                &self,
-                q: &$crate::backend::ExecQuery,
-                after: Option<&str>,
-                limit: usize,
-            ) -> Result<$crate::backend::Page<$crate::backend::ExecLine>, $crate::backend::ReadError> {
-                use $crate::backend::sql::{self, RawExec};
+            async fn executions(&self, q: &$crate::backend::ExecQuery, after: Option<&str>, limit: usize)
+                -> Result<$crate::backend::Page<$crate::backend::ExecLine>, $crate::backend::ReadError> {
                 let limit = $crate::backend::clamp(limit);
-                let rows: Vec<RawExec> =
-                    fetch(&self.pool, "list executions", sql::executions($dialect, q, after, limit)?).await?;
-                sql::page(rows, limit, RawExec::cursor, RawExec::line)
+                let q = $crate::backend::sql::executions($dialect, q, after, limit)?;
+                page(&self.pool, "list executions", q, limit, RawExec::cursor, RawExec::line).await
             }
 
-            async fn suspended(
-                &self,
-                after: Option<&str>,
-                limit: usize,
-            ) -> Result<$crate::backend::Page<$crate::backend::SuspendedLine>, $crate::backend::ReadError> {
-                use $crate::backend::sql::{self, RawSuspended};
+            async fn suspended(&self, after: Option<&str>, limit: usize)
+                -> Result<$crate::backend::Page<$crate::backend::SuspendedLine>, $crate::backend::ReadError> {
                 let limit = $crate::backend::clamp(limit);
-                let rows: Vec<RawSuspended> =
-                    fetch(&self.pool, "list suspended", sql::suspended($dialect, after, limit)?).await?;
-                sql::page(rows, limit, RawSuspended::cursor, RawSuspended::line)
+                let q = $crate::backend::sql::suspended($dialect, after, limit)?;
+                page(&self.pool, "list suspended", q, limit, RawSuspended::cursor, RawSuspended::line).await
             }
 
             async fn flow_members(

@@ -91,6 +91,10 @@ impl Spec {
     fn fan_in(&mut self, from: &[usize], to: usize) {
         self.edges.extend(from.iter().map(|&f| (f, to)));
     }
+
+    fn fan_out(&mut self, from: usize, to: &[usize]) {
+        self.edges.extend(to.iter().map(|&t| (from, t)));
+    }
 }
 
 impl Template {
@@ -153,98 +157,97 @@ impl Template {
     fn spec(self) -> Spec {
         let mut s = Spec { nodes: Vec::new(), edges: Vec::new(), groups: Vec::new() };
         match self {
-            Template::Deploy => {
-                let build = s.node("build", "ci.build", Fate::Ok);
-                let checks = [
-                    s.node("unit-tests", "ci.test", Fate::Ok),
-                    s.node("integration-tests", "ci.test", Fate::Flaky),
-                    s.node("e2e-tests", "ci.test", Fate::Ok),
-                    s.node("security-scan", "ci.scan", Fate::Ok),
-                ];
-                let gate = s.node("approve-production", "approval.gate", Fate::Approval(2));
-                let canary = s.node("canary-rollout", "deploy.rollout", Fate::Ok);
-                let full = s.node("full-rollout", "deploy.rollout", Fate::Ok);
-                for &c in &checks {
-                    s.edges.push((build, c));
-                }
-                s.fan_in(&checks, gate);
-                s.edges.extend([(gate, canary), (canary, full)]);
-            }
-            Template::EtlNightly => {
-                let extracts = [
-                    s.node("extract-orders", "etl.extract", Fate::Ok),
-                    s.node("extract-customers", "etl.extract", Fate::Ok),
-                    s.node("extract-clickstream", "etl.extract", Fate::Flaky),
-                ];
-                let transform = s.node("transform", "etl.transform", Fate::Ok);
-                let review = s.node("review-anomalies", "approval.gate", Fate::Approval(1));
-                let loads = [
-                    s.node("load-warehouse", "etl.load", Fate::Ok),
-                    s.node("load-search-index", "etl.load", Fate::Ok),
-                ];
-                let notify = s.node("notify-analytics", "notify", Fate::Ok);
-                s.fan_in(&extracts, transform);
-                s.edges.push((transform, review));
-                for &l in &loads {
-                    s.edges.push((review, l));
-                }
-                s.fan_in(&loads, notify);
-                s.groups.push((notify, EdgeDependencyPolicy::any_of(OnSatisfied::let_run())));
-            }
-            Template::MediaTranscode => {
-                let probe = s.node("probe", "media.probe", Fate::Ok);
-                let renditions = [
-                    s.node("transcode-240p", "media.transcode", Fate::Ok),
-                    s.node("transcode-480p", "media.transcode", Fate::Ok),
-                    s.node("transcode-720p", "media.transcode", Fate::Ok),
-                    s.node("transcode-1080p", "media.transcode", Fate::Crash),
-                ];
-                let package = s.node("package-hls", "media.package", Fate::Ok);
-                let thumbs = s.node("thumbnails", "media.thumbnails", Fate::Ok);
-                let publish = s.node("publish", "approval.gate", Fate::Approval(1));
-                for &r in &renditions {
-                    s.edges.push((probe, r));
-                }
-                s.fan_in(&renditions, package);
-                s.groups.push((package, EdgeDependencyPolicy::quorum(3, OnSatisfied::let_run())));
-                s.edges.push((probe, thumbs));
-                s.fan_in(&[package, thumbs], publish);
-            }
-            Template::BillingRun => {
-                let fetch = [
-                    s.node("fetch-usage", "billing.fetch", Fate::Ok),
-                    s.node("fetch-contracts", "billing.fetch", Fate::Ok),
-                ];
-                let compute = s.node("compute-invoices", "billing.compute", Fate::Fail);
-                let render = s.node("render-pdfs", "billing.render", Fate::Ok);
-                let send = s.node("send-invoices", "billing.send", Fate::Ok);
-                s.fan_in(&fetch, compute);
-                s.edges.extend([(compute, render), (render, send)]);
-            }
-            Template::SearchReindex => {
-                let snapshot = s.node("snapshot-catalog", "search.snapshot", Fate::Ok);
-                let shards: Vec<usize> = (0..48)
-                    .map(|i| {
-                        let fate = if i == 17 || i == 33 { Fate::Flaky } else { Fate::Ok };
-                        s.node(format!("index-shard-{i:02}"), "search.index", fate)
-                    })
-                    .collect();
-                let merges: Vec<usize> =
-                    (0..6).map(|i| s.node(format!("merge-segment-{i}"), "search.merge", Fate::Ok)).collect();
-                let swap = s.node("swap-alias", "search.swap", Fate::Ok);
-                let warm = s.node("warm-cache", "search.warm", Fate::Ok);
-                for &sh in &shards {
-                    s.edges.push((snapshot, sh));
-                }
-                for (i, &m) in merges.iter().enumerate() {
-                    s.fan_in(&shards[i * 8..(i + 1) * 8], m);
-                }
-                s.fan_in(&merges, swap);
-                s.fan_in(&merges, warm);
-                s.groups.push((warm, EdgeDependencyPolicy::any_of(OnSatisfied::let_run())));
-            }
+            Template::Deploy => s.deploy(),
+            Template::EtlNightly => s.etl_nightly(),
+            Template::MediaTranscode => s.media_transcode(),
+            Template::BillingRun => s.billing_run(),
+            Template::SearchReindex => s.search_reindex(),
         }
         s
+    }
+}
+
+/// The node graph of each template.
+impl Spec {
+    fn deploy(&mut self) {
+        let s = self;
+        let build = s.node("build", "ci.build", Fate::Ok);
+        let checks = [
+            s.node("unit-tests", "ci.test", Fate::Ok),
+            s.node("integration-tests", "ci.test", Fate::Flaky),
+            s.node("e2e-tests", "ci.test", Fate::Ok),
+            s.node("security-scan", "ci.scan", Fate::Ok),
+        ];
+        let gate = s.node("approve-production", "approval.gate", Fate::Approval(2));
+        let canary = s.node("canary-rollout", "deploy.rollout", Fate::Ok);
+        let full = s.node("full-rollout", "deploy.rollout", Fate::Ok);
+        s.fan_out(build, &checks);
+        s.fan_in(&checks, gate);
+        s.edges.extend([(gate, canary), (canary, full)]);
+    }
+
+    fn etl_nightly(&mut self) {
+        let s = self;
+        let extracts = [
+            s.node("extract-orders", "etl.extract", Fate::Ok),
+            s.node("extract-customers", "etl.extract", Fate::Ok),
+            s.node("extract-clickstream", "etl.extract", Fate::Flaky),
+        ];
+        let transform = s.node("transform", "etl.transform", Fate::Ok);
+        let review = s.node("review-anomalies", "approval.gate", Fate::Approval(1));
+        let loads = [s.node("load-warehouse", "etl.load", Fate::Ok), s.node("load-search-index", "etl.load", Fate::Ok)];
+        let notify = s.node("notify-analytics", "notify", Fate::Ok);
+        s.fan_in(&extracts, transform);
+        s.edges.push((transform, review));
+        s.fan_out(review, &loads);
+        s.fan_in(&loads, notify);
+        s.groups.push((notify, EdgeDependencyPolicy::any_of(OnSatisfied::let_run())));
+    }
+
+    fn media_transcode(&mut self) {
+        let s = self;
+        let probe = s.node("probe", "media.probe", Fate::Ok);
+        let renditions = ["240p", "480p", "720p", "1080p"]
+            .map(|r| s.node(format!("transcode-{r}"), "media.transcode", if r == "1080p" { Fate::Crash } else { Fate::Ok }));
+        let package = s.node("package-hls", "media.package", Fate::Ok);
+        let thumbs = s.node("thumbnails", "media.thumbnails", Fate::Ok);
+        let publish = s.node("publish", "approval.gate", Fate::Approval(1));
+        s.fan_out(probe, &renditions);
+        s.fan_in(&renditions, package);
+        s.groups.push((package, EdgeDependencyPolicy::quorum(3, OnSatisfied::let_run())));
+        s.edges.push((probe, thumbs));
+        s.fan_in(&[package, thumbs], publish);
+    }
+
+    fn billing_run(&mut self) {
+        let s = self;
+        let fetch = [s.node("fetch-usage", "billing.fetch", Fate::Ok), s.node("fetch-contracts", "billing.fetch", Fate::Ok)];
+        let compute = s.node("compute-invoices", "billing.compute", Fate::Fail);
+        let render = s.node("render-pdfs", "billing.render", Fate::Ok);
+        let send = s.node("send-invoices", "billing.send", Fate::Ok);
+        s.fan_in(&fetch, compute);
+        s.edges.extend([(compute, render), (render, send)]);
+    }
+
+    fn search_reindex(&mut self) {
+        let s = self;
+        let snapshot = s.node("snapshot-catalog", "search.snapshot", Fate::Ok);
+        let shards: Vec<usize> = (0..48)
+            .map(|i| {
+                let fate = if i == 17 || i == 33 { Fate::Flaky } else { Fate::Ok };
+                s.node(format!("index-shard-{i:02}"), "search.index", fate)
+            })
+            .collect();
+        let merges: Vec<usize> = (0..6).map(|i| s.node(format!("merge-segment-{i}"), "search.merge", Fate::Ok)).collect();
+        let swap = s.node("swap-alias", "search.swap", Fate::Ok);
+        let warm = s.node("warm-cache", "search.warm", Fate::Ok);
+        s.fan_out(snapshot, &shards);
+        for (i, &m) in merges.iter().enumerate() {
+            s.fan_in(&shards[i * 8..(i + 1) * 8], m);
+        }
+        s.fan_in(&merges, swap);
+        s.fan_in(&merges, warm);
+        s.groups.push((warm, EdgeDependencyPolicy::any_of(OnSatisfied::let_run())));
     }
 }
 
@@ -274,19 +277,21 @@ pub(super) async fn create_flow_with_dag(
     report: &mut DemoReport,
 ) -> Result<FlowId, EngineError> {
     let spec = template.spec();
-    let flow_id = FlowId::new();
-    let namespace = Namespace::new(template.namespace());
-    let lane = LaneId::new(template.lane());
-    let now = TimestampMs::now();
+    let flow = NewFlow {
+        id: FlowId::new(),
+        template,
+        namespace: Namespace::new(template.namespace()),
+        lane: LaneId::new(template.lane()),
+        now: TimestampMs::now(),
+    };
     c.backend
         .create_flow(CreateFlowArgs {
-            flow_id: flow_id.clone(),
+            flow_id: flow.id.clone(),
             flow_kind: template.kind().to_owned(),
-            namespace: namespace.clone(),
-            now,
+            namespace: flow.namespace.clone(),
+            now: flow.now,
         })
         .await?;
-
     let mut ids = Vec::with_capacity(spec.nodes.len());
     for node in &spec.nodes {
         let fate = match node.fate {
@@ -298,18 +303,49 @@ pub(super) async fn create_flow_with_dag(
             },
             f => f,
         };
+        ids.push(flow.add_member(c, node, fate).await?);
+    }
+    report.executions += ids.len();
+    for (down, policy) in spec.groups {
+        match c.backend.set_edge_group_policy(&flow.id, &ids[down], policy).await {
+            Ok(_) => report.edge_group_policies += 1,
+            Err(e) if is_unavailable(&e) => report.skip("set_edge_group_policy (AllOf kept)", &e),
+            Err(e) => return Err(e),
+        }
+    }
+    flow.add_edges(c, &ids, spec.edges, report).await?;
+    st.idle_until.remove(template.lane());
+    report.flows += 1;
+    report.flow_ids.push(flow.id.clone());
+    st.open_flows += 1;
+    st.created += 1;
+    Ok(flow.id)
+}
+
+/// A flow being created, and what its members share.
+struct NewFlow {
+    id: FlowId,
+    template: Template,
+    namespace: Namespace,
+    lane: LaneId,
+    now: TimestampMs,
+}
+
+impl NewFlow {
+    /// Create the execution of `node` (to run as `fate`) and add it to the flow.
+    async fn add_member(&self, c: &Connected, node: &Node, fate: Fate) -> Result<ExecutionId, EngineError> {
         // SQLite is one logical partition and refuses ids minted for
         // another: every id lives on partition 0 there (as `ff-dev` mints
         // them). Elsewhere members co-locate with their flow's partition.
         let execution_id = match c.kind {
             BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4()))
                 .map_err(|e| EngineError::Validation { kind: ValidationKind::InvalidInput, detail: e.to_string() })?,
-            BackendKind::Postgres | BackendKind::Valkey => ExecutionId::for_flow(&flow_id, &c.partitions),
+            BackendKind::Postgres | BackendKind::Valkey => ExecutionId::for_flow(&self.id, &c.partitions),
         };
         let approvers = if let Fate::Approval(n) = fate { n } else { 0 };
         let input = serde_json::json!({
-            "flow_id": flow_id.to_string(),
-            "flow_kind": template.kind(),
+            "flow_id": self.id.to_string(),
+            "flow_kind": self.template.kind(),
             "step": node.step,
             "simulate": fate.name(),
             "approvers": approvers,
@@ -317,14 +353,14 @@ pub(super) async fn create_flow_with_dag(
         c.backend
             .create_execution(CreateExecutionArgs {
                 execution_id: execution_id.clone(),
-                namespace: namespace.clone(),
-                lane_id: lane.clone(),
+                namespace: self.namespace.clone(),
+                lane_id: self.lane.clone(),
                 // The step is what an operator knows a member by (the board
                 // labels DAG nodes with the kind); the template's kind is a tag.
                 execution_kind: node.step.clone(),
                 input_payload: input.to_string().into_bytes(),
                 payload_encoding: Some("json".to_owned()),
-                priority: template.priority(),
+                priority: self.template.priority(),
                 creator_identity: "ff-board-demo".to_owned(),
                 idempotency_key: None,
                 tags: HashMap::from([("demo.kind".to_owned(), node.kind.to_owned())]),
@@ -332,72 +368,62 @@ pub(super) async fn create_flow_with_dag(
                 delay_until: None,
                 execution_deadline_at: None,
                 partition_id: execution_id.partition(),
-                now,
+                now: self.now,
             })
             .await?;
-        c.backend
-            .add_execution_to_flow(AddExecutionToFlowArgs {
-                flow_id: flow_id.clone(),
-                execution_id: execution_id.clone(),
-                now,
-            })
-            .await?;
-        ids.push(execution_id);
-    }
-    report.executions += ids.len();
-
-    for (down, policy) in spec.groups {
-        match c.backend.set_edge_group_policy(&flow_id, &ids[down], policy).await {
-            Ok(_) => report.edge_group_policies += 1,
-            Err(e) if is_unavailable(&e) => report.skip("set_edge_group_policy (AllOf kept)", &e),
-            Err(e) => return Err(e),
-        }
+        let add = AddExecutionToFlowArgs { flow_id: self.id.clone(), execution_id: execution_id.clone(), now: self.now };
+        c.backend.add_execution_to_flow(add).await?;
+        Ok(execution_id)
     }
 
-    // Every add_execution_to_flow bumps the graph revision by one.
-    let mut revision = ids.len() as u64;
-    for (up, down) in spec.edges {
-        let edge_id = EdgeId::new();
-        let stage = |expected_graph_revision| StageDependencyEdgeArgs {
-            flow_id: flow_id.clone(),
-            edge_id: edge_id.clone(),
-            upstream_execution_id: ids[up].clone(),
-            downstream_execution_id: ids[down].clone(),
-            dependency_kind: "success_only".to_owned(),
-            data_passing_ref: None,
-            expected_graph_revision,
-            now,
-        };
-        let staged = match c.backend.stage_dependency_edge(stage(revision)).await {
-            Err(EngineError::Contention(ContentionKind::StaleGraphRevision)) => {
-                let current = c.backend.describe_flow(&flow_id).await?.map(|f| f.graph_revision);
-                c.backend.stage_dependency_edge(stage(current.unwrap_or(revision))).await?
-            }
-            other => other?,
-        };
-        let StageDependencyEdgeResult::Staged { new_graph_revision, .. } = staged;
-        revision = new_graph_revision;
-        c.backend
-            .apply_dependency_to_child(ApplyDependencyToChildArgs {
+    /// Stage and apply every edge `(upstream, downstream)` between `ids`.
+    async fn add_edges(
+        &self,
+        c: &Connected,
+        ids: &[ExecutionId],
+        edges: Vec<(usize, usize)>,
+        report: &mut DemoReport,
+    ) -> Result<(), EngineError> {
+        let (flow_id, now) = (&self.id, self.now);
+        // Every add_execution_to_flow bumps the graph revision by one.
+        let mut revision = ids.len() as u64;
+        for (up, down) in edges {
+            let edge_id = EdgeId::new();
+            let stage = |expected_graph_revision| StageDependencyEdgeArgs {
                 flow_id: flow_id.clone(),
-                edge_id,
-                downstream_execution_id: ids[down].clone(),
+                edge_id: edge_id.clone(),
                 upstream_execution_id: ids[up].clone(),
-                graph_revision: revision,
+                downstream_execution_id: ids[down].clone(),
                 dependency_kind: "success_only".to_owned(),
                 data_passing_ref: None,
+                expected_graph_revision,
                 now,
-            })
-            .await?;
-        report.edges += 1;
+            };
+            let staged = match c.backend.stage_dependency_edge(stage(revision)).await {
+                Err(EngineError::Contention(ContentionKind::StaleGraphRevision)) => {
+                    let current = c.backend.describe_flow(flow_id).await?.map(|f| f.graph_revision);
+                    c.backend.stage_dependency_edge(stage(current.unwrap_or(revision))).await?
+                }
+                other => other?,
+            };
+            let StageDependencyEdgeResult::Staged { new_graph_revision, .. } = staged;
+            revision = new_graph_revision;
+            c.backend
+                .apply_dependency_to_child(ApplyDependencyToChildArgs {
+                    flow_id: flow_id.clone(),
+                    edge_id,
+                    downstream_execution_id: ids[down].clone(),
+                    upstream_execution_id: ids[up].clone(),
+                    graph_revision: revision,
+                    dependency_kind: "success_only".to_owned(),
+                    data_passing_ref: None,
+                    now,
+                })
+                .await?;
+            report.edges += 1;
+        }
+        Ok(())
     }
-
-    st.idle_until.remove(template.lane());
-    report.flows += 1;
-    report.flow_ids.push(flow_id.clone());
-    st.open_flows += 1;
-    st.created += 1;
-    Ok(flow_id)
 }
 
 /// The store's open flows, up to one past [`MAX_OPEN_FLOWS`] (one list

@@ -9,9 +9,10 @@ use ff_core::partition::PartitionConfig;
 
 use crate::backend::{self, shared};
 use crate::connect::{BackendKind, Connected, SideStore};
+use crate::store_error::{Store, StoreError};
 
 /// Connect to the database at `url`.
-pub async fn dial(url: &str, migrate: bool) -> Result<Connected, String> {
+pub async fn dial(url: &str, migrate: bool) -> Result<Connected, StoreError> {
     // FlowFabric's tables are hash-partitioned 256 ways. With the
     // generic plans prepared statements switch to after 5 runs, every
     // query locks all 256 partitions and their indexes (~1500 locks),
@@ -23,29 +24,32 @@ pub async fn dial(url: &str, migrate: bool) -> Result<Connected, String> {
     // 12 ms query (measured on the board's executions page).
     let options = url
         .parse::<sqlx::postgres::PgConnectOptions>()
-        .map_err(|e| format!("invalid postgres URL: {e}"))?
+        .map_err(|e| StoreError::invalid(Store::Connection, "parse the postgres URL", e.to_string()))?
         .options([("plan_cache_mode", "force_custom_plan"), ("jit", "off")]);
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
-        .map_err(|e| format!("connect postgres: {e}"))?;
+        .map_err(|e| StoreError::unreachable(Store::Connection, "connect postgres", e))?;
     if migrate {
         ff_backend_postgres::migrate::apply_migrations(&pool)
             .await
-            .map_err(|e| format!("apply FlowFabric migrations: {e}"))?;
+            .map_err(StoreError::at(Store::Schema, "apply FlowFabric migrations"))?;
         backend::postgres::migrate(&pool).await?;
     } else {
         let present: Option<String> =
             sqlx::query_scalar("SELECT to_regclass('ff_exec_core')::text")
                 .fetch_one(&pool)
                 .await
-                .map_err(|e| format!("check schema: {e}"))?;
+                .map_err(StoreError::at(Store::Schema, "check schema"))?;
         if present.is_none() {
-            return Err("FlowFabric schema missing in this database (no table ff_exec_core): \
-                        start the board with --migrate to apply it"
-                .into());
+            return Err(StoreError::invalid(
+                Store::Schema,
+                "check schema",
+                "FlowFabric schema missing in this database (no table ff_exec_core): \
+                 start the board with --migrate to apply it",
+            ));
         }
     }
     let partitions = PartitionConfig::default();

@@ -58,7 +58,8 @@ use ff_core::types::ExecutionId;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
-use crate::live::{Backoff, Feed, SourceEvent};
+use crate::live::{reconnect, Backoff, Feed, Session, SourceEvent};
+use crate::store_error::{Store, StoreError};
 
 /// Catch-up query without a NOTIFY this often.
 pub(crate) const FALLBACK_POLL: Duration = Duration::from_secs(10);
@@ -77,7 +78,7 @@ pub(crate) struct Outbox {
     channel: &'static str,
     /// `$1` = exclusive lower `event_id`, `$2` = limit; first column `event_id`.
     select: &'static str,
-    decode: fn(&PgRow) -> Result<SourceEvent, String>,
+    decode: fn(&PgRow) -> Result<SourceEvent, StoreError>,
 }
 
 pub(crate) static COMPLETIONS: Outbox = Outbox {
@@ -110,17 +111,18 @@ pub(crate) static SIGNALS: Outbox = Outbox {
 fn col<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
     row: &'r PgRow,
     name: &str,
-) -> Result<T, String> {
-    row.try_get(name).map_err(|e| format!("column {name}: {e}"))
+) -> Result<T, StoreError> {
+    row.try_get(name).map_err(|e| StoreError::invalid(Store::Live, "decode outbox row", format!("column {name}: {e}")))
 }
 
-fn execution_id(row: &PgRow) -> Result<ExecutionId, String> {
+fn execution_id(row: &PgRow) -> Result<ExecutionId, StoreError> {
     let part: i32 = col(row, "partition_key")?;
     let uuid: String = col(row, "execution_id")?;
-    ExecutionId::parse(&format!("{{fp:{part}}}:{uuid}")).map_err(|e| format!("execution id {uuid:?}: {e}"))
+    ExecutionId::parse(&format!("{{fp:{part}}}:{uuid}"))
+        .map_err(|e| StoreError::invalid(Store::Live, "decode outbox row", format!("execution id {uuid:?}: {e}")))
 }
 
-fn decode_completion(row: &PgRow) -> Result<SourceEvent, String> {
+fn decode_completion(row: &PgRow) -> Result<SourceEvent, StoreError> {
     Ok(SourceEvent::Completion {
         execution_id: execution_id(row)?,
         outcome: col(row, "outcome")?,
@@ -128,7 +130,7 @@ fn decode_completion(row: &PgRow) -> Result<SourceEvent, String> {
     })
 }
 
-fn decode_lease(row: &PgRow) -> Result<SourceEvent, String> {
+fn decode_lease(row: &PgRow) -> Result<SourceEvent, StoreError> {
     Ok(SourceEvent::Lease {
         execution_id: execution_id(row)?,
         event: col(row, "event_type")?,
@@ -139,7 +141,7 @@ fn decode_lease(row: &PgRow) -> Result<SourceEvent, String> {
     })
 }
 
-fn decode_signal(row: &PgRow) -> Result<SourceEvent, String> {
+fn decode_signal(row: &PgRow) -> Result<SourceEvent, StoreError> {
     Ok(SourceEvent::Signal {
         execution_id: execution_id(row)?,
         signal_id: col(row, "signal_id")?,
@@ -199,7 +201,7 @@ async fn catch_up(
     outbox: &Outbox,
     cursor: &mut Cursor,
     feed: &mut Feed,
-) -> Result<bool, String> {
+) -> Result<bool, StoreError> {
     let now = Instant::now();
     cursor.expire(now);
     let mut from = cursor.lower();
@@ -209,7 +211,7 @@ async fn catch_up(
             .bind(BATCH)
             .fetch_all(&mut *conn)
             .await
-            .map_err(|e| format!("read {}: {e}", outbox.table))?;
+            .map_err(|e| StoreError::new(Store::Live, "read outbox", format!("{}: {e}", outbox.table)))?;
         let full = rows.len() as i64 == BATCH;
         for row in &rows {
             let id: i64 = col(row, "event_id")?;
@@ -234,31 +236,49 @@ async fn catch_up(
     }
 }
 
+/// The LISTEN of `outbox` failed with `e`.
+fn listen_failed(outbox: &Outbox, e: sqlx::Error) -> StoreError {
+    StoreError::new(Store::Live, "LISTEN", format!("{}: {e}", outbox.channel))
+}
+
 /// The reader of one outbox table; runs until the consumer goes away.
-pub(crate) async fn run(pool: PgPool, outbox: &'static Outbox, mut feed: Feed) {
-    let mut backoff = Backoff::new();
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let error = match session(&pool, outbox, &mut cursor, &mut feed, &mut backoff).await {
-            Ok(()) => return,
-            Err(e) => e,
-        };
-        feed.reconnecting(error);
-        if !backoff.wait(&feed).await {
-            return;
+pub(crate) async fn run(pool: PgPool, outbox: &'static Outbox, feed: Feed) {
+    reconnect(Reader { pool, outbox, cursor: None }, feed).await
+}
+
+/// One outbox table's reader across its LISTEN connections.
+struct Reader {
+    pool: PgPool,
+    outbox: &'static Outbox,
+    /// Positioned at the first session, kept across the next.
+    cursor: Option<Cursor>,
+}
+
+#[async_trait::async_trait]
+impl Session for Reader {
+    async fn session(&mut self, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), StoreError> {
+        let mut listener = listen(&self.pool, self.outbox).await?;
+        let outbox = self.outbox;
+        if self.cursor.is_none() {
+            // Tail from now: the first position is the newest row at start.
+            let max: i64 = sqlx::query_scalar(&format!("SELECT COALESCE(MAX(event_id), 0) FROM {}", outbox.table))
+                .fetch_one(&mut listener)
+                .await
+                .map_err(|e| StoreError::new(Store::Live, "read the outbox position", format!("{}: {e}", outbox.table)))?;
+            self.cursor = Some(Cursor::new(max));
         }
+        let cursor = self.cursor.as_mut().expect("set above");
+        if !catch_up(&mut listener, outbox, cursor, feed).await? {
+            return Ok(());
+        }
+        feed.live();
+        backoff.reset();
+        follow(&mut listener, outbox, cursor, feed).await
     }
 }
 
-/// One LISTEN connection's life: Ok when the consumer is gone, Err with the
-/// reason it ended otherwise.
-async fn session(
-    pool: &PgPool,
-    outbox: &Outbox,
-    cursor: &mut Option<Cursor>,
-    feed: &mut Feed,
-    backoff: &mut Backoff,
-) -> Result<(), String> {
+/// A LISTEN connection on `outbox`'s channel.
+async fn listen(pool: &PgPool, outbox: &Outbox) -> Result<PgListener, StoreError> {
     // A pool of one outside the board's pool (as `PgListener::connect` does
     // with a URL): the connection LISTENs and runs the catch-up queries, with
     // generic plans (see the module doc), and takes no board connection.
@@ -273,24 +293,17 @@ async fn session(
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
-        .map_err(|e| format!("connect listener: {e}"))?;
-    let mut listener = PgListener::connect_with(&own).await.map_err(|e| format!("connect listener: {e}"))?;
+        .map_err(StoreError::at(Store::Live, "connect listener"))?;
+    let mut listener = PgListener::connect_with(&own).await.map_err(StoreError::at(Store::Live, "connect listener"))?;
     listener.ignore_pool_close_event(true);
-    listener.listen(outbox.channel).await.map_err(|e| format!("LISTEN {}: {e}", outbox.channel))?;
-    if cursor.is_none() {
-        // Tail from now: the first position is the newest row at start.
-        let max: i64 = sqlx::query_scalar(&format!("SELECT COALESCE(MAX(event_id), 0) FROM {}", outbox.table))
-            .fetch_one(&mut listener)
-            .await
-            .map_err(|e| format!("read the {} position: {e}", outbox.table))?;
-        *cursor = Some(Cursor::new(max));
-    }
-    let cursor = cursor.as_mut().expect("set above");
-    if !catch_up(&mut listener, outbox, cursor, feed).await? {
-        return Ok(());
-    }
-    feed.live();
-    backoff.reset();
+    listener.listen(outbox.channel).await.map_err(|e| listen_failed(outbox, e))?;
+    Ok(listener)
+}
+
+/// Catch up on every wake of the listener (at most one per [`MIN_GAP`]),
+/// or after [`FALLBACK_POLL`] without one: Ok when the consumer is gone,
+/// Err when the connection or a query failed.
+async fn follow(listener: &mut PgListener, outbox: &Outbox, cursor: &mut Cursor, feed: &mut Feed) -> Result<(), StoreError> {
     let mut last = tokio::time::Instant::now();
     loop {
         tokio::select! {
@@ -307,11 +320,11 @@ async fn session(
                 // Connection lost and re-established (notifications in
                 // between are gone): the catch-up below covers them.
                 Ok(None) => tracing::info!(channel = outbox.channel, "live: LISTEN connection re-established"),
-                Err(e) => return Err(format!("LISTEN {}: {e}", outbox.channel)),
+                Err(e) => return Err(listen_failed(outbox, e)),
             },
             _ = tokio::time::sleep_until(last + FALLBACK_POLL) => {}
         }
-        if !catch_up(&mut listener, outbox, cursor, feed).await? {
+        if !catch_up(listener, outbox, cursor, feed).await? {
             return Ok(());
         }
         last = tokio::time::Instant::now();

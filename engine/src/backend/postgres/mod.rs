@@ -11,9 +11,7 @@ use sqlx::PgPool;
 
 use super::sql::Dialect;
 
-pub mod audit;
 pub mod dial;
-pub(crate) mod side;
 pub mod fill;
 pub(crate) mod live;
 
@@ -30,10 +28,7 @@ impl PostgresReads {
     }
 }
 
-super::sql_reads::sql_reads!(
-    PostgresReads,
-    PgPool,
-    sqlx::postgres::PgRow,
-    Dialect::Postgres,
-    "SELECT budget_id::text FROM ff_budget_policy ORDER BY 1 LIMIT 10000"
-);
+/// Every budget id (as text).
+const BUDGETS: &str = "SELECT budget_id::text FROM ff_budget_policy ORDER BY 1 LIMIT 10000";
+
+super::sql_reads::sql_reads!(PostgresReads, PgPool, sqlx::postgres::PgRow, Dialect::Postgres, BUDGETS);

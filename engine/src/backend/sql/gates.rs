@@ -46,16 +46,13 @@ pub fn pending(d: Dialect, ids: &[ExecutionId]) -> Result<Query, ReadError> {
     Ok(query)
 }
 
-/// A stored suspension row.
+/// A stored suspension row: whose, and the suspension.
 #[derive(Debug, sqlx::FromRow)]
 pub struct RawSuspension {
     pub part: i64,
     pub eid: String,
-    pub condition: String,
-    pub member_map: String,
-    pub timeout_at_ms: Option<i64>,
-    pub timeout_behavior: Option<String>,
-    pub suspended_at_ms: i64,
+    #[sqlx(flatten)]
+    pub stored: SuspensionRow,
 }
 
 /// A pending waitpoint row.
@@ -113,8 +110,7 @@ pub fn gate_rows(ids: &[ExecutionId], susp: Vec<RawSuspension>, pend: Vec<RawPen
             let key = id.to_string();
             let gate = match susp.iter().find(|r| row_id(r.part, &r.eid).as_deref() == Some(key.as_str())) {
                 None => Ok(None),
-                Some(r) => crate::gate::sql_gate(id, &r.condition, &r.member_map, r.timeout_at_ms, r.timeout_behavior.clone(), r.suspended_at_ms)
-                    .map(Some),
+                Some(r) => r.stored.gate(id).map(Some),
             };
             let pending = pend
                 .iter()
@@ -136,7 +132,7 @@ pub fn gate_rows(ids: &[ExecutionId], susp: Vec<RawSuspension>, pend: Vec<RawPen
 
 /// One `ff_suspension_current` row as both SQL backends select it
 /// (condition and member map as JSON text).
-#[derive(sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct SuspensionRow {
     condition: String,
     member_map: String,
@@ -147,8 +143,8 @@ pub struct SuspensionRow {
 
 impl SuspensionRow {
     /// The row as the gate of `id`.
-    pub fn gate(self, id: &ExecutionId) -> Result<crate::gate::Gate, String> {
-        crate::gate::sql_gate(id, &self.condition, &self.member_map, self.timeout_at_ms, self.timeout_behavior, self.suspended_at_ms)
+    pub fn gate(&self, id: &ExecutionId) -> Result<crate::gate::Gate, crate::StoreError> {
+        crate::gate::sql_gate(id, &self.condition, &self.member_map, self.timeout_at_ms, self.timeout_behavior.clone(), self.suspended_at_ms)
     }
 }
 

@@ -11,6 +11,11 @@
 //! states are recomputed from the attempt outcome, because the 0.15 SQL
 //! backends leave finished rows with their last live state.
 //!
+//! The board's own SQL stores beside the page queries are written once
+//! here too, over a [`pool::Pool`] of either backend: the audit log
+//! ([`audit`]) and the side-store bodies ([`side`]: session generations,
+//! a stored suspension, a waitpoint's owner).
+//!
 //! Only constants of this module and typed enum literals are spliced into
 //! SQL text; every value from a request is a bound parameter.
 use ff_core::state::PublicState;
@@ -18,10 +23,13 @@ use ff_core::types::{ExecutionId, FlowId};
 
 use super::{ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, ReadError, SuspendedLine};
 
+pub mod audit;
 mod gates;
+pub mod pool;
 mod search;
+pub(crate) mod side;
 
-pub use gates::{exec_id, gate_rows, pending, suspensions, waitpoint_owner, RawPending, RawSuspension, SuspensionRow};
+pub use gates::{exec_id, gate_rows, pending, suspensions, waitpoint_owner, RawPending, RawSuspension};
 use gates::{any_of, row_id};
 
 /// Where the SQL of the two backends differs.
@@ -71,6 +79,8 @@ impl Dialect {
 pub enum Bind {
     Int(i64),
     Text(String),
+    /// Text or NULL.
+    MaybeText(Option<String>),
 }
 
 /// A query and its parameters, in order (`$1`, `$2`, …).

@@ -9,16 +9,17 @@ use ff_core::partition::PartitionConfig;
 
 use crate::backend::{self, shared};
 use crate::connect::{BackendKind, Connected, SideStore};
+use crate::store_error::{Store, StoreError};
 use super::fill::SqliteFilled;
 
 /// Open the SQLite file at `path`; `migrate` creates the board's indexes.
-pub async fn dial(path: &str, migrate: bool) -> Result<Connected, String> {
+pub async fn dial(path: &str, migrate: bool) -> Result<Connected, StoreError> {
     if std::env::var("FF_DEV_MODE").as_deref() != Ok("1") {
-        return Err("the SQLite backend is dev-only: set FF_DEV_MODE=1".into());
+        return Err(StoreError::invalid(Store::Connection, "open sqlite", "the SQLite backend is dev-only: set FF_DEV_MODE=1"));
     }
     let inner = ff_backend_sqlite::SqliteBackend::new(path)
         .await
-        .map_err(|e| format!("open sqlite {path}: {e}"))?;
+        .map_err(|e| StoreError::unreachable(Store::Connection, "open sqlite", format!("{path}: {e}")))?;
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -27,7 +28,7 @@ pub async fn dial(path: &str, migrate: bool) -> Result<Connected, String> {
         .max_connections(4)
         .connect_with(opts)
         .await
-        .map_err(|e| format!("open sqlite read pool {path}: {e}"))?;
+        .map_err(|e| StoreError::unreachable(Store::Connection, "open sqlite read pool", format!("{path}: {e}")))?;
     let backend: Arc<dyn EngineBackend> = SqliteFilled::new(inner, pool.clone());
     if migrate {
         backend::sqlite::migrate(&pool).await?;

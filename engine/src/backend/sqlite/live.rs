@@ -28,74 +28,76 @@
 //! Signal effects: the SQLite outbox has no effect column and the trait fills
 //! `Satisfied` into every event; the board reports `""` ("the store does not
 //! say") instead of an effect that may be wrong.
-use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ff_core::backend::ScannerFilter;
+use ff_core::engine_backend::EngineBackend;
 use ff_core::engine_error::EngineError;
 use ff_core::stream_events::{
     CompletionEvent, CompletionSubscription, LeaseHistoryEvent, LeaseHistorySubscription,
     SignalDeliveryEvent, SignalDeliverySubscription,
 };
 use ff_core::stream_subscribe::{decode_postgres_event_cursor, encode_postgres_event_cursor, StreamCursor};
+use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use sqlx::SqlitePool;
 
-use crate::live::{completion_event, Backoff, Feed, SourceEvent};
+use crate::live::{completion_event, supervise, Backoff, Feed, SourceEvent, StatusTx};
 use crate::connect::Connected;
 
 /// Idle time after which the reader looks for rows written by another process.
 pub(crate) const FOREIGN_CHECK: Duration = Duration::from_secs(5);
 
-pub(crate) async fn completions(c: Connected, pool: SqlitePool, feed: Feed) {
-    let backend = c.backend;
-    let subscribe = move |cursor: StreamCursor| {
-        let backend = backend.clone();
-        async move { backend.subscribe_completion(cursor, &ScannerFilter::NOOP).await }
-    };
-    run::<CompletionEvent, CompletionSubscription, _, _>(
-        feed,
-        pool,
-        "ff_completion_event",
-        subscribe,
-        |e| e.cursor.clone(),
-        completion_event,
-    )
-    .await
+/// The trait's subscription to one stream family.
+type Subscribe<S> = for<'a> fn(&'a dyn EngineBackend, StreamCursor) -> BoxFuture<'a, Result<S, EngineError>>;
+
+/// One stream family: its outbox table, the trait's subscription to it,
+/// and how its events are read.
+struct Family<E, S> {
+    stream: &'static str,
+    table: &'static str,
+    subscribe: Subscribe<S>,
+    cursor: fn(&E) -> StreamCursor,
+    event: fn(E) -> Option<SourceEvent>,
 }
 
-pub(crate) async fn leases(c: Connected, pool: SqlitePool, feed: Feed) {
-    let backend = c.backend;
-    let subscribe = move |cursor: StreamCursor| {
-        let backend = backend.clone();
-        async move { backend.subscribe_lease_history(cursor, &ScannerFilter::NOOP).await }
-    };
-    run::<LeaseHistoryEvent, LeaseHistorySubscription, _, _>(
-        feed,
-        pool,
-        "ff_lease_event",
-        subscribe,
-        |e| e.cursor().clone(),
-        lease_event,
-    )
-    .await
+/// No filter: every event of the family.
+static ALL: ScannerFilter = ScannerFilter::NOOP;
+
+static COMPLETIONS: Family<CompletionEvent, CompletionSubscription> = Family { stream: "completion", table: "ff_completion_event",
+    subscribe: |b, cursor| b.subscribe_completion(cursor, &ALL), cursor: |e| e.cursor.clone(), event: completion_event };
+
+static LEASES: Family<LeaseHistoryEvent, LeaseHistorySubscription> = Family { stream: "lease", table: "ff_lease_event",
+    subscribe: |b, cursor| b.subscribe_lease_history(cursor, &ALL), cursor: |e| e.cursor().clone(), event: lease_event };
+
+static SIGNALS: Family<SignalDeliveryEvent, SignalDeliverySubscription> = Family { stream: "signal", table: "ff_signal_event",
+    subscribe: |b, cursor| b.subscribe_signal_delivery(cursor, &ALL), cursor: |e| e.cursor.clone(), event: signal_event };
+
+/// Start SQLite's three readers, each supervised.
+pub(crate) fn spawn(
+    c: Connected,
+    pool: SqlitePool,
+    feed: impl Fn(&'static str) -> Feed + Clone + Send + 'static,
+    status: &StatusTx,
+) {
+    reader(&COMPLETIONS, &c, &pool, feed.clone(), status);
+    reader(&LEASES, &c, &pool, feed.clone(), status);
+    reader(&SIGNALS, &c, &pool, feed, status);
 }
 
-pub(crate) async fn signals(c: Connected, pool: SqlitePool, feed: Feed) {
-    let backend = c.backend;
-    let subscribe = move |cursor: StreamCursor| {
-        let backend = backend.clone();
-        async move { backend.subscribe_signal_delivery(cursor, &ScannerFilter::NOOP).await }
-    };
-    run::<SignalDeliveryEvent, SignalDeliverySubscription, _, _>(
-        feed,
-        pool,
-        "ff_signal_event",
-        subscribe,
-        |e| e.cursor.clone(),
-        signal_event,
-    )
-    .await
+fn reader<E, S>(
+    family: &'static Family<E, S>,
+    c: &Connected,
+    pool: &SqlitePool,
+    feed: impl Fn(&'static str) -> Feed + Send + 'static,
+    status: &StatusTx,
+) where
+    E: Send + 'static,
+    S: Stream<Item = Result<E, EngineError>> + Unpin + Send + 'static,
+{
+    let (backend, pool) = (c.backend.clone(), pool.clone());
+    supervise(family.stream, status, move |_| run(feed(family.stream), pool.clone(), backend.clone(), family));
 }
 
 pub(crate) fn lease_event(e: LeaseHistoryEvent) -> Option<SourceEvent> {
@@ -145,102 +147,135 @@ async fn max_event_id(pool: &SqlitePool, table: &str) -> Result<i64, sqlx::Error
 
 /// Subscribe from the last cursor, forward events, resubscribe on any error
 /// (capped backoff) or when another process wrote rows.
-async fn run<E, S, F, Fut>(
-    mut feed: Feed,
-    pool: SqlitePool,
-    table: &'static str,
-    subscribe: F,
-    cursor_of: fn(&E) -> StreamCursor,
-    map: fn(E) -> Option<SourceEvent>,
-) where
+async fn run<E, S>(mut feed: Feed, pool: SqlitePool, backend: Arc<dyn EngineBackend>, family: &'static Family<E, S>)
+where
     S: Stream<Item = Result<E, EngineError>> + Unpin,
-    F: Fn(StreamCursor) -> Fut,
-    Fut: Future<Output = Result<S, EngineError>>,
 {
     let mut backoff = Backoff::new();
-    let mut position = loop {
-        match max_event_id(&pool, table).await {
-            Ok(v) => break v,
-            Err(e) => {
-                feed.reconnecting(format!("read the {table} position: {e}"));
-                if !backoff.wait(&feed).await {
+    let Some(position) = start(&pool, family.table, &feed, &mut backoff).await else { return };
+    let mut tail = Tail { pool, table: family.table, position, skipped_upto: None };
+    loop {
+        let end = match (family.subscribe)(backend.as_ref(), encode_postgres_event_cursor(tail.position)).await {
+            Ok(mut sub) => {
+                feed.live();
+                backoff.reset();
+                tail.follow(&mut sub, &mut feed, family).await
+            }
+            Err(e) => End::Failed(format!("subscribe: {e}")),
+        };
+        match end {
+            End::Closed => return,
+            End::Behind => {}
+            End::Failed(error) => {
+                if !backoff.retry(&feed, error).await {
                     return;
                 }
             }
         }
-    };
-    // Rows the last resubscription was for; if no event came of them by the
-    // next check, the backend skipped them (unknown kind / undecodable).
-    let mut skipped_upto: Option<i64> = None;
+    }
+}
+
+/// The table's position at start, read until it answers; `None` when the
+/// consumer went away meanwhile.
+async fn start(pool: &SqlitePool, table: &str, feed: &Feed, backoff: &mut Backoff) -> Option<i64> {
     loop {
-        let mut sub = match subscribe(encode_postgres_event_cursor(position)).await {
-            Ok(s) => s,
+        match max_event_id(pool, table).await {
+            Ok(v) => return Some(v),
             Err(e) => {
-                feed.reconnecting(format!("subscribe: {e}"));
-                if !backoff.wait(&feed).await {
-                    return;
+                if !backoff.retry(feed, format!("read the {table} position: {e}")).await {
+                    return None;
                 }
-                continue;
             }
-        };
-        feed.live();
-        backoff.reset();
+        }
+    }
+}
+
+/// How one subscription ended.
+enum End {
+    /// The consumer is gone.
+    Closed,
+    /// Another process wrote rows past the position: resubscribe from it.
+    Behind,
+    /// The subscription failed (why): reconnect with backoff.
+    Failed(String),
+}
+
+/// A reader's place in its outbox table.
+struct Tail {
+    pool: SqlitePool,
+    table: &'static str,
+    /// The highest `event_id` delivered (or known skipped).
+    position: i64,
+    /// Rows the last resubscription was for; if no event came of them by the
+    /// next check, the backend skipped them (unknown kind / undecodable).
+    skipped_upto: Option<i64>,
+}
+
+impl Tail {
+    /// Forward the events of `sub` until it ends, fails, or the store is
+    /// found ahead of it.
+    async fn follow<E, S>(&mut self, sub: &mut S, feed: &mut Feed, family: &Family<E, S>) -> End
+    where
+        S: Stream<Item = Result<E, EngineError>> + Unpin,
+    {
         let mut check = tokio::time::interval_at(tokio::time::Instant::now() + FOREIGN_CHECK, FOREIGN_CHECK);
         let mut received = false;
-        let error: Option<String> = loop {
+        loop {
             tokio::select! {
-                _ = feed.closed() => return,
+                _ = feed.closed() => return End::Closed,
                 item = sub.next() => match item {
                     Some(Ok(ev)) => {
                         received = true;
-                        if let Ok(Some(id)) = decode_postgres_event_cursor(&cursor_of(&ev)) {
-                            position = position.max(id);
-                        }
-                        if let Some(event) = map(ev) {
+                        self.advance(&(family.cursor)(&ev));
+                        if let Some(event) = (family.event)(ev) {
                             if !feed.emit(event).await {
-                                return;
+                                return End::Closed;
                             }
                         }
                     }
                     Some(Err(EngineError::StreamDisconnected { cursor })) => {
-                        if let Ok(Some(id)) = decode_postgres_event_cursor(&cursor) {
-                            position = position.max(id);
-                        }
-                        break Some("stream disconnected".into());
+                        self.advance(&cursor);
+                        return End::Failed("stream disconnected".into());
                     }
                     // One undecodable row: the backend moved past it.
                     Some(Err(e @ EngineError::Validation { .. })) => {
-                        tracing::warn!(table, error = %e, "live: skipped an undecodable outbox row");
+                        tracing::warn!(table = self.table, error = %e, "live: skipped an undecodable outbox row");
                     }
-                    Some(Err(e)) => break Some(e.to_string()),
-                    None => break Some("subscription ended".into()),
+                    Some(Err(e)) => return End::Failed(e.to_string()),
+                    None => return End::Failed("subscription ended".into()),
                 },
                 _ = check.tick() => {
-                    if received {
-                        received = false;
-                        skipped_upto = None;
+                    if std::mem::take(&mut received) {
+                        self.skipped_upto = None;
                         continue;
                     }
-                    if let Some(m) = skipped_upto.take() {
-                        position = position.max(m);
-                    }
-                    match max_event_id(&pool, table).await {
-                        Ok(max) if max > position => {
-                            skipped_upto = Some(max);
-                            break None;
-                        }
-                        Ok(_) => {}
-                        Err(e) => break Some(format!("poll {table}: {e}")),
+                    if let Some(end) = self.check_foreign().await {
+                        return end;
                     }
                 }
             }
-        };
-        drop(sub);
-        if let Some(error) = error {
-            feed.reconnecting(error);
-            if !backoff.wait(&feed).await {
-                return;
+        }
+    }
+
+    /// Move the position up to an event's cursor.
+    fn advance(&mut self, cursor: &StreamCursor) {
+        if let Ok(Some(id)) = decode_postgres_event_cursor(cursor) {
+            self.position = self.position.max(id);
+        }
+    }
+
+    /// After an idle [`FOREIGN_CHECK`]: is the table ahead of the position?
+    async fn check_foreign(&mut self) -> Option<End> {
+        if let Some(m) = self.skipped_upto.take() {
+            self.position = self.position.max(m);
+        }
+        match max_event_id(&self.pool, self.table).await {
+            Ok(max) if max > self.position => {
+                self.skipped_upto = Some(max);
+                Some(End::Behind)
             }
+            Ok(_) => None,
+            Err(e) => Some(End::Failed(format!("poll {}: {e}", self.table))),
         }
     }
 }

@@ -6,9 +6,7 @@ use sqlx::SqlitePool;
 
 use super::sql::Dialect;
 
-pub mod audit;
 pub mod dial;
-pub(crate) mod side;
 pub mod fill;
 pub(crate) mod live;
 mod queries;
@@ -25,10 +23,7 @@ impl SqliteReads {
     }
 }
 
-super::sql_reads::sql_reads!(
-    SqliteReads,
-    SqlitePool,
-    sqlx::sqlite::SqliteRow,
-    Dialect::Sqlite,
-    "SELECT budget_id FROM ff_budget_policy ORDER BY 1 LIMIT 10000"
-);
+/// Every budget id (as text).
+const BUDGETS: &str = "SELECT budget_id FROM ff_budget_policy ORDER BY 1 LIMIT 10000";
+
+super::sql_reads::sql_reads!(SqliteReads, SqlitePool, sqlx::sqlite::SqliteRow, Dialect::Sqlite, BUDGETS);

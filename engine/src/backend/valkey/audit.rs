@@ -7,7 +7,8 @@
 use async_trait::async_trait;
 use ferriskey::Client;
 
-use crate::audit::{AuditEntry, AuditStore, Recorded};
+use crate::audit::{Attempt, AuditEntry, AuditStore, Recorded, Wanted};
+use crate::store_error::{Store, StoreError};
 
 const STREAM: &str = "ff_board:{audit}";
 const IDEM: &str = "ff_board:{audit}:idem";
@@ -66,16 +67,16 @@ pub struct ValkeyAudit {
 
 /// Open: streams and hashes appear on first write; check that nothing
 /// else holds the names.
-pub async fn open(client: &Client) -> Result<ValkeyAudit, String> {
+pub async fn open(client: &Client) -> Result<ValkeyAudit, StoreError> {
     for (key, want) in [(STREAM, "stream"), (IDEM, "hash"), (OUTCOMES, "hash")] {
         let kind: String = client
             .cmd("TYPE")
             .arg(key)
             .execute()
             .await
-            .map_err(|e| format!("valkey audit log: check key {key}: {e}"))?;
+            .map_err(|e| StoreError::new(Store::Audit, "check keys", format!("{key}: {e}")))?;
         if kind != "none" && kind != want {
-            return Err(format!("valkey audit log: key {key} holds a {kind}, expected a {want}"));
+            return Err(StoreError::invalid(Store::Audit, "check keys", format!("key {key} holds a {kind}, expected a {want}")));
         }
     }
     Ok(ValkeyAudit { client: client.clone() })
@@ -83,23 +84,9 @@ pub async fn open(client: &Client) -> Result<ValkeyAudit, String> {
 
 #[async_trait]
 impl AuditStore for ValkeyAudit {
-    fn name(&self) -> &'static str {
-        "valkey"
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn record_attempt(
-        &self,
-        at_ms: i64,
-        user: &str,
-        role: &str,
-        action: &str,
-        target: &str,
-        reason: &str,
-        idempotency_key: &str,
-    ) -> Result<Recorded, String> {
-        let scope = serde_json::to_string(&[idempotency_key, action, target])
-            .map_err(|e| format!("valkey audit log: encode idempotency scope: {e}"))?;
+    async fn record_attempt(&self, at_ms: i64, a: Attempt<'_>) -> Result<Recorded, StoreError> {
+        let scope = serde_json::to_string(&[a.idempotency_key, a.action, a.target])
+            .map_err(StoreError::at(Store::Audit, "encode idempotency scope"))?;
         let reply: Vec<String> = self
             .client
             .cmd("EVAL")
@@ -110,38 +97,27 @@ impl AuditStore for ValkeyAudit {
             .arg(OUTCOMES)
             .arg(scope)
             .arg(at_ms.to_string())
-            .arg(user)
-            .arg(role)
-            .arg(action)
-            .arg(target)
-            .arg(reason)
-            .arg(idempotency_key)
+            .arg(a.user)
+            .arg(a.role)
+            .arg(a.action)
+            .arg(a.target)
+            .arg(a.reason)
+            .arg(a.idempotency_key)
             .execute()
             .await
-            .map_err(|e| format!("valkey audit log: record attempt: {e}"))?;
+            .map_err(StoreError::at(Store::Audit, "record attempt"))?;
         match reply.as_slice() {
-            [tag, id] if tag == "new" => Ok(Recorded::New(AuditEntry {
-                id: id.clone(),
-                at_ms,
-                user: user.to_owned(),
-                role: role.to_owned(),
-                action: action.to_owned(),
-                target: target.to_owned(),
-                reason: reason.to_owned(),
-                idempotency_key: idempotency_key.to_owned(),
-                outcome: None,
-                outcome_at_ms: None,
-            })),
+            [tag, id] if tag == "new" => Ok(Recorded::New(a.entry(id.clone(), at_ms))),
             [tag, id, outcome, fields @ ..] if tag == "existing" => {
                 let mut entry = stream_entry(id, fields)?;
                 set_outcome(&mut entry, (!outcome.is_empty()).then_some(outcome.as_str()))?;
                 Ok(Recorded::Existing(entry))
             }
-            other => Err(format!("valkey audit log: record attempt: unexpected reply {other:?}")),
+            other => Err(StoreError::invalid(Store::Audit, "record attempt", format!("unexpected reply {other:?}"))),
         }
     }
 
-    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, String> {
+    async fn record_outcome(&self, id: &str, at_ms: i64, outcome: &str) -> Result<bool, StoreError> {
         Ok(is_stream_id(id)
             && self
                 .client
@@ -154,22 +130,15 @@ impl AuditStore for ValkeyAudit {
                 .arg(format!("{at_ms} {outcome}"))
                 .execute::<i64>()
                 .await
-                .map_err(|e| format!("valkey audit log: record outcome of {id}: {e}"))?
+                .map_err(|e| StoreError::new(Store::Audit, "record outcome", format!("{id}: {e}")))?
                 == 1)
     }
 
-    async fn list(
-        &self,
-        user: Option<&str>,
-        action: Option<&str>,
-        target: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, String> {
-        let client = &self.client;
-        let filtered = user.is_some() || action.is_some() || target.is_some();
+    async fn list(&self, wanted: Wanted<'_>) -> Result<Vec<AuditEntry>, StoreError> {
+        let (client, limit) = (&self.client, wanted.limit);
         // Unfiltered: one page is the answer. Filtered: read larger pages
         // until enough entries match or the stream ends.
-        let page = if filtered { limit.clamp(256, 1024) } else { limit.min(1024) };
+        let page = if wanted.filtered() { limit.clamp(256, 1024) } else { limit.min(1024) };
         let mut out: Vec<AuditEntry> = Vec::new();
         let mut end = "+".to_owned();
         while out.len() < limit {
@@ -182,17 +151,14 @@ impl AuditStore for ValkeyAudit {
                 .arg(page)
                 .execute()
                 .await
-                .map_err(|e| format!("valkey audit log: list: {e}"))?;
+                .map_err(StoreError::at(Store::Audit, "list"))?;
             let rows = stream_rows(reply)?;
             let Some((last, _)) = rows.last() else { break };
             end = format!("({last}");
             let full = rows.len() == page;
             for (id, fields) in &rows {
                 let e = stream_entry(id, fields)?;
-                if user.is_none_or(|u| e.user == u)
-                    && action.is_none_or(|a| e.action == a)
-                    && target.is_none_or(|t| e.target.contains(t))
-                {
+                if wanted.matches(&e) {
                     out.push(e);
                 }
             }
@@ -209,14 +175,14 @@ impl AuditStore for ValkeyAudit {
             .fold(client.cmd("HMGET").arg(OUTCOMES), |cmd, e| cmd.arg(&e.id))
             .execute()
             .await
-            .map_err(|e| format!("valkey audit log: read outcomes: {e}"))?;
+            .map_err(StoreError::at(Store::Audit, "read outcomes"))?;
         for (e, o) in out.iter_mut().zip(&outcomes) {
             set_outcome(e, o.as_deref())?;
         }
         Ok(out)
     }
 
-    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, String> {
+    async fn trim(&self, before_ms: i64, max: usize) -> Result<usize, StoreError> {
         let n: i64 = self
             .client
             .cmd("EVAL")
@@ -229,7 +195,7 @@ impl AuditStore for ValkeyAudit {
             .arg(max.to_string())
             .execute()
             .await
-            .map_err(|e| format!("valkey audit log: trim: {e}"))?;
+            .map_err(StoreError::at(Store::Audit, "trim"))?;
         Ok(n.max(0) as usize)
     }
 }
@@ -244,13 +210,13 @@ fn is_stream_id(id: &str) -> bool {
 /// `(id, [field, value, …])` rows of an `XRANGE` / `XREVRANGE` reply, which
 /// the client hands over as an array of `[id, fields]` or as a map
 /// `id → fields`, with the fields flat or as pairs.
-fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, String> {
+fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, StoreError> {
     use ferriskey::Value;
-    let bad = |what: &dyn std::fmt::Debug| format!("valkey audit log: unexpected stream reply {what:?}");
-    fn flatten(v: Value, out: &mut Vec<String>) -> Result<(), String> {
+    let bad = |what: &dyn std::fmt::Debug| StoreError::invalid(Store::Audit, "read stream", format!("unexpected stream reply {what:?}"));
+    fn flatten(v: Value, out: &mut Vec<String>) -> Result<(), StoreError> {
         match v {
             Value::Array(items) => items.into_iter().try_for_each(|i| {
-                flatten(i.map_err(|e| format!("valkey audit log: stream reply: {e}"))?, out)
+                flatten(i.map_err(StoreError::at(Store::Audit, "stream reply"))?, out)
             }),
             Value::Map(pairs) => pairs.into_iter().try_for_each(|(k, v)| {
                 flatten(k, out)?;
@@ -259,7 +225,7 @@ fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, St
             scalar => {
                 out.push(
                     ferriskey::from_owned_value(scalar)
-                        .map_err(|e| format!("valkey audit log: stream reply: {e}"))?,
+                        .map_err(StoreError::at(Store::Audit, "stream reply"))?,
                 );
                 Ok(())
             }
@@ -288,7 +254,7 @@ fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, St
         .into_iter()
         .map(|(id, fields)| {
             let id: String =
-                ferriskey::from_owned_value(id).map_err(|e| format!("valkey audit log: stream entry id: {e}"))?;
+                ferriskey::from_owned_value(id).map_err(StoreError::at(Store::Audit, "stream entry id"))?;
             let mut flat = Vec::new();
             flatten(fields, &mut flat)?;
             Ok((id, flat))
@@ -297,19 +263,19 @@ fn stream_rows(reply: ferriskey::Value) -> Result<Vec<(String, Vec<String>)>, St
 }
 
 /// An attempt from its stream entry's flat `field, value, …` list.
-fn stream_entry(id: &str, fields: &[String]) -> Result<AuditEntry, String> {
+fn stream_entry(id: &str, fields: &[String]) -> Result<AuditEntry, StoreError> {
     let get = |name: &str| {
         fields
             .chunks_exact(2)
             .find(|kv| kv[0] == name)
             .map(|kv| kv[1].clone())
-            .ok_or_else(|| format!("valkey audit log: entry {id} lacks field {name}"))
+            .ok_or_else(|| StoreError::invalid(Store::Audit, "read entry", format!("entry {id} lacks field {name}")))
     };
     Ok(AuditEntry {
         id: id.to_owned(),
         at_ms: get("at_ms")?
             .parse()
-            .map_err(|e| format!("valkey audit log: entry {id} has a bad at_ms: {e}"))?,
+            .map_err(|e| StoreError::invalid(Store::Audit, "read entry", format!("entry {id} has a bad at_ms: {e}")))?,
         user: get("user")?,
         role: get("role")?,
         action: get("action")?,
@@ -322,13 +288,14 @@ fn stream_entry(id: &str, fields: &[String]) -> Result<AuditEntry, String> {
 }
 
 /// Fill an entry's outcome from its `"<at_ms> <outcome>"` hash value.
-fn set_outcome(entry: &mut AuditEntry, raw: Option<&str>) -> Result<(), String> {
+fn set_outcome(entry: &mut AuditEntry, raw: Option<&str>) -> Result<(), StoreError> {
     let Some(raw) = raw else { return Ok(()) };
     let (at, text) = raw
         .split_once(' ')
-        .ok_or_else(|| format!("valkey audit log: malformed outcome of {}: {raw:?}", entry.id))?;
-    entry.outcome_at_ms =
-        Some(at.parse().map_err(|e| format!("valkey audit log: bad outcome time of {}: {e}", entry.id))?);
+        .ok_or_else(|| StoreError::invalid(Store::Audit, "read outcome", format!("malformed outcome of {}: {raw:?}", entry.id)))?;
+    entry.outcome_at_ms = Some(at.parse().map_err(|e| {
+        StoreError::invalid(Store::Audit, "read outcome", format!("bad outcome time of {}: {e}", entry.id))
+    })?);
     entry.outcome = Some(text.to_owned());
     Ok(())
 }

@@ -5,12 +5,13 @@ use ff_core::partition::PartitionConfig;
 
 use crate::backend::{self, shared};
 use crate::connect::{BackendKind, Connected, SideStore, ValkeyNode};
+use crate::store_error::{Store, StoreError};
 
 /// Connect to the first of `seeds` that answers.
-pub async fn dial(seeds: &[(String, u16)], tls: bool, cluster: bool, migrate: bool) -> Result<Connected, String> {
+pub async fn dial(seeds: &[(String, u16)], tls: bool, cluster: bool, migrate: bool) -> Result<Connected, StoreError> {
     // The first seed that answers; a cluster's topology is
     // discovered from it.
-    let mut last = String::new();
+    let mut last = StoreError::unreachable(Store::Connection, "connect valkey", "no seed node given");
     let mut dialed = None;
     for (host, port) in seeds {
         let mut config = ff_core::backend::BackendConfig::valkey(host.clone(), *port);
@@ -22,7 +23,7 @@ pub async fn dial(seeds: &[(String, u16)], tls: bool, cluster: bool, migrate: bo
                 dialed = Some((config, client, ValkeyNode { host: host.clone(), port: *port, tls }));
                 break;
             }
-            Err(e) => last = format!("connect valkey {host}:{port}: {e}"),
+            Err(e) => last = StoreError::unreachable(Store::Connection, "connect valkey", format!("{host}:{port}: {e}")),
         }
     }
     let (config, client, seed) = dialed.ok_or(last)?;
@@ -35,21 +36,23 @@ pub async fn dial(seeds: &[(String, u16)], tls: bool, cluster: bool, migrate: bo
             .arg("cluster")
             .execute()
             .await
-            .map_err(|e| format!("valkey {node}: INFO cluster: {e}"))?;
+            .map_err(|e| StoreError::new(Store::Connection, "INFO cluster", format!("valkey {node}: {e}")))?;
         if info.contains("cluster_enabled:1") {
-            return Err(format!(
-                "valkey {node} is a cluster node: add ?cluster=true to the URL (valkey://{node}?cluster=true)"
+            return Err(StoreError::invalid(
+                Store::Connection,
+                "connect valkey",
+                format!("valkey {node} is a cluster node: add ?cluster=true to the URL (valkey://{node}?cluster=true)"),
             ));
         }
     }
     let backend = ff_backend_valkey::ValkeyBackend::connect(config.clone())
         .await
-        .map_err(|e| format!("connect valkey {node}: {e}"))?;
+        .map_err(|e| StoreError::unreachable(Store::Connection, "connect valkey", format!("{node}: {e}")))?;
     if migrate {
-        backend.prepare().await.map_err(|e| format!("load FlowFabric library: {e}"))?;
+        backend.prepare().await.map_err(StoreError::at(Store::Schema, "load FlowFabric library"))?;
     }
     let lanes = backend::valkey::parse_lanes(&std::env::var("FF_BOARD_LANES").unwrap_or_default())
-        .map_err(|e| format!("FF_BOARD_LANES: {e}"))?;
+        .map_err(|e| StoreError::invalid(Store::Lanes, "read FF_BOARD_LANES", e))?;
     let partitions = PartitionConfig::default();
     Ok(Connected {
         backend,

@@ -9,14 +9,16 @@ use ff_core::types::ExecutionId;
 use serde_json::Value;
 
 use crate::gate::{Gate, Tally};
+use crate::store_error::{Store, StoreError};
 
 /// Valkey: one pipeline (the suspension hash and its satisfier set).
-pub(crate) async fn read(client: &ferriskey::Client, id: &ExecutionId) -> Result<Option<Gate>, String> {
+pub(crate) async fn read(client: &ferriskey::Client, id: &ExecutionId) -> Result<Option<Gate>, StoreError> {
+    let failed = StoreError::at(Store::Suspensions, "read suspension");
     let mut p = client.pipeline();
     let (fields, tokens) = queue_valkey(&mut p, id);
-    p.execute().await.map_err(|e| format!("read suspension: {e}"))?;
-    let fields = fields.value().map_err(|e| format!("read suspension: {e}"))?;
-    let tokens = tokens.value().map_err(|e| format!("read suspension: {e}"))?;
+    p.execute().await.map_err(&failed)?;
+    let fields = fields.value().map_err(&failed)?;
+    let tokens = tokens.value().map_err(&failed)?;
     valkey_gate(id, &fields, tokens)
 }
 
@@ -43,12 +45,17 @@ pub fn queue_valkey(p: &mut ferriskey::TypedPipeline, id: &ExecutionId) -> Valke
 
 /// The suspension fields and satisfier tokens [`queue_valkey`] read, as a
 /// gate; `None` when there is no open suspension.
-pub fn valkey_gate(id: &ExecutionId, fields: &[Option<String>], tokens: Vec<String>) -> Result<Option<Gate>, String> {
+pub fn valkey_gate(id: &ExecutionId, fields: &[Option<String>], tokens: Vec<String>) -> Result<Option<Gate>, StoreError> {
     let get = |i: usize| fields.get(i).cloned().flatten().filter(|s| !s.is_empty());
     let (Some(raw), None) = (get(0), get(4)) else { return Ok(None) };
-    let wire: Value = serde_json::from_str(&raw).map_err(|e| format!("stored resume condition of {id} is not readable: {e}"))?;
-    let condition = valkey_condition(&wire, &get(1).unwrap_or_default())
-        .ok_or_else(|| format!("stored resume condition of {id} has a shape this board does not know: {raw}"))?;
+    let wire: Value = serde_json::from_str(&raw).map_err(|e| crate::gate::unreadable(id, e))?;
+    let condition = valkey_condition(&wire, &get(1).unwrap_or_default()).ok_or_else(|| {
+        StoreError::invalid(
+            Store::Suspensions,
+            "decode gate",
+            format!("stored resume condition of {id} has a shape this board does not know: {raw}"),
+        )
+    })?;
     Ok(Some(Gate {
         condition,
         tally: Tally::Tokens(tokens),

@@ -45,16 +45,18 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use ferriskey::{Client, Value};
+use ferriskey::{Client, PipeSlot, TypedPipeline, Value};
 use ff_core::keys::{lanes_index_key, ExecKeyContext, IndexKeys};
 use ff_core::types::{ExecutionId, LaneId};
 use tokio::sync::mpsc;
 
-use super::live::resync_if_restarted;
+use super::follow::{follow, Follower, Source};
+use super::live::Server;
 use super::notify::Notice;
 use super::reply::{execute, items, non_empty, number, pairs, partition, server_time_ms, server_time_ms_of, stream_id_ms, text, xread_entries};
 use crate::connect::Connected;
-use crate::live::{Backoff, Feed, SourceEvent};
+use crate::live::{reconnect, Backoff, Feed, Session, SourceEvent};
+use crate::store_error::{Store, StoreError};
 
 /// Poll interval of the lease reader without notifications.
 pub(crate) const LEASE_TICK: Duration = Duration::from_secs(1);
@@ -129,152 +131,77 @@ struct LeaseTail {
     scan_cursor: String,
 }
 
-/// How the reader learns which streams were written.
-struct Source {
-    notices: Option<mpsc::Receiver<Notice>>,
-    /// Following the watcher's keys (else polling the indexes).
-    notified: bool,
-    /// Why it polls.
-    why: String,
-}
-
-pub(crate) async fn leases(c: Connected, client: Client, mut feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
-    let mut backoff = Backoff::new();
-    let mut run_id: Option<Option<String>> = None;
-    let mut tail: Option<LeaseTail> = None;
-    let mut source = Source { notices, notified: false, why: "waiting for keyspace notifications".into() };
+pub(crate) async fn leases(c: Connected, client: Client, feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
+    let source = Source::new(notices, LEASE_TICK);
     let partitions = c.partitions.num_flow_partitions;
-    loop {
-        match session(&client, partitions, &mut tail, &mut source, &mut run_id, &mut feed, &mut backoff).await {
-            Ok(()) => return,
-            Err(e) => {
-                feed.reconnecting(e);
-                if !backoff.wait(&feed).await {
-                    return;
-                }
-            }
-        }
-    }
+    reconnect(Leases { server: Server::new(client), partitions, tail: None, source }, feed).await
 }
 
-async fn session(
-    client: &Client,
+/// The lease reader across its sessions.
+struct Leases {
+    server: Server,
     partitions: u16,
-    tail: &mut Option<LeaseTail>,
-    src: &mut Source,
-    run_id: &mut Option<Option<String>>,
-    feed: &mut Feed,
-    backoff: &mut Backoff,
-) -> Result<(), String> {
-    let cluster = client.is_cluster().await;
-    if !resync_if_restarted(feed, client, cluster, run_id, "lease events").await? {
-        return Ok(());
-    }
-    let tail = match tail {
-        Some(t) => {
-            // Back after an error: while notified, catch up first.
-            if src.notified && !t.catch_up(client, cluster, feed).await? {
-                return Ok(());
-            }
-            t
-        }
-        None => tail.insert(LeaseTail::start(client, partitions).await?),
-    };
-    if src.notified {
-        feed.live();
-    } else {
-        // Show "polling" once a poll went through (or none is due).
-        if feed.is_wanted() && !tail.tick(client, cluster, feed).await? {
-            return Ok(());
-        }
-        feed.polling(LEASE_TICK, src.why.clone());
-    }
-    backoff.reset();
-    let mut tick = tokio::time::interval(LEASE_TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let notice = async {
-            match src.notices.as_mut() {
-                Some(rx) => rx.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = feed.closed() => return Ok(()),
-            n = notice => match n {
-                Some(Notice::Key(key)) => {
-                    if !src.notified {
-                        continue;
-                    }
-                    // This key and whatever else is queued, in one read.
-                    let mut read: HashSet<String> = eid_of_key(&key).into_iter().collect();
-                    let mut then = None;
-                    while then.is_none() && read.len() < BATCH {
-                        match src.notices.as_mut().map(|rx| rx.try_recv()) {
-                            Some(Ok(Notice::Key(k))) => read.extend(eid_of_key(&k)),
-                            Some(Ok(other)) => then = Some(other),
-                            _ => break,
-                        }
-                    }
-                    if !tail.read(client, read, feed).await? {
-                        return Ok(());
-                    }
-                    if let Some(other) = then {
-                        if !coverage(tail, src, client, cluster, other, feed).await? {
-                            return Ok(());
-                        }
-                    }
-                }
-                Some(other) => {
-                    if !coverage(tail, src, client, cluster, other, feed).await? {
-                        return Ok(());
-                    }
-                }
-                None => {
-                    src.notices = None;
-                    src.notified = false;
-                    src.why = "keyspace watcher stopped".into();
-                    feed.polling(LEASE_TICK, src.why.clone());
-                }
-            },
-            // Polling costs ~520 commands/s: only while someone watches.
-            // The tail keeps its position meanwhile; what happens is read
-            // once someone watches again.
-            _ = tick.tick(), if !src.notified => {
-                if feed.is_wanted() && !tail.tick(client, cluster, feed).await? {
+    /// Positioned at the first session, kept across the next.
+    tail: Option<LeaseTail>,
+    source: Source,
+}
+
+#[async_trait::async_trait]
+impl Session for Leases {
+    async fn session(&mut self, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), StoreError> {
+        let Some(cluster) = self.server.start(feed, "lease events").await? else { return Ok(()) };
+        let (client, src) = (&self.server.client, &mut self.source);
+        let tail = match &mut self.tail {
+            Some(t) => {
+                // Back after an error: while notified, catch up first.
+                if src.notified && !t.catch_up(client, cluster, feed).await? {
                     return Ok(());
                 }
+                t
             }
+            None => self.tail.insert(LeaseTail::start(client, self.partitions).await?),
+        };
+        // Show "polling" once a poll went through (or none is due).
+        if !src.notified && feed.is_wanted() && !tail.tick(client, cluster, feed).await? {
+            return Ok(());
         }
+        src.show(feed);
+        backoff.reset();
+        follow(src, &mut Reader { tail, client, cluster }, feed).await
     }
 }
 
-/// A change of the watcher's coverage. Ok(false) when the consumer is gone.
-async fn coverage(
-    tail: &mut LeaseTail,
-    src: &mut Source,
-    client: &Client,
+/// The lease tail as a [`Follower`] of the keyspace watcher (polling
+/// costs ~520 commands/s: [`follow`] polls only while someone watches).
+struct Reader<'a> {
+    tail: &'a mut LeaseTail,
+    client: &'a Client,
     cluster: bool,
-    notice: Notice,
-    feed: &mut Feed,
-) -> Result<bool, String> {
-    match notice {
-        Notice::Covered => {
-            // Set first: if the catch-up fails, the next session repeats it.
-            src.notified = true;
-            if !tail.catch_up(client, cluster, feed).await? {
-                return Ok(false);
-            }
-            feed.live();
-        }
-        Notice::Uncovered(why) => {
-            src.notified = false;
-            feed.polling(LEASE_TICK, why.clone());
-            src.why = why;
-        }
-        Notice::Key(_) => {}
+}
+
+#[async_trait::async_trait]
+impl Follower for Reader<'_> {
+    type Batch = HashSet<String>;
+
+    fn add(&self, batch: &mut HashSet<String>, key: &str) {
+        batch.extend(eid_of_key(key));
     }
-    Ok(true)
+
+    fn full(&self, batch: &HashSet<String>) -> bool {
+        batch.len() >= BATCH
+    }
+
+    async fn read(&mut self, batch: HashSet<String>, feed: &mut Feed) -> Result<bool, StoreError> {
+        self.tail.read(self.client, batch, feed).await
+    }
+
+    async fn catch_up(&mut self, feed: &mut Feed) -> Result<bool, StoreError> {
+        self.tail.catch_up(self.client, self.cluster, feed).await
+    }
+
+    async fn poll(&mut self, feed: &mut Feed) -> Result<bool, StoreError> {
+        self.tail.tick(self.client, self.cluster, feed).await
+    }
 }
 
 /// The execution id of a lease stream key `ff:exec:{fp:N}:<eid>:lease:history`.
@@ -286,7 +213,7 @@ fn eid_of_key(key: &str) -> Option<String> {
 
 impl LeaseTail {
     /// A tail positioned at the server's time now.
-    async fn start(client: &Client, partitions: u16) -> Result<LeaseTail, String> {
+    async fn start(client: &Client, partitions: u16) -> Result<LeaseTail, StoreError> {
         let now = server_time_ms(client).await?;
         Ok(LeaseTail {
             partitions,
@@ -306,7 +233,7 @@ impl LeaseTail {
     /// Read what was written since the positions, as a poll does (twice
     /// when the first one found new lanes, whose terminal indexes it reads
     /// only on the next).
-    async fn catch_up(&mut self, client: &Client, cluster: bool, feed: &mut Feed) -> Result<bool, String> {
+    async fn catch_up(&mut self, client: &Client, cluster: bool, feed: &mut Feed) -> Result<bool, StoreError> {
         let lanes = self.lanes.len();
         if !self.tick(client, cluster, feed).await? {
             return Ok(false);
@@ -319,9 +246,32 @@ impl LeaseTail {
 
     /// One poll: find the streams to read, read them, emit. Ok(false) when
     /// the consumer is gone.
-    async fn tick(&mut self, client: &Client, cluster: bool, feed: &mut Feed) -> Result<bool, String> {
-        let err = |what: &str, e: ferriskey::Error| format!("{what}: {e}");
+    async fn tick(&mut self, client: &Client, cluster: bool, feed: &mut Feed) -> Result<bool, StoreError> {
         let mut p = client.pipeline();
+        let slots = self.queue_poll(&mut p, cluster);
+        execute(&mut p, "poll lease indexes").await?;
+        let now_ms = server_time_ms_of(&slots.time.value().map_err(StoreError::at(Store::Live, "TIME"))?)
+            .ok_or_else(|| StoreError::invalid(Store::Live, "TIME", "bad reply"))?;
+        self.clock = (Instant::now(), now_ms);
+        // Streams still to read from an earlier tick (full read or failure).
+        let mut read: HashSet<String> = self.again.clone();
+        self.active_changed(slots.expiry, now_ms, &mut read)?;
+        self.recently_ended(slots.terminal, now_ms, &mut read);
+        // The diffs above are consumed: keep them until read.
+        self.again = read.clone();
+        let mut found = self.found_lanes(slots.lanes, slots.scan);
+        found.extend(self.lanes_of_unknown(client).await?);
+        for lane in found {
+            // A new lane is read from the reader's start.
+            self.lanes.entry(lane).or_insert(self.start_ms - TERMINAL_SLACK_MS);
+        }
+        self.read(client, read, feed).await
+    }
+
+    /// Queue a poll's reads: the server's time, the lane registry, one step
+    /// of the lane scan (standalone), every partition's lease-expiry index
+    /// and the terminal index of every known lane on every partition.
+    fn queue_poll(&self, p: &mut TypedPipeline, cluster: bool) -> PollSlots {
         let time = p.cmd::<Value>("TIME").finish();
         let lanes = p.cmd::<Value>("SMEMBERS").arg(lanes_index_key()).finish();
         let scan = (!cluster).then(|| {
@@ -333,14 +283,10 @@ impl LeaseTail {
                 .arg(1000)
                 .finish()
         });
-        let expiry: Vec<_> = (0..self.partitions)
+        let expiry = (0..self.partitions)
             .map(|i| {
-                p.cmd::<Value>("ZRANGE")
-                    .arg(IndexKeys::new(&partition(i)).lease_expiry())
-                    .arg(0)
-                    .arg(-1)
-                    .arg("WITHSCORES")
-                    .finish()
+                let key = IndexKeys::new(&partition(i)).lease_expiry();
+                p.cmd::<Value>("ZRANGE").arg(key).arg(0).arg(-1).arg("WITHSCORES").finish()
             })
             .collect();
         let mut terminal = Vec::new();
@@ -348,27 +294,20 @@ impl LeaseTail {
             let lane_id = LaneId::new(lane.clone());
             for i in 0..self.partitions {
                 let key = IndexKeys::new(&partition(i)).lane_terminal(&lane_id);
-                let slot = p
-                    .cmd::<Value>("ZRANGEBYSCORE")
-                    .arg(key)
-                    .arg(format!("({since}"))
-                    .arg("+inf")
-                    .arg("WITHSCORES")
-                    .finish();
+                let slot =
+                    p.cmd::<Value>("ZRANGEBYSCORE").arg(key).arg(format!("({since}")).arg("+inf").arg("WITHSCORES").finish();
                 terminal.push((lane.clone(), slot));
             }
         }
-        execute(&mut p, "poll lease indexes").await?;
+        PollSlots { time, lanes, scan, expiry, terminal }
+    }
 
-        let now_ms = server_time_ms_of(&time.value().map_err(|e| err("TIME", e))?).ok_or("TIME: bad reply")?;
-        self.clock = (Instant::now(), now_ms);
-        // Streams still to read from an earlier tick (full read or failure).
-        let mut read: HashSet<String> = self.again.clone();
-
-        // Active leases: appeared, changed, overdue, gone.
+    /// Active leases that appeared, changed, are overdue or are gone: their
+    /// executions go to `read`.
+    fn active_changed(&mut self, expiry: Vec<PipeSlot<Value>>, now_ms: f64, read: &mut HashSet<String>) -> Result<(), StoreError> {
         let mut active = HashMap::new();
         for slot in expiry {
-            let v = slot.value().map_err(|e| err("ZRANGE lease_expiry", e))?;
+            let v = slot.value().map_err(StoreError::at(Store::Live, "ZRANGE lease_expiry"))?;
             for (m, s) in pairs(&v) {
                 if let (Some(m), Some(s)) = (text(m), number(s)) {
                     active.insert(m, s);
@@ -383,14 +322,13 @@ impl LeaseTail {
                 }
             }
         }
-        for eid in self.active.keys() {
-            if !active.contains_key(eid) {
-                read.insert(eid.clone());
-            }
-        }
+        read.extend(self.active.keys().filter(|eid| !active.contains_key(*eid)).cloned());
         self.active = active;
+        Ok(())
+    }
 
-        // Recently ended executions, per lane.
+    /// Recently ended executions, per lane, go to `read`.
+    fn recently_ended(&mut self, terminal: Vec<(String, PipeSlot<Value>)>, now_ms: f64, read: &mut HashSet<String>) {
         let next_since = now_ms - TERMINAL_SLACK_MS;
         for (lane, slot) in terminal {
             let v = match slot.value() {
@@ -411,49 +349,47 @@ impl LeaseTail {
             }
         }
         self.terminal_seen.retain(|_, score| *score >= now_ms - 60_000.0);
-        // The diffs above are consumed: keep them until read.
-        self.again = read.clone();
+    }
 
-        // Lanes: the registry, the keyspace scan, executions seen.
+    /// Lanes named by the registry and the keyspace scan (whose cursor moves on).
+    fn found_lanes(&mut self, lanes: PipeSlot<Value>, scan: Option<PipeSlot<Value>>) -> Vec<String> {
         let mut found: Vec<String> =
             lanes.value().map(|v| items(&v).into_iter().filter_map(text).collect()).unwrap_or_default();
-        if let Some(scan) = scan {
-            if let Ok(v) = scan.value() {
-                let parts = items(&v);
-                if let Some(next) = parts.first().and_then(|c| text(c)) {
-                    self.scan_cursor = next;
-                }
-                if let Some(keys) = parts.get(1) {
-                    found.extend(items(keys).into_iter().filter_map(text).filter_map(|k| lane_of_key(&k)));
-                }
+        if let Some(Ok(v)) = scan.map(|s| s.value()) {
+            let parts = items(&v);
+            if let Some(next) = parts.first().and_then(|c| text(c)) {
+                self.scan_cursor = next;
+            }
+            if let Some(keys) = parts.get(1) {
+                found.extend(items(keys).into_iter().filter_map(text).filter_map(|k| lane_of_key(&k)));
             }
         }
-        if !self.lane_unknown.is_empty() {
-            let pending: Vec<String> = self.lane_unknown.iter().cloned().collect();
-            let mut p = client.pipeline();
-            let slots: Vec<_> = pending
-                .iter()
-                .filter_map(|eid| {
-                    let id = ExecutionId::parse(eid).ok()?;
-                    let core = ExecKeyContext::new(&partition(id.partition()), &id).core();
-                    Some(p.cmd::<Option<String>>("HGET").arg(core).arg("lane_id").finish())
-                })
-                .collect();
-            execute(&mut p, "HGET lane_id").await?;
-            self.lane_unknown.clear();
-            found.extend(slots.into_iter().filter_map(|s| s.value().ok().flatten()));
-        }
-        for lane in found {
-            // A new lane is read from the reader's start.
-            self.lanes.entry(lane).or_insert(self.start_ms - TERMINAL_SLACK_MS);
-        }
+        found
+    }
 
-        self.read(client, read, feed).await
+    /// The lanes of executions seen whose lane is not known yet (one pipeline).
+    async fn lanes_of_unknown(&mut self, client: &Client) -> Result<Vec<String>, StoreError> {
+        if self.lane_unknown.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut p = client.pipeline();
+        let slots: Vec<_> = self
+            .lane_unknown
+            .iter()
+            .filter_map(|eid| {
+                let id = ExecutionId::parse(eid).ok()?;
+                let core = ExecKeyContext::new(&partition(id.partition()), &id).core();
+                Some(p.cmd::<Option<String>>("HGET").arg(core).arg("lane_id").finish())
+            })
+            .collect();
+        execute(&mut p, "HGET lane_id").await?;
+        self.lane_unknown.clear();
+        Ok(slots.into_iter().filter_map(|s| s.value().ok().flatten()).collect())
     }
 
     /// Read the lease streams of `read` (execution ids), one XREAD per
     /// partition, and emit their events. Ok(false) when the consumer is gone.
-    async fn read(&mut self, client: &Client, read: HashSet<String>, feed: &mut Feed) -> Result<bool, String> {
+    async fn read(&mut self, client: &Client, read: HashSet<String>, feed: &mut Feed) -> Result<bool, StoreError> {
         let mut read = read;
         read.extend(self.again.drain());
         loop {
@@ -470,8 +406,7 @@ impl LeaseTail {
 
     /// One XREAD per partition; `again` holds the streams to read again
     /// (all of them if the read fails, the full ones if it succeeds).
-    async fn read_once(&mut self, client: &Client, read: HashSet<String>, feed: &mut Feed) -> Result<bool, String> {
-        let err = |what: &str, e: ferriskey::Error| format!("{what}: {e}");
+    async fn read_once(&mut self, client: &Client, read: HashSet<String>, feed: &mut Feed) -> Result<bool, StoreError> {
         let mut by_partition: HashMap<u16, Vec<(String, ExecutionId, String)>> = HashMap::new();
         for eid in read {
             let Ok(id) = ExecutionId::parse(&eid) else { continue };
@@ -511,7 +446,7 @@ impl LeaseTail {
         execute(&mut p, "XREAD lease history").await?;
         let mut full = HashSet::new();
         for slot in slots {
-            let v = slot.value().map_err(|e| err("XREAD lease history", e))?;
+            let v = slot.value().map_err(StoreError::at(Store::Live, "XREAD lease history"))?;
             for (key, entries) in xread_entries(&v) {
                 let Some((eid, id)) = streams.get(&key) else { continue };
                 if entries.len() >= LEASE_COUNT {
@@ -555,6 +490,15 @@ impl LeaseTail {
             self.floor.clone()
         }
     }
+}
+
+/// The slots of one poll's pipeline ([`LeaseTail::queue_poll`]).
+struct PollSlots {
+    time: PipeSlot<Value>,
+    lanes: PipeSlot<Value>,
+    scan: Option<PipeSlot<Value>>,
+    expiry: Vec<PipeSlot<Value>>,
+    terminal: Vec<(String, PipeSlot<Value>)>,
 }
 
 /// The executions of a planned read, to retry if it fails.

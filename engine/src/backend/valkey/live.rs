@@ -25,7 +25,7 @@
 //!
 //! Lease and signal readers keep their positions across a reconnect; if the
 //! server's `run_id` changed meanwhile (restart: what it had not persisted
-//! is gone) they emit `Resync` ([`resync_if_restarted`]).
+//! is gone) they emit `Resync` ([`Server::start`]).
 use std::time::{Duration, Instant};
 
 use ferriskey::{Client, Value};
@@ -38,6 +38,7 @@ use super::{leases, notify, signals};
 use crate::connect::Connected;
 use crate::live::completion_event;
 use crate::live::{supervise, Backoff, Feed, SourceEvent};
+use crate::store_error::StoreError;
 
 /// Probe interval of the completion reader.
 pub(crate) const PROBE: Duration = Duration::from_secs(1);
@@ -82,24 +83,14 @@ pub(crate) async fn completions(c: Connected, client: Client, mut feed: Feed) {
     loop {
         let run_id = match server_id(&client, cluster).await {
             Ok(id) => id,
-            Err(e) => {
-                feed.reconnecting(format!("valkey unreachable: {e}"));
-                if !backoff.wait(&feed).await {
-                    return;
-                }
-                continue;
-            }
+            Err(e) if backoff.retry(&feed, format!("valkey unreachable: {e}")).await => continue,
+            Err(_) => return,
         };
         let before = subscribers(&client).await.unwrap_or(0);
         let mut sub = match c.backend.subscribe_completion(StreamCursor::empty(), &ScannerFilter::NOOP).await {
             Ok(s) => s,
-            Err(e) => {
-                feed.reconnecting(format!("subscribe: {e}"));
-                if !backoff.wait(&feed).await {
-                    return;
-                }
-                continue;
-            }
+            Err(e) if backoff.retry(&feed, format!("subscribe: {e}")).await => continue,
+            Err(_) => return,
         };
         // The trait subscribes in a background task: wait until it is in.
         let deadline = Instant::now() + Duration::from_secs(2);
@@ -148,30 +139,39 @@ pub(crate) async fn completions(c: Connected, client: Client, mut feed: Feed) {
             }
         };
         drop(sub);
-        feed.reconnecting(error);
-        if !backoff.wait(&feed).await {
+        if !backoff.retry(&feed, error).await {
             return;
         }
     }
 }
 
-/// After a reconnect: Resync if the server restarted (or cannot tell).
-pub(super) async fn resync_if_restarted(
-    feed: &mut Feed,
-    client: &Client,
-    cluster: bool,
-    run_id: &mut Option<Option<String>>,
-    what: &str,
-) -> Result<bool, String> {
-    let now = server_id(client, cluster).await?;
-    let restarted = match run_id {
-        None => false,
-        Some(before) => before.is_none() || *before != now,
-    };
-    *run_id = Some(now);
-    if restarted {
-        let reason = format!("valkey restarted (or cannot tell): {what} it had not persisted are lost");
-        return Ok(feed.resync(reason).await);
+/// The server a lease or signal reader reads, as its sessions see it.
+pub(super) struct Server {
+    pub client: Client,
+    /// The server's `run_id` at the last session (`None` before the first).
+    run_id: Option<Option<String>>,
+}
+
+impl Server {
+    pub fn new(client: Client) -> Self {
+        Server { client, run_id: None }
     }
-    Ok(true)
+
+    /// At the start of a session: whether the store is a cluster, after a
+    /// `Resync` of `what` if the server restarted since the last session
+    /// (or cannot tell); `None` when the consumer is gone.
+    pub async fn start(&mut self, feed: &mut Feed, what: &str) -> Result<Option<bool>, StoreError> {
+        let cluster = self.client.is_cluster().await;
+        let now = server_id(&self.client, cluster).await?;
+        let restarted = match &self.run_id {
+            None => false,
+            Some(before) => before.is_none() || *before != now,
+        };
+        self.run_id = Some(now);
+        let reason = format!("valkey restarted (or cannot tell): {what} it had not persisted are lost");
+        if restarted && !feed.resync(reason).await {
+            return Ok(None);
+        }
+        Ok(Some(cluster))
+    }
 }

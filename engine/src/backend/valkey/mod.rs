@@ -34,6 +34,7 @@ use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLin
 
 pub mod audit;
 pub mod dial;
+mod follow;
 pub(crate) mod side;
 pub(crate) mod gate;
 mod leases;
@@ -172,11 +173,8 @@ impl ValkeyReads {
             .iter()
             .map(|id| {
                 let ctx = ExecKeyContext::new(&self.partition(id.partition()), id);
-                let mut cmd = pipe.cmd::<Vec<Option<String>>>("HMGET").arg(ctx.core());
-                for f in EXEC_FIELDS {
-                    cmd = cmd.arg(f);
-                }
-                (cmd.finish(), pipe.cmd::<HashMap<String, String>>("HGETALL").arg(ctx.tags()).finish())
+                let core = EXEC_FIELDS.iter().fold(pipe.cmd::<Vec<Option<String>>>("HMGET").arg(ctx.core()), |cmd, f| cmd.arg(*f));
+                (core.finish(), pipe.cmd::<HashMap<String, String>>("HGETALL").arg(ctx.tags()).finish())
             })
             .collect();
         pipe.execute().await.map_err(store("read executions"))?;
@@ -189,6 +187,23 @@ impl ValkeyReads {
                 Ok(line.map(|l| ExecLine { tags, ..l }))
             })
             .collect()
+    }
+
+    /// One pipeline: `fields` of each hash of `keys`, in order.
+    async fn hmget(
+        &self,
+        keys: impl Iterator<Item = String>,
+        fields: &[&str],
+        op: &'static str,
+    ) -> Result<Vec<Vec<Option<String>>>, ReadError> {
+        let mut pipe = self.client.pipeline();
+        let slots: Vec<_> =
+            keys.map(|key| fields.iter().fold(pipe.cmd::<Vec<Option<String>>>("HMGET").arg(key), |cmd, f| cmd.arg(*f)).finish()).collect();
+        if slots.is_empty() {
+            return Ok(Vec::new());
+        }
+        pipe.execute().await.map_err(store(op))?;
+        slots.into_iter().map(|slot| slot.value().map_err(store(op))).collect()
     }
 
     /// Walk `families` in order from `after`, keeping rows `keep` accepts,
@@ -242,28 +257,13 @@ impl ValkeyReads {
 
     /// Flow-core fields of `ids`, one pipeline.
     async fn flow_lines(&self, ids: &[FlowId]) -> Result<Vec<Option<FlowLine>>, ReadError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
         const FIELDS: [&str; 7] =
             ["flow_kind", "namespace", "public_flow_state", "node_count", "edge_count", "created_at", "last_mutation_at"];
-        let mut pipe = self.client.pipeline();
-        let slots: Vec<_> = ids
-            .iter()
-            .map(|id| {
-                let ctx = FlowKeyContext::new(&flow_partition(id, &self.partitions), id);
-                let mut cmd = pipe.cmd::<Vec<Option<String>>>("HMGET").arg(ctx.core());
-                for f in FIELDS {
-                    cmd = cmd.arg(f);
-                }
-                cmd.finish()
-            })
-            .collect();
-        pipe.execute().await.map_err(store("read flows"))?;
+        let keys = ids.iter().map(|id| FlowKeyContext::new(&flow_partition(id, &self.partitions), id).core());
+        let values = self.hmget(keys, &FIELDS, "read flows").await?;
         ids.iter()
-            .zip(slots)
-            .map(|(id, slot)| {
-                let v = slot.value().map_err(store("read flows"))?;
+            .zip(values)
+            .map(|(id, v)| {
                 let s = |i: usize| v.get(i).cloned().flatten();
                 let num = |i: usize| s(i).and_then(|x| x.parse::<i64>().ok());
                 let Some(state) = s(2) else { return Ok(None) };

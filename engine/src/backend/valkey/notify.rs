@@ -40,6 +40,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::connect::ValkeyNode;
+use crate::store_error::{Store, StoreError};
 
 /// Lease history streams, `ff:exec:{fp:N}:<eid>:lease:history`.
 pub(crate) const LEASE_PATTERN: &str = "__keyspace@0__:ff:exec:*:lease:history";
@@ -150,76 +151,27 @@ enum NodeEvent {
 
 async fn coordinate(client: Client, seed: ValkeyNode, cluster: bool, mut outlets: Vec<Outlet>) {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<NodeEvent>();
-    let mut nodes: HashMap<String, JoinHandle<()>> = HashMap::new();
-    let mut up: HashSet<String> = HashSet::new();
-    let mut why: HashMap<String, String> = HashMap::new();
-    let mut topology_error: Option<String> = None;
+    let patterns: Vec<&'static str> = if cluster { vec![LEASE_PATTERN, SIGNAL_PATTERN] } else { vec![LEASE_PATTERN] };
+    let mut nodes = Nodes::new(seed, patterns, ev_tx);
     // Why some writes may go unnoticed (None: covered); starts unknown.
     let mut last_hole = Some(String::from("starting"));
     let mut refresh = tokio::time::interval(TOPOLOGY_EVERY);
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let patterns: Vec<&'static str> = if cluster { vec![LEASE_PATTERN, SIGNAL_PATTERN] } else { vec![LEASE_PATTERN] };
     loop {
         tokio::select! {
             _ = async { for o in &outlets { o.tx.closed().await } } => break,
-            _ = refresh.tick(), if cluster || nodes.is_empty() => {
-                let primaries = if cluster {
-                    tokio::time::timeout(NODE_DEADLINE, cluster_primaries(&client)).await
-                        .unwrap_or_else(|_| Err(format!("CLUSTER SLOTS: no answer within {NODE_DEADLINE:?}")))
-                } else {
-                    Ok(vec![(seed.host.clone(), seed.port)])
-                };
-                match primaries {
-                    Ok(list) => {
-                        topology_error = None;
-                        let want: HashSet<String> = list.iter().map(|(h, p)| format!("{h}:{p}")).collect();
-                        nodes.retain(|addr, task| {
-                            let keep = want.contains(addr);
-                            if !keep {
-                                task.abort();
-                                up.remove(addr);
-                                why.remove(addr);
-                            }
-                            keep
-                        });
-                        for (host, port) in list {
-                            let addr = format!("{host}:{port}");
-                            if !nodes.contains_key(&addr) {
-                                why.insert(addr.clone(), "subscribing".into());
-                                let node = ValkeyNode { host, port, tls: seed.tls };
-                                nodes.insert(addr, tokio::spawn(watch_node(node, patterns.clone(), ev_tx.clone())));
-                            }
-                        }
-                    }
-                    Err(e) => topology_error = Some(e),
-                }
-            }
+            _ = refresh.tick(), if cluster || nodes.tasks.is_empty() => nodes.refresh(&client, cluster).await,
             ev = ev_rx.recv() => match ev {
                 Some(NodeEvent::Key(key)) => {
                     let to = if key.ends_with(":lease:history") { 0 } else { 1 };
                     outlets[to].send(Notice::Key(key), last_hole.is_none());
                     continue;
                 }
-                Some(NodeEvent::Up(addr)) => {
-                    why.remove(&addr);
-                    up.insert(addr);
-                }
-                Some(NodeEvent::Down(addr, reason)) => {
-                    up.remove(&addr);
-                    why.insert(addr, reason);
-                }
+                Some(other) => nodes.report(other),
                 None => break,
             },
         }
-        let hole = topology_error.clone().or_else(|| {
-            let mut missing: Vec<String> = nodes
-                .keys()
-                .filter(|a| !up.contains(*a))
-                .map(|a| format!("{a}: {}", why.get(a).map_or("down", String::as_str)))
-                .collect();
-            missing.sort();
-            (!missing.is_empty()).then(|| missing.join("; "))
-        });
+        let hole = nodes.hole();
         if hole != last_hole {
             let notice = match &hole {
                 None => Notice::Covered,
@@ -232,18 +184,106 @@ async fn coordinate(client: Client, seed: ValkeyNode, cluster: bool, mut outlets
             last_hole = hole;
         }
     }
-    for (_, task) in nodes {
+    for (_, task) in nodes.tasks {
         task.abort();
+    }
+}
+
+/// The primaries the watcher follows, one task each, and their states.
+struct Nodes {
+    seed: ValkeyNode,
+    patterns: Vec<&'static str>,
+    events: mpsc::UnboundedSender<NodeEvent>,
+    tasks: HashMap<String, JoinHandle<()>>,
+    up: HashSet<String>,
+    /// Why a node is not up.
+    why: HashMap<String, String>,
+    topology_error: Option<String>,
+}
+
+impl Nodes {
+    fn new(seed: ValkeyNode, patterns: Vec<&'static str>, events: mpsc::UnboundedSender<NodeEvent>) -> Self {
+        Nodes { seed, patterns, events, tasks: HashMap::new(), up: HashSet::new(), why: HashMap::new(), topology_error: None }
+    }
+
+    /// Read the primaries again (the seed alone when standalone) and follow them.
+    async fn refresh(&mut self, client: &Client, cluster: bool) {
+        let primaries = if cluster {
+            tokio::time::timeout(NODE_DEADLINE, cluster_primaries(client))
+                .await
+                .unwrap_or_else(|_| Err(StoreError::timeout(Store::Live, "CLUSTER SLOTS", NODE_DEADLINE)))
+        } else {
+            Ok(vec![(self.seed.host.clone(), self.seed.port)])
+        };
+        match primaries {
+            Ok(list) => {
+                self.topology_error = None;
+                self.follow(list);
+            }
+            Err(e) => self.topology_error = Some(e.to_string()),
+        }
+    }
+
+    /// Subscribe on the nodes of `list` not followed yet; stop following the others.
+    fn follow(&mut self, list: Vec<(String, u16)>) {
+        let want: HashSet<String> = list.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+        let (up, why) = (&mut self.up, &mut self.why);
+        self.tasks.retain(|addr, task| {
+            let keep = want.contains(addr);
+            if !keep {
+                task.abort();
+                up.remove(addr);
+                why.remove(addr);
+            }
+            keep
+        });
+        for (host, port) in list {
+            let addr = format!("{host}:{port}");
+            if !self.tasks.contains_key(&addr) {
+                self.why.insert(addr.clone(), "subscribing".into());
+                let node = ValkeyNode { host, port, tls: self.seed.tls };
+                self.tasks.insert(addr, tokio::spawn(watch_node(node, self.patterns.clone(), self.events.clone())));
+            }
+        }
+    }
+
+    /// A node went up or down.
+    fn report(&mut self, ev: NodeEvent) {
+        match ev {
+            NodeEvent::Up(addr) => {
+                self.why.remove(&addr);
+                self.up.insert(addr);
+            }
+            NodeEvent::Down(addr, reason) => {
+                self.up.remove(&addr);
+                self.why.insert(addr, reason);
+            }
+            NodeEvent::Key(_) => {}
+        }
+    }
+
+    /// Why some writes may go unnoticed now; `None` when every node is up.
+    fn hole(&self) -> Option<String> {
+        self.topology_error.clone().or_else(|| {
+            let mut missing: Vec<String> = self
+                .tasks
+                .keys()
+                .filter(|a| !self.up.contains(*a))
+                .map(|a| format!("{a}: {}", self.why.get(a).map_or("down", String::as_str)))
+                .collect();
+            missing.sort();
+            (!missing.is_empty()).then(|| missing.join("; "))
+        })
     }
 }
 
 /// The primaries of a cluster, from `CLUSTER SLOTS` (`[start, end,
 /// [host, port, id…], replicas…]` per range).
-async fn cluster_primaries(client: &Client) -> Result<Vec<(String, u16)>, String> {
-    let v: Value = client.cmd("CLUSTER").arg("SLOTS").execute().await.map_err(|e| format!("CLUSTER SLOTS: {e}"))?;
+async fn cluster_primaries(client: &Client) -> Result<Vec<(String, u16)>, StoreError> {
+    let v: Value = client.cmd("CLUSTER").arg("SLOTS").execute().await.map_err(StoreError::at(Store::Live, "CLUSTER SLOTS"))?;
     let ranges = match v {
         Value::Array(a) => a,
-        _ => return Err("CLUSTER SLOTS: unexpected reply".into()),
+        _ => return Err(StoreError::invalid(Store::Live, "CLUSTER SLOTS", "unexpected reply")),
     };
     let mut out: Vec<(String, u16)> = Vec::new();
     for range in ranges.into_iter().flatten() {
@@ -263,7 +303,7 @@ async fn cluster_primaries(client: &Client) -> Result<Vec<(String, u16)>, String
         }
     }
     if out.is_empty() {
-        return Err("CLUSTER SLOTS: no primary covers any slot".into());
+        return Err(StoreError::invalid(Store::Live, "CLUSTER SLOTS", "no primary covers any slot"));
     }
     Ok(out)
 }
@@ -308,8 +348,8 @@ async fn node_session(
         Ok(Err(e)) => return (format!("connect: {e}"), false),
         Err(_) => return (format!("connect: no answer within {NODE_DEADLINE:?}"), false),
     };
-    if let Err(e) = check_config(&client).await {
-        return (e, false);
+    if let Some(hole) = config_hole(&client).await {
+        return (hole, false);
     }
     let mut cmd = client.cmd("PSUBSCRIBE");
     for p in patterns {
@@ -353,37 +393,44 @@ async fn node_session(
                 None => return ("connection closed".into(), true),
             },
             _ = check.tick() => {
-                if let Err(e) = check_config(&client).await {
-                    return (e, true);
+                if let Some(hole) = config_hole(&client).await {
+                    return (hole, true);
                 }
             }
         }
     }
 }
 
-/// Err (what to do) unless the node publishes stream writes on the keyspace channel.
-async fn check_config(client: &Client) -> Result<(), String> {
+/// What to do when the node does not publish stream writes on the
+/// keyspace channel (or its setting cannot be read); `None` when it does.
+async fn config_hole(client: &Client) -> Option<String> {
+    match notify_flags(client).await {
+        Ok(flags) if flags_cover_streams(&flags) => None,
+        Ok(flags) => Some(format!(
+            "notify-keyspace-events is {flags:?}: set it to include K and t (e.g. \"Kt\") for live updates without polling"
+        )),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// The node's `notify-keyspace-events` setting.
+async fn notify_flags(client: &Client) -> Result<String, StoreError> {
+    const OP: &str = "CONFIG GET notify-keyspace-events";
     let read = client.cmd("CONFIG").arg("GET").arg("notify-keyspace-events").execute::<Value>();
-    let v = match tokio::time::timeout(NODE_DEADLINE, read).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return Err(format!("cannot read notify-keyspace-events ({e})")),
-        Err(_) => return Err(format!("CONFIG GET: no answer within {NODE_DEADLINE:?}")),
-    };
+    let v = tokio::time::timeout(NODE_DEADLINE, read)
+        .await
+        .map_err(|_| StoreError::timeout(Store::Live, OP, NODE_DEADLINE))?
+        .map_err(StoreError::at(Store::Live, OP))?;
     let flags = match &v {
         Value::Map(m) => m.first().map(|(_, v)| v.clone()),
         Value::Array(a) => a.get(1).and_then(|r| r.as_ref().ok()).cloned(),
         _ => None,
     };
-    let flags = match flags {
+    Ok(match flags {
         Some(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
         Some(Value::SimpleString(s)) => s,
         _ => String::new(),
-    };
-    if flags_cover_streams(&flags) {
-        Ok(())
-    } else {
-        Err(format!("notify-keyspace-events is {flags:?}: set it to include K and t (e.g. \"Kt\") for live updates without polling"))
-    }
+    })
 }
 
 #[cfg(test)]

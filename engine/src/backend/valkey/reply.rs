@@ -6,16 +6,18 @@ use std::time::Duration;
 use ferriskey::{Client, TypedPipeline, Value};
 use ff_core::partition::{Partition, PartitionFamily};
 
+use crate::store_error::{Store, StoreError};
+
 /// Deadline of every command or pipeline the live readers send: a shard
 /// that stops answering (failover) fails the read, which is retried with
 /// backoff, instead of stalling the reader.
 pub(super) const CALL_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Execute `p` within [`CALL_DEADLINE`]; errors say `what`.
-pub(super) async fn execute(p: &mut TypedPipeline, what: &str) -> Result<(), String> {
+pub(super) async fn execute(p: &mut TypedPipeline, what: &'static str) -> Result<(), StoreError> {
     match tokio::time::timeout(CALL_DEADLINE, p.execute()).await {
-        Ok(r) => r.map_err(|e| format!("{what}: {e}")),
-        Err(_) => Err(format!("{what}: no answer within {CALL_DEADLINE:?}")),
+        Ok(r) => r.map_err(StoreError::at(Store::Live, what)),
+        Err(_) => Err(StoreError::timeout(Store::Live, what, CALL_DEADLINE)),
     }
 }
 
@@ -105,30 +107,37 @@ pub(super) fn non_empty(fields: &HashMap<String, String>, key: &str) -> Option<S
     fields.get(key).filter(|s| !s.is_empty()).cloned()
 }
 
-pub(super) async fn server_time_ms(client: &Client) -> Result<u64, String> {
+pub(super) async fn server_time_ms(client: &Client) -> Result<u64, StoreError> {
     let v: Value = tokio::time::timeout(CALL_DEADLINE, client.cmd("TIME").execute())
         .await
-        .map_err(|_| format!("TIME: no answer within {CALL_DEADLINE:?}"))?
-        .map_err(|e| format!("TIME: {e}"))?;
+        .map_err(|_| StoreError::timeout(Store::Live, "TIME", CALL_DEADLINE))?
+        .map_err(StoreError::at(Store::Live, "TIME"))?;
     let parts = items(&v);
-    let secs: u64 = parts.first().and_then(|v| text(v)).and_then(|s| s.parse().ok()).ok_or("TIME: bad reply")?;
+    let secs: u64 = parts
+        .first()
+        .and_then(|v| text(v))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| StoreError::invalid(Store::Live, "TIME", "bad reply"))?;
     let micros: u64 = parts.get(1).and_then(|v| text(v)).and_then(|s| s.parse().ok()).unwrap_or(0);
     Ok(secs * 1000 + micros / 1000)
 }
 
 /// The server's `run_id` (standalone), or `None` on a cluster (each node
 /// has its own); Err when the server does not answer within 2 s.
-pub(super) async fn server_id(client: &Client, cluster: bool) -> Result<Option<String>, String> {
+pub(super) async fn server_id(client: &Client, cluster: bool) -> Result<Option<String>, StoreError> {
+    const PROBE_DEADLINE: Duration = Duration::from_secs(2);
     let probe = async {
         if cluster {
-            let _: Value = client.cmd("PING").execute().await.map_err(|e| format!("PING: {e}"))?;
+            let _: Value = client.cmd("PING").execute().await.map_err(StoreError::at(Store::Live, "PING"))?;
             return Ok(None);
         }
-        let v: Value = client.cmd("INFO").arg("server").execute().await.map_err(|e| format!("INFO: {e}"))?;
+        let v: Value = client.cmd("INFO").arg("server").execute().await.map_err(StoreError::at(Store::Live, "INFO"))?;
         let info = text(&v).unwrap_or_default();
         Ok(info.lines().find_map(|l| l.strip_prefix("run_id:")).map(|s| s.trim().to_owned()))
     };
-    tokio::time::timeout(Duration::from_secs(2), probe).await.unwrap_or_else(|_| Err("no answer within 2 s".into()))
+    tokio::time::timeout(PROBE_DEADLINE, probe)
+        .await
+        .unwrap_or_else(|_| Err(StoreError::timeout(Store::Live, "probe the server", PROBE_DEADLINE)))
 }
 
 pub(super) fn server_time_ms_of(v: &Value) -> Option<f64> {

@@ -8,15 +8,27 @@ use ff_core::engine_error::EngineError;
 use ff_core::partition::{Partition, PartitionConfig, PartitionFamily};
 use ff_core::types::{ExecutionId, WaitpointId};
 
-use crate::backend::side::{lookup_error, SESSION_HASH};
+use crate::backend::side::lookup_error;
+use crate::store_error::{Store, StoreError};
 
-pub(crate) async fn session_generations(client: &Client) -> Result<Vec<(String, i64)>, String> {
-    let map: HashMap<String, i64> = client.cmd("HGETALL").arg(SESSION_HASH).execute().await.map_err(|e| e.to_string())?;
+/// Session generations (`crate::sessions`): user → generation.
+const SESSION_HASH: &str = "ff_board:{sessions}";
+
+pub(crate) async fn session_generations(client: &Client) -> Result<Vec<(String, i64)>, StoreError> {
+    let map: HashMap<String, i64> =
+        client.cmd("HGETALL").arg(SESSION_HASH).execute().await.map_err(StoreError::at(Store::Sessions, "read"))?;
     Ok(map.into_iter().collect())
 }
 
-pub(crate) async fn bump_session_generation(client: &Client, user: &str) -> Result<i64, String> {
-    client.cmd("HINCRBY").arg(SESSION_HASH).arg(user).arg("1").execute().await.map_err(|e| e.to_string())
+pub(crate) async fn bump_session_generation(client: &Client, user: &str) -> Result<i64, StoreError> {
+    client
+        .cmd("HINCRBY")
+        .arg(SESSION_HASH)
+        .arg(user)
+        .arg("1")
+        .execute()
+        .await
+        .map_err(|e| StoreError::new(Store::Sessions, "revoke", format!("{user:?}: {e}")))
 }
 
 /// The waitpoint hash's key on `partition` (the engine's

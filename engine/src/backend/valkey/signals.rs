@@ -22,11 +22,13 @@ use ff_core::keys::IndexKeys;
 use ff_core::types::ExecutionId;
 use tokio::sync::mpsc;
 
-use super::live::resync_if_restarted;
+use super::follow::{follow, Follower, Source};
+use super::live::Server;
 use super::notify::Notice;
 use super::reply::{execute, non_empty, partition, server_time_ms, stream_id_ms, xread_entries};
 use crate::connect::Connected;
-use crate::live::{Backoff, Feed, SourceEvent};
+use crate::live::{reconnect, Backoff, Feed, Session, SourceEvent};
+use crate::store_error::{Store, StoreError};
 
 /// Poll interval of the signal reader on a cluster without notifications.
 pub(crate) const CLUSTER_POLL: Duration = Duration::from_millis(500);
@@ -54,149 +56,82 @@ struct Positions {
     ids: Vec<String>,
 }
 
-/// How the cluster reader learns of deliveries.
-struct Cluster {
-    notices: Option<mpsc::Receiver<Notice>>,
-    /// Following the watcher's keys (else polling).
-    notified: bool,
-    why: String,
-}
-
-pub(crate) async fn signals(c: Connected, client: Client, mut feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
+pub(crate) async fn signals(c: Connected, client: Client, feed: Feed, notices: Option<mpsc::Receiver<Notice>>) {
     let keys: Vec<String> = (0..c.partitions.num_flow_partitions)
         .map(|i| IndexKeys::new(&partition(i)).partition_signal_delivery())
         .collect();
     let slot = keys.iter().cloned().enumerate().map(|(i, k)| (k, i)).collect();
-    let mut pos = Positions { keys, slot, ids: Vec::new() };
-    let mut cluster = Cluster { notices, notified: false, why: "waiting for keyspace notifications".into() };
-    let mut run_id: Option<Option<String>> = None;
-    let mut backoff = Backoff::new();
-    loop {
-        match session(&client, &mut pos, &mut cluster, &mut run_id, &mut feed, &mut backoff).await {
-            Ok(()) => return,
-            Err(e) => {
-                feed.reconnecting(e);
-                if !backoff.wait(&feed).await {
-                    return;
-                }
-            }
+    let pos = Positions { keys, slot, ids: Vec::new() };
+    reconnect(Signals { server: Server::new(client), pos, source: Source::new(notices, CLUSTER_POLL) }, feed).await
+}
+
+/// The signal reader across its sessions.
+struct Signals {
+    server: Server,
+    pos: Positions,
+    source: Source,
+}
+
+#[async_trait::async_trait]
+impl Session for Signals {
+    async fn session(&mut self, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), StoreError> {
+        let Some(cluster) = self.server.start(feed, "signal deliveries").await? else { return Ok(()) };
+        let (client, pos) = (&self.server.client, &mut self.pos);
+        if pos.ids.is_empty() {
+            let now = server_time_ms(client).await?;
+            pos.ids = vec![format!("{now}-0"); pos.keys.len()];
         }
+        if !cluster {
+            return blocking(client, pos, feed, backoff).await;
+        }
+        let mut reader = Reader { client, pos };
+        // Positions may lag after a reconnect: read everything once.
+        if !reader.catch_up(feed).await? {
+            return Ok(());
+        }
+        self.source.show(feed);
+        backoff.reset();
+        follow(&mut self.source, &mut reader, feed).await
     }
 }
 
-async fn session(
-    client: &Client,
-    pos: &mut Positions,
-    cl: &mut Cluster,
-    run_id: &mut Option<Option<String>>,
-    feed: &mut Feed,
-    backoff: &mut Backoff,
-) -> Result<(), String> {
-    let cluster = client.is_cluster().await;
-    if !resync_if_restarted(feed, client, cluster, run_id, "signal deliveries").await? {
-        return Ok(());
-    }
-    if pos.ids.is_empty() {
-        let now = server_time_ms(client).await?;
-        pos.ids = vec![format!("{now}-0"); pos.keys.len()];
-    }
-    if !cluster {
-        return blocking(client, pos, feed, backoff).await;
-    }
-    // Positions may lag after a reconnect: read everything once.
-    let all: BTreeSet<usize> = (0..pos.keys.len()).collect();
-    if !read(client, pos, &all, feed).await? {
-        return Ok(());
-    }
-    if cl.notified {
-        feed.live();
-    } else {
-        feed.polling(CLUSTER_POLL, cl.why.clone());
-    }
-    backoff.reset();
-    let mut tick = tokio::time::interval(CLUSTER_POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let notice = async {
-            match cl.notices.as_mut() {
-                Some(rx) => rx.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = feed.closed() => return Ok(()),
-            n = notice => match n {
-                Some(Notice::Key(key)) => {
-                    if !cl.notified {
-                        continue;
-                    }
-                    let mut which = BTreeSet::new();
-                    which.extend(pos.slot.get(&key).copied());
-                    // Take what else is queued (up to one read per partition).
-                    let mut then = None;
-                    while then.is_none() && which.len() < pos.keys.len() {
-                        match cl.notices.as_mut().map(|rx| rx.try_recv()) {
-                            Some(Ok(Notice::Key(k))) => which.extend(pos.slot.get(&k).copied()),
-                            Some(Ok(other)) => then = Some(other),
-                            _ => break,
-                        }
-                    }
-                    if !read(client, pos, &which, feed).await? {
-                        return Ok(());
-                    }
-                    if let Some(other) = then {
-                        if !state(client, pos, cl, other, feed).await? {
-                            return Ok(());
-                        }
-                    }
-                }
-                Some(other) => {
-                    if !state(client, pos, cl, other, feed).await? {
-                        return Ok(());
-                    }
-                }
-                None => {
-                    cl.notices = None;
-                    cl.notified = false;
-                    cl.why = "keyspace watcher stopped".into();
-                    feed.polling(CLUSTER_POLL, cl.why.clone());
-                }
-            },
-            _ = tick.tick(), if !cl.notified => {
-                if feed.is_wanted() && !read(client, pos, &all, feed).await? {
-                    return Ok(());
-                }
-            }
-        }
-    }
+/// The cluster reader as a [`Follower`] of the keyspace watcher: a
+/// notified key is its partition; a catch-up or a poll reads them all.
+struct Reader<'a> {
+    client: &'a Client,
+    pos: &'a mut Positions,
 }
 
-/// A change of the watcher's coverage. Ok(false) when the consumer is gone.
-async fn state(client: &Client, pos: &mut Positions, cl: &mut Cluster, notice: Notice, feed: &mut Feed) -> Result<bool, String> {
-    match notice {
-        Notice::Covered => {
-            // Catch up with what was written while the view had a hole (set
-            // first: if the read fails, the next session reads all again).
-            cl.notified = true;
-            let all: BTreeSet<usize> = (0..pos.keys.len()).collect();
-            if !read(client, pos, &all, feed).await? {
-                return Ok(false);
-            }
-            feed.live();
-        }
-        Notice::Uncovered(why) => {
-            cl.notified = false;
-            feed.polling(CLUSTER_POLL, why.clone());
-            cl.why = why;
-        }
-        Notice::Key(_) => {}
+#[async_trait::async_trait]
+impl Follower for Reader<'_> {
+    type Batch = BTreeSet<usize>;
+
+    fn add(&self, batch: &mut BTreeSet<usize>, key: &str) {
+        batch.extend(self.pos.slot.get(key).copied());
     }
-    Ok(true)
+
+    /// Up to one read per partition.
+    fn full(&self, batch: &BTreeSet<usize>) -> bool {
+        batch.len() >= self.pos.keys.len()
+    }
+
+    async fn read(&mut self, batch: BTreeSet<usize>, feed: &mut Feed) -> Result<bool, StoreError> {
+        read(self.client, self.pos, &batch, feed).await
+    }
+
+    async fn catch_up(&mut self, feed: &mut Feed) -> Result<bool, StoreError> {
+        let all: BTreeSet<usize> = (0..self.pos.keys.len()).collect();
+        read(self.client, self.pos, &all, feed).await
+    }
+
+    async fn poll(&mut self, feed: &mut Feed) -> Result<bool, StoreError> {
+        self.catch_up(feed).await
+    }
 }
 
 /// One non-blocking XREAD per partition in `which`, pipelined, again for
 /// the partitions that had more. Ok(false) when the consumer is gone.
-async fn read(client: &Client, pos: &mut Positions, which: &BTreeSet<usize>, feed: &mut Feed) -> Result<bool, String> {
+async fn read(client: &Client, pos: &mut Positions, which: &BTreeSet<usize>, feed: &mut Feed) -> Result<bool, StoreError> {
     let mut which = which.clone();
     while !which.is_empty() {
         let mut p = client.pipeline();
@@ -214,7 +149,7 @@ async fn read(client: &Client, pos: &mut Positions, which: &BTreeSet<usize>, fee
             .collect();
         execute(&mut p, "XREAD").await?;
         let replies: Vec<Value> =
-            slots.into_iter().map(|s| s.value()).collect::<Result<_, _>>().map_err(|e| format!("XREAD: {e}"))?;
+            slots.into_iter().map(|s| s.value()).collect::<Result<_, _>>().map_err(StoreError::at(Store::Live, "XREAD"))?;
         match emit(pos, &replies, feed).await {
             Some(full) => which = full,
             None => return Ok(false),
@@ -224,8 +159,8 @@ async fn read(client: &Client, pos: &mut Positions, which: &BTreeSet<usize>, fee
 }
 
 /// Standalone: block on every partition at once.
-async fn blocking(client: &Client, pos: &mut Positions, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), String> {
-    let conn = client.duplicate_connection().await.map_err(|e| format!("open the XREAD connection: {e}"))?;
+async fn blocking(client: &Client, pos: &mut Positions, feed: &mut Feed, backoff: &mut Backoff) -> Result<(), StoreError> {
+    let conn = client.duplicate_connection().await.map_err(StoreError::at(Store::Live, "open the XREAD connection"))?;
     feed.live();
     backoff.reset();
     loop {
@@ -241,7 +176,7 @@ async fn blocking(client: &Client, pos: &mut Positions, feed: &mut Feed, backoff
             .execute::<Value>();
         let reply = tokio::select! {
             _ = feed.closed() => return Ok(()),
-            r = read => r.map_err(|e| format!("XREAD: {e}"))?,
+            r = read => r.map_err(StoreError::at(Store::Live, "XREAD"))?,
         };
         if emit(pos, std::slice::from_ref(&reply), feed).await.is_none() {
             return Ok(());

@@ -1,0 +1,71 @@
+//! [`Pool`]: the connection pool of either SQL backend, running a
+//! [`Query`] (its text and bound parameters) on it, so the board's own SQL
+//! stores are written once over [`Dialect`].
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{FromRow, PgPool, SqlitePool};
+
+use super::{Dialect, Query};
+
+/// A pool of one of the two SQL backends.
+#[derive(Clone)]
+pub enum Pool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// A row type both backends decode.
+pub trait AnyRow: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+
+impl<T> AnyRow for T where T: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+
+/// `$query` (an sqlx query) with the [`Bind`]s of `$binds`, in order.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for b in $binds {
+            query = match b {
+                $crate::backend::sql::Bind::Int(i) => query.bind(i),
+                $crate::backend::sql::Bind::Text(s) => query.bind(s),
+                $crate::backend::sql::Bind::MaybeText(s) => query.bind(s),
+            };
+        }
+        query
+    }};
+}
+
+pub(crate) use bind_all;
+
+impl Pool {
+    /// The SQL spellings of this pool's backend.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Pool::Postgres(_) => Dialect::Postgres,
+            Pool::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    /// Every row `q` answers.
+    pub async fn fetch_all<R: AnyRow>(&self, q: Query) -> Result<Vec<R>, sqlx::Error> {
+        match self {
+            Pool::Postgres(p) => bind_all!(sqlx::query_as::<_, R>(&q.sql), q.binds).fetch_all(p).await,
+            Pool::Sqlite(p) => bind_all!(sqlx::query_as::<_, R>(&q.sql), q.binds).fetch_all(p).await,
+        }
+    }
+
+    /// The first row `q` answers, if any.
+    pub async fn fetch_optional<R: AnyRow>(&self, q: Query) -> Result<Option<R>, sqlx::Error> {
+        match self {
+            Pool::Postgres(p) => bind_all!(sqlx::query_as::<_, R>(&q.sql), q.binds).fetch_optional(p).await,
+            Pool::Sqlite(p) => bind_all!(sqlx::query_as::<_, R>(&q.sql), q.binds).fetch_optional(p).await,
+        }
+    }
+
+    /// Run `q`; how many rows it changed.
+    pub async fn execute(&self, q: Query) -> Result<u64, sqlx::Error> {
+        Ok(match self {
+            Pool::Postgres(p) => bind_all!(sqlx::query(&q.sql), q.binds).execute(p).await?.rows_affected(),
+            Pool::Sqlite(p) => bind_all!(sqlx::query(&q.sql), q.binds).execute(p).await?.rows_affected(),
+        })
+    }
+}
