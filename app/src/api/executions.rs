@@ -35,7 +35,7 @@ pub struct ExecutionRow {
 }
 
 /// Tags a list row shows (the rest as "+N").
-pub const TAGS_SHOWN: usize = 2;
+pub const TAGS_SHOWN: usize = 3;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionsList {

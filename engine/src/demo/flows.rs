@@ -283,6 +283,7 @@ pub(super) async fn create_flow_with_dag(
         namespace: Namespace::new(template.namespace()),
         lane: LaneId::new(template.lane()),
         now: TimestampMs::now(),
+        shop: shop_tags(st),
     };
     c.backend
         .create_flow(CreateFlowArgs {
@@ -322,6 +323,22 @@ pub(super) async fn create_flow_with_dag(
     Ok(flow.id)
 }
 
+/// Customers of the demo's shop.
+const CUSTOMERS: [&str; 5] = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov"];
+/// Regions of the demo's shop.
+const REGIONS: [&str; 3] = ["eu", "us", "apac"];
+
+/// The tags an application puts on the work of one order, as shops do
+/// (`shop.order_id`, `shop.customer`, `shop.region`): what an operator
+/// searches by (`tag:shop.order_id=A-1042`, docs/SEARCH.md).
+fn shop_tags(st: &mut DemoState) -> Vec<(String, String)> {
+    vec![
+        ("shop.order_id".to_owned(), format!("A-{}", st.rng.gen_range(10_000..100_000))),
+        ("shop.customer".to_owned(), CUSTOMERS[st.rng.gen_range(0..CUSTOMERS.len())].to_owned()),
+        ("shop.region".to_owned(), REGIONS[st.rng.gen_range(0..REGIONS.len())].to_owned()),
+    ]
+}
+
 /// A flow being created, and what its members share.
 struct NewFlow {
     id: FlowId,
@@ -329,6 +346,8 @@ struct NewFlow {
     namespace: Namespace,
     lane: LaneId,
     now: TimestampMs,
+    /// The order's tags, on every member.
+    shop: Vec<(String, String)>,
 }
 
 impl NewFlow {
@@ -363,7 +382,7 @@ impl NewFlow {
                 priority: self.template.priority(),
                 creator_identity: "ff-board-demo".to_owned(),
                 idempotency_key: None,
-                tags: HashMap::from([("demo.kind".to_owned(), node.kind.to_owned())]),
+                tags: self.shop.iter().cloned().chain([("demo.kind".to_owned(), node.kind.to_owned())]).collect::<HashMap<_, _>>(),
                 policy: Some(retry_policy()),
                 delay_until: None,
                 execution_deadline_at: None,
