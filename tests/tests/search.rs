@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use ff_board_domain::query::{Query, Scope};
 use ff_board_engine::backend::search::Search;
-use ff_board_engine::backend::{ExecQuery, ReadError};
+use ff_board_engine::backend::{ExecQuery, FlowQuery, ReadError};
 use ff_board_engine::connect::Connected;
 use ff_board_engine::BackendKind;
 use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
@@ -113,6 +113,7 @@ async fn expect(c: &Connected, s: &Seeded, text: &str, want: impl IntoIterator<I
 
 async fn every_term(c: Connected) {
     let s = seed(&c).await;
+    flow_terms(&c, &s).await;
     let all = 0..N;
     let waiting = DONE..N;
     expect(&c, &s, "", all.clone()).await;
@@ -151,6 +152,43 @@ async fn every_term(c: Connected) {
             }
             _ => expect(&c, &s, text, want).await,
         }
+    }
+}
+
+/// The flows a flow query returns (every page).
+async fn flows(c: &Connected, text: &str) -> Result<BTreeSet<String>, ReadError> {
+    let query = Query::parse(text, Scope::Flows).expect("query");
+    let q = FlowQuery { search: Some(Search::new(query)), ..Default::default() };
+    let (mut out, mut after) = (BTreeSet::new(), None::<String>);
+    loop {
+        let p = c.reads.flows(&q, after.as_deref(), 50).await?;
+        out.extend(p.rows.into_iter().map(|l| l.id.to_string()));
+        match p.next {
+            Some(n) => after = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+async fn flow_terms(c: &Connected, s: &Seeded) {
+    let ours = BTreeSet::from([s.flow.to_string()]);
+    let none = BTreeSet::new();
+    for (text, want) in [
+        ("flowkind:search.flow", &ours),
+        ("flowkind:search*", &ours),
+        ("flowkind:search.flow state:open,running,blocked", &ours),
+        ("flowkind:search.flow ns:search created:<1h", &ours),
+        ("flowkind:search.flow state:completed", &none),
+        ("flowkind:search.flow -ns:search", &none),
+        ("flowkind:nothing.here", &none),
+    ] {
+        assert_eq!(&flows(c, text).await.unwrap_or_else(|e| panic!("{text}: {e}")), want, "{text} on {:?}", c.kind);
+    }
+    let prefix = format!("flowkind:search.flow {}", &s.flow.to_string()[..8]);
+    assert_eq!(flows(c, &prefix).await.expect("id prefix"), ours);
+    match c.kind {
+        BackendKind::Valkey => assert!(matches!(flows(c, "finished:<1h").await.map_err(|e| e.root().to_string()), Err(m) if m.contains("finished"))),
+        _ => assert_eq!(flows(c, "flowkind:search.flow finished:<1h").await.expect("finished"), none),
     }
 }
 

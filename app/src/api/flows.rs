@@ -123,18 +123,23 @@ pub async fn list_flows(
     cursor: Option<String>,
 ) -> Result<FlowsList, AppError> {
     use crate::api::read::Call;
-    use ff_board_engine::backend::FlowQuery;
-    // A flow id to jump to: that flow alone, whatever the filters say.
-    if let Some(id) = q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(super::parse::flow_id).transpose()? {
+    use ff_board_domain::query::{Query, Scope};
+    use ff_board_engine::backend::{search::Search, FlowQuery};
+    let text = q.as_deref().map(str::trim).unwrap_or("");
+    // A whole flow id to jump to: that flow alone, whatever the filters say.
+    if let Some(id) = Some(text).filter(|t| !t.is_empty()).and_then(|t| super::parse::flow_id(t).ok()) {
         return super::read::read(|c| async move {
             let snap = c.backend.describe_flow(&id).timed("describe_flow").await?;
             Ok(FlowsList { rows: snap.map(row).into_iter().collect(), next_cursor: None, cut_short: false, ..listed(&c) })
         })
         .await;
     }
+    // Anything else is a query (docs/SEARCH.md).
+    let search = Query::parse(text, Scope::Flows).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let query = FlowQuery {
         state: FlowState::filter(state.as_deref()).map_err(AppError::BadRequest)?,
         namespace: namespace.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+        search: (!search.is_empty()).then(|| Search::new(search)),
     };
     if query.namespace.as_ref().is_some_and(|n| n.len() > 128) {
         return Err(AppError::BadRequest("namespace filter longer than 128 characters".into()));

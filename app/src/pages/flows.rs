@@ -1,8 +1,12 @@
-//! /flows: every flow over all partitions, filter by state and namespace,
-//! jump to a flow id; filters and paging live in the URL.
+//! /flows: every flow over all partitions, found by the query language
+//! (`?q=`, `docs/SEARCH.md`: state, flowkind, ns, created, finished) or
+//! jumped to by a whole flow id, beside the state and namespace filters;
+//! each flow kind is a link that adds its term; everything lives in the URL.
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+
+use ff_board_domain::query::{Pattern, Term};
 
 use crate::api::flows::{list_flows, FlowRow, FlowsQuery};
 use crate::api::states::FlowState;
@@ -32,7 +36,7 @@ pub fn FlowsPage() -> impl IntoView {
         } else {
             let next = list.next_cursor.clone().map(|c| href(&FlowsQuery { cursor: Some(c), ..q() }));
             view! {
-                <FlowTable rows=list.rows/>
+                <FlowTable rows=list.rows q=q().q.unwrap_or_default()/>
                 <Footer note=if list.cut_short { "stopped after the scan limit: more may match on the next page".to_owned() } else { format!("{}, over {} partition(s)", list.order.describe(), list.partitions) } next=next/>
             }.into_any()
         })}
@@ -40,14 +44,20 @@ pub fn FlowsPage() -> impl IntoView {
 }
 
 #[component]
-fn FlowTable(rows: Vec<FlowRow>) -> impl IntoView {
+fn FlowTable(rows: Vec<FlowRow>, q: String) -> impl IntoView {
     let now = now_ms();
+    let adding = move |kind: &str| {
+        let term = Term::FlowKind(vec![Pattern::Exact(kind.to_owned())]).to_string();
+        let q = q.trim();
+        let text = if q.split_whitespace().any(|t| t == term) { q.to_owned() } else if q.is_empty() { term } else { format!("{q} {term}") };
+        href(&FlowsQuery { q: Some(text), ..Default::default() })
+    };
     view! {
         <DataTable head=&[("Flow", ""), ("Kind", ""), ("Namespace", ""), ("State", ""), ("Members", R), ("Edges", R), ("Created", R)] attr:data-testid="flows-table">
             {rows.into_iter().map(|r| view! {
                 <tr data-testid="flow-row" data-flow-id=r.flow_id.clone() data-state=r.state.as_str() class="hover:bg-slate-100 dark:hover:bg-slate-900">
                     <td class="py-1.5"><Id id=r.flow_id.clone() href=flow_href(&r.flow_id)/></td>
-                    <td>{r.kind}</td>
+                    <td data-testid="flow-kind"><a class="text-sky-700 hover:underline dark:text-sky-400" href=adding(&r.kind) title="add to the query">{r.kind.clone()}</a></td>
                     <td class="text-slate-600 dark:text-slate-400">{r.namespace}</td>
                     <td><StateBadge state=r.state/></td>
                     <td class="text-right tabular-nums">{r.node_count}</td>
@@ -75,8 +85,8 @@ fn Filters(current: FlowsQuery) -> impl IntoView {
             <label class="flex flex-col text-xs text-slate-500">"Namespace"
                 <input name="namespace" value=current.namespace.clone().unwrap_or_default() placeholder="any" class="w-32 rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
             </label>
-            <label class="flex flex-col text-xs text-slate-500">"Flow id"
-                <input name="q" value=current.q.clone().unwrap_or_default() placeholder="uuid" data-testid="flow-search" class="w-72 rounded border border-slate-300 bg-white px-2 py-1 font-mono text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
+            <label class="flex flex-col text-xs text-slate-500">"Query"
+                <input name="q" value=current.q.clone().unwrap_or_default() maxlength="512" spellcheck="false" placeholder="state:failed flowkind:billing* created:<1d, or a flow id" data-testid="query" class="w-96 rounded border border-slate-300 bg-white px-2 py-1 font-mono text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
             </label>
             <button class="rounded bg-slate-900 px-3 py-1.5 text-white dark:bg-slate-100 dark:text-slate-900">"Apply"</button>
         </form>

@@ -128,6 +128,8 @@ pub struct FlowLine {
     pub kind: String,
     pub namespace: String,
     pub state: FlowState,
+    /// The stored `public_flow_state` (`open`, `running`, `blocked`, …).
+    pub status: String,
     pub node_count: u32,
     pub edge_count: u32,
     pub created_at: i64,
@@ -168,6 +170,8 @@ pub struct ExecQuery {
 pub struct FlowQuery {
     pub state: Option<FlowState>,
     pub namespace: Option<String>,
+    /// A query of the board's language on flows (`docs/SEARCH.md`).
+    pub search: Option<search::Search>,
 }
 
 /// One page of a list.

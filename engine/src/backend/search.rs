@@ -13,7 +13,7 @@ use std::sync::Arc;
 use ff_board_domain::query::{Clause, Field, Pattern, Query, Term, TimeTerm};
 use ff_board_domain::BlockingReason;
 
-use super::{exec_state, ExecLine};
+use super::{exec_state, ExecLine, FlowLine};
 
 /// A parsed query with its canonical text (what the read cache keys on).
 #[derive(Clone, Debug)]
@@ -123,6 +123,26 @@ fn term(t: &Term, l: &ExecLine, now_ms: i64) -> bool {
             l.blocking_reason.as_deref().and_then(BlockingReason::parse).and_then(|r| r.family()).is_some_and(|f| fams.contains(&f))
         }
         Term::Id(w) => id_prefix(w, l.id.as_str()),
+    }
+}
+
+/// Whether a flow row satisfies every clause of `q` (a query of
+/// `Scope::Flows`: state, flowkind, ns, created and an id; `finished:` is
+/// refused before a read where the row has no finish time).
+pub fn flow_matches(q: &Query, line: &FlowLine, now_ms: i64) -> bool {
+    q.clauses.iter().all(|c| flow_term(&c.term, line, now_ms) != c.negated)
+}
+
+fn flow_term(t: &Term, l: &FlowLine, now_ms: i64) -> bool {
+    match t {
+        Term::FlowState(picks) => picks.iter().any(|p| p.stored().contains(&l.status.as_str())),
+        Term::FlowKind(ps) => ps.iter().any(|p| pattern(p, &l.kind)),
+        Term::Ns(v) => v.contains(&l.namespace),
+        Term::Created(tt) => within(tt, Some(l.created_at), now_ms),
+        Term::Id(w) => id_prefix(w, &l.id.to_string()),
+        // Not a flow field (the reader refuses them on flows) or refused
+        // before the read (`finished:` on a store without the time).
+        _ => true,
     }
 }
 

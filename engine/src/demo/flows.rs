@@ -448,7 +448,7 @@ impl NewFlow {
 /// The store's open flows, up to one past [`MAX_OPEN_FLOWS`] (one list
 /// read). A store that cannot list counts as having none.
 pub(super) async fn open_flows(c: &Connected) -> Vec<crate::backend::FlowLine> {
-    let open = crate::backend::FlowQuery { state: Some(crate::backend::FlowState::Active), namespace: None };
+    let open = crate::backend::FlowQuery { state: Some(crate::backend::FlowState::Active), ..Default::default() };
     match c.reads.flows(&open, None, MAX_OPEN_FLOWS + 1).await {
         Ok(page) => page.rows,
         Err(e) => {

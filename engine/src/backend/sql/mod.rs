@@ -286,6 +286,9 @@ pub fn flows(d: Dialect, q: &FlowQuery, after: Option<&str>, limit: usize) -> Re
         let n = query.bind(Bind::Text(ns.clone()));
         terms.push(format!("fc.raw_fields->>'namespace' = ${n}"));
     }
+    if let Some(s) = &q.search {
+        terms.extend(search::flow_terms(d, s.query(), crate::backend::now_ms(), &mut query));
+    }
     if let Some(raw) = after {
         keyset(d, ["fc.created_at_ms", "fc.partition_key", "fc.flow_id"], "<", raw, &mut query, &mut terms)?;
     }
@@ -506,6 +509,7 @@ impl RawFlow {
             kind: self.kind.clone().unwrap_or_default(),
             namespace: self.namespace.clone().unwrap_or_else(|| "default".into()),
             state: FlowState::from_stored(&self.public_flow_state),
+            status: self.public_flow_state.clone(),
             node_count: num(&self.node_count),
             edge_count: num(&self.edge_count),
             created_at: self.created_at_ms,

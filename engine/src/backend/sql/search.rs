@@ -166,3 +166,31 @@ fn term(d: Dialect, t: &Term, now_ms: i64, query: &mut Query) -> String {
         Term::Id(w) => id(d, w, query),
     }
 }
+
+/// The WHERE terms of a query on flows (`Scope::Flows`) at `now_ms`.
+pub fn flow_terms(d: Dialect, search: &Search, now_ms: i64, query: &mut Query) -> Vec<String> {
+    search
+        .clauses
+        .iter()
+        .map(|c| {
+            let t = flow_term(d, &c.term, now_ms, query);
+            if c.negated { format!("NOT COALESCE(({t}), FALSE)") } else { format!("({t})") }
+        })
+        .collect()
+}
+
+fn flow_term(d: Dialect, t: &Term, now_ms: i64, query: &mut Query) -> String {
+    match t {
+        // Stored literals of a typed pick: constants, not input.
+        Term::FlowState(picks) => {
+            any(picks.iter().flat_map(|p| p.stored()).map(|s| format!("fc.public_flow_state = '{s}'")).collect())
+        }
+        Term::FlowKind(ps) => patterns("fc.raw_fields->>'flow_kind'", ps, query),
+        Term::Ns(v) => names("fc.raw_fields->>'namespace'", v, query),
+        Term::Created(tt) => time("fc.created_at_ms", tt, now_ms, query),
+        Term::Finished(tt) => time("fc.terminal_at_ms", tt, now_ms, query),
+        Term::Id(w) => uuid_prefix(d, "fc.flow_id", w, query),
+        // The reader refuses every other field on flows.
+        _ => "TRUE".to_owned(),
+    }
+}

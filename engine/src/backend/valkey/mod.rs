@@ -86,6 +86,9 @@ const ANSWERED: &[Field] = &[
     Field::Blocked,
 ];
 
+/// The query fields a Valkey flow row answers (it holds no finish time).
+const FLOW_ANSWERED: &[Field] = &[Field::State, Field::FlowKind, Field::Ns, Field::Created];
+
 fn store(op: &'static str) -> impl Fn(ferriskey::Error) -> ReadError {
     move |e| ReadError::store(op, e)
 }
@@ -273,6 +276,7 @@ impl ValkeyReads {
                     kind: s(0).unwrap_or_default(),
                     namespace: s(1).unwrap_or_else(|| "default".into()),
                     state: FlowState::from_stored(&state),
+                    status: state.clone(),
                     node_count: num(3).unwrap_or(0) as u32,
                     edge_count: num(4).unwrap_or(0) as u32,
                     created_at,
@@ -309,6 +313,10 @@ fn exec_line(id: &ExecutionId, v: Vec<Option<String>>) -> Option<ExecLine> {
 impl Reads for ValkeyReads {
     async fn flows(&self, q: &FlowQuery, after: Option<&str>, limit: usize) -> Result<Page<FlowLine>, ReadError> {
         let limit = clamp(limit);
+        if let Some(field) = q.search.as_ref().and_then(|s| s.unanswered(FLOW_ANSWERED)) {
+            return Err(ReadError::Unanswered { field: field.name() });
+        }
+        let now = super::now_ms();
         let after = after
             .map(|raw| FlowId::parse(raw).map_err(|_| ReadError::BadCursor(raw.to_owned())))
             .transpose()?;
@@ -331,7 +339,9 @@ impl Reads for ValkeyReads {
         for chunk in ids[start..].chunks(limit + 1) {
             for line in self.flow_lines(chunk).await?.into_iter().flatten() {
                 scanned += 1;
-                let keep = q.state.is_none_or(|s| line.state == s) && q.namespace.as_ref().is_none_or(|n| &line.namespace == n);
+                let keep = q.state.is_none_or(|s| line.state == s)
+                    && q.namespace.as_ref().is_none_or(|n| &line.namespace == n)
+                    && q.search.as_ref().is_none_or(|s| super::search::flow_matches(s.query(), &line, now));
                 if keep {
                     out.push(line);
                 }
