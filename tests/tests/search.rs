@@ -207,3 +207,64 @@ async fn every_term_on_valkey() {
     let v = Valkey::start();
     every_term(connect(&v.url()).await).await;
 }
+
+/// The board's HTTP side of search: the list's server function, the page,
+/// the exports (exact rows, formats, refusals) and the bulk preview by query.
+#[tokio::test]
+async fn queries_answer_over_http_exports_and_bulk_preview() {
+    use ff_board_tests::board::{form, Board};
+    let url = format!("sqlite:{}", sqlite_path());
+    let c = connect(&url).await;
+    let s = seed(&c).await;
+    let b = Board::start(&url, &c).await;
+    let (vera, _) = b.sign_in("vera").await;
+    let get = |path: String, cookie: Option<String>| {
+        let req = b.http.get(format!("{}{path}", b.base));
+        async move {
+            let r = match cookie {
+                Some(c) => req.header("cookie", c),
+                None => req,
+            }
+            .send()
+            .await
+            .unwrap();
+            (r.status().as_u16(), r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()), r.text().await.unwrap())
+        }
+    };
+    let enc = |q: &str| ff_board_tests::board::enc(q);
+    // CSV: the header and exactly the one row of the order.
+    let (status, kind, body) = get(format!("/executions/export.csv?q={}", enc("ns:search tag:shop.order_id=A-5")), Some(vera.clone())).await;
+    assert_eq!((status, kind.as_deref()), (200, Some("text/csv; charset=utf-8")), "{body}");
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines.len(), 2, "{body}");
+    assert!(lines[0].starts_with("id,flow_id,state,kind"));
+    assert!(lines[1].starts_with(&s.ids[5].to_string()), "{body}");
+    assert!(lines[1].contains("shop.customer=Ada Lovelace;shop.order_id=A-5"), "{body}");
+    // NDJSON: one object a row, the same set a list gives.
+    let (status, _, body) = get(format!("/executions/export.ndjson?q={}", enc("ns:search kind:deploy*")), Some(vera.clone())).await;
+    assert_eq!(status, 200);
+    let got: BTreeSet<String> = body.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned()).collect();
+    let want: BTreeSet<String> = [1, 2, 5, 6, 9, 10].iter().map(|&i| s.ids[i].to_string()).collect();
+    assert_eq!(got, want);
+    // A query that cannot be read: 400 with where and what, everywhere.
+    let (status, _, body) = get(format!("/executions/export.csv?q={}", enc("state:runing")), Some(vera.clone())).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("character 7") && body.contains("one of waiting"), "{body}");
+    let (status, body) = b.post("list_executions", Some(&vera), &form(&[("q", "tag:Shop=1")])).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("tag key"), "{body}");
+    let (status, _) = b.get_status(&format!("/executions?q={}", enc("created:yesterday"))).await;
+    assert_eq!(status, 400);
+    let long = "a".repeat(600);
+    let (status, body) = b.post("list_executions", Some(&vera), &form(&[("q", long.as_str())])).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("512 characters"), "{body}");
+    // The bulk preview lists exactly the query's executions in the state.
+    let (alice, _) = b.sign_in("alice").await;
+    let (status, body) = b.post("bulk_preview", Some(&alice), &form(&[("state", "waiting"), ("q", "ns:search lane:search-a")])).await;
+    assert_eq!(status, 200, "{body}");
+    let preview: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ids: BTreeSet<String> = preview["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    let want: BTreeSet<String> = [4, 6, 8, 10].iter().map(|&i| s.ids[i].to_string()).collect();
+    assert_eq!(ids, want);
+}

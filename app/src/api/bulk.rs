@@ -89,11 +89,19 @@ pub struct BulkProgress {
 
 
 #[server(prefix = "/api", endpoint = "bulk_preview", output = crate::api::codec::PostcardAnswer)]
-pub async fn bulk_preview(state: String) -> Result<BulkCount, AppError> {
-    use ff_board_engine::backend::ExecQuery;
+pub async fn bulk_preview(state: String, #[server(default)] q: Option<String>) -> Result<BulkCount, AppError> {
+    use ff_board_domain::query::{Query, Scope};
+    use ff_board_engine::backend::{search::Search, ExecQuery};
     let st = crate::api::states::ExecState::filter(Some(&state)).map_err(AppError::BadRequest)?
         .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
-    let query = ExecQuery { state: ff_board_engine::backend::public_state(st), ..Default::default() };
+    // The query narrows the state's executions (docs/SEARCH.md); the state
+    // still decides the action, and each step re-reads it.
+    let search = Query::parse(q.as_deref().unwrap_or(""), Scope::Executions).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let query = ExecQuery {
+        state: ff_board_engine::backend::public_state(st),
+        search: (!search.is_empty()).then(|| Search::new(search)),
+        ..Default::default()
+    };
     let (mut ids, more) = super::read::read(|c| async move {
         let mut ids = Vec::new();
         let mut after: Option<String> = None;

@@ -24,16 +24,17 @@ struct Progress {
 /// only then is the preview read, so viewing a filtered list never costs
 /// the store a bulk preview.
 #[component]
-pub fn BulkPanel(state: Signal<Option<String>>, open: Signal<bool>, open_href: Signal<String>) -> impl IntoView {
+pub fn BulkPanel(state: Signal<Option<String>>, q: Signal<String>, open: Signal<bool>, open_href: Signal<String>) -> impl IntoView {
     let me = crate::api::codec::resource(|| (), |_| crate::api::session::get_me());
     let runs = RwSignal::new(0u32);
     // Refetched only when the filter really changes or after a run: an
     // open dialog is never rebuilt under the operator.
     let state = Memo::new(move |_| state.get());
+    let q = Memo::new(move |_| q.get());
     let open = Memo::new(move |_| open.get());
-    let preview = crate::api::codec::resource(move || (state.get(), open.get(), runs.get()), |(s, open, _)| async move {
+    let preview = crate::api::codec::resource(move || (state.get(), q.get(), open.get(), runs.get()), |(s, q, open, _)| async move {
         match s {
-            Some(s) if open => bulk_preview(s).await.map(Some),
+            Some(s) if open => bulk_preview(s, (!q.is_empty()).then_some(q)).await.map(Some),
             _ => Ok(None),
         }
     });
@@ -49,7 +50,7 @@ pub fn BulkPanel(state: Signal<Option<String>>, open: Signal<bool>, open_href: S
                 if !open.get_untracked() {
                     return match (state.get_untracked(), actor) {
                         (Some(st), Some(_)) => view! {
-                            <a data-testid="bulk-start" href=open_href.get_untracked() class="mb-3 inline-block rounded border border-red-300 px-3 py-1.5 text-sm text-red-700 hover:bg-red-50 dark:border-red-800 dark:text-red-300">{format!("Bulk action on every {st} execution…")}</a>
+                            <a data-testid="bulk-start" href=open_href.get_untracked() class="mb-3 inline-block rounded border border-red-300 px-3 py-1.5 text-sm text-red-700 hover:bg-red-50 dark:border-red-800 dark:text-red-300">{if q.get_untracked().is_empty() { format!("Bulk action on every {st} execution…") } else { format!("Bulk action on every {st} execution of this query…") }}</a>
                         }.into_any(),
                         _ => ().into_any(),
                     };

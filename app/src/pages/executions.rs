@@ -50,8 +50,12 @@ pub fn ExecutionsPage() -> impl IntoView {
                 <button class="rounded bg-slate-900 px-3 py-1.5 text-white dark:bg-slate-100 dark:text-slate-900">"Apply"</button>
             </form>
         </div>
-        <BulkPanel state=Signal::derive(state) open=Signal::derive(move || query.get().get("bulk").as_deref() == Some("1"))
-            open_href=Signal::derive(move || format!("/executions?state={}&bulk=1", encode(&state().unwrap_or_default())))/>
+        <BulkPanel state=Signal::derive(state) q=Signal::derive(q) open=Signal::derive(move || query.get().get("bulk").as_deref() == Some("1"))
+            open_href=Signal::derive(move || {
+                let q = q();
+                let q = if q.is_empty() { String::new() } else { format!("&q={}", encode(&q)) };
+                format!("/executions?state={}{q}&bulk=1", encode(&state().unwrap_or_default()))
+            })/>
         <Exports q=Signal::derive(q)/>
         {loaded(data, None, move |list| if list.rows.is_empty() {
             let filtered = !q().is_empty() || state().is_some() || lane().is_some() || cursor().is_some();
