@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query as Params, State};
+use axum::extract::{ConnectInfo, Query as Params, State};
+use std::net::SocketAddr;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ff_board_app::state::AppState;
@@ -27,7 +28,10 @@ pub const MAX_ROWS: usize = 100_000;
 /// Reads (pages) an export makes at most.
 pub const MAX_PAGES: usize = 1_000;
 /// Exports a user may start a minute.
-pub const PER_MINUTE: u32 = 6;
+pub const PER_MINUTE: u32 = 10;
+/// Exports of one user running at once (a browser may ask twice for one
+/// download: once to navigate, once to save).
+pub const MAX_RUNNING: u32 = 2;
 const PAGE: usize = 200;
 
 /// The two file formats.
@@ -40,22 +44,34 @@ pub enum Format {
 const COLUMNS: [&str; 11] =
     ["id", "flow_id", "state", "kind", "lane", "namespace", "attempts", "created_at_ms", "finished_at_ms", "blocking_reason", "tags"];
 
-pub async fn csv(state: State<AppState>, headers: HeaderMap, params: Params<HashMap<String, String>>) -> Response {
-    export(state, headers, params, Format::Csv).await
+pub async fn csv(state: State<AppState>, request: axum::extract::Request) -> Response {
+    answer(state, request, Format::Csv).await
 }
 
-pub async fn ndjson(state: State<AppState>, headers: HeaderMap, params: Params<HashMap<String, String>>) -> Response {
-    export(state, headers, params, Format::Ndjson).await
+pub async fn ndjson(state: State<AppState>, request: axum::extract::Request) -> Response {
+    answer(state, request, Format::Ndjson).await
+}
+
+/// The caller's address (when the server was given it), headers and query.
+async fn answer(state: State<AppState>, request: axum::extract::Request, format: Format) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
+    let (parts, _) = request.into_parts();
+    let params = match Params::<HashMap<String, String>>::try_from_uri(&parts.uri) {
+        Ok(p) => p,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    export(state, peer, parts.headers, params, format).await
 }
 
 fn refuse(status: StatusCode, why: impl Into<String>) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], why.into()).into_response()
 }
 
-/// Per user: starts in the current minute and whether one is running.
+/// Per user: when the current minute started, exports started in it, and
+/// exports running.
 #[derive(Default)]
 struct Quota {
-    users: Mutex<HashMap<String, (Instant, u32, bool)>>,
+    users: Mutex<HashMap<String, (Instant, u32, u32)>>,
 }
 
 impl Quota {
@@ -68,19 +84,19 @@ impl Quota {
     fn take(&'static self, user: &str) -> Result<Slot, Busy> {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        users.retain(|_, (start, _, running)| *running || now.duration_since(*start) < Duration::from_secs(60));
-        let e = users.entry(user.to_owned()).or_insert((now, 0, false));
-        if e.2 {
+        users.retain(|_, (start, _, running)| *running > 0 || now.duration_since(*start) < Duration::from_secs(60));
+        let e = users.entry(user.to_owned()).or_insert((now, 0, 0));
+        if e.2 >= MAX_RUNNING {
             return Err(Busy::Running);
         }
         if now.duration_since(e.0) >= Duration::from_secs(60) {
-            *e = (now, 0, false);
+            *e = (now, 0, e.2);
         }
         if e.1 >= PER_MINUTE {
             return Err(Busy::Quota);
         }
         e.1 += 1;
-        e.2 = true;
+        e.2 += 1;
         Ok(Slot { quota: self, user: user.to_owned() })
     }
 }
@@ -88,7 +104,7 @@ impl Quota {
 /// Why an export may not start now (429).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 enum Busy {
-    #[error("an export of yours is still running: wait for it to end")]
+    #[error("{MAX_RUNNING} exports of yours are still running: wait for one to end")]
     Running,
     #[error("at most {PER_MINUTE} exports a minute: try again in a minute")]
     Quota,
@@ -104,7 +120,7 @@ struct Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         if let Some(e) = self.quota.users.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&self.user) {
-            e.2 = false;
+            e.2 = e.2.saturating_sub(1);
         }
     }
 }
@@ -119,10 +135,11 @@ fn read_status(e: &ReadError) -> StatusCode {
     }
 }
 
-async fn export(State(state): State<AppState>, headers: HeaderMap, Params(params): Params<HashMap<String, String>>, format: Format) -> Response {
+async fn export(State(state): State<AppState>, peer: Option<ConnectInfo<SocketAddr>>, headers: HeaderMap, Params(params): Params<HashMap<String, String>>, format: Format) -> Response {
     let user = match state.auth.actor(&headers) {
         Some(a) => a.user,
-        None if state.auth.anonymous_read() => "anonymous".to_owned(),
+        // Anonymous readers count per address, not as one shared user.
+        None if state.auth.anonymous_read() => format!("anonymous@{}", peer.map_or_else(|| "?".to_owned(), |c| c.0.ip().to_string())),
         None => return refuse(StatusCode::UNAUTHORIZED, "sign in to export"),
     };
     let text = params.get("q").map(String::as_str).unwrap_or("");
@@ -309,10 +326,11 @@ mod tests {
     fn a_user_gets_one_export_at_a_time_and_a_few_a_minute() {
         let q: &'static Quota = Box::leak(Box::default());
         let first = q.take("ada").expect("first");
+        let second = q.take("ada").expect("second, at once");
         assert_eq!(q.take("ada").err(), Some(Busy::Running));
         assert!(q.take("bob").is_ok());
-        drop(first);
-        for _ in 1..PER_MINUTE {
+        drop((first, second));
+        for _ in 2..PER_MINUTE {
             drop(q.take("ada").expect("within the minute's quota"));
         }
         assert_eq!(q.take("ada").err(), Some(Busy::Quota));

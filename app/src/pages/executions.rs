@@ -111,14 +111,14 @@ fn ExecutionTable(rows: Vec<ExecutionRow>, q: String) -> impl IntoView {
             {rows.into_iter().map(|r| view! {
                 <tr data-testid="execution-row" data-execution-id=r.execution_id.clone()>
                     <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
-                    <td data-testid="kind">{(!r.kind.is_empty()).then(|| {
+                    <td data-testid="kind" class="whitespace-nowrap">{(!r.kind.is_empty()).then(|| {
                         let href = adding(&q, Term::Kind(vec![Pattern::Exact(r.kind.clone())]));
                         view! { <a class=link href=href title="add to the query">{r.kind.clone()}</a> }
                     })}</td>
                     <td data-testid="tags" class="text-xs">
                         {r.tags.iter().map(|(k, v)| {
                             let href = adding(&q, Term::Tag { key: k.clone(), value: Some(v.clone()) });
-                            view! { <a class=format!("mr-1 rounded bg-slate-100 px-1 dark:bg-slate-800 {link}") href=href title="add to the query">{format!("{k}={v}")}</a> }
+                            view! { <a class=format!("mr-1 inline-block whitespace-nowrap rounded bg-slate-100 px-1 dark:bg-slate-800 {link}") href=href title="add to the query">{format!("{k}={v}")}</a> }
                         }).collect_view()}
                         {(r.more_tags > 0).then(|| view! { <span class="text-slate-500">{format!("+{}", r.more_tags)}</span> })}
                     </td>
