@@ -96,8 +96,8 @@ fn Exports(q: Signal<String>) -> impl IntoView {
     };
     view! {
         <p class="mb-2 text-right text-xs text-slate-500">"Export the query's rows: "
-            <a class="underline" rel="external" data-testid="export-csv" href=move || href("csv")>"CSV"</a>" · "
-            <a class="underline" rel="external" data-testid="export-ndjson" href=move || href("ndjson")>"NDJSON"</a>
+            <a class="underline" rel="external" download="executions.csv" data-testid="export-csv" href=move || href("csv")>"CSV"</a>" · "
+            <a class="underline" rel="external" download="executions.ndjson" data-testid="export-ndjson" href=move || href("ndjson")>"NDJSON"</a>
         </p>
     }
 }
