@@ -160,7 +160,7 @@ pub async fn list_flows(
 /// An empty list with the backend's partition count and flow order.
 #[cfg(feature = "ssr")]
 fn listed(c: &ff_board_engine::connect::Connected) -> FlowsList {
-    let order = if c.kind == ff_board_engine::connect::BackendKind::Valkey { FlowOrder::ById } else { FlowOrder::NewestFirst };
+    let order = if ff_board_engine::backend::Quirks::of(c.kind).flows_by_id { FlowOrder::ById } else { FlowOrder::NewestFirst };
     FlowsList { rows: vec![], next_cursor: None, partitions: c.partitions.num_flow_partitions, cut_short: false, order }
 }
 

@@ -130,7 +130,7 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
             expired_leases,
             expired_more,
             breached: breached.into_iter().filter(|b| b.breach_count > 0 || b.soft_breach_count > 0).map(burn_down).collect(),
-            retries_counted: c.kind == ff_board_engine::connect::BackendKind::Valkey,
+            retries_counted: ff_board_engine::backend::Quirks::of(c.kind).retries_counted,
             lanes: keys(series.by_lane(now, BUSIEST)),
             namespaces: keys(series.by_namespace(now, BUSIEST)),
         })

@@ -29,6 +29,7 @@ use crate::store_error::{Store, StoreError};
 pub mod cache;
 pub mod filled;
 pub mod postgres;
+pub mod quirks;
 pub mod search;
 pub mod sql;
 mod sql_reads;
@@ -80,6 +81,7 @@ pub struct ExecLine {
 }
 
 pub use ff_board_domain::{ExecState, FlowState};
+pub use quirks::{mint_execution_id, Quirks};
 
 /// The board's state of an engine state (exhaustive over what 0.15 has;
 /// a newer engine's state is [`ExecState::Unknown`], never another one).

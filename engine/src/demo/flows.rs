@@ -7,13 +7,13 @@ use ff_core::contracts::{
     OnSatisfied, StageDependencyEdgeArgs, StageDependencyEdgeResult,
 };
 use ff_core::backend::{CancelFlowPolicy, CancelFlowWait};
-use ff_core::engine_error::{ContentionKind, EngineError, ValidationKind};
+use ff_core::engine_error::{ContentionKind, EngineError};
 use ff_core::policy::{BackoffStrategy, ExecutionPolicy, RetryPolicy};
 use ff_core::types::{EdgeId, ExecutionId, FlowId, LaneId, Namespace, TimestampMs};
 use rand::Rng;
 
 use super::{DemoReport, DemoState};
-use crate::connect::{is_unavailable, BackendKind, Connected};
+use crate::connect::{is_unavailable, Connected};
 
 /// The demo keeps at most this many flows open: past it, the oldest open
 /// ones are retired (cancelled, [`retire_oldest`]), so it keeps creating —
@@ -353,14 +353,7 @@ struct NewFlow {
 impl NewFlow {
     /// Create the execution of `node` (to run as `fate`) and add it to the flow.
     async fn add_member(&self, c: &Connected, node: &Node, fate: Fate) -> Result<ExecutionId, EngineError> {
-        // SQLite is one logical partition and refuses ids minted for
-        // another: every id lives on partition 0 there (as `ff-dev` mints
-        // them). Elsewhere members co-locate with their flow's partition.
-        let execution_id = match c.kind {
-            BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4()))
-                .map_err(|e| EngineError::Validation { kind: ValidationKind::InvalidInput, detail: e.to_string() })?,
-            BackendKind::Postgres | BackendKind::Valkey => ExecutionId::for_flow(&self.id, &c.partitions),
-        };
+        let execution_id = crate::backend::mint_execution_id(c, &self.id)?;
         let approvers = if let Fate::Approval(n) = fate { n } else { 0 };
         let input = serde_json::json!({
             "flow_id": self.id.to_string(),

@@ -8,7 +8,8 @@ use ff_core::partition::execution_partition;
 use ff_core::types::{ExecutionId, FlowId, TimestampMs};
 
 use super::work::DelayedRetry;
-use crate::connect::{is_unavailable, BackendKind, Connected, SideStore};
+use crate::backend::Quirks;
+use crate::connect::{is_unavailable, Connected, SideStore};
 
 /// Kid of the waitpoint HMAC secret the demo installs when none is active.
 const DEMO_KID: &str = "ff-board-demo-1";
@@ -296,7 +297,7 @@ async fn valkey_expired_leases(c: &Connected, client: &ferriskey::Client, limit:
 /// the engine's scanner (`promote_delayed`) moves it back to eligible.
 /// Postgres and SQLite re-enqueue retries as runnable right away.
 pub(super) async fn promote_due_retries(c: &Connected, retries: &mut Vec<DelayedRetry>) -> Result<(), EngineError> {
-    if c.kind != BackendKind::Valkey {
+    if !Quirks::of(c.kind).retries_wait_for_scanner {
         retries.clear();
         return Ok(());
     }

@@ -25,7 +25,8 @@ use rand::Rng;
 use super::flows::Fate;
 use super::standin::Finished;
 use super::{budgets, DemoReport, DemoState};
-use crate::connect::{is_unavailable, BackendKind, Connected};
+use crate::backend::Quirks;
+use crate::connect::{is_unavailable, Connected};
 
 /// Lease the workers take; renewed while a step runs, left to expire by a
 /// "crashed" worker.
@@ -357,7 +358,7 @@ fn failed(
     match outcome {
         FailOutcome::RetryScheduled { delay_until } => {
             report.retried += 1;
-            if c.kind == BackendKind::Valkey {
+            if Quirks::of(c.kind).retries_wait_for_scanner {
                 st.retries.push(DelayedRetry { execution_id, lane: lane.clone(), until: delay_until });
             }
         }
@@ -547,7 +548,7 @@ async fn approve(c: &Connected, gate: &Gate, who: &'static str, report: &mut Dem
 async fn resume_and_finish(c: &Connected, st: &mut DemoState, gate: &Gate, report: &mut DemoReport) -> Result<(), EngineError> {
     let w = Worker::serving(gate.lane.as_str());
     let attempt = c.backend.read_current_attempt_index(&gate.execution_id).await?;
-    if c.kind == BackendKind::Valkey {
+    if Quirks::of(c.kind).resume_needs_grant {
         // Valkey's resumed claim consumes a claim grant, which its
         // scheduler issues (Postgres and SQLite take none).
         let grant = IssueClaimGrantArgs::new(
