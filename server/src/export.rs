@@ -166,10 +166,12 @@ async fn export(State(state): State<AppState>, peer: Option<ConnectInfo<SocketAd
         Format::Ndjson => ("application/x-ndjson", "ndjson"),
     };
     let run = Run { reads, q, format, sent: 0, pages: 1, next: first.next, pending: Some(first.rows), started: false, done: false, _slot: slot };
-    let body = futures::stream::unfold(run, |mut run| async move {
+    // Fused: a layer that polls once more after the end (the compression
+    // layer does) gets the end again, not a panic.
+    let body = futures::StreamExt::fuse(futures::stream::unfold(run, |mut run| async move {
         let chunk = run.advance().await?;
         Some((Ok::<_, std::io::Error>(Bytes::from(chunk)), run))
-    });
+    }));
     (
         [
             (header::CONTENT_TYPE, kind.to_owned()),
