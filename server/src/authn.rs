@@ -12,7 +12,7 @@ use ff_board_app::auth::{Actor, Authenticator, LoginRefused, Role};
 use ff_board_engine::Engine;
 use futures::future::BoxFuture;
 
-use crate::auth::{self, DemoAccounts, SessionKey, Users, SESSION_TTL_MS};
+use crate::auth::{self, ConfigError, DemoAccounts, SessionKey, Users, SESSION_TTL_MS};
 use crate::limiter::LoginLimiter;
 use crate::revoke::Revocations;
 
@@ -54,7 +54,7 @@ impl BoardAuth {
     }
 
     /// The embedded demo: demo accounts, anonymous reads, a secret file.
-    pub fn demo(secret_file: &str) -> Result<BoardAuth, String> {
+    pub fn demo(secret_file: &str) -> Result<BoardAuth, ConfigError> {
         let (users, listed) = auth::demo_users()?;
         Ok(BoardAuth::new(users, SessionKey::from_env_or_file(secret_file)?, false, true, listed))
     }
@@ -86,7 +86,7 @@ impl BoardAuth {
     /// Read the users file again. Users whose password changed, or who are
     /// gone, lose their sessions at once (here; on other replicas when they
     /// reload the same file). A bad file keeps the current users.
-    pub fn reload(&self) -> Result<usize, String> {
+    pub fn reload(&self) -> Result<usize, ConfigError> {
         let Some(path) = &self.users_path else { return Ok(self.users().len()) };
         let fresh = Users::load(path)?;
         let n = fresh.len();
@@ -176,7 +176,8 @@ impl Authenticator for BoardAuth {
         Box::pin(async move {
             let clear = auth::clear_cookie(self.secure);
             let Some(actor) = self.actor(headers) else { return (clear, Ok(())) };
-            let revoked = self.revocations.revoke(&engine, &actor.user).await.map(|_| ());
+            // The app's trait carries the reason as text (its edge).
+            let revoked = self.revocations.revoke(&engine, &actor.user).await.map(|_| ()).map_err(|e| e.to_string());
             (clear, revoked)
         })
     }

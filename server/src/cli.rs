@@ -5,10 +5,11 @@ use ff_board_engine::BackendSpec;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub backend: BackendSpec,
+    /// The listen address (`FF_BOARD_ADDR`).
+    pub addr: Option<String>,
     pub migrate: bool,
     /// Run the demo workload (default: only for the embedded demo; implies `migrate`).
     pub demo: bool,
-    pub addr: Option<String>,
     /// Users file (`FF_BOARD_USERS`); the embedded demo uses demo accounts.
     pub users: Option<String>,
     /// Let visitors read without signing in (on for the embedded demo).

@@ -113,8 +113,8 @@ async fn shutdown_signal() {
 
 /// Users and sessions: the users file when given, the demo accounts in the
 /// embedded demo; anything else can only be a read-only board.
-fn board_auth(opts: &cli::Options) -> Result<std::sync::Arc<ff_board::authn::BoardAuth>, String> {
-    use ff_board::auth::{SessionKey, Users, DEFAULT_SECRET_FILE};
+fn board_auth(opts: &cli::Options) -> Result<std::sync::Arc<ff_board::authn::BoardAuth>, ff_board::auth::ConfigError> {
+    use ff_board::auth::{ConfigError, SessionKey, Users, DEFAULT_SECRET_FILE};
     use ff_board::authn::BoardAuth;
     let key = SessionKey::from_env_or_file(DEFAULT_SECRET_FILE)?;
     let auth = match (&opts.users, opts.embedded_demo) {
@@ -129,9 +129,7 @@ fn board_auth(opts: &cli::Options) -> Result<std::sync::Arc<ff_board::authn::Boa
             tracing::warn!("no FF_BOARD_USERS: read-only board, nobody can sign in");
             BoardAuth::new(Users::none(), key, opts.behind_tls_proxy, true, vec![])
         }
-        (None, false) => {
-            return Err("no users: set FF_BOARD_USERS to a users TOML file (see README), or pass --anonymous-read for a read-only board".into())
-        }
+        (None, false) => return Err(ConfigError::Unconfigured),
     };
     Ok(std::sync::Arc::new(auth))
 }
@@ -150,7 +148,7 @@ mod tests {
         assert!(super::board_auth(&opts).is_ok(), "a read-only board starts");
         let args: Vec<String> = ["--backend", "valkey://127.0.0.1:1"].iter().map(|s| s.to_string()).collect();
         let opts = crate::cli::parse(&args, None, None).unwrap();
-        let refused = super::board_auth(&opts).err().expect("no users and no read-only flag is refused");
+        let refused = super::board_auth(&opts).err().expect("no users and no read-only flag is refused").to_string();
         assert!(refused.contains("--anonymous-read"), "it says what to do: {refused}");
     }
 }

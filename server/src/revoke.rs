@@ -14,6 +14,30 @@ use std::time::Duration;
 use ff_board_engine::sessions::Generations;
 use ff_board_engine::Engine;
 
+/// Why the session generations could not be read or moved on.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    /// The engine is not dialed (its status, as the engine reports it).
+    #[error("session generations: backend unavailable: {0}")]
+    Unavailable(String),
+    /// A sign-out's bump got no answer in time.
+    #[error("session generations: the store did not answer within 5 s")]
+    BumpTimeout,
+    /// A refresh got no answer in time.
+    #[error("session generations: read timed out")]
+    ReadTimeout,
+    /// The store answered with an error (the engine's own error, as it says it).
+    #[error(transparent)]
+    Store(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl RevokeError {
+    /// The session store's error, whichever type the engine gives it.
+    fn store(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RevokeError {
+        RevokeError::Store(e.into())
+    }
+}
+
 /// How often the generations are re-read from the store.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
@@ -45,22 +69,22 @@ impl Revocations {
 
     /// End every session of `user`: move the generation on in the store
     /// (all replicas) and here.
-    pub async fn revoke(&self, engine: &Engine, user: &str) -> Result<u64, String> {
+    pub async fn revoke(&self, engine: &Engine, user: &str) -> Result<u64, RevokeError> {
         let store = self.store(engine).await?;
         let gen = tokio::time::timeout(Duration::from_secs(5), store.bump(user))
             .await
-            .map_err(|_| "session generations: the store did not answer within 5 s".to_owned())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| RevokeError::BumpTimeout)?
+            .map_err(RevokeError::store)?;
         self.raise(user, gen);
         tracing::info!(target: "ff_board::security", user, gen, "sessions revoked");
         Ok(gen)
     }
 
-    async fn store(&self, engine: &Engine) -> Result<&Generations, String> {
+    async fn store(&self, engine: &Engine) -> Result<&Generations, RevokeError> {
         self.store
             .get_or_try_init(|| async {
-                let c = engine.connected().map_err(|e| format!("session generations: backend unavailable: {e:?}"))?;
-                Generations::open(&c.side).await.map_err(|e| e.to_string())
+                let c = engine.connected().map_err(|e| RevokeError::Unavailable(format!("{e:?}")))?;
+                Generations::open(&c.side).await.map_err(RevokeError::store)
             })
             .await
     }
@@ -74,8 +98,8 @@ impl Revocations {
                     let store = self.store(&engine).await?;
                     tokio::time::timeout(Duration::from_secs(5), store.all())
                         .await
-                        .map_err(|_| "session generations: read timed out".to_owned())?
-                        .map_err(|e| e.to_string())
+                        .map_err(|_| RevokeError::ReadTimeout)?
+                        .map_err(RevokeError::store)
                 };
                 match read.await {
                     Ok(all) => {

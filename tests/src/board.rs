@@ -6,6 +6,12 @@ use ff_board::authn::BoardAuth;
 use ff_board_engine::connect::Connected;
 use ff_board_engine::{BackendSpec, Engine};
 
+/// A signed-in user: the session cookie and the CSRF token of the session.
+pub struct Op {
+    pub cookie: String,
+    pub csrf: String,
+}
+
 pub struct Board {
     pub base: String,
     pub auth: Arc<BoardAuth>,
@@ -26,10 +32,7 @@ impl Board {
     }
 
     async fn serve(url: &str, c: &Connected, live: bool) -> Board {
-        let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
-        let auth = Arc::new(BoardAuth::demo(secret.to_str().unwrap()).unwrap());
-        let _ = std::fs::remove_file(&secret);
-        Self::serve_with(url, c, live, auth, None).await
+        Self::serve_with(url, c, live, demo_auth(), None).await
     }
 
     /// A board with its own authenticator (shared secrets, users files)
@@ -53,12 +56,13 @@ impl Board {
             let ws = ff_board::live::ws::WsState::new(bus, dyn_auth.clone()).with_max_connections(ws_cap.unwrap_or(ff_board::live::ws::DEFAULT_MAX_CONNECTIONS));
             ff_board::router_with(engine, options, dyn_auth, ws)
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
-        });
-        Board { base: format!("http://{addr}"), auth, http: reqwest::Client::new(), bodies: Default::default() }
+        Board { base: listen(app).await, auth, http: reqwest::Client::new(), bodies: Default::default() }
+    }
+
+    /// A signed-in demo user.
+    pub async fn op(&self, user: &str) -> Op {
+        let (cookie, csrf) = self.sign_in(user).await;
+        Op { cookie, csrf }
     }
 
     /// `(cookie, csrf)` of a signed-in demo user.
@@ -108,6 +112,36 @@ impl Board {
         self.bodies.lock().unwrap().push(format!("{body}\n{data}"));
         body
     }
+}
+
+/// The demo accounts' authenticator, signing with a fresh secret.
+pub fn demo_auth() -> Arc<BoardAuth> {
+    let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
+    let auth = Arc::new(BoardAuth::demo(secret.to_str().unwrap()).unwrap());
+    let _ = std::fs::remove_file(&secret);
+    auth
+}
+
+/// Serve `app` on a free port of loopback as `ff_board::serve` does (each
+/// request knows its peer's address); its base URL.
+pub async fn listen(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+    });
+    format!("http://{addr}")
+}
+
+/// The board over `engine` with its live pump, or over `bus` (fed by the
+/// test) when given; the URL of its `/ws`.
+pub async fn serve_ws(engine: Arc<Engine>, bus: Option<Arc<ff_board::live::bus::Bus>>) -> String {
+    let options = ff_board::default_options("target/site");
+    let app = match bus {
+        Some(bus) => ff_board::router(engine, options, demo_auth(), bus),
+        None => ff_board::app(engine, options, demo_auth()),
+    };
+    format!("{}/ws", listen(app).await.replacen("http", "ws", 1))
 }
 
 pub fn form(pairs: &[(&str, &str)]) -> Vec<(&'static str, String)> {

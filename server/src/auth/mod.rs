@@ -43,6 +43,9 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+mod error;
+pub use error::{ConfigError, HashError, PhcError};
+
 /// viewer < operator < admin; shared with the app (serde: lowercase names).
 pub use ff_board_app::auth::Role;
 
@@ -133,11 +136,11 @@ struct UserEntry {
 
 impl Users {
     /// Read the users file at `path`; errors name the file and the line.
-    pub fn load(path: impl AsRef<Path>) -> Result<Users, String> {
+    pub fn load(path: impl AsRef<Path>) -> Result<Users, ConfigError> {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read users file {}: {e}", path.display()))?;
-        Users::from_toml(&text).map_err(|e| format!("users file {}: {e}", path.display()))
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::ReadUsers { path: path.to_owned(), source })?;
+        Users::from_toml(&text).map_err(|e| ConfigError::UsersFile { path: path.to_owned(), source: Box::new(e) })
     }
 
     /// Parse a users file's text. Rejects unknown roles or fields, hashes
@@ -148,10 +151,10 @@ impl Users {
         Users { by_name: HashMap::new(), dummy: None }
     }
 
-    pub fn from_toml(text: &str) -> Result<Users, String> {
-        let file: UsersFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+    pub fn from_toml(text: &str) -> Result<Users, ConfigError> {
+        let file: UsersFile = toml::from_str(text).map_err(ConfigError::Toml)?;
         if file.user.is_empty() {
-            return Err("no users: expected at least one [[user]] table with name, role and password_hash".into());
+            return Err(ConfigError::NoUsers);
         }
         let mut accounts = Vec::with_capacity(file.user.len());
         let mut first_line: HashMap<String, usize> = HashMap::new();
@@ -159,21 +162,23 @@ impl Users {
             let name_line = line_of(text, entry.name.span().start);
             let name = entry.name.into_inner();
             if name.trim().is_empty() || name.chars().any(char::is_control) {
-                return Err(format!("line {name_line}: invalid user name {name:?}"));
+                return Err(ConfigError::InvalidName { line: name_line, name });
             }
-            if let Some(first) = first_line.get(&name) {
-                return Err(format!("line {name_line}: duplicate user {name:?} (first defined on line {first})"));
+            if let Some(&first) = first_line.get(&name) {
+                return Err(ConfigError::DuplicateUser { line: name_line, name, first });
             }
             first_line.insert(name.clone(), name_line);
             let hash_line = line_of(text, entry.password_hash.span().start);
             let hash = entry.password_hash.into_inner();
-            check_phc(&hash).map_err(|e| format!("line {hash_line}: bad password_hash for {name:?}: {e}"))?;
+            if let Err(source) = check_phc(&hash) {
+                return Err(ConfigError::BadHash { line: hash_line, name, source });
+            }
             accounts.push(Account { user: User { name, role: entry.role }, hash });
         }
-        Users::from_accounts(accounts)
+        Ok(Users::from_accounts(accounts)?)
     }
 
-    fn from_accounts(accounts: Vec<Account>) -> Result<Users, String> {
+    fn from_accounts(accounts: Vec<Account>) -> Result<Users, HashError> {
         let dummy = match accounts.first() {
             Some(a) => Some(dummy_hash_like(&a.hash)?),
             None => None,
@@ -234,15 +239,14 @@ fn line_of(text: &str, at: usize) -> usize {
 }
 
 /// `Ok` when `hash` is a usable argon2id PHC string.
-fn check_phc(hash: &str) -> Result<(), String> {
-    let parsed = PasswordHash::new(hash)
-        .map_err(|e| format!("not an argon2id PHC string like $argon2id$v=19$… from `ff-board hash-password` ({e})"))?;
+fn check_phc(hash: &str) -> Result<(), PhcError> {
+    let parsed = PasswordHash::new(hash).map_err(PhcError::NotPhc)?;
     if parsed.algorithm != Algorithm::Argon2id.ident() {
-        return Err(format!("algorithm is {}, expected argon2id", parsed.algorithm));
+        return Err(PhcError::Algorithm(parsed.algorithm.to_string()));
     }
-    Params::try_from(&parsed).map_err(|e| format!("bad argon2 parameters ({e})"))?;
+    Params::try_from(&parsed).map_err(PhcError::Params)?;
     if parsed.salt.is_none() || parsed.hash.is_none() {
-        return Err("missing salt or hash".into());
+        return Err(PhcError::MissingSaltOrHash);
     }
     Ok(())
 }
@@ -256,27 +260,27 @@ fn password_matches(hash: &str, password: &str) -> bool {
 }
 
 /// A hash of a random password with the same parameters as `like`.
-fn dummy_hash_like(like: &str) -> Result<String, String> {
-    let parsed = PasswordHash::new(like).map_err(|e| e.to_string())?;
-    let params = Params::try_from(&parsed).map_err(|e| e.to_string())?;
+fn dummy_hash_like(like: &str) -> Result<String, HashError> {
+    let parsed = PasswordHash::new(like).map_err(HashError::Parse)?;
+    let params = Params::try_from(&parsed).map_err(HashError::Parse)?;
     let mut password = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut password);
     hash_with(&password, params)
 }
 
-fn hash_with(password: &[u8], params: Params) -> Result<String, String> {
+fn hash_with(password: &[u8], params: Params) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| format!("salt: {e}"))?;
+    let salt = SaltString::encode_b64(&salt).map_err(HashError::Salt)?;
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(password, &salt)
         .map(|h| h.to_string())
-        .map_err(|e| format!("cannot hash password: {e}"))
+        .map_err(HashError::Hash)
 }
 
 /// An argon2id PHC string for `password` (default parameters, random salt).
 /// Fails only for absurd input (a password over 4 GiB).
-pub fn hash_password(password: &str) -> Result<String, String> {
+pub fn hash_password(password: &str) -> Result<String, HashError> {
     hash_with(password.as_bytes(), Params::DEFAULT)
 }
 
@@ -317,7 +321,7 @@ pub type DemoAccounts = Vec<(String, String, Role)>;
 /// (operators), `vera` (viewer), `ada` (admin); password = name + `-demo`.
 /// The passwords are public, so they are hashed with cheap argon2
 /// parameters (fast start, even in debug builds).
-pub fn demo_users() -> Result<(Users, DemoAccounts), String> {
+pub fn demo_users() -> Result<(Users, DemoAccounts), HashError> {
     let listed: DemoAccounts =
         [("alice", Role::Operator), ("bob", Role::Operator), ("vera", Role::Viewer), ("ada", Role::Admin)]
             .into_iter()
@@ -332,8 +336,8 @@ pub fn demo_users() -> Result<(Users, DemoAccounts), String> {
     Ok((Users::from_accounts(accounts)?, listed))
 }
 
-fn cheap_params() -> Result<Params, String> {
-    Params::new(1024, 1, 1, None).map_err(|e| e.to_string())
+fn cheap_params() -> Result<Params, HashError> {
+    Params::new(1024, 1, 1, None).map_err(HashError::Params)
 }
 
 // ---------------------------------------------------------------- sessions
@@ -410,9 +414,9 @@ impl fmt::Debug for SessionKey {
 
 impl SessionKey {
     /// A key from a secret of at least [`MIN_SECRET_LEN`] bytes.
-    pub fn from_secret(secret: &[u8]) -> Result<SessionKey, String> {
+    pub fn from_secret(secret: &[u8]) -> Result<SessionKey, ConfigError> {
         if secret.len() < MIN_SECRET_LEN {
-            return Err(format!("session secret too short: {} bytes, need at least {MIN_SECRET_LEN}", secret.len()));
+            return Err(ConfigError::SecretTooShort(secret.len()));
         }
         Ok(SessionKey { secret: secret.to_vec() })
     }
@@ -420,17 +424,17 @@ impl SessionKey {
     /// `FF_BOARD_SECRET` when set; otherwise the secret in the file at
     /// `path`, created (random, mode 0600) if missing — for the demo and
     /// single-replica setups.
-    pub fn from_env_or_file(path: impl AsRef<Path>) -> Result<SessionKey, String> {
+    pub fn from_env_or_file(path: impl AsRef<Path>) -> Result<SessionKey, ConfigError> {
         match std::env::var(SECRET_ENV) {
             Ok(secret) if !secret.is_empty() => {
-                SessionKey::from_secret(secret.as_bytes()).map_err(|e| format!("{SECRET_ENV}: {e}"))
+                SessionKey::from_secret(secret.as_bytes()).map_err(|e| ConfigError::SecretEnv(Box::new(e)))
             }
             Ok(_) | Err(std::env::VarError::NotPresent) => SessionKey::from_file(path.as_ref()),
-            Err(std::env::VarError::NotUnicode(_)) => Err(format!("{SECRET_ENV} is not valid UTF-8")),
+            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::SecretNotUtf8),
         }
     }
 
-    fn from_file(path: &Path) -> Result<SessionKey, String> {
+    fn from_file(path: &Path) -> Result<SessionKey, ConfigError> {
         let mut secret = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut secret);
         let fresh = B64.encode(secret);
@@ -442,17 +446,17 @@ impl SessionKey {
             Ok(mut file) => {
                 file.write_all(format!("{fresh}\n").as_bytes())
                     .and_then(|_| file.sync_all())
-                    .map_err(|e| format!("cannot write secret file {}: {e}", path.display()))?;
+                    .map_err(|source| ConfigError::WriteSecret { path: path.to_owned(), source })?;
                 SessionKey::from_secret(fresh.as_bytes())
             }
             // Exists already (maybe just created by another process): use it.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?;
+                    .map_err(|source| ConfigError::ReadSecret { path: path.to_owned(), source })?;
                 SessionKey::from_secret(text.trim().as_bytes())
-                    .map_err(|e| format!("secret file {}: {e}", path.display()))
+                    .map_err(|e| ConfigError::SecretFile { path: path.to_owned(), source: Box::new(e) })
             }
-            Err(e) => Err(format!("cannot create secret file {}: {e}", path.display())),
+            Err(source) => Err(ConfigError::CreateSecret { path: path.to_owned(), source }),
         }
     }
 

@@ -186,7 +186,7 @@ where
 /// `cadence.ping`.
 pub async fn session_with<Si, St>(
     mut sink: Si,
-    mut stream: St,
+    stream: St,
     bus: Arc<Bus>,
     allowed: Box<dyn Fn() -> bool + Send>,
     cadence: Cadence,
@@ -196,79 +196,112 @@ where
     St: Stream<Item = String> + Unpin + Send + 'static,
 {
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<Command>(8);
-    let reader = tokio::spawn(async move {
-        while let Some(text) = stream.next().await {
-            if text.is_empty() {
-                break;
-            }
-            let cmd = match serde_json::from_str::<ClientMsg>(&text) {
-                Ok(ClientMsg::Subscribe { topics, .. }) if topics.len() > MAX_TOPICS => {
-                    Command::Invalid(format!("at most {MAX_TOPICS} topics per subscribe ({} sent)", topics.len()))
-                }
-                Ok(ClientMsg::Subscribe { topics, after, epoch }) => match topics.iter().find(|t| !valid_topic(t)) {
-                    Some(bad) => Command::Invalid(format!("unknown topic {:?}", bad.chars().take(80).collect::<String>())),
-                    None if topics.is_empty() => Command::Invalid("subscribe needs at least one topic".into()),
-                    None => Command::Subscribe { topics, after, epoch },
-                },
-                Err(e) => Command::Invalid(format!("bad client frame: {e}")),
-            };
-            if cmd_tx.send(cmd).await.is_err() {
-                break;
-            }
-        }
-    });
+    let reader = tokio::spawn(read_commands(stream, cmd_tx));
+    if let Some((topics, rx)) = first_subscribe(&mut sink, &mut cmd_rx, &bus).await {
+        write(&mut sink, cmd_rx, Watch { topics, rx, bus, allowed, cadence }).await;
+    }
+    reader.abort();
+}
 
-    let first = tokio::time::timeout(SUBSCRIBE_TIMEOUT, cmd_rx.recv()).await;
-    let (mut topics, mut rx) = match first {
+/// The reader task: parse each client frame into a [`Command`] for the
+/// writer, until the client closes (an empty string) or the writer is gone.
+async fn read_commands<St: Stream<Item = String> + Unpin>(mut stream: St, cmd_tx: mpsc::Sender<Command>) {
+    while let Some(text) = stream.next().await {
+        if text.is_empty() {
+            break;
+        }
+        if cmd_tx.send(command(&text)).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// One client frame, checked against the limits.
+fn command(text: &str) -> Command {
+    match serde_json::from_str::<ClientMsg>(text) {
+        Ok(ClientMsg::Subscribe { topics, .. }) if topics.len() > MAX_TOPICS => {
+            Command::Invalid(format!("at most {MAX_TOPICS} topics per subscribe ({} sent)", topics.len()))
+        }
+        Ok(ClientMsg::Subscribe { topics, after, epoch }) => match topics.iter().find(|t| !valid_topic(t)) {
+            Some(bad) => Command::Invalid(format!("unknown topic {:?}", bad.chars().take(80).collect::<String>())),
+            None if topics.is_empty() => Command::Invalid("subscribe needs at least one topic".into()),
+            None => Command::Subscribe { topics, after, epoch },
+        },
+        Err(e) => Command::Invalid(format!("bad client frame: {e}")),
+    }
+}
+
+/// The session's first command, within [`SUBSCRIBE_TIMEOUT`]: a subscribe
+/// is answered ([`start`]) and gives the topics and the bus receiver to
+/// write from; anything else ends the session, with an error frame where
+/// the client is still there to read it.
+async fn first_subscribe<Si: Sink<String> + Unpin>(
+    sink: &mut Si,
+    cmd_rx: &mut mpsc::Receiver<Command>,
+    bus: &Bus,
+) -> Option<(Vec<String>, broadcast::Receiver<Arc<Published>>)> {
+    match tokio::time::timeout(SUBSCRIBE_TIMEOUT, cmd_rx.recv()).await {
         Ok(Some(Command::Subscribe { topics, after, epoch })) => {
-            let sub = bus.subscribe(after, epoch.as_deref());
-            if let Some(reason) = sub.resync {
-                if send(&mut sink, &resync(&bus, reason, None)).await.is_err() {
-                    reader.abort();
-                    return;
-                }
-            }
-            // The current reader states, stamped with this subscription's
-            // position (a client without one resumes from there). Sent even
-            // before the readers have reported (no states yet): a client that
-            // loses this socket must know where it stood, or a restart in
-            // between would not be reported to it as a resync.
-            let mut f = match bus.streams() {
-                Some(status) => status.frame.clone(),
-                None => Frame { seq: 0, epoch: bus.epoch().to_owned(), at: now_ms(), event: LiveEvent::Streams { streams: vec![], last_seq: 0 } },
-            };
-            if let LiveEvent::Streams { last_seq, .. } = &mut f.event {
-                *last_seq = sub.last_seq;
-            }
-            if send(&mut sink, &f).await.is_err() {
-                reader.abort();
-                return;
-            }
-            for f in sub.backlog.iter().filter(|f| wanted(&topics, f)) {
-                if sink.send(f.json.clone()).await.is_err() {
-                    reader.abort();
-                    return;
-                }
-            }
-            (topics, sub.rx)
+            let rx = start(sink, bus, &topics, bus.subscribe(after, epoch.as_deref())).await.ok()?;
+            Some((topics, rx))
         }
         Ok(Some(Command::Invalid(e))) => {
             let _ = sink.send(serde_json::json!({ "error": e }).to_string()).await;
-            reader.abort();
-            return;
+            None
         }
         // The client went away (or broke a limit) before subscribing.
-        Ok(None) => {
-            reader.abort();
-            return;
-        }
+        Ok(None) => None,
         Err(_) => {
             let _ = sink.send(serde_json::json!({ "error": "expected a subscribe frame" }).to_string()).await;
-            reader.abort();
-            return;
+            None
         }
-    };
+    }
+}
 
+/// Answer a subscription: a resync when its resume point cannot be served,
+/// its position, then the backlog it asked for. `Err` when the client is gone.
+async fn start<Si: Sink<String> + Unpin>(
+    sink: &mut Si,
+    bus: &Bus,
+    topics: &[String],
+    sub: super::bus::Subscription,
+) -> Result<broadcast::Receiver<Arc<Published>>, ()> {
+    if let Some(reason) = sub.resync {
+        send(sink, &resync(bus, reason, None)).await?;
+    }
+    // The current reader states, stamped with this subscription's
+    // position (a client without one resumes from there). Sent even
+    // before the readers have reported (no states yet): a client that
+    // loses this socket must know where it stood, or a restart in
+    // between would not be reported to it as a resync.
+    let mut f = match bus.streams() {
+        Some(status) => status.frame.clone(),
+        None => Frame { seq: 0, epoch: bus.epoch().to_owned(), at: now_ms(), event: LiveEvent::Streams { streams: vec![], last_seq: 0 } },
+    };
+    if let LiveEvent::Streams { last_seq, .. } = &mut f.event {
+        *last_seq = sub.last_seq;
+    }
+    send(sink, &f).await?;
+    for f in sub.backlog.iter().filter(|f| wanted(topics, f)) {
+        sink.send(f.json.clone()).await.map_err(|_| ())?;
+    }
+    Ok(sub.rx)
+}
+
+/// What a subscribed session writes from.
+struct Watch {
+    topics: Vec<String>,
+    rx: broadcast::Receiver<Arc<Published>>,
+    bus: Arc<Bus>,
+    allowed: Box<dyn Fn() -> bool + Send>,
+    cadence: Cadence,
+}
+
+/// The writer of a subscribed session: bus frames of its topics, pings,
+/// the session re-check, the reader's commands, until either side closes
+/// or the board shuts down.
+async fn write<Si: Sink<String> + Unpin>(sink: &mut Si, mut cmd_rx: mpsc::Receiver<Command>, w: Watch) {
+    let Watch { mut topics, mut rx, bus, allowed, cadence } = w;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + cadence.ping, cadence.ping);
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + cadence.recheck, cadence.recheck);
     let mut closing = bus.closing();
@@ -305,13 +338,12 @@ where
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     ff_board_engine::metrics::global().frames_dropped(n);
                     let f = resync(&bus, "this client fell behind the live buffer".into(), Some(n));
-                    if send(&mut sink, &f).await.is_err() { break; }
+                    if send(sink, &f).await.is_err() { break; }
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
         }
     }
-    reader.abort();
 }
 
 fn wanted(topics: &[String], f: &Published) -> bool {
