@@ -24,6 +24,7 @@ use ff_board::live::bus::Bus;
 use ff_board_app::live::{Frame, LiveEvent};
 use ff_board_engine::live::SourceEvent;
 use ff_board_engine::{demo, BackendSpec, Engine};
+use ff_board_tests::board::serve_ws;
 use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey, ValkeyCluster};
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -38,20 +39,6 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     }
     v.sort_by(|a, b| a.total_cmp(b));
     v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
-async fn board(engine: Arc<Engine>, bus: Option<Arc<Bus>>) -> String {
-    let secret = std::env::temp_dir().join(format!("ffb-bench-{}", uuid::Uuid::new_v4()));
-    let auth = Arc::new(ff_board::authn::BoardAuth::demo(secret.to_str().unwrap()).unwrap());
-    let options = ff_board::default_options("target/site");
-    let app = match bus {
-        Some(b) => ff_board::router(engine, options, auth, b),
-        None => ff_board::app(engine, options, auth),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("ws://{addr}/ws")
 }
 
 /// A key both consumers agree on for one engine event.
@@ -91,7 +78,7 @@ async fn valkey_rate(ports: &[u16], secs: u64) -> f64 {
 async fn latency(name: &str, url: &str, valkey_ports: &[u16]) {
     let c = connect(url).await;
     let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
-    let ws_url = board(engine, None).await;
+    let ws_url = serve_ws(engine, None).await;
     let mut inproc = ff_board_engine::live::spawn(c.clone());
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
@@ -185,7 +172,7 @@ async fn fanout_at(clients: usize, rate: u64, secs: u64) -> (f64, u64) {
     let c = connect(&format!("sqlite:{}", sqlite_path())).await;
     let engine = Engine::from_connected(BackendSpec::parse(Some("sqlite:/unused")).unwrap(), c);
     let bus = Bus::new();
-    let url = board(engine, Some(bus.clone())).await;
+    let url = serve_ws(engine, Some(bus.clone())).await;
     let events = rate * secs;
     let mut tasks = vec![];
     for _ in 0..clients {

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use ff_board_engine::connect::Connected;
 use ff_board_engine::{demo, BackendSpec, Engine};
-use ff_board_tests::{connect, dev_mode, fresh_postgres, sqlite_path, Valkey};
+use ff_board_tests::board::{demo_auth, enc, listen};
+use ff_board_tests::matrix::Store;
+use ff_board_tests::{connect, dev_mode, matrix, sqlite_path, Valkey};
 
 /// Serve the board over `c` on a free port; returns its base URL.
 async fn serve(spec: BackendSpec, c: Connected) -> String {
@@ -17,13 +19,15 @@ async fn serve(spec: BackendSpec, c: Connected) -> String {
 }
 
 async fn serve_engine(engine: std::sync::Arc<Engine>) -> String {
-    let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
-    let auth = ff_board::authn::BoardAuth::demo(secret.to_str().unwrap()).expect("demo auth");
-    let app = ff_board::app(engine, ff_board::default_options("target/site"), std::sync::Arc::new(auth));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-    format!("http://{addr}")
+    listen(ff_board::app(engine, ff_board::default_options("target/site"), demo_auth())).await
+}
+
+/// The board over a fresh, empty SQLite store; its base URL.
+async fn sqlite_board() -> String {
+    dev_mode();
+    let url = format!("sqlite:{}", sqlite_path());
+    let c = connect(&url).await;
+    serve(BackendSpec::parse(Some(&url)).unwrap(), c).await
 }
 
 async fn get(url: &str) -> (u16, String) {
@@ -44,14 +48,9 @@ fn count(html: &str, needle: &str) -> usize {
     html.matches(needle).count()
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
-}
-
 /// The checks every backend must pass.
-async fn board_matches_trait(url: &str) {
+async fn board_matches_trait(s: Store) {
+    let url = s.url.as_str();
     dev_mode();
     let c = connect(url).await;
     let report = demo::seed(&c).await.unwrap_or_else(|e| panic!("seed on {url}: {e}"));
@@ -146,21 +145,7 @@ async fn board_matches_trait(url: &str) {
     assert!(count(&page, "data-testid=\"support\"") > 10);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_board_matches_trait() {
-    board_matches_trait(&format!("sqlite:{}", sqlite_path())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_board_matches_trait() {
-    board_matches_trait(&fresh_postgres().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn valkey_board_matches_trait() {
-    let v = Valkey::start();
-    board_matches_trait(&v.url()).await;
-}
+matrix!(board_matches_trait: sqlite, postgres, valkey);
 
 /// A backend down at start is shown (banner, 503 pages, healthz) and the
 /// board recovers by itself once it comes up; the same when it goes away.
@@ -209,10 +194,7 @@ async fn wait_for(base: &str, ok: bool) {
 /// state each get a 400 page with a message, never a 500 or a store read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_parameters_are_checked() {
-    dev_mode();
-    let url = format!("sqlite:{}", sqlite_path());
-    let c = connect(&url).await;
-    let base = serve(BackendSpec::parse(Some(&url)).unwrap(), c).await;
+    let base = sqlite_board().await;
     let long = "a".repeat(129);
     let foreign = "eC55Lno"; // base64url of "x.y.z": decodes, but no backend wrote it
     for path in [
@@ -244,10 +226,7 @@ async fn list_parameters_are_checked() {
 /// backend reads it made, and a path that matched nothing as `other`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_and_backend_reads() {
-    dev_mode();
-    let url = format!("sqlite:{}", sqlite_path());
-    let c = connect(&url).await;
-    let base = serve(BackendSpec::parse(Some(&url)).unwrap(), c).await;
+    let base = sqlite_board().await;
     assert_eq!(get(&format!("{base}/executions?lane=etl")).await.0, 200);
     let _ = get(&format!("{base}/no/such/{}", uuid::Uuid::new_v4())).await;
     let (status, text) = get(&format!("{base}/metrics")).await;
@@ -265,10 +244,7 @@ async fn metrics_count_requests_and_backend_reads() {
 /// on the board: pages, server functions, assets and errors alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn security_headers_on_every_answer() {
-    dev_mode();
-    let url = format!("sqlite:{}", sqlite_path());
-    let c = connect(&url).await;
-    let base = serve(BackendSpec::parse(Some(&url)).unwrap(), c).await;
+    let base = sqlite_board().await;
     for path in ["/flows", "/healthz", "/metrics", "/no/such/page", "/executions/not-an-id"] {
         let r = reqwest::get(format!("{base}{path}")).await.expect("GET");
         let h = r.headers();

@@ -9,7 +9,7 @@
 use ff_board_engine::connect::{BackendKind, Connected};
 use ff_board_engine::demo::{self, DemoReport};
 use ff_board_engine::backend::FlowQuery;
-use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey};
+use ff_board_tests::{connect, fresh_postgres, sqlite_path, state, Valkey};
 use ff_core::contracts::{
     DeliverSignalArgs, DeliverSignalResult, EdgeDirection, ListPendingWaitpointsArgs, ListWorkersArgs,
 };
@@ -148,7 +148,7 @@ async fn check_two_approver_gate(c: &Connected, r: &DemoReport) {
     if c.kind != BackendKind::Valkey {
         assert_eq!(wp.required_signal_names, [demo::SIGNOFF_SIGNAL], "{wp:?}");
     }
-    assert_eq!(public_state(c, gate).await, PublicState::Suspended);
+    assert_eq!(state(c, gate).await, PublicState::Suspended);
 
     let effects = [
         approve(c, gate, &wp.waitpoint_id, "alice", "1").await,
@@ -158,19 +158,6 @@ async fn check_two_approver_gate(c: &Connected, r: &DemoReport) {
     assert_ne!(effects[0], "resume_condition_satisfied", "{effects:?}");
     assert_ne!(effects[1], "resume_condition_satisfied", "same source twice: {effects:?}");
     assert_eq!(effects[2], "resume_condition_satisfied", "second distinct source: {effects:?}");
-}
-
-/// An execution's public state: `describe_execution`, or where that fails
-/// `read_execution_state` (Postgres 0.15 stores `running` for a claimed
-/// execution, which its `describe_execution` refuses as corrupt).
-async fn public_state(c: &Connected, id: &ExecutionId) -> PublicState {
-    match c.backend.describe_execution(id).await {
-        Ok(Some(snap)) => snap.public_state,
-        described => match c.backend.read_execution_state(id).await {
-            Ok(Some(state)) => state,
-            read => panic!("state of {id}: describe {described:?}, read {read:?}"),
-        },
-    }
 }
 
 async fn approve(c: &Connected, eid: &ExecutionId, wp: &WaitpointId, who: &str, n: &str) -> String {
@@ -274,9 +261,9 @@ async fn reclaims_expired_leases(c: &Connected) {
     loop {
         let mut open = Vec::new();
         for id in &dead {
-            let state = public_state(c, id).await;
-            if state != PublicState::Completed {
-                open.push((id.clone(), state));
+            let now = state(c, id).await;
+            if now != PublicState::Completed {
+                open.push((id.clone(), now));
             }
         }
         if open.is_empty() {

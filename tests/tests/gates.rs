@@ -22,6 +22,7 @@ use ff_core::contracts::{CompositeBody, CountKind, ListPendingWaitpointsArgs, Re
 use ff_core::partition::{Partition, PartitionFamily, PartitionKey};
 use ff_core::state::PublicState;
 use ff_core::types::ExecutionId;
+use futures::future::LocalBoxFuture;
 use futures::StreamExt;
 
 /// A board over a fresh store, three users signed in, every live frame
@@ -238,27 +239,30 @@ async fn count_gate_needs_two_distinct_approvers(s: Store) {
 }
 matrix!(count_gate_needs_two_distinct_approvers);
 
-async fn single_gate_opens_on_one_approval(s: Store) {
+/// One gate shape on a board of its own: its steps, its audit outcomes
+/// (`ok`, `failed`), no token leaked in more than `responses` responses.
+async fn one_shape<F>(s: Store, steps: F, ok: &[&str], failed: &[&str], responses: usize)
+where
+    F: for<'a> FnOnce(&'a mut Gates) -> LocalBoxFuture<'a, ()>,
+{
     let mut g = gates_board(&s).await;
-    single_gate(&mut g).await;
-    g.audited(&["s-bob"], &[]).await;
-    g.no_token_leaked(1).await;
+    steps(&mut g).await;
+    g.audited(ok, failed).await;
+    g.no_token_leaked(responses).await;
+}
+
+async fn single_gate_opens_on_one_approval(s: Store) {
+    one_shape(s, |g| Box::pin(single_gate(g)), &["s-bob"], &[], 1).await;
 }
 matrix!(single_gate_opens_on_one_approval);
 
 async fn all_of_gate_needs_every_name(s: Store) {
-    let mut g = gates_board(&s).await;
-    all_of_gate(&mut g).await;
-    g.audited(&["a-qa", "a-sec"], &["a-none"]).await;
-    g.no_token_leaked(3).await;
+    one_shape(s, |g| Box::pin(all_of_gate(g)), &["a-qa", "a-sec"], &["a-none"], 3).await;
 }
 matrix!(all_of_gate_needs_every_name);
 
 async fn wildcard_reject_resumes_with_rejected(s: Store) {
-    let mut g = gates_board(&s).await;
-    wildcard_gate(&mut g).await;
-    g.audited(&["w-reject"], &[]).await;
-    g.no_token_leaked(1).await;
+    one_shape(s, |g| Box::pin(wildcard_gate(g)), &["w-reject"], &[], 1).await;
 }
 matrix!(wildcard_reject_resumes_with_rejected);
 

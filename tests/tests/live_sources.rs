@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use ff_board_engine::connect::{BackendKind, Connected, SideStore};
 use ff_board_engine::live::{self, LiveHandle, SourceEvent, StreamState, STREAMS};
+use ff_board_tests::seed::{execution_args, new_execution_id};
 use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey, ValkeyCluster};
 use ff_core::backend::{CapabilitySet, ClaimPolicy, FailureClass, FailureReason, Handle};
 use ff_core::contracts::{
@@ -106,8 +107,25 @@ impl Live {
         }
     }
 
+    /// The readers over a new connection to a store that notifies them,
+    /// once every stream is `Live`.
+    async fn notified(url: &str) -> (Connected, Live) {
+        let c = connect(url).await;
+        let mut live = Live::start(&c);
+        live.states(TIMEOUT, |s| *s == StreamState::Live).await;
+        (c, live)
+    }
+
     async fn all_live(&mut self) {
         self.states(TIMEOUT, |s| s.is_up()).await;
+    }
+
+    /// Run the [`workload`] on `c` and wait until every event it must cause
+    /// arrived (a failure says which were missing in `phase`).
+    async fn workload_arrives(&mut self, c: &Connected, phase: &str) {
+        let expects = workload(c, self).await;
+        let ok = self.until(TIMEOUT, |s| missing(&expects, s).is_empty()).await;
+        assert!(ok, "{phase}: missing {:#?}", missing(&expects, &self.seen));
     }
 }
 
@@ -167,31 +185,6 @@ async fn ensure_secret(c: &Connected) {
     }
 }
 
-/// Stand-in for the submit → runnable promoter FlowFabric 0.15 does not run
-/// on SQLite and Postgres (see `engine/src/demo/standin.rs`, whose
-/// `promote_submitted` is private to the demo module: this is a copy of its
-/// SQL, for executions without edges).
-async fn promote_submitted(c: &Connected) {
-    match &c.side {
-        SideStore::Sqlite(pool) => {
-            sqlx::query("UPDATE ff_exec_core SET lifecycle_phase = 'runnable' WHERE lifecycle_phase = 'submitted'")
-                .execute(pool)
-                .await
-                .expect("promote (sqlite)");
-        }
-        SideStore::Postgres(pool) => {
-            sqlx::query(
-                "UPDATE ff_exec_core SET lifecycle_phase = 'runnable', eligibility_state = 'eligible_now' \
-                 WHERE lifecycle_phase = 'submitted'",
-            )
-            .execute(pool)
-            .await
-            .expect("promote (postgres)");
-        }
-        SideStore::Valkey(_) => {}
-    }
-}
-
 /// `n` flows with one execution each, on as many partitions as the backend
 /// has (SQLite: partition 0).
 async fn create_executions(c: &Connected, lane: &LaneId, n: usize) -> Vec<ExecutionId> {
@@ -209,37 +202,18 @@ async fn create_executions(c: &Connected, lane: &LaneId, n: usize) -> Vec<Execut
             })
             .await
             .expect("create_flow");
-        let execution_id = match c.kind {
-            BackendKind::Sqlite => ExecutionId::parse(&format!("{{fp:0}}:{}", uuid::Uuid::new_v4())).unwrap(),
-            _ => ExecutionId::for_flow(&flow_id, &c.partitions),
-        };
-        c.backend
-            .create_execution(CreateExecutionArgs {
-                execution_id: execution_id.clone(),
-                namespace: namespace.clone(),
-                lane_id: lane.clone(),
-                execution_kind: "live.step".into(),
-                input_payload: format!("{{\"i\":{i}}}").into_bytes(),
-                payload_encoding: Some("json".into()),
-                priority: 0,
-                creator_identity: "live-test".into(),
-                idempotency_key: None,
-                tags: HashMap::new(),
-                policy: None,
-                delay_until: None,
-                execution_deadline_at: None,
-                partition_id: execution_id.partition(),
-                now,
-            })
-            .await
-            .expect("create_execution");
+        let execution_id = new_execution_id(c, Some(&flow_id), lane);
+        let args = execution_args(&execution_id, &namespace, lane, "live.step", "live-test", now);
+        let input_payload = format!("{{\"i\":{i}}}").into_bytes();
+        c.backend.create_execution(CreateExecutionArgs { input_payload, ..args }).await.expect("create_execution");
         c.backend
             .add_execution_to_flow(AddExecutionToFlowArgs { flow_id, execution_id: execution_id.clone(), now })
             .await
             .expect("add_execution_to_flow");
         ids.push(execution_id);
     }
-    promote_submitted(c).await;
+    // SQLite / Postgres 0.15 leave new executions `submitted`.
+    ff_board_engine::demo::promote_submitted(c).await.expect("promote");
     ids
 }
 
@@ -477,9 +451,7 @@ async fn live_sources_postgres() {
     .await
     .expect("terminate listeners");
     assert_eq!(killed.len(), 3, "reader connections: {killed:?}");
-    let after = workload(&c, &mut live).await;
-    let ok = live.until(TIMEOUT, |s| missing(&after, s).is_empty()).await;
-    assert!(ok, "after killing the listeners: missing {:#?}", missing(&after, &live.seen));
+    live.workload_arrives(&c, "after killing the listeners").await;
     live.all_live().await;
 }
 
@@ -497,24 +469,19 @@ async fn live_sources_valkey() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valkey_keyspace_notifications_and_fallback() {
     let valkey = Valkey::start_notifying();
-    let c = connect(&valkey.url()).await;
-    let mut live = Live::start(&c);
-    live.states(TIMEOUT, |s| *s == StreamState::Live).await;
-    let expects = workload(&c, &mut live).await;
-    assert!(live.until(TIMEOUT, |s| missing(&expects, s).is_empty()).await, "notified: missing {:#?}", missing(&expects, &live.seen));
+    let (c, mut live) = Live::notified(&valkey.url()).await;
+    live.workload_arrives(&c, "notified").await;
 
     ff_board_tests::resp(valkey.port, &["CONFIG", "SET", "notify-keyspace-events", ""]);
     let polling = live
         .stream("lease", TIMEOUT, |s| matches!(s, StreamState::Polling { why, .. } if why.contains("notify-keyspace-events")))
         .await;
     println!("setting off: {polling:?}");
-    let during = workload(&c, &mut live).await;
-    assert!(live.until(TIMEOUT, |s| missing(&during, s).is_empty()).await, "polling: missing {:#?}", missing(&during, &live.seen));
+    live.workload_arrives(&c, "polling").await;
 
     ff_board_tests::resp(valkey.port, &["CONFIG", "SET", "notify-keyspace-events", "Kt"]);
     live.stream("lease", TIMEOUT, |s| *s == StreamState::Live).await;
-    let after = workload(&c, &mut live).await;
-    assert!(live.until(TIMEOUT, |s| missing(&after, s).is_empty()).await, "notified again: missing {:#?}", missing(&after, &live.seen));
+    live.workload_arrives(&c, "notified again").await;
 }
 
 /// A 3-primary cluster with notifications on: all three streams `Live`
@@ -523,11 +490,8 @@ async fn valkey_keyspace_notifications_and_fallback() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_sources_valkey_cluster() {
     let cluster = ValkeyCluster::start();
-    let c = connect(&cluster.url()).await;
-    let mut live = Live::start(&c);
-    live.states(TIMEOUT, |s| *s == StreamState::Live).await;
-    let expects = workload(&c, &mut live).await;
-    assert!(live.until(TIMEOUT, |s| missing(&expects, s).is_empty()).await, "cluster: missing {:#?}", missing(&expects, &live.seen));
+    let (c, mut live) = Live::notified(&cluster.url()).await;
+    live.workload_arrives(&c, "cluster").await;
     let status = live.handle.status.borrow().clone();
     assert!(status.values().all(|s| *s == StreamState::Live), "{status:?}");
 }
@@ -541,12 +505,7 @@ async fn valkey_readers_recover_after_restart() {
     let c = connect(&valkey.url()).await;
     let mut live = Live::start(&c);
     live.all_live().await;
-    let before = workload(&c, &mut live).await;
-    assert!(
-        live.until(TIMEOUT, |s| missing(&before, s).is_empty()).await,
-        "before: {:#?}",
-        missing(&before, &live.seen)
-    );
+    live.workload_arrives(&c, "before").await;
 
     drop(valkey);
     let down = live.states(TIMEOUT, |s| matches!(s, StreamState::Reconnecting { .. })).await;
@@ -577,9 +536,7 @@ async fn valkey_readers_recover_after_restart() {
     };
     assert!(live.until(TIMEOUT, want).await, "resyncs: {:?}", resyncs(&live.seen));
 
-    let after = workload(&c, &mut live).await;
-    let ok = live.until(TIMEOUT, |s| missing(&after, s).is_empty()).await;
-    assert!(ok, "after restart: missing {:#?}", missing(&after, &live.seen));
+    live.workload_arrives(&c, "after restart").await;
     println!("resyncs: {:?}", resyncs(&live.seen));
 }
 

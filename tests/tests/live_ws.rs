@@ -4,31 +4,27 @@
 //! comes back with `after` misses nothing (consecutive `seq`); lease events
 //! of partitions other than 0 arrive; a stalled client gets `resync` while
 //! another keeps receiving.
-use std::sync::Arc;
 use std::time::Duration;
 
 use ff_board::live::bus::Bus;
 use ff_board_app::live::{Frame, LiveEvent};
 use ff_board_engine::live::StreamState;
 use ff_board_engine::{demo, BackendSpec, Engine};
-use ff_board_tests::{connect, fresh_postgres, sqlite_path, Valkey, ValkeyCluster};
+use ff_board_engine::connect::{BackendKind, Connected};
+use ff_board_tests::board::serve_ws;
+use ff_board_tests::matrix::Store;
+use ff_board_tests::{connect, matrix, sqlite_path, Valkey, ValkeyCluster};
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn serve(engine: Arc<Engine>, bus: Option<Arc<Bus>>) -> String {
-    let secret = std::env::temp_dir().join(format!("ffb-secret-{}", uuid::Uuid::new_v4()));
-    let auth = Arc::new(ff_board::authn::BoardAuth::demo(secret.to_str().unwrap()).unwrap());
-    let options = ff_board::default_options("target/site");
-    let app = match bus {
-        Some(bus) => ff_board::router(engine, options, auth, bus),
-        None => ff_board::app(engine, options, auth),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("ws://{addr}/ws")
+/// The board over a fresh connection to `url`, with its live pump; the
+/// connection and the URL of its `/ws`.
+async fn serve_url(url: &str) -> (Connected, String) {
+    let c = connect(url).await;
+    let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
+    (c, serve_ws(engine, None).await)
 }
 
 async fn subscribe(url: &str, msg: serde_json::Value) -> Ws {
@@ -88,10 +84,14 @@ async fn drain(ws: &mut Ws, quiet: Duration) -> Vec<Frame> {
     out
 }
 
-async fn end_to_end(url: &str, resume: bool, other_partitions: bool) {
-    let c = connect(url).await;
-    let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
-    let ws_url = serve(engine, None).await;
+/// Completions of a flow reach a client subscribed to it with consecutive
+/// `seq`; lease events of partitions other than 0 arrive (where there are
+/// others: not SQLite); on the SQL backends a client that drops and comes
+/// back with `after` misses nothing.
+async fn events_reach_subscribers_in_order(s: Store) {
+    let (c, ws_url) = serve_url(&s.url).await;
+    let resume = c.kind != BackendKind::Valkey;
+    let other_partitions = c.kind != BackendKind::Sqlite;
     // Let the readers subscribe before the work starts.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut all = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
@@ -134,27 +134,7 @@ async fn end_to_end(url: &str, resume: bool, other_partitions: bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_ws() {
-    end_to_end(&format!("sqlite:{}", sqlite_path()), true, false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_ws() {
-    end_to_end(&fresh_postgres().await, true, true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn valkey_ws() {
-    let v = Valkey::start();
-    end_to_end(&v.url(), false, true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn valkey_cluster_ws() {
-    let cluster = ValkeyCluster::start();
-    end_to_end(&cluster.url(), false, true).await;
-}
+matrix!(events_reach_subscribers_in_order);
 
 /// A client that stops reading gets `resync` once it falls behind; a
 /// second client on the same bus keeps receiving every frame.
@@ -164,7 +144,7 @@ async fn stalled_client_gets_resync_others_keep_up() {
     let c = connect(&format!("sqlite:{}", sqlite_path())).await;
     let engine = Engine::from_connected(BackendSpec::parse(Some("sqlite:/unused")).unwrap(), c);
     let bus = Bus::new();
-    let url = serve(engine, Some(bus.clone())).await;
+    let url = serve_ws(engine, Some(bus.clone())).await;
     let mut stalled = subscribe(&url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
     let mut fast = subscribe(&url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -215,9 +195,7 @@ async fn stalled_client_gets_resync_others_keep_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valkey_idle_board_polls_only_while_watched() {
     let v = Valkey::start();
-    let c = connect(&v.url()).await;
-    let engine = Engine::from_connected(BackendSpec::parse(Some(&v.url())).unwrap(), c.clone());
-    let ws_url = serve(engine, None).await;
+    let (_c, ws_url) = serve_url(&v.url()).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let per_sec = |a: u64, b: u64, secs: u64| (b - a) as f64 / secs as f64;
     let a = ff_board_tests::count::valkey_calls(v.port).await;
@@ -239,9 +217,7 @@ async fn valkey_idle_board_polls_only_while_watched() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valkey_notified_board_is_cheap_while_watched() {
     let v = Valkey::start_notifying();
-    let c = connect(&v.url()).await;
-    let engine = Engine::from_connected(BackendSpec::parse(Some(&v.url())).unwrap(), c.clone());
-    let ws_url = serve(engine, None).await;
+    let (_c, ws_url) = serve_url(&v.url()).await;
     let _ws = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
     let streams = streams_until_live(&ws_url, Duration::from_secs(20)).await;
     assert!(streams.iter().all(|(_, s)| *s == StreamState::Live), "{streams:?}");
@@ -259,10 +235,7 @@ async fn valkey_notified_board_is_cheap_while_watched() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valkey_cluster_failover_resyncs_live_streams() {
     let mut cluster = ValkeyCluster::start();
-    let url = cluster.url();
-    let c = connect(&url).await;
-    let engine = Engine::from_connected(BackendSpec::parse(Some(&url)).unwrap(), c.clone());
-    let ws_url = serve(engine, None).await;
+    let (c, ws_url) = serve_url(&cluster.url()).await;
     let mut all = subscribe(&ws_url, serde_json::json!({"type": "subscribe", "topics": ["all"]})).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     cluster.kill(2);

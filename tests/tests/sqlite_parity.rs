@@ -259,6 +259,42 @@ macro_rules! same {
     }};
 }
 
+/// The first page of the partition's `$list` on both backends, compared ([`same!`]).
+macro_rules! first_page {
+    ($list:ident, $limit:expr, $sq:expr, $pg:expr, $part:expr) => {
+        same!(
+            format!("{} limit {}", stringify!($list), $limit),
+            $sq.b().$list($sq.key(), None, $limit).await,
+            $pg.b().$list($pg.key(), None, $limit).await,
+            $part
+        )
+    };
+}
+
+/// Page through a partition's `$list` on both backends, `$limit` per page,
+/// comparing each page ([`same!`]); at most `$max` pages. The SQLite pages.
+macro_rules! pages {
+    ($list:ident, $limit:expr, $max:expr, $sq:expr, $pg:expr, $part:expr) => {{
+        let (mut sq_cur, mut pg_cur, mut pages) = (None, None, Vec::new());
+        loop {
+            let (s, g) = same!(
+                format!("{} page {}", stringify!($list), pages.len()),
+                $sq.b().$list($sq.key(), sq_cur.clone(), $limit).await,
+                $pg.b().$list($pg.key(), pg_cur.clone(), $limit).await,
+                $part
+            );
+            let next = (s.next_cursor.clone(), g.next_cursor);
+            pages.push(s);
+            assert!(pages.len() <= $max, "{} paging does not end", stringify!($list));
+            if next.0.is_none() {
+                break;
+            }
+            (sq_cur, pg_cur) = next;
+        }
+        pages
+    }};
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filled_sqlite_reads_match_postgres() {
     let ids = Ids::mint();
@@ -284,31 +320,11 @@ async fn filled_sqlite_reads_match_postgres() {
     assert!(none.is_none());
 
     // list_flows: whole partition, then paged one by one through the cursor.
-    let (all, _) = same!(
-        "list_flows limit 10",
-        sq.b().list_flows(sq.key(), None, 10).await,
-        pg.b().list_flows(pg.key(), None, 10).await,
-        p
-    );
+    let (all, _) = first_page!(list_flows, 10, sq, pg, p);
     assert_eq!(all.flows.len(), 2);
     assert!(all.next_cursor.is_none());
-    let (mut sq_cur, mut pg_cur, mut pages) = (None, None, 0);
-    loop {
-        let (s, g) = same!(
-            format!("list_flows page {pages}"),
-            sq.b().list_flows(sq.key(), sq_cur.clone(), 1).await,
-            pg.b().list_flows(pg.key(), pg_cur.clone(), 1).await,
-            p
-        );
-        pages += 1;
-        assert!(pages <= 3, "list_flows paging does not end");
-        if s.next_cursor.is_none() {
-            break;
-        }
-        (sq_cur, pg_cur) = (s.next_cursor, g.next_cursor);
-    }
-    assert_eq!(pages, 2, "two flows, one per page");
-    same!("list_flows limit 0", sq.b().list_flows(sq.key(), None, 0).await, pg.b().list_flows(pg.key(), None, 0).await, p);
+    assert_eq!(pages!(list_flows, 1, 3, sq, pg, p).len(), 2, "two flows, one per page");
+    first_page!(list_flows, 0, sq, pg, p);
 
     // list_edges both directions for every execution; describe_edge.
     for (i, u) in ids.ex.iter().enumerate() {
@@ -387,28 +403,9 @@ async fn filled_sqlite_reads_match_postgres() {
     assert!(none.is_none());
 
     // list_executions: everything, then pages of two.
-    let (all, _) = same!(
-        "list_executions limit 100",
-        sq.b().list_executions(sq.key(), None, 100).await,
-        pg.b().list_executions(pg.key(), None, 100).await,
-        p
-    );
+    let (all, _) = first_page!(list_executions, 100, sq, pg, p);
     assert_eq!(all.executions.len(), 5);
-    let (mut sq_cur, mut pg_cur, mut seen) = (None, None, Vec::new());
-    loop {
-        let (s, g) = same!(
-            format!("list_executions after {} ids", seen.len()),
-            sq.b().list_executions(sq.key(), sq_cur.clone(), 2).await,
-            pg.b().list_executions(pg.key(), pg_cur.clone(), 2).await,
-            p
-        );
-        seen.extend(s.executions.clone());
-        assert!(seen.len() <= 5, "list_executions paging does not end");
-        if s.next_cursor.is_none() {
-            break;
-        }
-        (sq_cur, pg_cur) = (s.next_cursor, g.next_cursor);
-    }
+    let seen: Vec<_> = pages!(list_executions, 2, 4, sq, pg, p).into_iter().flat_map(|page| page.executions).collect();
     assert_eq!(seen, all.executions, "pages of two cover the partition once, in order");
 
     // list_lanes, whole and paged.
@@ -423,32 +420,13 @@ async fn filled_sqlite_reads_match_postgres() {
     );
 
     // list_suspended: B and C with their reason, whole and paged.
-    let (all, _) = same!(
-        "list_suspended",
-        sq.b().list_suspended(sq.key(), None, 10).await,
-        pg.b().list_suspended(pg.key(), None, 10).await,
-        p
-    );
+    let (all, _) = first_page!(list_suspended, 10, sq, pg, p);
     let suspended: Vec<_> = all.entries.iter().map(|e| uuid_of(&e.execution_id)).collect();
     let mut expected = vec![ids.ex[1], ids.ex[2]];
     expected.sort();
     assert_eq!(suspended, expected, "B and C are suspended, tied on time, ordered by id");
     assert!(all.entries.iter().all(|e| e.reason == "waiting_for_approval" && e.suspended_at_ms == ts(40).0));
-    let (mut sq_cur, mut pg_cur, mut seen) = (None, None, Vec::new());
-    loop {
-        let (s, g) = same!(
-            format!("list_suspended after {} entries", seen.len()),
-            sq.b().list_suspended(sq.key(), sq_cur.clone(), 1).await,
-            pg.b().list_suspended(pg.key(), pg_cur.clone(), 1).await,
-            p
-        );
-        seen.extend(s.entries.clone());
-        assert!(seen.len() <= 2, "list_suspended paging does not end");
-        if s.next_cursor.is_none() {
-            break;
-        }
-        (sq_cur, pg_cur) = (s.next_cursor, g.next_cursor);
-    }
+    let seen: Vec<_> = pages!(list_suspended, 1, 3, sq, pg, p).into_iter().flat_map(|page| page.entries).collect();
     assert_eq!(seen, all.entries, "pages of one cover the suspended set once, in order");
 }
 
