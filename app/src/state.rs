@@ -21,6 +21,8 @@ pub struct AppState {
     pub auth: Arc<dyn Authenticator>,
     /// The audit log, opened on the backend's store at first use.
     pub audit: Arc<tokio::sync::OnceCell<Arc<AuditLog>>>,
+    /// The saved views' store, opened on the backend's store at first use.
+    pub views: Arc<tokio::sync::OnceCell<Arc<dyn ff_board_engine::views::ViewStore>>>,
     /// How many refusals this board still writes to the audit log this minute.
     pub refusals: Arc<crate::security::Quota>,
 }
@@ -93,6 +95,16 @@ pub async fn audit(c: &Connected) -> Result<Arc<AuditLog>, AppError> {
 pub async fn audit_in(s: &AppState, c: &Connected) -> Result<Arc<AuditLog>, AppError> {
     s.audit
         .get_or_try_init(|| async { AuditLog::open(&c.side).await.map(Arc::new) })
+        .await
+        .cloned()
+        .map_err(AppError::from)
+}
+
+/// The saved views' store.
+pub async fn views(c: &Connected) -> Result<Arc<dyn ff_board_engine::views::ViewStore>, AppError> {
+    state()?
+        .views
+        .get_or_try_init(|| async { c.side.open_views().await.map(Arc::from) })
         .await
         .cloned()
         .map_err(AppError::from)

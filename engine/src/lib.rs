@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod store_error;
 pub mod throughput;
 pub mod usage;
+pub mod views;
 
 pub use connect::{BackendKind, BackendSpec, Engine, EngineStatus};
 pub use store_error::{Fault, Store, StoreError};

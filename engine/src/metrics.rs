@@ -69,6 +69,10 @@ pub struct Metrics {
     /// Password checks (argon2) running now, and the most ever at once.
     sign_in_checks: AtomicI64,
     sign_in_checks_peak: AtomicI64,
+    /// The lane walk this process runs (`backend::valkey::lanes`): per
+    /// cent of the current pass (-1 before its first step) and passes done.
+    lane_walk_percent: AtomicI64,
+    lane_walk_passes: AtomicU64,
 }
 
 /// One password check running: counted in [`Metrics::sign_in_checks`]
@@ -84,7 +88,18 @@ impl Drop for SignInCheck {
 /// The process-wide registry.
 pub fn global() -> &'static Metrics {
     static M: OnceLock<Metrics> = OnceLock::new();
-    M.get_or_init(Metrics::default)
+    M.get_or_init(|| {
+        let m = Metrics::default();
+        m.lane_walk_percent.store(-1, Ordering::Relaxed);
+        m
+    })
+}
+
+/// The lane walk's progress after a step of this process.
+pub fn lane_walk(percent: u8, passes: u64) {
+    let m = global();
+    m.lane_walk_percent.store(i64::from(percent), Ordering::Relaxed);
+    m.lane_walk_passes.store(passes, Ordering::Relaxed);
 }
 
 impl Metrics {
@@ -206,6 +221,12 @@ impl Metrics {
             out,
             "# HELP ffboard_ws_frames_dropped_total Live frames slow browsers missed (told to resync).\n# TYPE ffboard_ws_frames_dropped_total counter\nffboard_ws_frames_dropped_total {}",
             self.frames_dropped.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP ffboard_lane_walk_percent Lane discovery (Valkey): per cent of the current pass, on the replica walking (-1: not walking here).\n# TYPE ffboard_lane_walk_percent gauge\nffboard_lane_walk_percent {}\n# HELP ffboard_lane_walk_passes_total Lane discovery: whole passes over every partition.\n# TYPE ffboard_lane_walk_passes_total counter\nffboard_lane_walk_passes_total {}",
+            self.lane_walk_percent.load(Ordering::Relaxed),
+            self.lane_walk_passes.load(Ordering::Relaxed)
         );
         out
     }

@@ -18,6 +18,8 @@ pub enum Store {
     Audit,
     /// Session generations (sign-out everywhere).
     Sessions,
+    /// Saved views (`crate::views`).
+    Views,
     /// Stored suspensions and waitpoint owners read beside the trait.
     Suspensions,
     /// The live event sources (completions, lease history, signals).
@@ -39,6 +41,7 @@ impl Store {
         match self {
             Store::Audit => "audit log",
             Store::Sessions => "session store",
+            Store::Views => "saved views",
             Store::Suspensions => "suspension store",
             Store::Live => "live event source",
             Store::Lanes => "lane registry",

@@ -1,7 +1,7 @@
 //! Exports of a query's rows (`docs/SEARCH.md`):
-//! `/executions/export.csv?q=…` and `/executions/export.ndjson?q=…`,
-//! streamed page by page from the same bounded reads as the list, so an
-//! export never holds more than one page in memory.
+//! `/executions/export.csv?q=…`, `/executions/export.ndjson?q=…` and the
+//! same under `/flows`, streamed page by page from the same bounded reads
+//! as the lists, so an export never holds more than one page in memory.
 //!
 //! Limits, all explicit: at most [`MAX_ROWS`] rows (a cut export says so in
 //! its last line), at most [`MAX_PAGES`] reads (a query the store answers
@@ -21,7 +21,8 @@ use axum::response::{IntoResponse, Response};
 use ff_board_app::state::AppState;
 use ff_board_domain::query::{Query, Scope};
 use ff_board_engine::backend::search::Search;
-use ff_board_engine::backend::{exec_state, ExecLine, ExecQuery, ReadError, Reads};
+use ff_board_engine::backend::{exec_state, ExecLine, ExecQuery, FlowLine, FlowQuery, ReadError, Reads};
+use serde_json::{json, Value};
 
 /// Rows an export holds at most.
 pub const MAX_ROWS: usize = 100_000;
@@ -41,26 +42,57 @@ pub enum Format {
     Ndjson,
 }
 
-const COLUMNS: [&str; 11] =
-    ["id", "flow_id", "state", "kind", "lane", "namespace", "attempts", "created_at_ms", "finished_at_ms", "blocking_reason", "tags"];
+/// Which list an export reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum List {
+    Executions,
+    Flows,
+}
+
+impl List {
+    fn name(self) -> &'static str {
+        match self {
+            List::Executions => "executions",
+            List::Flows => "flows",
+        }
+    }
+
+    /// The file's columns (CSV header, NDJSON keys), in order.
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            List::Executions => &[
+                "id", "flow_id", "state", "kind", "lane", "namespace", "attempts", "created_at_ms", "finished_at_ms", "blocking_reason", "tags",
+            ],
+            List::Flows => &["id", "kind", "namespace", "state", "status", "members", "edges", "created_at_ms", "changed_at_ms"],
+        }
+    }
+}
 
 pub async fn csv(state: State<AppState>, request: axum::extract::Request) -> Response {
-    answer(state, request, Format::Csv).await
+    answer(state, request, List::Executions, Format::Csv).await
 }
 
 pub async fn ndjson(state: State<AppState>, request: axum::extract::Request) -> Response {
-    answer(state, request, Format::Ndjson).await
+    answer(state, request, List::Executions, Format::Ndjson).await
+}
+
+pub async fn flows_csv(state: State<AppState>, request: axum::extract::Request) -> Response {
+    answer(state, request, List::Flows, Format::Csv).await
+}
+
+pub async fn flows_ndjson(state: State<AppState>, request: axum::extract::Request) -> Response {
+    answer(state, request, List::Flows, Format::Ndjson).await
 }
 
 /// The caller's address (when the server was given it), headers and query.
-async fn answer(state: State<AppState>, request: axum::extract::Request, format: Format) -> Response {
+async fn answer(state: State<AppState>, request: axum::extract::Request, list: List, format: Format) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
     let (parts, _) = request.into_parts();
     let params = match Params::<HashMap<String, String>>::try_from_uri(&parts.uri) {
         Ok(p) => p,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    export(state, peer, parts.headers, params, format).await
+    export(state, peer, parts.headers, params, list, format).await
 }
 
 fn refuse(status: StatusCode, why: impl Into<String>) -> Response {
@@ -135,7 +167,14 @@ fn read_status(e: &ReadError) -> StatusCode {
     }
 }
 
-async fn export(State(state): State<AppState>, peer: Option<ConnectInfo<SocketAddr>>, headers: HeaderMap, Params(params): Params<HashMap<String, String>>, format: Format) -> Response {
+async fn export(
+    State(state): State<AppState>,
+    peer: Option<ConnectInfo<SocketAddr>>,
+    headers: HeaderMap,
+    Params(params): Params<HashMap<String, String>>,
+    list: List,
+    format: Format,
+) -> Response {
     let user = match state.auth.actor(&headers) {
         Some(a) => a.user,
         // Anonymous readers count per address, not as one shared user.
@@ -143,7 +182,8 @@ async fn export(State(state): State<AppState>, peer: Option<ConnectInfo<SocketAd
         None => return refuse(StatusCode::UNAUTHORIZED, "sign in to export"),
     };
     let text = params.get("q").map(String::as_str).unwrap_or("");
-    let query = match Query::parse(text, Scope::Executions) {
+    let scope = if list == List::Flows { Scope::Flows } else { Scope::Executions };
+    let query = match Query::parse(text, scope) {
         Ok(q) => q,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
     };
@@ -155,9 +195,13 @@ async fn export(State(state): State<AppState>, peer: Option<ConnectInfo<SocketAd
         Ok(s) => s,
         Err(why) => return refuse(StatusCode::TOO_MANY_REQUESTS, why.to_string()),
     };
-    let q = ExecQuery { search: (!query.is_empty()).then(|| Search::new(query)), ..Default::default() };
+    let search = (!query.is_empty()).then(|| Search::new(query));
+    let source = match list {
+        List::Executions => Source::Executions(ExecQuery { search, ..Default::default() }),
+        List::Flows => Source::Flows(FlowQuery { search, state: None, namespace: None }),
+    };
     // The first page before the answer, so a failing read gets its status.
-    let first = match reads.executions(&q, None, PAGE).await {
+    let first = match source.page(reads.as_ref(), None).await {
         Ok(p) => p,
         Err(e) => return refuse(read_status(&e), e.to_string()),
     };
@@ -165,7 +209,8 @@ async fn export(State(state): State<AppState>, peer: Option<ConnectInfo<SocketAd
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
         Format::Ndjson => ("application/x-ndjson", "ndjson"),
     };
-    let run = Run { reads, q, format, sent: 0, pages: 1, next: first.next, pending: Some(first.rows), started: false, done: false, _slot: slot };
+    let (rows, next) = first;
+    let run = Run { reads, source, list, format, sent: 0, pages: 1, next, pending: Some(rows), started: false, done: false, _slot: slot };
     // Fused: a layer that polls once more after the end (the compression
     // layer does) gets the end again, not a panic.
     let body = futures::StreamExt::fuse(futures::stream::unfold(run, |mut run| async move {
@@ -175,7 +220,7 @@ async fn export(State(state): State<AppState>, peer: Option<ConnectInfo<SocketAd
     (
         [
             (header::CONTENT_TYPE, kind.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"executions.{ext}\"")),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.{ext}\"", list.name())),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         Body::from_stream(body),
@@ -186,13 +231,14 @@ async fn export(State(state): State<AppState>, peer: Option<ConnectInfo<SocketAd
 /// One export in flight: where it is and what it has sent.
 struct Run {
     reads: Arc<dyn Reads>,
-    q: ExecQuery,
+    source: Source,
+    list: List,
     format: Format,
     sent: usize,
     pages: usize,
     next: Option<String>,
     /// Rows read but not yet written (the first page).
-    pending: Option<Vec<ExecLine>>,
+    pending: Option<Vec<Vec<Value>>>,
     started: bool,
     done: bool,
     _slot: Slot,
@@ -208,7 +254,7 @@ impl Run {
         if !self.started {
             self.started = true;
             if self.format == Format::Csv {
-                out.push_str(&COLUMNS.join(","));
+                out.push_str(&self.list.columns().join(","));
                 out.push('\n');
             }
         }
@@ -237,16 +283,16 @@ impl Run {
 
     /// The next page: `Ok(None)` at the end, `Err` with the note that ends
     /// the file (a failed read, the read limit).
-    async fn read(&mut self) -> Result<Option<Vec<ExecLine>>, String> {
+    async fn read(&mut self) -> Result<Option<Vec<Vec<Value>>>, String> {
         let Some(cursor) = self.next.take() else { return Ok(None) };
         if self.pages >= MAX_PAGES {
             return Err(format!("cut after {MAX_PAGES} reads ({} rows): narrow the query to export the rest", self.sent));
         }
         self.pages += 1;
-        match self.reads.executions(&self.q, Some(&cursor), PAGE).await {
-            Ok(p) => {
-                self.next = p.next;
-                Ok(Some(p.rows))
+        match self.source.page(self.reads.as_ref(), Some(&cursor)).await {
+            Ok((rows, next)) => {
+                self.next = next;
+                Ok(Some(rows))
             }
             Err(e) => Err(format!("export ended early after {} rows: {e}", self.sent)),
         }
@@ -259,45 +305,82 @@ impl Run {
         }
     }
 
-    fn line(&self, l: &ExecLine) -> String {
-        let tags: Vec<String> = l.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    /// One row as a line of the file.
+    fn line(&self, values: &[Value]) -> String {
         match self.format {
             Format::Csv => {
-                let cells = [
-                    l.id.to_string(),
-                    l.flow_id.clone().unwrap_or_default(),
-                    exec_state(l.state).as_str().to_owned(),
-                    l.kind.clone(),
-                    l.lane.clone(),
-                    l.namespace.clone(),
-                    l.attempts.to_string(),
-                    l.created_at.to_string(),
-                    l.finished_at.map(|t| t.to_string()).unwrap_or_default(),
-                    l.blocking_reason.clone().unwrap_or_default(),
-                    tags.join(";"),
-                ];
-                let cells: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+                let cells: Vec<String> = values.iter().map(|v| cell(&text(v))).collect();
                 format!("{}\n", cells.join(","))
             }
             Format::Ndjson => {
-                let tags: serde_json::Map<String, serde_json::Value> = l.tags.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
-                let v = serde_json::json!({
-                    "id": l.id.to_string(),
-                    "flow_id": l.flow_id,
-                    "state": exec_state(l.state).as_str(),
-                    "kind": l.kind,
-                    "lane": l.lane,
-                    "namespace": l.namespace,
-                    "attempts": l.attempts,
-                    "created_at_ms": l.created_at,
-                    "finished_at_ms": l.finished_at,
-                    "blocking_reason": l.blocking_reason,
-                    "tags": tags,
-                });
-                format!("{v}\n")
+                let row: serde_json::Map<String, Value> = self.list.columns().iter().map(|c| (*c).to_owned()).zip(values.iter().cloned()).collect();
+                format!("{}\n", Value::Object(row))
             }
         }
     }
+}
+
+/// A CSV cell's text of a value: tags as `key=value` joined by `;`.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Object(m) => m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(";"),
+        other => other.to_string(),
+    }
+}
+
+/// What an export reads, page by page.
+enum Source {
+    Executions(ExecQuery),
+    Flows(FlowQuery),
+}
+
+impl Source {
+    /// One page of rows (each its values in the list's column order) and the next cursor.
+    async fn page(&self, reads: &dyn Reads, after: Option<&str>) -> Result<(Vec<Vec<Value>>, Option<String>), ReadError> {
+        Ok(match self {
+            Source::Executions(q) => {
+                let p = reads.executions(q, after, PAGE).await?;
+                (p.rows.iter().map(exec_values).collect(), p.next)
+            }
+            Source::Flows(q) => {
+                let p = reads.flows(q, after, PAGE).await?;
+                (p.rows.iter().map(flow_values).collect(), p.next)
+            }
+        })
+    }
+}
+
+fn exec_values(l: &ExecLine) -> Vec<Value> {
+    let tags: serde_json::Map<String, Value> = l.tags.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+    vec![
+        json!(l.id.to_string()),
+        json!(l.flow_id),
+        json!(exec_state(l.state).as_str()),
+        json!(l.kind),
+        json!(l.lane),
+        json!(l.namespace),
+        json!(l.attempts),
+        json!(l.created_at),
+        json!(l.finished_at),
+        json!(l.blocking_reason),
+        Value::Object(tags),
+    ]
+}
+
+fn flow_values(l: &FlowLine) -> Vec<Value> {
+    vec![
+        json!(l.id.to_string()),
+        json!(l.kind),
+        json!(l.namespace),
+        json!(l.state.as_str()),
+        json!(l.status),
+        json!(l.node_count),
+        json!(l.edge_count),
+        json!(l.created_at),
+        json!(l.last_mutation_at),
+    ]
 }
 
 /// One CSV cell: quoted when it holds a comma, a quote or a line break;

@@ -83,6 +83,7 @@ fn app_on(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc<dyn Auth
     tokio::spawn(async move {
         loop {
             if let Ok(c) = dialed.connected() {
+                c.side.discover_lanes(c.partitions);
                 return ff_board_engine::audit::retain(c.side.clone(), days);
             }
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -107,12 +108,14 @@ pub fn router_with(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc
     let routes = route_list();
     let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(ws);
     let pkg = assets(&leptos_options);
-    let state = AppState { leptos_options, engine, auth, audit: Default::default(), refusals: Default::default() };
+    let state = AppState { leptos_options, engine, auth, audit: Default::default(), views: Default::default(), refusals: Default::default() };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/executions/export.csv", get(export::csv))
         .route("/executions/export.ndjson", get(export::ndjson))
+        .route("/flows/export.csv", get(export::flows_csv))
+        .route("/flows/export.ndjson", get(export::flows_ndjson))
         .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), pkg)
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();

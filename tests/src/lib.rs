@@ -363,3 +363,19 @@ pub fn client_key(e: &ff_board_engine::audit::AuditEntry) -> &str {
 
 /// A client WebSocket to a board.
 pub type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Run the board's walk over every execution (`backend::valkey::lanes`:
+/// lanes and the search index) to the end of a whole pass; nothing on the
+/// SQL backends, which need no walk.
+pub async fn walk_whole(c: &Connected) {
+    let holder = format!("test-{}", uuid::Uuid::new_v4());
+    let most = 10 * usize::from(c.partitions.num_flow_partitions) + 100;
+    for _ in 0..most {
+        match c.side.lane_walk_step(&c.partitions, &holder).await.expect("walk step") {
+            None => return,
+            Some(w) if w.passes > 0 => return,
+            Some(_) => {}
+        }
+    }
+    panic!("the walk did not end its pass in {most} steps");
+}

@@ -5,7 +5,7 @@
 //! the board's own types and re-serialize them as JSON, so an assertion
 //! sees every field by name and a secret scan sees every string.
 use base64::Engine as _;
-use ff_board_app::api::{actions, approvals, audit_types, budgets, bulk, executions, flows, leases, overview, status};
+use ff_board_app::api::{actions, approvals, audit_types, budgets, bulk, executions, flows, leases, overview, status, views};
 use ff_board_app::api::codec::Postcard;
 use leptos::server_fn::{Bytes, Decodes};
 use serde::{de::DeserializeOwned, Serialize};
@@ -34,12 +34,13 @@ pub fn answer(endpoint: &str, bytes: &[u8]) -> String {
         "list_flows" => json::<flows::FlowsList>(bytes),
         "get_flow" => json::<flows::FlowDetail>(bytes),
         "get_leases" => json::<leases::LeasesView>(bytes),
-        "list_lanes" => json::<Vec<String>>(bytes),
+        "list_lanes" => json::<leases::LanesView>(bytes),
         "get_overview" => json::<overview::OverviewView>(bytes),
         "list_audit" => json::<Vec<audit_types::AuditRow>>(bytes),
         "get_board_info" => json::<status::BoardInfo>(bytes),
         "get_status" => json::<status::StatusView>(bytes),
-        "jump" => json::<String>(bytes),
+        "jump" | "save_view" | "delete_view" => json::<String>(bytes),
+        "list_views" => json::<views::Views>(bytes),
         other => panic!("wire::answer: no answer type listed for {other}"),
     }
 }

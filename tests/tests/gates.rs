@@ -158,6 +158,15 @@ async fn count_gate(g: &mut Gates) -> (ExecutionId, String) {
     let at = row["suspended_at"].as_i64().unwrap();
     let now = ff_core::types::TimestampMs::now().0;
     assert!(at <= now && now - at < 600_000, "suspended_at {at} is when it suspended (now {now})");
+    // The inbox answers the query language: its lane finds it, another namespace does not.
+    let lane = ff_board_domain::query::adding("", ff_board_domain::query::Field::Lane, row["lane"].as_str().unwrap(), None);
+    for (q, found) in [(lane.as_str(), true), ("ns:nowhere-at-all", false)] {
+        let (s, body) = b.post("list_approvals", None, &form(&[("q", q)])).await;
+        assert_eq!(s, 200, "{q}: {body}");
+        assert_eq!(body.contains(count.as_str()), found, "{q}: {body}");
+    }
+    let (s, body) = b.post("list_approvals", None, &form(&[("q", "state:failed")])).await;
+    assert_eq!(s, 400, "the inbox has no state field: {body}");
     let approvals = b.get("/approvals").await;
     assert!(approvals.contains("0 of 2 approvals"), "the inbox shows n of m on every backend");
     assert!(approvals.contains("distinct sources"), "and what counts as distinct");

@@ -113,6 +113,8 @@ async fn expect(c: &Connected, s: &Seeded, text: &str, want: impl IntoIterator<I
 
 async fn every_term(c: Connected) {
     let s = seed(&c).await;
+    // Valkey answers step and tag terms from the board's own index.
+    ff_board_tests::walk_whole(&c).await;
     flow_terms(&c, &s).await;
     let all = 0..N;
     let waiting = DONE..N;
@@ -252,7 +254,26 @@ async fn queries_answer_over_http_exports_and_bulk_preview() {
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.headers().get("content-encoding").is_some(), "compressed");
     assert!(!r.bytes().await.expect("the whole compressed body").is_empty());
-        // A query that cannot be read: 400 with where and what, everywhere.
+    // The jump box takes a query too: the executions list of it.
+    let (status, body) = b.post("jump", Some(&vera), &form(&[("id", "kind:deploy* ns:search")])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<String>(&body).unwrap(), format!("/executions?q={}", ff_board_app::components::text::encode("kind:deploy* ns:search")));
+    let (status, body) = b.post("jump", Some(&vera), &form(&[("id", "state:runing")])).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("one of waiting"), "{body}");
+    // Flows export the same way: the one flow of the kind, its columns.
+    let (status, kind, body) = get(format!("/flows/export.csv?q={}", enc("flowkind:search.flow")), Some(vera.clone())).await;
+    assert_eq!((status, kind.as_deref()), (200, Some("text/csv; charset=utf-8")), "{body}");
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines[0], "id,kind,namespace,state,status,members,edges,created_at_ms,changed_at_ms");
+    assert_eq!(lines.len(), 2, "{body}");
+    assert!(lines[1].starts_with(&format!("{},search.flow,search,", s.flow)), "{body}");
+    assert!(lines[1].contains(&format!(",{N},")), "its {N} members: {body}");
+    let (status, _, body) = get(format!("/flows/export.ndjson?q={}", enc("flowkind:search.flow state:completed")), Some(vera.clone())).await;
+    assert_eq!((status, body.as_str()), (200, ""), "no flow matches: an empty file");
+    let (status, _, body) = get(format!("/flows/export.ndjson?q={}", enc("kind:charge")), Some(vera.clone())).await;
+    assert_eq!(status, 400, "kind: is not a field of flows: {body}");
+    // A query that cannot be read: 400 with where and what, everywhere.
     let (status, _, body) = get(format!("/executions/export.csv?q={}", enc("state:runing")), Some(vera.clone())).await;
     assert_eq!(status, 400);
     assert!(body.contains("character 7") && body.contains("one of waiting"), "{body}");

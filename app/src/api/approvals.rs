@@ -292,7 +292,8 @@ pub struct ApprovalsPage {
 
 /// Suspended executions, oldest suspension first on SQL backends and
 /// soonest deadline first on Valkey (its suspended index is scored by
-/// deadline). One store read for the page and one or two for the gates and
+/// deadline), found by the query language (`?q=`, `docs/SEARCH.md`: the
+/// fields of executions but state, finished, attempts and blocked). One store read for the page and one or two for the gates and
 /// pending waitpoints of all its rows ([`PAGE`] at most). Without `all`,
 /// only what an operator can act on now: rows with a pending waitpoint (or
 /// whose waitpoints could not be read, so nothing is hidden by an error).
@@ -300,10 +301,15 @@ pub struct ApprovalsPage {
 pub async fn list_approvals(
     #[server(default)] cursor: Option<String>,
     #[server(default)] all: bool,
+    #[server(default)] q: Option<String>,
 ) -> Result<ApprovalsPage, AppError> {
+    use ff_board_domain::query::{Query, Scope};
+    use ff_board_engine::backend::search::Search;
     let after = super::cursor::decode(cursor.as_deref())?;
+    let search = Query::parse(q.as_deref().unwrap_or(""), Scope::Approvals).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let search = (!search.is_empty()).then(|| Search::new(search));
     super::read::read(|c| async move {
-        let page = c.reads.suspended(after.as_deref(), PAGE).await?;
+        let page = c.reads.suspended(search.as_ref(), after.as_deref(), PAGE).await?;
         let ids: Vec<_> = page.rows.iter().map(|r| r.exec.id.clone()).collect();
         let gates = c.reads.gates(&ids).await?;
         let rows: Vec<ApprovalRow> = page.rows.into_iter().zip(gates).map(|(entry, g)| approval_row(entry, g)).collect();

@@ -44,6 +44,9 @@ pub struct ExecutionsList {
     /// The page stopped early after looking at the scan limit of rows: more
     /// may match ("at least").
     pub cut_short: bool,
+    /// What the list may miss: the board's search index it was read from
+    /// is still being built ("tag index 63 % built: results may be missing").
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -111,10 +114,15 @@ pub async fn list_executions(
     let after = super::cursor::decode(cursor.as_deref())?;
     super::read::read(|c| async move {
         let page = c.reads.executions(&query, after.as_deref(), PAGE).await?;
+        let note = match &query.search {
+            Some(s) => c.side.index_note(&c.partitions, s.query()).await?,
+            None => None,
+        };
         Ok(ExecutionsList {
             rows: page.rows.into_iter().map(line_row).collect(),
             next_cursor: page.next.as_deref().map(super::cursor::encode),
             cut_short: page.cut_short,
+            note,
         })
     })
     .await

@@ -25,10 +25,14 @@ pub struct FlowRow {
 pub struct FlowsQuery {
     pub state: Option<String>,
     pub namespace: Option<String>,
-    /// A flow id to jump to.
+    /// A query (`docs/SEARCH.md`) or a flow id to jump to.
     pub q: Option<String>,
     /// Opaque cursor from the previous page.
     pub cursor: Option<String>,
+    /// The columns a saved view shows (comma-separated keys; blank for all).
+    pub cols: Option<String>,
+    /// The saved view's name, when opened from one.
+    pub view: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -171,6 +175,13 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
     super::read::read(|c| async move {
         let snap = c.backend.describe_flow(&id).timed("describe_flow").await?.ok_or_else(|| AppError::not_found("flow", flow_id))?;
         let members = c.reads.flow_members(&id, MAX_MEMBERS).await?;
+        // Lanes met here are kept for the lists (Valkey lists by lane).
+        let mut lanes: Vec<String> = members.iter().map(|m| m.lane.clone()).collect();
+        lanes.sort();
+        lanes.dedup();
+        if let Err(e) = c.side.note_lanes(&lanes).await {
+            tracing::warn!(error = %e, "lanes of a flow's members not kept");
+        }
         let edges = edges(&c, &id, members.iter().map(|m| m.id.clone()).collect()).await?;
         Ok(FlowDetail {
             graph_revision: snap.graph_revision,

@@ -99,20 +99,45 @@ fn worker_row(w: ff_core::contracts::WorkerInfo) -> WorkerRow {
     }
 }
 
+/// A lane, and whether the engine's registry names it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LaneRow {
+    pub name: String,
+    /// Named by the engine's lane registry; otherwise the board found it
+    /// on executions (Valkey: `ff_board_engine::backend::valkey::lanes`).
+    pub registered: bool,
+}
+
+/// /lanes: every lane, and how far the board's lane discovery is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LanesView {
+    pub lanes: Vec<LaneRow>,
+    /// `(per cent of the current pass, passes done)` of the walk that
+    /// finds lanes outside the registry; `None` where none is needed.
+    pub discovery: Option<(u8, u64)>,
+}
+
 #[server(prefix = "/api", endpoint = "list_lanes", output = crate::api::codec::PostcardAnswer)]
-pub async fn list_lanes() -> Result<Vec<String>, AppError> {
+pub async fn list_lanes() -> Result<LanesView, AppError> {
     use crate::api::read::Call;
     super::read::read(|c| async move {
-        let mut out = Vec::new();
+        let mut lanes = Vec::new();
         let mut cursor = None;
         loop {
             let page = c.backend.list_lanes(cursor, 500).timed("list_lanes").await?;
-            out.extend(page.lanes.into_iter().map(|l| l.to_string()));
+            lanes.extend(page.lanes.into_iter().map(|l| LaneRow { name: l.to_string(), registered: true }));
             match page.next_cursor {
-                Some(n) if out.len() < 10_000 => cursor = Some(n),
-                _ => return Ok(out),
+                Some(n) if lanes.len() < 10_000 => cursor = Some(n),
+                _ => break,
             }
         }
+        let found = c.side.lanes_found(&c.partitions).await?;
+        if let Some(f) = &found {
+            lanes.extend(f.outside.iter().map(|l| LaneRow { name: l.clone(), registered: false }));
+            lanes.sort_by(|a, b| a.name.cmp(&b.name));
+            lanes.dedup_by(|a, b| a.name == b.name);
+        }
+        Ok(LanesView { lanes, discovery: found.map(|f| (f.percent, f.passes)) })
     })
     .await
 }

@@ -17,6 +17,7 @@ pub(crate) mod read;
 pub mod session;
 pub mod states;
 pub mod status;
+pub mod views;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod parse {

@@ -113,7 +113,7 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
             let slot = OUTCOMES.iter().position(|o| *o == state.as_str()).unwrap_or(OUTCOMES.len() - 1);
             StateCount { state, count: hour.iter().map(|(_, c)| c[slot] as usize).sum(), more: false, last_hour: true }
         }));
-        let oldest_waiting = c.reads.suspended(None, LISTED).await?.rows.into_iter();
+        let oldest_waiting = c.reads.suspended(None, None, LISTED).await?.rows.into_iter();
         let (expired_leases, expired_more) = expired(&c, now).await?;
         let breached = super::budgets::list_budgets().await?;
         let keys = |rows: Vec<throughput::KeyHour>| {

@@ -27,6 +27,10 @@ pub struct StatusView {
     pub info: BoardInfo,
     pub partitions: u16,
     pub supports: Vec<(String, bool)>,
+    /// Lanes the board found outside the engine's registry (Valkey).
+    pub lanes_outside: Vec<String>,
+    /// `(per cent of the current pass, passes done)` of the lane walk.
+    pub lane_discovery: Option<(u8, u64)>,
 }
 
 #[server(prefix = "/api", endpoint = "get_board_info", output = crate::api::codec::PostcardAnswer)]
@@ -67,7 +71,14 @@ pub async fn get_board_info() -> Result<BoardInfo, AppError> {
 pub async fn get_status() -> Result<StatusView, AppError> {
     let info = get_board_info().await?;
     super::read::read(|c| async move {
-        Ok(StatusView { info, partitions: c.partitions.num_flow_partitions, supports: supports_table(&c.backend.capabilities().supports) })
+        let found = c.side.lanes_found(&c.partitions).await?;
+        Ok(StatusView {
+            info,
+            partitions: c.partitions.num_flow_partitions,
+            supports: supports_table(&c.backend.capabilities().supports),
+            lane_discovery: found.as_ref().map(|f| (f.percent, f.passes)),
+            lanes_outside: found.map(|f| f.outside).unwrap_or_default(),
+        })
     })
     .await
 }

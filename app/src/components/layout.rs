@@ -29,6 +29,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     let tick = use_tick(3000);
     let info = crate::api::codec::resource(move || tick.get(), |_| get_board_info());
     let path = use_location().pathname;
+    crate::components::views::provide_views();
     view! {
         // Below 768 px the sidebar folds into a menu: a checkbox and its
         // label open it, so it works before (and without) wasm.
@@ -59,6 +60,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                         }
                     }).collect_view()}
                 </ul>
+                <crate::components::views::SavedViews/>
             </nav>
             <div class="min-w-0 flex-1">
                 <header class="flex flex-wrap items-center gap-x-2.5 gap-y-2 border-b border-slate-200 bg-white px-3 py-2 md:px-6 dark:border-slate-800 dark:bg-slate-900">

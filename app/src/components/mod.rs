@@ -1,5 +1,6 @@
 //! Shared widgets: the page layout, cards, data tables, forms, state
-//! badges, ids, times, the DAG, the budget bars and the error / empty states.
+//! badges, ids, times, the DAG, the budget bars, saved views and the error /
+//! empty states.
 pub mod actions;
 pub mod audit;
 pub mod budget_bar;
@@ -17,3 +18,4 @@ pub mod shortcuts;
 pub mod state;
 pub mod table;
 pub mod text;
+pub mod views;

@@ -23,9 +23,9 @@ pub const GO: [(&str, &str, &str); 7] = [
 pub fn JumpBox() -> impl IntoView {
     view! {
         <form action="/jump" method="get" role="search" class="w-full md:w-48 2xl:w-64">
-            <label for="jump" class="sr-only">"Jump to a flow, execution or waitpoint id"</label>
-            <input id="jump" name="id" type="search" data-testid="jump" maxlength="64" autocomplete="off"
-                placeholder="Jump to id…   /"
+            <label for="jump" class="sr-only">"Jump to a flow, execution or waitpoint id, or search executions"</label>
+            <input id="jump" name="id" type="search" data-testid="jump" maxlength="512" autocomplete="off"
+                placeholder="Jump to id or query…   /"
                 class="w-full rounded border border-slate-300 bg-white px-2 py-1 font-mono text-xs text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
         </form>
     }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use ff_board_domain::query::{Pattern, Term};
+use ff_board_domain::query::{adding, Field};
 
 use crate::api::executions::{list_executions, ExecutionRow};
 use crate::api::states::ExecState;
@@ -14,7 +14,8 @@ use crate::components::bulk::BulkPanel;
 use crate::components::feedback::{loaded, Empty};
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::state::StateBadge;
-use crate::components::table::{DataTable, Footer, R};
+use crate::components::table::{shown, shows, Col, DataTable, Exports, Footer, R};
+use crate::components::views::SaveViewForm;
 use crate::components::text::{encode, execution_href, flow_href, Id, Time};
 
 #[component]
@@ -25,13 +26,15 @@ pub fn ExecutionsPage() -> impl IntoView {
     let tick = use_tick(5000);
     let lane = move || query.get().get("lane").filter(|s| !s.is_empty());
     let q = move || query.get().get("q").unwrap_or_default();
+    let cols = move || query.get().get("cols").unwrap_or_default();
+    let view_name = move || query.get().get("view").filter(|v| !v.is_empty());
     let data = crate::api::codec::resource(move || (cursor(), state(), lane(), q(), tick.get()), |(c, s, l, q, _)| {
         list_executions(c, s, l, (!q.is_empty()).then_some(q))
     });
     view! {
         <Title text="Executions"/>
         <div class="mb-4 flex items-end justify-between gap-4">
-            <h1 class="text-2xl font-semibold">"Executions"</h1>
+            <h1 class="text-2xl font-semibold">"Executions"{move || view_name().map(|v| view! { <span data-testid="view-title" class="ml-2 text-base font-normal text-slate-500">{format!("· view {v}")}</span> })}</h1>
             <form method="get" action="/executions" class="flex flex-wrap items-end gap-2 text-sm" data-testid="execution-filters">
                 <label class="flex flex-col text-xs text-slate-500">"Query"
                     <input name="q" value=q maxlength="512" spellcheck="false" data-testid="query"
@@ -47,6 +50,7 @@ pub fn ExecutionsPage() -> impl IntoView {
                 <label class="flex flex-col text-xs text-slate-500">"Lane"
                     <input name="lane" value=move || lane().unwrap_or_default() placeholder="any" data-testid="lane-filter" class="w-32 rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
                 </label>
+                {move || Some(cols()).filter(|c| !c.is_empty()).map(|c| view! { <input type="hidden" name="cols" value=c/> })}
                 <button class="rounded bg-slate-900 px-3 py-1.5 text-white dark:bg-slate-100 dark:text-slate-900">"Apply"</button>
             </form>
         </div>
@@ -56,78 +60,81 @@ pub fn ExecutionsPage() -> impl IntoView {
                 let q = if q.is_empty() { String::new() } else { format!("&q={}", encode(&q)) };
                 format!("/executions?state={}{q}&bulk=1", encode(&state().unwrap_or_default()))
             })/>
-        <Exports q=Signal::derive(q)/>
-        {loaded(data, None, move |list| if list.rows.is_empty() {
+        <Exports list="executions" q=Signal::derive(q)/>
+        <SaveViewForm list="executions" q=Signal::derive(q) cols=Signal::derive(cols)/>
+        {loaded(data, None, move |list| {
+            let note = list.note.clone().map(|n| view! { <p data-testid="index-note" role="status" class="mb-2 rounded border border-amber-300 bg-amber-50 px-3 py-1.5 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100">{n}</p> });
+            let body = if list.rows.is_empty() {
             let filtered = !q().is_empty() || state().is_some() || lane().is_some() || cursor().is_some();
             let hint = if filtered { "No execution matches this query on this page." } else { "Nothing has been submitted to this backend yet." };
             view! { <Empty title="No executions" hint=hint/> }.into_any()
         } else {
             let next = list.next_cursor.clone().map(|c| {
                 format!(
-                    "/executions?cursor={}{}{}{}",
+                    "/executions?cursor={}{}{}{}{}",
                     encode(&c),
                     state().map(|s| format!("&state={s}")).unwrap_or_default(),
                     lane().map(|l| format!("&lane={}", encode(&l))).unwrap_or_default(),
-                    Some(q()).filter(|q| !q.is_empty()).map(|q| format!("&q={}", encode(&q))).unwrap_or_default()
+                    Some(q()).filter(|q| !q.is_empty()).map(|q| format!("&q={}", encode(&q))).unwrap_or_default(),
+                    Some(cols()).filter(|c| !c.is_empty()).map(|c| format!("&cols={}", encode(&c))).unwrap_or_default()
                 )
             });
             view! {
-                <ExecutionTable rows=list.rows q=q()/>
+                <ExecutionTable rows=list.rows q=q() cols=cols()/>
                 <Footer note=if list.cut_short { "stopped after the scan limit: more may match on the next page".into() } else { String::new() } next=next/>
             }.into_any()
+            };
+            view! { {note}{body} }.into_any()
         })}
     }
 }
 
-/// The query with one more term (what a step or tag link opens).
-fn adding(q: &str, term: Term) -> String {
-    let term = term.to_string();
-    let q = q.trim();
-    let text = if q.split_whitespace().any(|t| t == term) { q.to_owned() } else if q.is_empty() { term } else { format!("{q} {term}") };
-    format!("/executions?q={}", encode(&text))
+/// The executions list of the query with one more term (what a step or tag link opens).
+fn with_term(q: &str, field: Field, value: &str, tag_value: Option<&str>) -> String {
+    format!("/executions?q={}", encode(&adding(q, field, value, tag_value)))
 }
 
-/// Links to the rows of the query as files.
-#[component]
-fn Exports(q: Signal<String>) -> impl IntoView {
-    let href = move |ext: &str| {
-        let q = q.get();
-        if q.is_empty() { format!("/executions/export.{ext}") } else { format!("/executions/export.{ext}?q={}", encode(&q)) }
-    };
-    view! {
-        <p class="mb-2 text-right text-xs text-slate-500">"Export the query's rows: "
-            <a class="underline" rel="external" download="executions.csv" data-testid="export-csv" href=move || href("csv")>"CSV"</a>" · "
-            <a class="underline" rel="external" download="executions.ndjson" data-testid="export-ndjson" href=move || href("ndjson")>"NDJSON"</a>
-        </p>
-    }
-}
+/// The table's columns by their view keys (`crate::api::views::EXECUTION_COLUMNS`).
+const COLUMNS: [(&str, Col); 9] = [
+    ("id", ("Execution", "")),
+    ("kind", ("Step", "")),
+    ("tags", ("Tags", "")),
+    ("flow", ("Flow", "")),
+    ("state", ("State", "")),
+    ("lane", ("Lane", "")),
+    ("ns", ("Namespace", "")),
+    ("attempts", ("Attempts", R)),
+    ("changed", ("Changed", R)),
+];
 
 #[component]
-fn ExecutionTable(rows: Vec<ExecutionRow>, q: String) -> impl IntoView {
+fn ExecutionTable(rows: Vec<ExecutionRow>, q: String, cols: String) -> impl IntoView {
     let now = now_ms();
+    let head = shown(&COLUMNS, &cols);
+    let on = move |key: &str| shows(&cols, key);
     let link = "text-sky-700 hover:underline dark:text-sky-400";
     view! {
-        <DataTable head=&[("Execution", ""), ("Step", ""), ("Tags", ""), ("Flow", ""), ("State", ""), ("Lane", ""), ("Namespace", ""), ("Attempts", R), ("Changed", R)]>
+        <DataTable head=head>
             {rows.into_iter().map(|r| view! {
                 <tr data-testid="execution-row" data-execution-id=r.execution_id.clone()>
                     <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
-                    <td data-testid="kind" class="whitespace-nowrap">{(!r.kind.is_empty()).then(|| {
-                        let href = adding(&q, Term::Kind(vec![Pattern::Exact(r.kind.clone())]));
+                    {on("kind").then(|| view! { <td data-testid="kind" class="whitespace-nowrap">{(!r.kind.is_empty()).then(|| {
+                        let href = with_term(&q, Field::Kind, &r.kind, None);
                         view! { <a class=link href=href title="add to the query">{r.kind.clone()}</a> }
-                    })}</td>
-                    <td data-testid="tags" class="text-xs">
+                    })}</td> })}
+                    {on("tags").then(|| view! { <td data-testid="tags" class="text-xs">
                         {r.tags.iter().map(|(k, v)| {
-                            let href = adding(&q, Term::Tag { key: k.clone(), value: Some(v.clone()) });
+                            let href = with_term(&q, Field::Tag, k, Some(v));
                             view! { <a class=format!("mr-1 inline-block whitespace-nowrap rounded bg-slate-100 px-1 dark:bg-slate-800 {link}") href=href title="add to the query">{format!("{k}={v}")}</a> }
                         }).collect_view()}
                         {(r.more_tags > 0).then(|| view! { <span class="text-slate-500">{format!("+{}", r.more_tags)}</span> })}
-                    </td>
-                    <td>{r.flow_id.map(|f| view! { <Id id=f.clone() href=flow_href(&f)/> })}</td>
-                    <td><StateBadge state=r.state/></td>
-                    <td>{r.lane}</td>
-                    <td class="text-slate-600 dark:text-slate-400">{r.namespace}</td>
-                    <td class="text-right tabular-nums">{r.attempts}</td>
-                    <td class="text-right"><Time t=r.last_mutation_at now=now/></td>
+                    </td> })}
+                    {on("flow").then(|| view! { <td>{r.flow_id.clone().map(|f| view! { <Id id=f.clone() href=flow_href(&f)/> })}</td> })}
+                    {on("state").then(|| view! { <td><StateBadge state=r.state/></td> })}
+                    {on("lane").then(|| view! { <td>{r.lane.clone()}</td> })}
+                    {on("ns").then(|| view! { <td class="text-slate-600 dark:text-slate-400">{r.namespace.clone()}</td> })}
+                    {on("attempts").then(|| view! { <td class="text-right tabular-nums">{r.attempts}</td> })}
+                    {on("changed").then(|| view! { <td class="text-right"><Time t=r.last_mutation_at now=now/></td> })}
                 </tr>
             }).collect_view()}
         </DataTable>

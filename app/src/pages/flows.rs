@@ -6,14 +6,15 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use ff_board_domain::query::{Pattern, Term};
+use ff_board_domain::query::{adding, Field};
 
 use crate::api::flows::{list_flows, FlowRow, FlowsQuery};
 use crate::api::states::FlowState;
 use crate::components::feedback::{loaded, Empty};
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::state::StateBadge;
-use crate::components::table::{DataTable, Footer, R};
+use crate::components::table::{shown, shows, Col, DataTable, Exports, Footer, R};
+use crate::components::views::SaveViewForm;
 use crate::components::text::{flow_href, Id, Time};
 
 #[component]
@@ -21,48 +22,58 @@ pub fn FlowsPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || {
         let m = query.get();
-        FlowsQuery { state: m.get("state"), namespace: m.get("namespace"), q: m.get("q"), cursor: m.get("cursor") }
+        FlowsQuery { state: m.get("state"), namespace: m.get("namespace"), q: m.get("q"), cursor: m.get("cursor"), cols: m.get("cols"), view: m.get("view") }
     };
     let tick = use_tick(3000);
     let data = crate::api::codec::resource(move || (q(), tick.get()), |(q, _)| list_flows(q.state, q.namespace, q.q, q.cursor));
     view! {
         <Title text="Flows"/>
         <div class="mb-4 flex items-end justify-between gap-4">
-            <h1 class="text-2xl font-semibold">"Flows"</h1>
+            <h1 class="text-2xl font-semibold">"Flows"{move || q().view.filter(|v| !v.is_empty()).map(|v| view! { <span data-testid="view-title" class="ml-2 text-base font-normal text-slate-500">{format!("· view {v}")}</span> })}</h1>
             {move || view! { <Filters current=q()/> }}
         </div>
+        <Exports list="flows" q=Signal::derive(move || q().q.unwrap_or_default())/>
+        <SaveViewForm list="flows" q=Signal::derive(move || q().q.unwrap_or_default()) cols=Signal::derive(move || q().cols.unwrap_or_default())/>
         {loaded(data, None, move |list| if list.rows.is_empty() {
             view! { <Empty title="No flows match" hint="Clear the filters, or point the board at a backend where flows are being created (the embedded demo creates some every few seconds)."/> }.into_any()
         } else {
             let next = list.next_cursor.clone().map(|c| href(&FlowsQuery { cursor: Some(c), ..q() }));
             view! {
-                <FlowTable rows=list.rows q=q().q.unwrap_or_default()/>
+                <FlowTable rows=list.rows q=q().q.unwrap_or_default() cols=q().cols.unwrap_or_default()/>
                 <Footer note=if list.cut_short { "stopped after the scan limit: more may match on the next page".to_owned() } else { format!("{}, over {} partition(s)", list.order.describe(), list.partitions) } next=next/>
             }.into_any()
         })}
     }
 }
 
+/// The table's columns by their view keys (`crate::api::views::FLOW_COLUMNS`).
+const COLUMNS: [(&str, Col); 7] = [
+    ("id", ("Flow", "")),
+    ("kind", ("Kind", "")),
+    ("ns", ("Namespace", "")),
+    ("state", ("State", "")),
+    ("members", ("Members", R)),
+    ("edges", ("Edges", R)),
+    ("created", ("Created", R)),
+];
+
 #[component]
-fn FlowTable(rows: Vec<FlowRow>, q: String) -> impl IntoView {
+fn FlowTable(rows: Vec<FlowRow>, q: String, cols: String) -> impl IntoView {
     let now = now_ms();
-    let adding = move |kind: &str| {
-        let term = Term::FlowKind(vec![Pattern::Exact(kind.to_owned())]).to_string();
-        let q = q.trim();
-        let text = if q.split_whitespace().any(|t| t == term) { q.to_owned() } else if q.is_empty() { term } else { format!("{q} {term}") };
-        href(&FlowsQuery { q: Some(text), ..Default::default() })
-    };
+    let head = shown(&COLUMNS, &cols);
+    let on = move |key: &str| shows(&cols, key);
+    let with_kind = move |kind: &str| href(&FlowsQuery { q: Some(adding(&q, Field::FlowKind, kind, None)), ..Default::default() });
     view! {
-        <DataTable head=&[("Flow", ""), ("Kind", ""), ("Namespace", ""), ("State", ""), ("Members", R), ("Edges", R), ("Created", R)] attr:data-testid="flows-table">
+        <DataTable head=head attr:data-testid="flows-table">
             {rows.into_iter().map(|r| view! {
                 <tr data-testid="flow-row" data-flow-id=r.flow_id.clone() data-state=r.state.as_str() class="hover:bg-slate-100 dark:hover:bg-slate-900">
                     <td class="py-1.5"><Id id=r.flow_id.clone() href=flow_href(&r.flow_id)/></td>
-                    <td data-testid="flow-kind"><a class="text-sky-700 hover:underline dark:text-sky-400" href=adding(&r.kind) title="add to the query">{r.kind.clone()}</a></td>
-                    <td class="text-slate-600 dark:text-slate-400">{r.namespace}</td>
-                    <td><StateBadge state=r.state/></td>
-                    <td class="text-right tabular-nums">{r.node_count}</td>
-                    <td class="text-right tabular-nums">{r.edge_count}</td>
-                    <td class="text-right"><Time t=r.created_at now=now/></td>
+                    {on("kind").then(|| view! { <td data-testid="flow-kind"><a class="text-sky-700 hover:underline dark:text-sky-400" href=with_kind(&r.kind) title="add to the query">{r.kind.clone()}</a></td> })}
+                    {on("ns").then(|| view! { <td class="text-slate-600 dark:text-slate-400">{r.namespace.clone()}</td> })}
+                    {on("state").then(|| view! { <td><StateBadge state=r.state/></td> })}
+                    {on("members").then(|| view! { <td class="text-right tabular-nums">{r.node_count}</td> })}
+                    {on("edges").then(|| view! { <td class="text-right tabular-nums">{r.edge_count}</td> })}
+                    {on("created").then(|| view! { <td class="text-right"><Time t=r.created_at now=now/></td> })}
                 </tr>
             }).collect_view()}
         </DataTable>
@@ -88,6 +99,7 @@ fn Filters(current: FlowsQuery) -> impl IntoView {
             <label class="flex flex-col text-xs text-slate-500">"Query"
                 <input name="q" value=current.q.clone().unwrap_or_default() maxlength="512" spellcheck="false" placeholder="state:failed flowkind:billing* created:<1d, or a flow id" data-testid="query" class="w-96 rounded border border-slate-300 bg-white px-2 py-1 font-mono text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
             </label>
+            {current.cols.clone().filter(|c| !c.is_empty()).map(|c| view! { <input type="hidden" name="cols" value=c/> })}
             <button class="rounded bg-slate-900 px-3 py-1.5 text-white dark:bg-slate-100 dark:text-slate-900">"Apply"</button>
         </form>
     }
@@ -95,7 +107,7 @@ fn Filters(current: FlowsQuery) -> impl IntoView {
 
 fn href(q: &FlowsQuery) -> String {
     let mut parts = vec![];
-    for (k, v) in [("state", &q.state), ("namespace", &q.namespace), ("q", &q.q), ("cursor", &q.cursor)] {
+    for (k, v) in [("state", &q.state), ("namespace", &q.namespace), ("q", &q.q), ("cursor", &q.cursor), ("cols", &q.cols), ("view", &q.view)] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             parts.push(format!("{k}={}", crate::components::text::encode(v)));
         }

@@ -74,13 +74,29 @@ fn WorkerTable(rows: Vec<WorkerRow>, now: i64) -> impl IntoView {
 #[component]
 pub fn LanesPage() -> impl IntoView {
     let data = crate::api::codec::resource(|| (), |_| list_lanes());
-    titled("Lanes", data, |l| if l.is_empty() {
-        view! { <Empty title="No lanes registered" hint="Lanes appear once executions are submitted to them."/> }.into_any()
-    } else {
-        view! {
-            <ul class="grid gap-2 sm:grid-cols-3">
-                {l.into_iter().map(|n| view! { <li data-testid="lane" class="rounded border border-slate-200 bg-white px-3 py-2 font-mono text-sm dark:border-slate-800 dark:bg-slate-900">{n}</li> }).collect_view()}
-            </ul>
-        }.into_any()
+    titled("Lanes", data, |v| {
+        let walk = v.discovery.map(|(percent, passes)| {
+            let text = if passes == 0 {
+                format!("Lane discovery: {percent} % of its first pass over every partition: lanes outside the registry may still be missing.")
+            } else {
+                format!("Lane discovery: {passes} whole pass(es) over every partition, {percent} % into the next.")
+            };
+            view! { <p data-testid="lane-discovery" class="mb-3 text-sm text-slate-500">{text}</p> }
+        });
+        let list = if v.lanes.is_empty() {
+            view! { <Empty title="No lanes registered" hint="Lanes appear once executions are submitted to them."/> }.into_any()
+        } else {
+            view! {
+                <ul class="grid gap-2 sm:grid-cols-3">
+                    {v.lanes.into_iter().map(|l| view! {
+                        <li data-testid="lane" data-lane=l.name.clone() class="rounded border border-slate-200 bg-white px-3 py-2 text-sm dark:border-slate-800 dark:bg-slate-900">
+                            <a class="font-mono hover:underline" href=format!("/executions?lane={}", crate::components::text::encode(&l.name))>{l.name.clone()}</a>
+                            {(!l.registered).then(|| view! { <span data-testid="lane-outside" class="ml-2 rounded bg-amber-100 px-1.5 text-xs text-amber-900 dark:bg-amber-900 dark:text-amber-100" title="the engine's lane registry (ff:idx:lanes) does not name it: the board found it on executions">"outside the registry"</span> })}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        };
+        view! { {walk}{list} }.into_any()
     })
 }

@@ -1,4 +1,5 @@
-//! /status (backend family, version and the `Supports` table) and the 404
+//! /status (backend family, version, lane discovery and the `Supports`
+//! table) and the 404
 //! page of unknown routes.
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,6 +17,10 @@ pub fn StatusPage() -> impl IntoView {
             <Fact label="Engine" testid="engine-version">{s.info.version.clone().unwrap_or_default()}</Fact>
             <Fact label="Flow partitions" class="tabular-nums">{s.partitions}</Fact>
             <Fact label="Health">{if s.info.connected { "backend answers ping".to_owned() } else { s.info.error.clone().unwrap_or_default() }}</Fact>
+            {s.lane_discovery.map(|(percent, passes)| view! {
+                <Fact label="Lane discovery" testid="lane-discovery">{format!("{passes} pass(es), {percent} % into the next")}</Fact>
+                <Fact label="Lanes outside the registry" testid="lanes-outside">{if s.lanes_outside.is_empty() { "none".to_owned() } else { s.lanes_outside.join(", ") }}</Fact>
+            })}
         </dl>
         <h2 class="mb-2 text-lg font-semibold">"Supports"</h2>
         <ul class="grid gap-x-6 gap-y-1 text-sm sm:grid-cols-3" data-testid="supports">

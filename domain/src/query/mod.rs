@@ -369,6 +369,25 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// The query text `q` with one more term (what a step, flow kind or tag
+/// link in a row opens): `field:value` (`tag:key=value` when `tag` names a
+/// value), unchanged when `q` already holds that term. Written over the
+/// text alone, so a page linking it carries no printer of every term.
+pub fn adding(q: &str, field: Field, value: &str, tag_value: Option<&str>) -> String {
+    let term = match tag_value {
+        Some(v) => format!("{}:{value}={}", field.name(), quote(v)),
+        None => format!("{}:{}", field.name(), quote(value)),
+    };
+    let q = q.trim();
+    if q.split_whitespace().any(|t| t == term) {
+        q.to_owned()
+    } else if q.is_empty() {
+        term
+    } else {
+        format!("{q} {term}")
+    }
+}
+
 impl std::fmt::Display for Term {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

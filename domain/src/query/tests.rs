@@ -161,3 +161,18 @@ fn fuzz_never_panics_and_what_reads_prints_back() {
     }
     assert!(read > 1_000 && refused > 1_000, "read {read}, refused {refused}");
 }
+
+#[test]
+fn a_link_adds_its_term_once_and_reads_back_as_that_term() {
+    let q = adding("state:failed", Field::Kind, "render pdfs", None);
+    assert_eq!(q, "state:failed kind:\"render pdfs\"");
+    assert_eq!(adding(&q, Field::Kind, "render pdfs", None), q, "already there: unchanged");
+    let parsed = Query::parse(&q, Scope::Executions).unwrap();
+    assert!(parsed.positive().any(|t| *t == Term::Kind(vec![Pattern::Exact("render pdfs".into())])), "{parsed:?}");
+    let q = adding("", Field::Tag, "shop.order_id", Some("A-1 2"));
+    let parsed = Query::parse(&q, Scope::Executions).unwrap();
+    assert!(parsed.positive().any(|t| *t == Term::Tag { key: "shop.order_id".into(), value: Some("A-1 2".into()) }), "{q}");
+    let q = adding("", Field::FlowKind, "deploy*", None);
+    let parsed = Query::parse(&q, Scope::Flows).unwrap();
+    assert!(parsed.positive().any(|t| *t == Term::FlowKind(vec![Pattern::Exact("deploy*".into())])), "a star in a kind is not a prefix: {q}");
+}

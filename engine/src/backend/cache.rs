@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use ff_core::types::{BudgetId, ExecutionId, FlowId};
 use futures::future::{BoxFuture, FutureExt, Shared};
 
+use super::search::Search;
 use super::{ExecLine, ExecQuery, FlowLine, FlowQuery, LeaseLine, Page, ReadError, Reads, SuspendedLine};
 
 /// Distinct queries kept at most; past it finished entries are dropped.
@@ -124,10 +125,10 @@ impl Reads for Cached {
             .run(key, self.ttl, move || async move { inner.executions(&q2, a2.as_deref(), limit).await }.boxed())
             .await
     }
-    async fn suspended(&self, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError> {
-        let (inner, a2) = (self.inner.clone(), after.map(str::to_owned));
-        let key = format!("{after:?}|{limit}");
-        self.suspended.run(key, self.ttl, move || async move { inner.suspended(a2.as_deref(), limit).await }.boxed()).await
+    async fn suspended(&self, search: Option<&Search>, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError> {
+        let (inner, s2, a2) = (self.inner.clone(), search.cloned(), after.map(str::to_owned));
+        let key = format!("{:?}|{after:?}|{limit}", search.map(Search::text));
+        self.suspended.run(key, self.ttl, move || async move { inner.suspended(s2.as_ref(), a2.as_deref(), limit).await }.boxed()).await
     }
     async fn flow_members(&self, flow: &FlowId, limit: usize) -> Result<Vec<ExecLine>, ReadError> {
         let (inner, f2) = (self.inner.clone(), flow.clone());
@@ -177,7 +178,7 @@ mod tests {
             self.0.fetch_add(1, Ordering::SeqCst);
             Err(ReadError::BadCursor("x".into()))
         }
-        async fn suspended(&self, _: Option<&str>, _: usize) -> Result<Page<SuspendedLine>, ReadError> {
+        async fn suspended(&self, _: Option<&Search>, _: Option<&str>, _: usize) -> Result<Page<SuspendedLine>, ReadError> {
             unreachable!()
         }
         async fn flow_members(&self, _: &FlowId, _: usize) -> Result<Vec<ExecLine>, ReadError> {

@@ -255,7 +255,7 @@ pub trait Reads: Send + Sync + 'static {
     async fn executions(&self, q: &ExecQuery, after: Option<&str>, limit: usize)
         -> Result<Page<ExecLine>, ReadError>;
     /// Suspended executions, oldest suspension first.
-    async fn suspended(&self, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError>;
+    async fn suspended(&self, search: Option<&search::Search>, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError>;
     /// The members of one flow (at most `limit`), oldest first.
     async fn flow_members(&self, flow: &FlowId, limit: usize) -> Result<Vec<ExecLine>, ReadError>;
     /// Executions holding a lease, soonest expiry first.
@@ -362,8 +362,8 @@ impl<R: Reads> Reads for Deadlined<R> {
     async fn executions(&self, q: &ExecQuery, after: Option<&str>, limit: usize) -> Result<Page<ExecLine>, ReadError> {
         self.run("list executions", self.inner.executions(q, after, limit)).await
     }
-    async fn suspended(&self, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError> {
-        self.run("list suspended", self.inner.suspended(after, limit)).await
+    async fn suspended(&self, search: Option<&search::Search>, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError> {
+        self.run("list suspended", self.inner.suspended(search, after, limit)).await
     }
     async fn flow_members(&self, flow: &FlowId, limit: usize) -> Result<Vec<ExecLine>, ReadError> {
         self.run("flow members", self.inner.flow_members(flow, limit)).await

@@ -26,6 +26,16 @@ pub enum SideStore {
     Valkey(ferriskey::Client),
 }
 
+/// Lanes found outside the engine's registry, and the walk that finds them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LanesFound {
+    pub outside: Vec<String>,
+    /// Per cent of the walk's current pass.
+    pub percent: u8,
+    /// Whole passes done: with none, lanes may still be missing.
+    pub passes: u64,
+}
+
 /// A store as its bodies are written: SQL (either backend) or Valkey.
 enum Side<'a> {
     Sql(Pool),
@@ -47,6 +57,59 @@ impl SideStore {
             Side::Sql(pool) => Box::new(sql::audit::open(pool).await?),
             Side::Valkey(client) => Box::new(valkey::audit::open(client).await?),
         })
+    }
+
+    /// Open the saved views' storage, creating it when missing.
+    pub async fn open_views(&self) -> Result<Box<dyn crate::views::ViewStore>, StoreError> {
+        Ok(match self.side() {
+            Side::Sql(pool) => Box::new(sql::views::open(pool).await?),
+            Side::Valkey(client) => Box::new(valkey::views::open(client)),
+        })
+    }
+
+    /// Start finding lanes outside the engine's registry (Valkey: the walk
+    /// of `valkey::lanes`; the SQL backends list every execution without
+    /// knowing its lane, so they need none).
+    pub fn discover_lanes(&self, partitions: PartitionConfig) {
+        if let Side::Valkey(client) = self.side() {
+            valkey::lanes::spawn(client.clone(), partitions);
+        }
+    }
+
+    /// The lanes found outside the registry and how far the walk is;
+    /// `None` on the SQL backends.
+    pub async fn lanes_found(&self, partitions: &PartitionConfig) -> Result<Option<LanesFound>, StoreError> {
+        let Side::Valkey(client) = self.side() else { return Ok(None) };
+        let (seen, registry) = valkey::lanes::seen(client).await?;
+        let walk = valkey::lanes::walk(client, partitions).await?;
+        let outside = seen.into_iter().filter(|l| registry.binary_search(l).is_err()).collect();
+        Ok(Some(LanesFound { outside, percent: walk.percent(), passes: walk.passes }))
+    }
+
+    /// One step of the lane walk as `holder` (`valkey::lanes::step`):
+    /// `None` on the SQL backends or while another replica holds the walk.
+    pub async fn lane_walk_step(&self, partitions: &PartitionConfig, holder: &str) -> Result<Option<valkey::lanes::Walk>, StoreError> {
+        match self.side() {
+            Side::Valkey(client) => valkey::lanes::step(client, partitions, holder).await,
+            Side::Sql(_) => Ok(None),
+        }
+    }
+
+    /// The note a list read from the board's search index carries while
+    /// that index is still being built (Valkey; `None` elsewhere).
+    pub async fn index_note(&self, partitions: &PartitionConfig, q: &ff_board_domain::query::Query) -> Result<Option<String>, StoreError> {
+        match self.side() {
+            Side::Valkey(client) => valkey::lanes::index_note(client, partitions, q).await,
+            Side::Sql(_) => Ok(None),
+        }
+    }
+
+    /// Keep the lanes a read came across (a flow's members) as seen.
+    pub async fn note_lanes(&self, lanes: &[String]) -> Result<(), StoreError> {
+        if let Side::Valkey(client) = self.side() {
+            valkey::lanes::note(client, lanes).await?;
+        }
+        Ok(())
     }
 
     /// Create the session-generation storage when missing.

@@ -62,10 +62,10 @@ macro_rules! sql_reads {
                 page(&self.pool, "list executions", q, limit, RawExec::cursor, RawExec::line).await
             }
 
-            async fn suspended(&self, after: Option<&str>, limit: usize)
+            async fn suspended(&self, search: Option<&$crate::backend::search::Search>, after: Option<&str>, limit: usize)
                 -> Result<$crate::backend::Page<$crate::backend::SuspendedLine>, $crate::backend::ReadError> {
                 let limit = $crate::backend::clamp(limit);
-                let q = $crate::backend::sql::suspended($dialect, after, limit)?;
+                let q = $crate::backend::sql::suspended($dialect, search, after, limit)?;
                 page(&self.pool, "list suspended", q, limit, RawSuspended::cursor, RawSuspended::line).await
             }
 

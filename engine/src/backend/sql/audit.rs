@@ -12,10 +12,6 @@ use crate::store_error::{Store, StoreError};
 /// The columns an entry is read with.
 const COLUMNS: &str = "id, at_ms, user_name, role, action, target, reason, idempotency_key, outcome, outcome_at_ms";
 
-/// Advisory lock serialising concurrent `open`s on one Postgres database
-/// (concurrent `CREATE TABLE IF NOT EXISTS` can otherwise fail).
-const PG_SCHEMA_LOCK: i64 = 0x6666_5f62_6f61_7264; // "ff_board"
-
 /// Where the audit table's SQL differs.
 impl Dialect {
     /// The table and its indexes.
@@ -85,26 +81,10 @@ pub struct SqlAudit {
     pool: Pool,
 }
 
-/// Open, creating the table when missing (on Postgres serialised by an
-/// advisory lock).
+/// Open, creating the table when missing.
 pub async fn open(pool: Pool) -> Result<SqlAudit, StoreError> {
-    let fail = StoreError::at(Store::Audit, "create table ff_board_audit");
     let ddl = pool.dialect().audit_table();
-    match &pool {
-        Pool::Postgres(pg) => {
-            let mut tx = pg.begin().await.map_err(&fail)?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_SCHEMA_LOCK).execute(&mut *tx).await.map_err(&fail)?;
-            for stmt in &ddl {
-                sqlx::query(stmt).execute(&mut *tx).await.map_err(&fail)?;
-            }
-            tx.commit().await.map_err(&fail)?;
-        }
-        Pool::Sqlite(_) => {
-            for stmt in ddl {
-                pool.execute(Query { sql: stmt, binds: Vec::new() }).await.map_err(&fail)?;
-            }
-        }
-    }
+    pool.create(&ddl).await.map_err(StoreError::at(Store::Audit, "create table ff_board_audit"))?;
     Ok(SqlAudit { pool })
 }
 

@@ -28,6 +28,7 @@ mod gates;
 pub mod pool;
 mod search;
 pub(crate) mod side;
+pub mod views;
 
 pub use gates::{exec_id, gate_rows, pending, suspensions, waitpoint_owner, RawPending, RawSuspension};
 use gates::{any_of, row_id};
@@ -211,9 +212,12 @@ pub fn executions(d: Dialect, q: &ExecQuery, after: Option<&str>, limit: usize) 
 }
 
 /// One page of live suspended executions, oldest suspension first.
-pub fn suspended(d: Dialect, after: Option<&str>, limit: usize) -> Result<Query, ReadError> {
+pub fn suspended(d: Dialect, search: Option<&super::search::Search>, after: Option<&str>, limit: usize) -> Result<Query, ReadError> {
     let mut query = Query::default();
     let mut terms = vec![LIVE.to_owned(), "ec.public_state = 'suspended'".to_owned()];
+    if let Some(s) = search {
+        terms.extend(search::terms(d, s.query(), crate::backend::now_ms(), &mut query));
+    }
     if let Some(raw) = after {
         keyset(d, ["s.suspended_at_ms", "s.partition_key", "s.execution_id"], ">", raw, &mut query, &mut terms)?;
     }

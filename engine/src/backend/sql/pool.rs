@@ -36,7 +36,32 @@ macro_rules! bind_all {
 
 pub(crate) use bind_all;
 
+/// Advisory lock serialising the board's schema changes on one Postgres
+/// database (concurrent `CREATE TABLE IF NOT EXISTS` can otherwise fail).
+const PG_SCHEMA_LOCK: i64 = 0x6666_5f62_6f61_7264; // "ff_board"
+
 impl Pool {
+    /// Run `ddl` (idempotent statements creating the board's own tables),
+    /// on Postgres in one transaction holding the schema lock.
+    pub async fn create(&self, ddl: &[String]) -> Result<(), sqlx::Error> {
+        match self {
+            Pool::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_SCHEMA_LOCK).execute(&mut *tx).await?;
+                for stmt in ddl {
+                    sqlx::query(stmt).execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            }
+            Pool::Sqlite(p) => {
+                for stmt in ddl {
+                    sqlx::query(stmt).execute(p).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// The SQL spellings of this pool's backend.
     pub fn dialect(&self) -> Dialect {
         match self {

@@ -261,7 +261,12 @@ impl LeaseTail {
         self.again = read.clone();
         let mut found = self.found_lanes(slots.lanes, slots.scan);
         found.extend(self.lanes_of_unknown(client).await?);
-        for lane in found {
+        let new: Vec<String> = found.into_iter().filter(|l| !self.lanes.contains_key(l)).collect();
+        if !new.is_empty() {
+            // Kept for the page reads of every replica (`super::lanes`).
+            super::lanes::note(client, &new).await?;
+        }
+        for lane in new {
             // A new lane is read from the reader's start.
             self.lanes.entry(lane).or_insert(self.start_ms - TERMINAL_SLACK_MS);
         }
@@ -367,24 +372,15 @@ impl LeaseTail {
         found
     }
 
-    /// The lanes of executions seen whose lane is not known yet (one pipeline).
+    /// The lanes of executions seen taking their first lease, whose
+    /// search index entries are written on the way (`super::index`).
     async fn lanes_of_unknown(&mut self, client: &Client) -> Result<Vec<String>, StoreError> {
         if self.lane_unknown.is_empty() {
             return Ok(Vec::new());
         }
-        let mut p = client.pipeline();
-        let slots: Vec<_> = self
-            .lane_unknown
-            .iter()
-            .filter_map(|eid| {
-                let id = ExecutionId::parse(eid).ok()?;
-                let core = ExecKeyContext::new(&partition(id.partition()), &id).core();
-                Some(p.cmd::<Option<String>>("HGET").arg(core).arg("lane_id").finish())
-            })
-            .collect();
-        execute(&mut p, "HGET lane_id").await?;
-        self.lane_unknown.clear();
-        Ok(slots.into_iter().filter_map(|s| s.value().ok().flatten()).collect())
+        let ids: Vec<ExecutionId> = self.lane_unknown.drain().filter_map(|e| ExecutionId::parse(&e).ok()).collect();
+        let (lanes, _) = super::index::index_ids(client, &ids).await?;
+        Ok(lanes)
     }
 
     /// Read the lease streams of `read` (execution ids), one XREAD per

@@ -12,7 +12,8 @@
 //!   `members` set;
 //! - the global lane registry `ff:idx:lanes`. The engine only adds the
 //!   lanes a deployment declares at boot (ff-server's `initialize_deployment`),
-//!   not lanes first seen at runtime, so the board adds the lanes of
+//!   not lanes first seen at runtime, so the board adds the lanes it has
+//!   found itself ([`lanes`]: `ff_board:{lanes}:seen`) and those of
 //!   `FF_BOARD_LANES` ([`ValkeyReads::new`]).
 //!
 //! A list page is a lazy k-way merge: one pipeline asks every (partition,
@@ -30,6 +31,7 @@ use ff_core::types::{BudgetId, ExecutionId, FlowId, LaneId};
 use ff_board_domain::query::Field;
 use std::collections::HashMap;
 
+use super::search::Search;
 use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, Page, ReadError, Reads, SuspendedLine, MAX_SCAN};
 
 pub mod audit;
@@ -37,11 +39,14 @@ pub mod dial;
 mod follow;
 pub(crate) mod side;
 pub(crate) mod gate;
+mod index;
+pub mod lanes;
 mod leases;
 pub(crate) mod live;
 mod notify;
 mod reply;
 mod signals;
+pub mod views;
 mod walk;
 
 use walk::{Cand, Family};
@@ -110,6 +115,8 @@ impl ValkeyReads {
         }
         let mut lanes: Vec<String> =
             self.client.cmd("SMEMBERS").arg(lanes_index_key()).execute().await.map_err(store("lane registry"))?;
+        let seen: Vec<String> = self.client.cmd("SMEMBERS").arg(lanes::SEEN).execute().await.map_err(store("seen lanes"))?;
+        lanes.extend(seen);
         lanes.extend(self.extra_lanes.iter().cloned());
         lanes.sort();
         lanes.dedup();
@@ -123,21 +130,12 @@ impl ValkeyReads {
     /// last entry are asked again for a whole page, so a page moves
     /// `keys × share` entries rather than `keys × page` when the index is
     /// spread over partitions (it is: ids hash over them).
-    async fn candidates(
-        &self,
-        family: Family,
-        lanes: &[String],
-        from: Option<&Cand>,
-        n: usize,
-    ) -> Result<Vec<Cand>, ReadError> {
-        let keys: Vec<String> = (0..self.partitions.num_flow_partitions)
-            .flat_map(|index| family.keys(&IndexKeys::new(&self.partition(index)), lanes))
-            .collect();
+    async fn candidates(&self, family: Family, keys: &[String], from: Option<&Cand>, n: usize) -> Result<Vec<Cand>, ReadError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
         let share = walk::share(n, keys.len());
-        let first = self.zrange_each(family, &keys, from, share).await?;
+        let first = self.zrange_each(family, keys, from, share).await?;
         let merged = walk::merge(family, first.iter().flatten().cloned().collect(), from, n);
         let again = walk::short_keys(family, &first, share, &merged, n);
         if again.is_empty() {
@@ -209,12 +207,18 @@ impl ValkeyReads {
         slots.into_iter().map(|slot| slot.value().map_err(store(op))).collect()
     }
 
-    /// Walk `families` in order from `after`, keeping rows `keep` accepts,
-    /// until a page is full or [`MAX_SCAN`] rows were looked at.
+    /// The (partition, lane) zsets of `family`.
+    fn lane_keys(&self, family: Family, lanes: &[String]) -> Vec<String> {
+        (0..self.partitions.num_flow_partitions).flat_map(|index| family.keys(&IndexKeys::new(&self.partition(index)), lanes)).collect()
+    }
+
+    /// Walk `families` (each over the zsets `keys` names) in order from
+    /// `after`, keeping rows `keep` accepts, until a page is full or
+    /// [`MAX_SCAN`] rows were looked at.
     async fn walk(
         &self,
         families: &[Family],
-        lanes: &[String],
+        keys: impl Fn(Family) -> Vec<String>,
         after: Option<&str>,
         limit: usize,
         keep: impl Fn(&ExecLine) -> bool,
@@ -226,10 +230,11 @@ impl ValkeyReads {
             if from.as_ref().is_some_and(|c| c.family > fi) {
                 continue;
             }
+            let family_keys = keys(family);
             loop {
                 let start = from.as_ref().filter(|c| c.family == fi);
                 let want = limit + 1 - out.len();
-                let cands = self.candidates(family, lanes, start, want).await?;
+                let cands = self.candidates(family, &family_keys, start, want).await?;
                 let ids: Vec<ExecutionId> = cands.iter().map(|c| c.id.clone()).collect();
                 let lines = self.rows(&ids).await?;
                 let got = cands.len();
@@ -364,23 +369,39 @@ impl Reads for ValkeyReads {
         if let Some(field) = q.search.as_ref().and_then(|s| s.unanswered(ANSWERED)) {
             return Err(ReadError::Unanswered { field: field.name() });
         }
-        let lanes = self.lanes(q.lane.as_deref()).await?;
-        let families = Family::for_state(q.state);
         let now = super::now_ms();
-        let page = self
-            .walk(&families, &lanes, after, limit, |l| {
-                q.state.is_none_or(|s| l.state == s)
-                    && q.namespace.as_ref().is_none_or(|n| &l.namespace == n)
-                    && q.search.as_ref().is_none_or(|s| super::search::matches(s.query(), l, now))
-            })
-            .await?;
+        let keep = |l: &ExecLine| {
+            q.state.is_none_or(|s| l.state == s)
+                && q.lane.as_ref().is_none_or(|lane| &l.lane == lane)
+                && q.namespace.as_ref().is_none_or(|n| &l.namespace == n)
+                && q.search.as_ref().is_none_or(|s| super::search::matches(s.query(), l, now))
+        };
+        // A step or tag term is read from the board's own index.
+        let page = match q.search.as_ref().and_then(|s| index::Plan::of(s.query())) {
+            Some(plan) => {
+                let keys = plan.keys(&self.partitions);
+                self.walk(&[Family::Indexed], |_| keys.clone(), after, limit, keep).await?
+            }
+            None => {
+                let lanes = self.lanes(q.lane.as_deref()).await?;
+                self.walk(&Family::for_state(q.state), |f| self.lane_keys(f, &lanes), after, limit, keep).await?
+            }
+        };
         Ok(Page { rows: page.rows.into_iter().map(|(_, l)| l).collect(), next: page.next, cut_short: page.cut_short })
     }
 
-    async fn suspended(&self, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError> {
+    async fn suspended(&self, search: Option<&Search>, after: Option<&str>, limit: usize) -> Result<Page<SuspendedLine>, ReadError> {
         let limit = clamp(limit);
+        if let Some(field) = search.and_then(|s| s.unanswered(ANSWERED)) {
+            return Err(ReadError::Unanswered { field: field.name() });
+        }
         let lanes = self.lanes(None).await?;
-        let page = self.walk(&[Family::Suspended], &lanes, after, limit, |l| l.state == PublicState::Suspended).await?;
+        let now = super::now_ms();
+        let page = self
+            .walk(&[Family::Suspended], |f| self.lane_keys(f, &lanes), after, limit, |l| {
+                l.state == PublicState::Suspended && search.is_none_or(|s| super::search::matches(s.query(), l, now))
+            })
+            .await?;
         // When and why each suspended: one more pipeline.
         let mut pipe = self.client.pipeline();
         let slots: Vec<_> = page

@@ -27,6 +27,9 @@ pub enum Family {
     BlockedDeps,
     /// Finished executions, newest first.
     Terminal,
+    /// One of the board's own index zsets (`super::index`), newest first;
+    /// its keys come from the index, not from lanes.
+    Indexed,
 }
 
 impl Family {
@@ -62,13 +65,14 @@ impl Family {
                 Family::BlockedWaiting => out.extend([idx.lane_blocked_route(&lane), idx.lane_blocked_operator(&lane)]),
                 Family::BlockedRate => out.extend([idx.lane_blocked_budget(&lane), idx.lane_blocked_quota(&lane)]),
                 Family::BlockedDeps => out.push(idx.lane_blocked_dependencies(&lane)),
+                Family::Indexed => {}
             }
         }
         out
     }
 
     fn descending(self) -> bool {
-        self == Family::Terminal
+        matches!(self, Family::Terminal | Family::Indexed)
     }
 }
 

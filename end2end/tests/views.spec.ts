@@ -1,0 +1,32 @@
+// Saved views on the embedded demo: save a query with its columns, open it
+// from the sidebar, refusals shown, delete it.
+import { test, expect } from '@playwright/test';
+import { shot, signIn } from './fixtures/board';
+import { SearchPage } from './fixtures/search';
+import { Views } from './fixtures/views';
+
+test('a saved view opens from the sidebar with its query and columns', async ({ page }) => {
+  await signIn(page, 'vera');
+  const s = new SearchPage(page);
+  const v = new Views(page);
+  const name = `eu orders ${Date.now()}`;
+  await s.open('tag:shop.region=eu');
+  await s.expectRows();
+  await v.save(name, 'kind,tags,state');
+  await expect(page.getByTestId('view-saved')).toBeVisible();
+  await v.expectListed(name);
+  await page.goto('/overview');
+  await v.link(name).click();
+  await page.waitForURL(url => url.searchParams.get('view') === name);
+  await expect(page.getByTestId('query')).toHaveValue('tag:shop.region=eu');
+  await expect(page.getByTestId('view-title')).toContainText(name);
+  await s.expectRows();
+  const heads = await page.locator('thead th').allTextContents();
+  expect(heads.map(h => h.trim().toLowerCase())).toEqual(['execution', 'step', 'tags', 'state']);
+  for (const cell of await s.column('tags')) expect(cell).toContain('shop.region=eu');
+  await shot(page, 'saved-view');
+  // The same name again is refused with a message, and nothing changes.
+  await v.save(name, '');
+  await expect(page.getByTestId('view-error')).toContainText('already there');
+  await v.remove(name);
+});

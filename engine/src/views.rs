@@ -1,0 +1,189 @@
+//! Saved views: a named query (`docs/SEARCH.md`) over the executions or
+//! flows list with the columns to show, private to the user who saved it
+//! or shared with every reader of the board. Kept in the deployment's
+//! store beside the audit log (`ff_board_views` on Postgres and SQLite,
+//! `ff_board:{views}:*` hashes on Valkey, one per owner and one shared), so
+//! every replica sees the same views.
+//!
+//! Every limit is explicit: a name is at most [`MAX_NAME`] characters, a
+//! query at most [`MAX_QUERY`], a user keeps at most [`MAX_PRIVATE`] views
+//! and the board at most [`MAX_SHARED`] shared ones, so listing a user's
+//! views reads at most `MAX_PRIVATE + MAX_SHARED` entries however large
+//! the store is. A view's identity is its scope and name: names are unique
+//! per owner (private) and across the board (shared).
+use async_trait::async_trait;
+
+use crate::store_error::StoreError;
+
+/// At most this many characters in a view's name.
+pub const MAX_NAME: usize = 64;
+/// At most this many characters in a view's query (the query language's own limit).
+pub const MAX_QUERY: usize = 512;
+/// At most this many private views per user.
+pub const MAX_PRIVATE: usize = 50;
+/// At most this many shared views on a board.
+pub const MAX_SHARED: usize = 100;
+/// At most this many columns named in a view.
+pub const MAX_COLUMNS: usize = 16;
+
+/// Which list a view opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewList {
+    Executions,
+    Flows,
+}
+
+impl ViewList {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViewList::Executions => "executions",
+            ViewList::Flows => "flows",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ViewList> {
+        [ViewList::Executions, ViewList::Flows].into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// Whose a view is: its owner's alone, or every reader's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Private(String),
+    Shared,
+}
+
+impl Scope {
+    /// The stored form: the owner's name, or the empty string for shared
+    /// (user names are never empty).
+    pub fn key(&self) -> &str {
+        match self {
+            Scope::Private(owner) => owner,
+            Scope::Shared => "",
+        }
+    }
+
+    fn cap(&self) -> usize {
+        match self {
+            Scope::Private(_) => MAX_PRIVATE,
+            Scope::Shared => MAX_SHARED,
+        }
+    }
+}
+
+/// One saved view.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedView {
+    pub name: String,
+    /// Who saved it (also for shared views: they may delete it).
+    pub owner: String,
+    pub shared: bool,
+    /// `executions` or `flows` ([`ViewList`]).
+    pub list: String,
+    pub query: String,
+    /// The columns shown, by their keys; empty for all.
+    pub columns: Vec<String>,
+    pub created_ms: i64,
+}
+
+impl SavedView {
+    pub fn scope(&self) -> Scope {
+        if self.shared { Scope::Shared } else { Scope::Private(self.owner.clone()) }
+    }
+}
+
+/// What saving a view did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Saved {
+    Saved,
+    /// A view of that name is already in that scope: nothing was written.
+    NameTaken,
+    /// The scope holds its most views: nothing was written.
+    Full { cap: usize },
+}
+
+/// Why a view cannot be saved as given (checked before the store is asked).
+pub fn check(v: &SavedView) -> Result<(), String> {
+    let name = v.name.trim();
+    if name.is_empty() {
+        return Err("a view needs a name".into());
+    }
+    if name.chars().count() > MAX_NAME {
+        return Err(format!("a view's name is at most {MAX_NAME} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("a view's name may not hold control characters".into());
+    }
+    if v.query.chars().count() > MAX_QUERY {
+        return Err(format!("a view's query is at most {MAX_QUERY} characters"));
+    }
+    if v.columns.len() > MAX_COLUMNS {
+        return Err(format!("a view names at most {MAX_COLUMNS} columns"));
+    }
+    if ViewList::parse(&v.list).is_none() {
+        return Err(format!("unknown list {:?}: executions or flows", v.list));
+    }
+    Ok(())
+}
+
+/// The store of saved views, on each backend's own storage.
+#[async_trait]
+pub trait ViewStore: Send + Sync {
+    /// `user`'s private views and every shared view, by name, at most
+    /// `MAX_PRIVATE + MAX_SHARED`.
+    async fn list(&self, user: &str) -> Result<Vec<SavedView>, StoreError>;
+    /// Save `view` in its scope unless the name is taken or the scope full.
+    async fn save(&self, view: &SavedView) -> Result<Saved, StoreError>;
+    /// The view `name` in `scope`, if any.
+    async fn get(&self, scope: &Scope, name: &str) -> Result<Option<SavedView>, StoreError>;
+    /// Delete the view `name` in `scope`; whether there was one.
+    async fn delete(&self, scope: &Scope, name: &str) -> Result<bool, StoreError>;
+}
+
+/// The cap of a scope, for the stores.
+pub(crate) fn cap(scope: &Scope) -> usize {
+    scope.cap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(name: &str, query: &str) -> SavedView {
+        SavedView {
+            name: name.into(),
+            owner: "ana".into(),
+            shared: false,
+            list: "executions".into(),
+            query: query.into(),
+            columns: vec![],
+            created_ms: 0,
+        }
+    }
+
+    #[test]
+    fn limits_are_checked_before_the_store() {
+        assert!(check(&view("failed payments", "state:failed ns:payments")).is_ok());
+        assert!(check(&view("  ", "")).unwrap_err().contains("needs a name"));
+        assert!(check(&view(&"n".repeat(MAX_NAME + 1), "")).unwrap_err().contains("at most 64"));
+        assert!(check(&view("a\u{7}b", "")).unwrap_err().contains("control"));
+        assert!(check(&view("x", &"q".repeat(MAX_QUERY + 1))).unwrap_err().contains("at most 512"));
+        let mut v = view("x", "");
+        v.list = "budgets".into();
+        assert!(check(&v).unwrap_err().contains("unknown list"));
+        v.list = "flows".into();
+        v.columns = vec!["kind".into(); MAX_COLUMNS + 1];
+        assert!(check(&v).unwrap_err().contains("at most 16 columns"));
+    }
+
+    #[test]
+    fn scopes_have_their_keys_and_caps() {
+        assert_eq!(Scope::Shared.key(), "");
+        assert_eq!(Scope::Private("ana".into()).key(), "ana");
+        assert_eq!(cap(&Scope::Shared), MAX_SHARED);
+        let mut v = view("x", "");
+        assert_eq!(v.scope(), Scope::Private("ana".into()));
+        v.shared = true;
+        assert_eq!(v.scope(), Scope::Shared);
+    }
+}
