@@ -14,6 +14,7 @@ pub mod leases;
 pub mod overview;
 #[cfg(feature = "ssr")]
 pub(crate) mod read;
+pub mod rendered;
 pub mod session;
 pub mod states;
 pub mod status;

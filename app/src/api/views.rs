@@ -85,6 +85,18 @@ pub async fn list_views() -> Result<Views, AppError> {
     .await
 }
 
+/// The sidebar's saved-views panel as HTML, for the page at `path` with
+/// query string `search` (`components::views`): the views, and on a list
+/// the form that saves its query and columns.
+#[server(prefix = "/api", endpoint = "views_panel", output = crate::api::codec::PostcardAnswer)]
+pub async fn views_panel(path: String, search: String) -> Result<String, AppError> {
+    if path.len() > 2048 || search.len() > 4096 {
+        return Err(AppError::BadRequest("page address too long".into()));
+    }
+    let views = list_views().await?;
+    Ok(panel::html(views, &path, &search))
+}
+
 /// Save the query of a list as a view; the view's URL.
 #[server(prefix = "/api", endpoint = "save_view", output = crate::api::codec::PostcardAnswer)]
 pub async fn save_view(name: String, list: String, query: String, columns: String, shared: Option<String>, csrf: String) -> Result<String, AppError> {
@@ -246,6 +258,111 @@ mod counts {
         match page {
             Ok((n, more)) => (Some(n as u32), more),
             Err(_) => (None, false),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod panel {
+    //! The panel's HTML, rendered here so the bundle carries none of it.
+    use leptos::prelude::*;
+
+    use super::Views;
+    use crate::components::text::decode;
+
+    /// The value of `name` in the query string `search` (`?a=b&c=d`).
+    fn param(search: &str, name: &str) -> String {
+        search
+            .trim_start_matches('?')
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| decode(&v.replace('+', " ")))
+            .unwrap_or_default()
+    }
+
+    pub fn html(v: Views, path: &str, search: &str) -> String {
+        let list = ["executions", "flows"].into_iter().find(|l| path == format!("/{l}"));
+        let csrf = v.csrf.clone().unwrap_or_default();
+        let input = "rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100";
+        let save = v.csrf.clone().zip(list).map(|(csrf, list)| {
+            let (q, cols) = (param(search, "q"), param(search, "cols"));
+            view! {
+                <details class="mt-2 px-2 text-xs" data-testid="save-view">
+                    <summary class="cursor-pointer text-slate-500">"Save this query as a view"</summary>
+                    <form method="post" action="/api/save_view" class="mt-2 space-y-2">
+                        <input type="hidden" name="list" value=list/>
+                        <input type="hidden" name="query" value=q/>
+                        <input type="hidden" name="csrf" value=csrf/>
+                        <label class="block text-slate-500">"Name"
+                            <input name="name" required maxlength="64" data-testid="view-name" class=format!("block w-full {input}")/>
+                        </label>
+                        <label class="block text-slate-500">"Columns (blank for all)"
+                            <input name="columns" value=cols maxlength="512" data-testid="view-columns" class=format!("block w-full {input}")/>
+                        </label>
+                        {v.can_share.then(|| view! {
+                            <label class="flex items-center gap-1 text-slate-500"><input type="checkbox" name="shared" value="1" data-testid="view-shared"/>"shared with every reader"</label>
+                        })}
+                        <button type="submit" data-testid="view-save" class="rounded bg-slate-900 px-3 py-1 text-white dark:bg-slate-100 dark:text-slate-900">"Save view"</button>
+                    </form>
+                </details>
+            }
+        });
+        view! {
+            <h2 class="px-2 text-xs font-semibold uppercase text-slate-500">"Saved views"</h2>
+            {v.views.is_empty().then(|| view! { <p class="px-2 py-1 text-xs text-slate-500">"None yet: save a query from Executions or Flows."</p> })}
+            <ul class="mt-1 space-y-0.5">
+                {v.views.into_iter().map(|l| {
+                    let count = l.count.map(|n| if l.more { format!("{n}+") } else { n.to_string() });
+                    view! {
+                        <li class="flex items-center gap-1">
+                            <a href=l.href data-testid="saved-view" data-view-name=l.name.clone()
+                                class="min-w-0 flex-1 truncate rounded px-2 py-1 text-sm text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800">
+                                {l.name.clone()}{l.shared.then_some(" ·shared")}
+                            </a>
+                            {count.map(|c| view! { <span data-testid="view-count" class="text-xs tabular-nums text-slate-500">{c}</span> })}
+                            {l.deletable.then(|| view! {
+                                <form method="post" action="/api/delete_view">
+                                    <input type="hidden" name="name" value=l.name.clone()/>
+                                    {l.shared.then(|| view! { <input type="hidden" name="shared" value="1"/> })}
+                                    <input type="hidden" name="csrf" value=csrf.clone()/>
+                                    <button type="submit" data-testid="view-delete" class="px-1 text-xs text-slate-400 hover:text-red-700" title="delete this view" aria-label=format!("delete view {}", l.name)>"×"</button>
+                                </form>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {save}
+        }
+        .to_html()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_panel_escapes_names_and_offers_the_lists_query() {
+            let v = Views {
+                views: vec![super::super::ViewLink {
+                    name: "<b>eu</b>".into(),
+                    shared: true,
+                    href: "/executions?view=x".into(),
+                    count: Some(100),
+                    more: true,
+                    deletable: true,
+                }],
+                csrf: Some("tok".into()),
+                can_share: false,
+            };
+            let h = html(v.clone(), "/executions", "?q=tag%3Ashop.region%3Deu&cols=kind");
+            assert!(h.contains("&lt;b&gt;eu&lt;/b&gt;") && !h.contains("<b>eu"), "{h}");
+            assert!(h.contains("100+") && h.contains("data-testid=\"view-delete\""), "{h}");
+            assert!(h.contains("value=\"tag:shop.region=eu\""), "the list's query to save: {h}");
+            assert!(!h.contains("view-shared"), "a viewer cannot share");
+            let h = html(v, "/overview", "");
+            assert!(!h.contains("save-view"), "no list, nothing to save");
         }
     }
 }

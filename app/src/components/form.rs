@@ -13,7 +13,6 @@ use leptos::server_fn::ServerFn;
 
 use crate::api::actions::{CancelFlowAction, DecideWaitpoint, ExecutionAction, ResetBudgetAction};
 use crate::api::session::{Login, Logout};
-use crate::api::views::{DeleteView, SaveView};
 
 /// A submitted form's fields, by name (the last value of a repeated name).
 pub struct Fields(Vec<(String, String)>);
@@ -112,14 +111,6 @@ pub fn reset_budget_action(f: &Fields) -> ResetBudgetAction {
         idempotency_key: f.text("idempotency_key"),
         csrf: f.text("csrf"),
     }
-}
-
-pub fn save_view(f: &Fields) -> SaveView {
-    SaveView { name: f.text("name"), list: f.text("list"), query: f.text("query"), columns: f.text("columns"), shared: f.opt("shared"), csrf: f.text("csrf") }
-}
-
-pub fn delete_view(f: &Fields) -> DeleteView {
-    DeleteView { name: f.text("name"), shared: f.opt("shared"), csrf: f.text("csrf") }
 }
 
 pub fn login(f: &Fields) -> Login {

@@ -29,7 +29,6 @@ pub fn Layout(children: Children) -> impl IntoView {
     let tick = use_tick(3000);
     let info = crate::api::codec::resource(move || tick.get(), |_| get_board_info());
     let path = use_location().pathname;
-    crate::components::views::provide_views();
     view! {
         // Below 768 px the sidebar folds into a menu: a checkbox and its
         // label open it, so it works before (and without) wasm.

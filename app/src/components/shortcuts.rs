@@ -107,5 +107,17 @@ fn listen() {
             _ => {}
         }
     });
-    on_cleanup(move || handle.remove());
+    // Copy buttons (`data-copy`, `components::text::Id`): one listener.
+    let copy = window_event_listener(leptos::ev::click, |ev: web_sys::MouseEvent| {
+        let button = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|el| el.closest("[data-copy]").ok().flatten());
+        if let (Some(b), Some(w)) = (button, web_sys::window()) {
+            if let Some(text) = b.get_attribute("data-copy") {
+                let _ = w.navigator().clipboard().write_text(&text);
+            }
+        }
+    });
+    on_cleanup(move || {
+        handle.remove();
+        copy.remove();
+    });
 }

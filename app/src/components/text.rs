@@ -33,36 +33,20 @@ pub fn short_id(id: &str) -> String {
     format!("{prefix}{}", uuid.chars().take(8).collect::<String>())
 }
 
-/// A short id with the full id on hover and a copy button.
+/// A short id with the full id on hover and a copy button. The button
+/// carries the id (`data-copy`); one listener for the whole page copies
+/// it (`components::shortcuts`), so an id costs no handler of its own and
+/// works in server-rendered HTML too.
 #[component]
 pub fn Id(#[prop(into)] id: String, #[prop(optional, into)] href: Option<String>) -> impl IntoView {
     let short = short_id(&id);
-    let full = id.clone();
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            if let Some(w) = web_sys_window() {
-                let _ = w.navigator().clipboard().write_text(&full);
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &full;
-    };
-    let label = view! { <span class="font-mono text-xs" title=id.clone()>{short}</span> };
+    let class = if href.is_some() { "text-blue-700 hover:underline dark:text-blue-300" } else { "" };
     view! {
         <span class="inline-flex items-center gap-1">
-            {match href {
-                Some(h) => view! { <a class="text-blue-700 hover:underline dark:text-blue-300" href=h>{label}</a> }.into_any(),
-                None => label.into_any(),
-            }}
-            <button type="button" class="text-slate-500 hover:text-slate-700 text-xs dark:text-slate-400" title="copy id" aria-label="copy id" on:click=copy>"❐"</button>
+            <a class=class href=href><span class="font-mono text-xs" title=id.clone()>{short}</span></a>
+            <button type="button" data-copy=id class="text-slate-500 hover:text-slate-700 text-xs dark:text-slate-400" title="copy id" aria-label="copy id">"❐"</button>
         </span>
     }
-}
-
-#[cfg(feature = "hydrate")]
-fn web_sys_window() -> Option<web_sys::Window> {
-    web_sys::window()
 }
 
 /// "3 min ago" / "in 12 s" relative to `now` (both ms).

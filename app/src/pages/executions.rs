@@ -15,7 +15,6 @@ use crate::components::feedback::{loaded, Empty};
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::state::StateBadge;
 use crate::components::table::{shown, shows, Col, DataTable, Exports, Footer, R};
-use crate::components::views::SaveViewForm;
 use crate::components::text::{encode, execution_href, flow_href, Id, Time};
 
 #[component]
@@ -61,7 +60,6 @@ pub fn ExecutionsPage() -> impl IntoView {
                 format!("/executions?state={}{q}&bulk=1", encode(&state().unwrap_or_default()))
             })/>
         <Exports list="executions" q=Signal::derive(q)/>
-        <SaveViewForm list="executions" q=Signal::derive(q) cols=Signal::derive(cols)/>
         {loaded(data, None, move |list| {
             let note = list.note.clone().map(|n| view! { <p data-testid="index-note" role="status" class="mb-2 rounded border border-amber-300 bg-amber-50 px-3 py-1.5 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100">{n}</p> });
             let body = if list.rows.is_empty() {
@@ -111,30 +109,31 @@ const COLUMNS: [(&str, Col); 9] = [
 fn ExecutionTable(rows: Vec<ExecutionRow>, q: String, cols: String) -> impl IntoView {
     let now = now_ms();
     let head = shown(&COLUMNS, &cols);
-    let on = move |key: &str| shows(&cols, key);
+    // A column the view leaves out keeps its cells, hidden.
+    let c = move |key: &str, base: &'static str| if shows(&cols, key) { base.to_owned() } else { format!("hidden {base}") };
     let link = "text-sky-700 hover:underline dark:text-sky-400";
     view! {
         <DataTable head=head>
             {rows.into_iter().map(|r| view! {
                 <tr data-testid="execution-row" data-execution-id=r.execution_id.clone()>
                     <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
-                    {on("kind").then(|| view! { <td data-testid="kind" class="whitespace-nowrap">{(!r.kind.is_empty()).then(|| {
+                    <td data-testid="kind" class=c("kind", "whitespace-nowrap")>{(!r.kind.is_empty()).then(|| {
                         let href = with_term(&q, Field::Kind, &r.kind, None);
                         view! { <a class=link href=href title="add to the query">{r.kind.clone()}</a> }
-                    })}</td> })}
-                    {on("tags").then(|| view! { <td data-testid="tags" class="text-xs">
+                    })}</td>
+                    <td data-testid="tags" class=c("tags", "text-xs")>
                         {r.tags.iter().map(|(k, v)| {
                             let href = with_term(&q, Field::Tag, k, Some(v));
                             view! { <a class=format!("mr-1 inline-block whitespace-nowrap rounded bg-slate-100 px-1 dark:bg-slate-800 {link}") href=href title="add to the query">{format!("{k}={v}")}</a> }
                         }).collect_view()}
                         {(r.more_tags > 0).then(|| view! { <span class="text-slate-500">{format!("+{}", r.more_tags)}</span> })}
-                    </td> })}
-                    {on("flow").then(|| view! { <td>{r.flow_id.clone().map(|f| view! { <Id id=f.clone() href=flow_href(&f)/> })}</td> })}
-                    {on("state").then(|| view! { <td><StateBadge state=r.state/></td> })}
-                    {on("lane").then(|| view! { <td>{r.lane.clone()}</td> })}
-                    {on("ns").then(|| view! { <td class="text-slate-600 dark:text-slate-400">{r.namespace.clone()}</td> })}
-                    {on("attempts").then(|| view! { <td class="text-right tabular-nums">{r.attempts}</td> })}
-                    {on("changed").then(|| view! { <td class="text-right"><Time t=r.last_mutation_at now=now/></td> })}
+                    </td>
+                    <td class=c("flow", "")>{r.flow_id.map(|f| view! { <Id id=f.clone() href=flow_href(&f)/> })}</td>
+                    <td class=c("state", "")><StateBadge state=r.state/></td>
+                    <td class=c("lane", "")>{r.lane}</td>
+                    <td class=c("ns", "text-slate-600 dark:text-slate-400")>{r.namespace}</td>
+                    <td class=c("attempts", "text-right tabular-nums")>{r.attempts}</td>
+                    <td class=c("changed", "text-right")><Time t=r.last_mutation_at now=now/></td>
                 </tr>
             }).collect_view()}
         </DataTable>

@@ -14,7 +14,6 @@ use crate::components::feedback::{loaded, Empty};
 use crate::components::refresh::{now_ms, use_tick};
 use crate::components::state::StateBadge;
 use crate::components::table::{shown, shows, Col, DataTable, Exports, Footer, R};
-use crate::components::views::SaveViewForm;
 use crate::components::text::{flow_href, Id, Time};
 
 #[component]
@@ -33,7 +32,6 @@ pub fn FlowsPage() -> impl IntoView {
             {move || view! { <Filters current=q()/> }}
         </div>
         <Exports list="flows" q=Signal::derive(move || q().q.unwrap_or_default())/>
-        <SaveViewForm list="flows" q=Signal::derive(move || q().q.unwrap_or_default()) cols=Signal::derive(move || q().cols.unwrap_or_default())/>
         {loaded(data, None, move |list| if list.rows.is_empty() {
             view! { <Empty title="No flows match" hint="Clear the filters, or point the board at a backend where flows are being created (the embedded demo creates some every few seconds)."/> }.into_any()
         } else {
@@ -61,19 +59,20 @@ const COLUMNS: [(&str, Col); 7] = [
 fn FlowTable(rows: Vec<FlowRow>, q: String, cols: String) -> impl IntoView {
     let now = now_ms();
     let head = shown(&COLUMNS, &cols);
-    let on = move |key: &str| shows(&cols, key);
+    // A column the view leaves out keeps its cells, hidden.
+    let c = move |key: &str, base: &'static str| if shows(&cols, key) { base.to_owned() } else { format!("hidden {base}") };
     let with_kind = move |kind: &str| href(&FlowsQuery { q: Some(adding(&q, Field::FlowKind, kind, None)), ..Default::default() });
     view! {
         <DataTable head=head attr:data-testid="flows-table">
             {rows.into_iter().map(|r| view! {
                 <tr data-testid="flow-row" data-flow-id=r.flow_id.clone() data-state=r.state.as_str() class="hover:bg-slate-100 dark:hover:bg-slate-900">
                     <td class="py-1.5"><Id id=r.flow_id.clone() href=flow_href(&r.flow_id)/></td>
-                    {on("kind").then(|| view! { <td data-testid="flow-kind"><a class="text-sky-700 hover:underline dark:text-sky-400" href=with_kind(&r.kind) title="add to the query">{r.kind.clone()}</a></td> })}
-                    {on("ns").then(|| view! { <td class="text-slate-600 dark:text-slate-400">{r.namespace.clone()}</td> })}
-                    {on("state").then(|| view! { <td><StateBadge state=r.state/></td> })}
-                    {on("members").then(|| view! { <td class="text-right tabular-nums">{r.node_count}</td> })}
-                    {on("edges").then(|| view! { <td class="text-right tabular-nums">{r.edge_count}</td> })}
-                    {on("created").then(|| view! { <td class="text-right"><Time t=r.created_at now=now/></td> })}
+                    <td data-testid="flow-kind" class=c("kind", "")><a class="text-sky-700 hover:underline dark:text-sky-400" href=with_kind(&r.kind) title="add to the query">{r.kind.clone()}</a></td>
+                    <td class=c("ns", "text-slate-600 dark:text-slate-400")>{r.namespace}</td>
+                    <td class=c("state", "")><StateBadge state=r.state/></td>
+                    <td class=c("members", "text-right tabular-nums")>{r.node_count}</td>
+                    <td class=c("edges", "text-right tabular-nums")>{r.edge_count}</td>
+                    <td class=c("created", "text-right")><Time t=r.created_at now=now/></td>
                 </tr>
             }).collect_view()}
         </DataTable>

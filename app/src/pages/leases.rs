@@ -1,18 +1,34 @@
 //! /leases (active leases with holder and expiry countdown, expired leases,
-//! workers) and /lanes.
+//! workers) and /lanes, both rendered on the server (`api::rendered`).
 use leptos::prelude::*;
 
-use crate::api::leases::{get_leases, list_lanes, LeaseRow, WorkerRow};
-use crate::components::feedback::{field_view, rows_or, titled, Empty};
-use crate::components::table::{DataTable, R};
-use crate::components::refresh::{now_ms, use_topic_tick};
-use crate::components::text::{execution_href, Id, Time};
+use crate::components::feedback::titled;
+use crate::components::refresh::use_topic_tick;
 
 #[component]
 pub fn LeasesPage() -> impl IntoView {
     let tick = use_topic_tick(5_000, || "leases".to_owned());
-    let data = crate::api::codec::resource(move || tick.get(), |_| get_leases());
-    titled("Leases & workers", data, |v| {
+    let data = crate::api::codec::resource(move || tick.get(), |_| crate::api::rendered::rendered("leases".into()));
+    titled("Leases & workers", data, |html| view! { <div inner_html=html></div> })
+}
+
+#[cfg(feature = "ssr")]
+pub use render::html;
+
+#[cfg(feature = "ssr")]
+mod render {
+    //! The leases page's HTML, from its data (rendered on the server: the
+    //! browser only swaps it in).
+    use leptos::prelude::*;
+
+    use crate::api::leases::{LeaseRow, WorkerRow};
+    use crate::components::feedback::{field_view, rows_or, Empty};
+    use crate::components::refresh::now_ms;
+    use crate::components::table::{DataTable, R};
+    use crate::components::text::{execution_href, Id, Time};
+
+    /// The page's HTML, from its data.
+    pub fn html(v: crate::api::leases::LeasesView) -> String {
         let now = now_ms();
         view! {
             <h2 class="mb-2 text-lg font-semibold">"Active leases "<span class="text-slate-500">{format!("({})", v.active.len())}</span></h2>
@@ -26,55 +42,64 @@ pub fn LeasesPage() -> impl IntoView {
             <h2 class="mb-2 mt-6 text-lg font-semibold">"Workers"</h2>
             {field_view(&v.workers, move |rows| rows_or(rows, "No worker is registered.", move |rows| view! { <WorkerTable rows=rows now=now/> }))}
         }
-    })
-}
-
-#[component]
-fn LeaseTable(rows: Vec<LeaseRow>, now: i64, testid: &'static str) -> impl IntoView {
-    view! {
-        <DataTable head=&[("Execution", ""), ("Holder", ""), ("Lane", ""), ("Epoch", R), ("Attempt", R), ("Expires", R)]>
-            {rows.into_iter().map(|r| {
-                let overdue = r.expires_at < now;
-                view! {
-                    <tr data-testid=testid>
-                        <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
-                        <td class="font-mono text-xs">{r.holder}</td>
-                        <td>{r.lane}</td>
-                        <td class="text-right tabular-nums">{r.epoch}</td>
-                        <td class="text-right tabular-nums">{r.attempt_index}</td>
-                        <td class=if overdue { "text-right text-orange-700 font-semibold" } else { "text-right" }><Time t=r.expires_at now=now/></td>
-                    </tr>
-                }
-            }).collect_view()}
-        </DataTable>
+        .into_view()
+        .to_html()
     }
-}
 
-#[component]
-fn WorkerTable(rows: Vec<WorkerRow>, now: i64) -> impl IntoView {
-    view! {
-        <DataTable head=&[("Worker", ""), ("Instance", ""), ("Namespace", ""), ("Lanes", ""), ("Last heartbeat", R), ("Alive", R)]>
-            {rows.into_iter().map(|w| {
-                let alive = now - w.last_heartbeat_at <= w.ttl_ms as i64;
-                view! {
-                    <tr data-testid="worker-row">
-                        <td class="py-1.5">{w.worker_id}</td>
-                        <td class="font-mono text-xs">{w.instance}</td>
-                        <td>{w.namespace}</td>
-                        <td class="text-xs">{w.lanes.join(", ")}</td>
-                        <td class="text-right"><Time t=w.last_heartbeat_at now=now/></td>
-                        <td class="text-right">{if alive { "✓ alive" } else { "✕ stale" }}</td>
-                    </tr>
-                }
-            }).collect_view()}
-        </DataTable>
+    #[component]
+    fn LeaseTable(rows: Vec<LeaseRow>, now: i64, testid: &'static str) -> impl IntoView {
+        view! {
+            <DataTable head=&[("Execution", ""), ("Holder", ""), ("Lane", ""), ("Epoch", R), ("Attempt", R), ("Expires", R)]>
+                {rows.into_iter().map(|r| {
+                    let overdue = r.expires_at < now;
+                    view! {
+                        <tr data-testid=testid>
+                            <td class="py-1.5"><Id id=r.execution_id.clone() href=execution_href(&r.execution_id)/></td>
+                            <td class="font-mono text-xs">{r.holder}</td>
+                            <td>{r.lane}</td>
+                            <td class="text-right tabular-nums">{r.epoch}</td>
+                            <td class="text-right tabular-nums">{r.attempt_index}</td>
+                            <td class=if overdue { "text-right text-orange-700 font-semibold" } else { "text-right" }><Time t=r.expires_at now=now/></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </DataTable>
+        }
+    }
+
+    #[component]
+    fn WorkerTable(rows: Vec<WorkerRow>, now: i64) -> impl IntoView {
+        view! {
+            <DataTable head=&[("Worker", ""), ("Instance", ""), ("Namespace", ""), ("Lanes", ""), ("Last heartbeat", R), ("Alive", R)]>
+                {rows.into_iter().map(|w| {
+                    let alive = now - w.last_heartbeat_at <= w.ttl_ms as i64;
+                    view! {
+                        <tr data-testid="worker-row">
+                            <td class="py-1.5">{w.worker_id}</td>
+                            <td class="font-mono text-xs">{w.instance}</td>
+                            <td>{w.namespace}</td>
+                            <td class="text-xs">{w.lanes.join(", ")}</td>
+                            <td class="text-right"><Time t=w.last_heartbeat_at now=now/></td>
+                            <td class="text-right">{if alive { "✓ alive" } else { "✕ stale" }}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </DataTable>
+        }
     }
 }
 
 #[component]
 pub fn LanesPage() -> impl IntoView {
-    let data = crate::api::codec::resource(|| (), |_| list_lanes());
-    titled("Lanes", data, |v| {
+    let data = crate::api::codec::resource(|| (), |_| crate::api::rendered::rendered("lanes".into()));
+    titled("Lanes", data, |html| view! { <div inner_html=html></div> })
+}
+
+/// The lanes page's HTML, from its data.
+#[cfg(feature = "ssr")]
+pub fn lanes_html(v: crate::api::leases::LanesView) -> String {
+    use crate::components::feedback::Empty;
+    {
         let walk = v.discovery.map(|(percent, passes)| {
             let text = if passes == 0 {
                 format!("Lane discovery: {percent} % of its first pass over every partition: lanes outside the registry may still be missing.")
@@ -98,5 +123,7 @@ pub fn LanesPage() -> impl IntoView {
             }.into_any()
         };
         view! { {walk}{list} }.into_any()
-    })
+    }
+    .into_view()
+    .to_html()
 }

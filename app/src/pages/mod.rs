@@ -6,11 +6,11 @@ mod executions;
 mod flow;
 mod flows;
 mod jump;
-mod leases;
+pub(crate) mod leases;
 mod live;
-mod overview;
+pub(crate) mod overview;
 mod session;
-mod status;
+pub(crate) mod status;
 
 pub use approvals::ApprovalsPage;
 pub use budgets::{BudgetPage, BudgetsPage};

@@ -1,17 +1,22 @@
 //! /status (backend family, version, lane discovery and the `Supports`
-//! table) and the 404
-//! page of unknown routes.
+//! table; rendered on the server, `api::rendered`) and the 404 page of
+//! unknown routes.
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::status::get_status;
-use crate::components::card::Fact;
 use crate::components::feedback::{set_status, titled};
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
-    let data = crate::api::codec::resource(|| (), |_| get_status());
-    titled("Status", data, |s| view! {
+    let data = crate::api::codec::resource(|| (), |_| crate::api::rendered::rendered("status".into()));
+    titled("Status", data, |html| view! { <div inner_html=html></div> })
+}
+
+/// The page's HTML, from its data.
+#[cfg(feature = "ssr")]
+pub fn html(s: crate::api::status::StatusView) -> String {
+    use crate::components::card::Fact;
+    view! {
         <dl class="mb-6 grid grid-cols-2 gap-4 text-sm sm:grid-cols-4">
             <Fact label="Backend" class="font-mono">{s.info.backend.clone()}</Fact>
             <Fact label="Engine" testid="engine-version">{s.info.version.clone().unwrap_or_default()}</Fact>
@@ -31,7 +36,9 @@ pub fn StatusPage() -> impl IntoView {
                 </li>
             }).collect_view()}
         </ul>
-    })
+    }
+    .into_view()
+    .to_html()
 }
 
 #[component]

@@ -1,0 +1,21 @@
+//! Pages rendered on the server: read-only pages whose HTML the server
+//! builds from the same data its server functions return, so the browser
+//! swaps the HTML in on each refresh instead of carrying the page's
+//! component tree and its data types in the bundle (`docs/BENCHMARKS.md`).
+//! Their markup, `data-testid`s and links are those of the hydrated pages;
+//! copy buttons work through the page's one delegated listener.
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The HTML of read-only page `page`: `overview`, `leases`, `lanes` or `status`.
+#[server(prefix = "/api", endpoint = "rendered", output = crate::api::codec::PostcardAnswer)]
+pub async fn rendered(page: String) -> Result<String, AppError> {
+    match page.as_str() {
+        "overview" => Ok(crate::pages::overview::html(super::overview::get_overview().await?)),
+        "leases" => Ok(crate::pages::leases::html(super::leases::get_leases().await?)),
+        "lanes" => Ok(crate::pages::leases::lanes_html(super::leases::list_lanes().await?)),
+        "status" => Ok(crate::pages::status::html(super::status::get_status().await?)),
+        other => Err(AppError::BadRequest(format!("no rendered page {:?}: overview, leases, lanes or status", other.chars().take(64).collect::<String>()))),
+    }
+}
