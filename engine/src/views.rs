@@ -102,26 +102,43 @@ pub enum Saved {
     Full { cap: usize },
 }
 
-/// Why a view cannot be saved as given (checked before the store is asked).
-pub fn check(v: &SavedView) -> Result<(), String> {
+/// Why a view cannot be saved as given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    #[error("a view needs a name")]
+    NoName,
+    #[error("a view's name is at most {MAX_NAME} characters")]
+    LongName,
+    #[error("a view's name may not hold control characters")]
+    ControlInName,
+    #[error("a view's query is at most {MAX_QUERY} characters")]
+    LongQuery,
+    #[error("a view names at most {MAX_COLUMNS} columns")]
+    TooManyColumns,
+    #[error("unknown list {0:?}: executions or flows")]
+    UnknownList(String),
+}
+
+/// Check a view before the store is asked.
+pub fn check(v: &SavedView) -> Result<(), Invalid> {
     let name = v.name.trim();
     if name.is_empty() {
-        return Err("a view needs a name".into());
+        return Err(Invalid::NoName);
     }
     if name.chars().count() > MAX_NAME {
-        return Err(format!("a view's name is at most {MAX_NAME} characters"));
+        return Err(Invalid::LongName);
     }
     if name.chars().any(char::is_control) {
-        return Err("a view's name may not hold control characters".into());
+        return Err(Invalid::ControlInName);
     }
     if v.query.chars().count() > MAX_QUERY {
-        return Err(format!("a view's query is at most {MAX_QUERY} characters"));
+        return Err(Invalid::LongQuery);
     }
     if v.columns.len() > MAX_COLUMNS {
-        return Err(format!("a view names at most {MAX_COLUMNS} columns"));
+        return Err(Invalid::TooManyColumns);
     }
     if ViewList::parse(&v.list).is_none() {
-        return Err(format!("unknown list {:?}: executions or flows", v.list));
+        return Err(Invalid::UnknownList(v.list.clone()));
     }
     Ok(())
 }
@@ -163,17 +180,18 @@ mod tests {
 
     #[test]
     fn limits_are_checked_before_the_store() {
+        let why = |v: &SavedView| check(v).unwrap_err().to_string();
         assert!(check(&view("failed payments", "state:failed ns:payments")).is_ok());
-        assert!(check(&view("  ", "")).unwrap_err().contains("needs a name"));
-        assert!(check(&view(&"n".repeat(MAX_NAME + 1), "")).unwrap_err().contains("at most 64"));
-        assert!(check(&view("a\u{7}b", "")).unwrap_err().contains("control"));
-        assert!(check(&view("x", &"q".repeat(MAX_QUERY + 1))).unwrap_err().contains("at most 512"));
+        assert!(why(&view("  ", "")).contains("needs a name"));
+        assert!(why(&view(&"n".repeat(MAX_NAME + 1), "")).contains("at most 64"));
+        assert!(why(&view("a\u{7}b", "")).contains("control"));
+        assert!(why(&view("x", &"q".repeat(MAX_QUERY + 1))).contains("at most 512"));
         let mut v = view("x", "");
         v.list = "budgets".into();
-        assert!(check(&v).unwrap_err().contains("unknown list"));
+        assert!(why(&v).contains("unknown list"));
         v.list = "flows".into();
         v.columns = vec!["kind".into(); MAX_COLUMNS + 1];
-        assert!(check(&v).unwrap_err().contains("at most 16 columns"));
+        assert!(why(&v).contains("at most 16 columns"));
     }
 
     #[test]

@@ -228,6 +228,9 @@ async fn export(
         .into_response()
 }
 
+/// Why an export ends early: its text, written as the file's last line.
+struct Note(String);
+
 /// One export in flight: where it is and what it has sent.
 struct Run {
     reads: Arc<dyn Reads>,
@@ -263,7 +266,7 @@ impl Run {
             None => match self.read().await {
                 Ok(Some(rows)) => rows,
                 Ok(None) => return None,
-                Err(note) => {
+                Err(Note(note)) => {
                     self.done = true;
                     return Some(self.note(&note));
                 }
@@ -283,10 +286,10 @@ impl Run {
 
     /// The next page: `Ok(None)` at the end, `Err` with the note that ends
     /// the file (a failed read, the read limit).
-    async fn read(&mut self) -> Result<Option<Vec<Vec<Value>>>, String> {
+    async fn read(&mut self) -> Result<Option<Vec<Vec<Value>>>, Note> {
         let Some(cursor) = self.next.take() else { return Ok(None) };
         if self.pages >= MAX_PAGES {
-            return Err(format!("cut after {MAX_PAGES} reads ({} rows): narrow the query to export the rest", self.sent));
+            return Err(Note(format!("cut after {MAX_PAGES} reads ({} rows): narrow the query to export the rest", self.sent)));
         }
         self.pages += 1;
         match self.source.page(self.reads.as_ref(), Some(&cursor)).await {
@@ -294,7 +297,7 @@ impl Run {
                 self.next = next;
                 Ok(Some(rows))
             }
-            Err(e) => Err(format!("export ended early after {} rows: {e}", self.sent)),
+            Err(e) => Err(Note(format!("export ended early after {} rows: {e}", self.sent))),
         }
     }
 

@@ -151,7 +151,7 @@ mod write {
             columns,
             created_ms: ff_core::types::TimestampMs::now().0,
         };
-        views::check(&view).map_err(bad)?;
+        views::check(&view).map_err(|e| bad(e.to_string()))?;
         Ok(view)
     }
 

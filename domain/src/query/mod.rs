@@ -379,7 +379,8 @@ pub fn adding(q: &str, field: Field, value: &str, tag_value: Option<&str>) -> St
         None => format!("{}:{}", field.name(), quote(value)),
     };
     let q = q.trim();
-    if q.split_whitespace().any(|t| t == term) {
+    // A term may hold spaces (quoted): look for it between blanks.
+    if format!(" {q} ").contains(&format!(" {term} ")) {
         q.to_owned()
     } else if q.is_empty() {
         term
