@@ -70,8 +70,12 @@ mod tests {
     #[test]
     fn reads_answers_and_hydration_data() {
         let mut lanes = ff_board_app::api::codec::BUILD.to_le_bytes().to_vec();
-        lanes.extend(postcard::to_allocvec(&vec!["billing".to_owned()]).unwrap());
-        assert_eq!(answer("list_lanes", &lanes), r#"["billing"]"#);
+        let view = ff_board_app::api::leases::LanesView {
+            lanes: vec![ff_board_app::api::leases::LaneRow { name: "billing".into(), registered: false }],
+            discovery: Some((63, 0)),
+        };
+        lanes.extend(postcard::to_allocvec(&view).unwrap());
+        assert_eq!(answer("list_lanes", &lanes), r#"{"lanes":[{"name":"billing","registered":false}],"discovery":[63,0]}"#);
         let blob = base64::engine::general_purpose::STANDARD_NO_PAD.encode(postcard::to_allocvec(&("wp-secret-1", 3u8)).unwrap());
         let html = format!(r#"<script>__RESOLVED_RESOURCES=["{blob}"];</script>"#);
         assert!(hydration_strings(&html).contains("wp-secret-1"));

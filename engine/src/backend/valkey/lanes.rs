@@ -13,8 +13,10 @@
 //!   pipeline reading those executions (`HMGET` of the core, `HGETALL` of
 //!   the tags) and one writing their index entries (a `ZADD` per kind, tag
 //!   and tag key) per step, one step every [`STEP_EVERY`] (with three tags
-//!   an execution, about 9 × [`STEP`] commands a second; a step over an
-//!   empty partition, 5 commands, waits [`EMPTY_STEP_EVERY`]), its
+//!   an execution, about 9 × [`STEP`] commands a second; a step moves
+//!   through at most [`PARTITIONS_PER_STEP`] partitions, so over an empty
+//!   stretch it costs about 12 commands; a new pass starts [`PASS_EVERY`]
+//!   after the last one ended, so an idle store costs almost nothing), its
 //!   position in the hash `ff_board:{lanes}:walk` so a restart or another
 //!   replica resumes it, and one replica at a time: the step runs only for
 //!   the holder of the lease `ff_board:{lanes}:lease` ([`LEASE_MS`]).
@@ -42,9 +44,11 @@ const LEASE: &str = "ff_board:{lanes}:lease";
 pub const STEP: usize = 100;
 /// The pause between two steps of the walk.
 pub const STEP_EVERY: Duration = Duration::from_secs(1);
-/// The pause after a step that read nothing (an empty partition): the
-/// first pass over a young store takes seconds, not one per partition.
-pub const EMPTY_STEP_EVERY: Duration = Duration::from_millis(20);
+/// Partitions one step moves through at most (empty ones cost one `SSCAN`).
+pub const PARTITIONS_PER_STEP: usize = 8;
+/// The pause after a pass ends before the next one starts (on every
+/// replica: the end of the rest is kept in the store).
+pub const PASS_EVERY: Duration = Duration::from_secs(600);
 /// How long a replica holds the walk without renewing it.
 pub const LEASE_MS: u64 = 15_000;
 /// Lanes kept at most (a lane name is at most 128 bytes).
@@ -65,8 +69,10 @@ pub struct Walk {
     pub partitions: u16,
     /// Whole passes over every partition so far.
     pub passes: u64,
-    /// Executions the step read (0 for a step over an empty stretch).
+    /// Executions the step read.
     pub read: usize,
+    /// The step ended a pass, or the walk rests between passes.
+    pub ended: bool,
 }
 
 impl Walk {
@@ -125,7 +131,7 @@ pub async fn walk(client: &Client, partitions: &PartitionConfig) -> Result<Walk,
     let v: Vec<Option<String>> =
         client.cmd("HMGET").arg(WALK).arg("partition").arg("passes").execute().await.map_err(fail("read lane walk"))?;
     let num = |i: usize| v.get(i).cloned().flatten().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-    Ok(Walk { partition: num(0) as u16, partitions: partitions.num_flow_partitions, passes: num(1), read: 0 })
+    Ok(Walk { partition: num(0) as u16, partitions: partitions.num_flow_partitions, passes: num(1), read: 0, ended: false })
 }
 
 /// What a list answered from the board's own index should say while the
@@ -153,29 +159,53 @@ pub async fn step(client: &Client, partitions: &PartitionConfig, holder: &str) -
     if held != 1 {
         return Ok(None);
     }
-    let v: Vec<Option<String>> =
-        client.cmd("HMGET").arg(WALK).arg("partition").arg("cursor").arg("passes").execute().await.map_err(fail("read lane walk"))?;
+    let v: Vec<Option<String>> = client
+        .cmd("HMGET")
+        .arg(WALK)
+        .arg("partition")
+        .arg("cursor")
+        .arg("passes")
+        .arg("rest_until")
+        .execute()
+        .await
+        .map_err(fail("read lane walk"))?;
     let field = |i: usize| v.get(i).cloned().flatten();
     let count = partitions.num_flow_partitions.max(1);
+    // Between passes every replica rests (the store says until when).
+    let now = crate::backend::now_ms();
+    if field(3).and_then(|s| s.parse::<i64>().ok()).is_some_and(|until| until > now) {
+        let (part, passes) = (field(0).and_then(|s| s.parse().ok()).unwrap_or(0), field(2).and_then(|s| s.parse().ok()).unwrap_or(0));
+        return Ok(Some(Walk { partition: part, partitions: count, passes, read: 0, ended: true }));
+    }
     let part = field(0).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0) % count;
     let cursor = field(1).unwrap_or_else(|| "0".into());
-    let mut passes = field(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-    let key = IndexKeys::new(&partition(part)).all_executions();
-    let reply: Value =
-        client.cmd("SSCAN").arg(key).arg(&cursor).arg("COUNT").arg(STEP.to_string()).execute().await.map_err(fail("walk executions"))?;
-    let parts = items(&reply);
-    let next = parts.first().and_then(|c| text(c)).unwrap_or_else(|| "0".into());
-    let ids: Vec<ExecutionId> =
-        parts.get(1).map(|m| items(m).into_iter().filter_map(text).filter_map(|s| ExecutionId::parse(&s).ok()).collect()).unwrap_or_default();
+    let passes = field(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+    // Up to STEP executions, over at most PARTITIONS_PER_STEP partitions
+    // (empty ones are passed quickly), never past the end of a pass.
+    let (mut part, mut cursor, mut ids, mut ended) = (part, cursor, Vec::new(), false);
+    for _ in 0..PARTITIONS_PER_STEP {
+        let key = IndexKeys::new(&partition(part)).all_executions();
+        let reply: Value =
+            client.cmd("SSCAN").arg(key).arg(&cursor).arg("COUNT").arg(STEP.to_string()).execute().await.map_err(fail("walk executions"))?;
+        let reply = items(&reply);
+        let next = reply.first().and_then(|c| text(c)).unwrap_or_else(|| "0".into());
+        ids.extend(reply.get(1).map(|m| items(m).into_iter().filter_map(text).filter_map(|s| ExecutionId::parse(&s).ok()).collect::<Vec<_>>()).unwrap_or_default());
+        if next != "0" {
+            cursor = next;
+            break;
+        }
+        (part, cursor) = (part + 1, "0".to_owned());
+        if part >= count {
+            (part, ended) = (0, true);
+            break;
+        }
+        if ids.len() >= STEP {
+            break;
+        }
+    }
+    let passes = passes + u64::from(ended);
     let (lanes, _) = super::index::index_ids(client, &ids).await?;
     note(client, &lanes).await?;
-    let (part, cursor) = if next == "0" { (part + 1, "0".to_owned()) } else { (part, next) };
-    let part = if part >= count {
-        passes += 1;
-        0
-    } else {
-        part
-    };
     let _: i64 = client
         .cmd("HSET")
         .arg(WALK)
@@ -185,10 +215,12 @@ pub async fn step(client: &Client, partitions: &PartitionConfig, holder: &str) -
         .arg(&cursor)
         .arg("passes")
         .arg(passes.to_string())
+        .arg("rest_until")
+        .arg(if ended { now + PASS_EVERY.as_millis() as i64 } else { 0 }.to_string())
         .execute()
         .await
         .map_err(fail("save lane walk"))?;
-    Ok(Some(Walk { partition: part, partitions: count, passes, read: ids.len() }))
+    Ok(Some(Walk { partition: part, partitions: count, passes, read: ids.len(), ended }))
 }
 
 /// Walk for ever, a step every [`STEP_EVERY`] while this process holds the
@@ -200,7 +232,7 @@ pub fn spawn(client: Client, partitions: PartitionConfig) {
             let pause = match tokio::time::timeout(CALL_DEADLINE * 3, step(&client, &partitions, &holder)).await {
                 Ok(Ok(Some(w))) => {
                     crate::metrics::lane_walk(w.percent(), w.passes);
-                    if w.read == 0 { EMPTY_STEP_EVERY } else { STEP_EVERY }
+                    if w.ended { PASS_EVERY } else { STEP_EVERY }
                 }
                 Ok(Ok(None)) => Duration::from_millis(LEASE_MS),
                 Ok(Err(e)) => {
