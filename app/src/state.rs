@@ -48,6 +48,12 @@ fn headers() -> http::HeaderMap {
     use_context::<http::request::Parts>().map(|p| p.headers).unwrap_or_default()
 }
 
+/// Whether this request is a browser's own form post (it accepts HTML),
+/// not a call of the app's client.
+pub fn form_post() -> bool {
+    headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+}
+
 /// The signed-in user of this request, if any.
 pub fn actor() -> Option<Actor> {
     let s = state().ok()?;

@@ -54,10 +54,15 @@ pub(crate) mod run {
     use crate::api::states::{AuditOutcome, ExecAction};
     use ff_board_engine::connect::Connected;
 
-    /// Give an action's error its HTTP status (401, 403, 400, 404, 501, 502, 503).
+    /// Give an action's error its HTTP status (401, 403, 400, 404, 501,
+    /// 502, 503), except to a browser's own form post (no wasm, or a
+    /// server-rendered form): server_fn answers that with a redirect back
+    /// carrying the error (`?__err=`), which a status would replace.
     pub fn status<T>(r: Result<T, AppError>) -> Result<T, AppError> {
         if let Err(e) = &r {
-            crate::components::feedback::set_status(e.status());
+            if !crate::state::form_post() {
+                crate::components::feedback::set_status(e.status());
+            }
         }
         r
     }
