@@ -18,7 +18,7 @@ test('a step typed into the query box lists only that step', async ({ page }) =>
   await shot(page, 'search-kind');
 });
 
-test('a tag link adds its term, and the CSV export holds the page'''s rows and only rows of the tag', async ({ page }) => {
+test('a tag link adds its term, and the CSV export holds the rows of the page and only rows of the tag', async ({ page }) => {
   const s = new SearchPage(page);
   await s.open('tag:shop.region');
   await s.expectRows();
