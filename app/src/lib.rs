@@ -93,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/budgets") view=BudgetsPage ssr=SsrMode::Async/>
                     <Route path=path!("/budgets/:budget_id") view=BudgetPage ssr=SsrMode::Async/>
                     <Route path=path!("/leases") view=LeasesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/workers") view=WorkersPage ssr=SsrMode::Async/>
                     <Route path=path!("/lanes") view=LanesPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async/>
                     <Route path=path!("/live") view=LivePage ssr=SsrMode::Async/>

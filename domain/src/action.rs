@@ -12,10 +12,24 @@ pub enum ExecAction {
     RevokeLease,
     Replay,
     ChangePriority,
+    /// Back to eligible from a budget, quota or route block (`unblock_execution`).
+    Unblock,
+    /// Resume a suspension without a signal (`resume_execution`).
+    Resume,
+    /// Time out a suspension past its deadline (`expire_suspension`).
+    ExpireSuspension,
 }
 
 impl ExecAction {
-    pub const ALL: [ExecAction; 4] = [ExecAction::Cancel, ExecAction::RevokeLease, ExecAction::Replay, ExecAction::ChangePriority];
+    pub const ALL: [ExecAction; 7] = [
+        ExecAction::Cancel,
+        ExecAction::RevokeLease,
+        ExecAction::Replay,
+        ExecAction::ChangePriority,
+        ExecAction::Unblock,
+        ExecAction::Resume,
+        ExecAction::ExpireSuspension,
+    ];
 
     /// The form value and audit action name.
     pub fn as_str(self) -> &'static str {
@@ -24,6 +38,9 @@ impl ExecAction {
             ExecAction::RevokeLease => "revoke_lease",
             ExecAction::Replay => "replay",
             ExecAction::ChangePriority => "change_priority",
+            ExecAction::Unblock => "unblock",
+            ExecAction::Resume => "resume",
+            ExecAction::ExpireSuspension => "expire_suspension",
         }
     }
 
@@ -38,6 +55,9 @@ impl ExecAction {
             ExecAction::RevokeLease => "revoke_lease",
             ExecAction::Replay => "replay_execution",
             ExecAction::ChangePriority => "change_priority",
+            ExecAction::Unblock => "unblock_execution",
+            ExecAction::Resume => "resume_execution",
+            ExecAction::ExpireSuspension => "expire_suspension",
         }
     }
 
@@ -47,6 +67,24 @@ impl ExecAction {
         if state.is_terminal() { ExecAction::Replay } else { ExecAction::Cancel }
     }
 
+    /// The label of its button and confirmation.
+    pub fn label(self) -> &'static str {
+        match self {
+            ExecAction::Cancel => "Cancel execution",
+            ExecAction::RevokeLease => "Revoke lease",
+            ExecAction::Replay => "Replay",
+            ExecAction::ChangePriority => "Change priority",
+            ExecAction::Unblock => "Unblock",
+            ExecAction::Resume => "Resume without a signal",
+            ExecAction::ExpireSuspension => "Expire suspension",
+        }
+    }
+
+    /// It ends or interrupts work: its button and confirmation are red.
+    pub fn danger(self) -> bool {
+        matches!(self, ExecAction::Cancel | ExecAction::RevokeLease | ExecAction::Replay | ExecAction::ExpireSuspension)
+    }
+
     /// The verb on a button.
     pub fn verb(self) -> &'static str {
         match self {
@@ -54,6 +92,9 @@ impl ExecAction {
             ExecAction::RevokeLease => "Revoke",
             ExecAction::Replay => "Replay",
             ExecAction::ChangePriority => "Change priority",
+            ExecAction::Unblock => "Unblock",
+            ExecAction::Resume => "Resume",
+            ExecAction::ExpireSuspension => "Expire suspension",
         }
     }
 }

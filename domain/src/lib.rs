@@ -10,6 +10,7 @@
 mod action;
 mod audit;
 mod blocking;
+pub mod diagnosis;
 mod state;
 mod stream;
 pub mod query;

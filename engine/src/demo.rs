@@ -33,6 +33,9 @@
 //! - `budgets::budgets_tick`: budgets with soft and hard limits on a few
 //!   dimensions; usage reported by the workers and by an admin path drives
 //!   one over its soft limit and one into its hard limit.
+//! - `stuck::budget_blocks` (Valkey): while the media budget is at its hard
+//!   limit, a few waiting media steps are blocked for budget, and unblocked
+//!   once it is reset (stand-ins for Valkey's scheduler and unblock scanner).
 //! - `work::register_workers`: the worker registry (`register_worker` /
 //!   `heartbeat_worker`), so the workers list is not empty.
 //!
@@ -53,6 +56,7 @@
 mod budgets;
 mod flows;
 mod standin;
+mod stuck;
 mod work;
 
 use std::collections::HashMap;
@@ -117,6 +121,10 @@ pub struct DemoReport {
     pub reclaimed: usize,
     /// Open flows cancelled to stay under the cap.
     pub retired: usize,
+    /// Executions blocked for budget by the scheduler's stand-in (Valkey).
+    pub budget_blocked: usize,
+    /// Executions unblocked by the unblock scanner's stand-in (Valkey).
+    pub unblocked: usize,
     /// Flows created in this round.
     pub flow_ids: Vec<FlowId>,
     /// Executions suspended on an approval gate.
@@ -317,5 +325,6 @@ async fn tick(c: &Connected, st: &mut DemoState) -> Result<DemoReport, EngineErr
         budgets::budgets_tick(c, &mut st.rng, &mut report, false).await?;
         st.last_budget_at = Some(Instant::now());
     }
+    stuck::budget_blocks(c, &mut report).await?;
     Ok(report)
 }

@@ -364,6 +364,13 @@ pub fn client_key(e: &ff_board_engine::audit::AuditEntry) -> &str {
 /// A client WebSocket to a board.
 pub type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Forget the walk's progress, rest and lease on the Valkey at `port`, so
+/// the next [`walk_whole`] walks every partition again (a deployment's walk
+/// starts its next pass after a rest; a test does not wait for it).
+pub fn walk_again(port: u16) {
+    resp(port, &["DEL", "ff_board:{lanes}:walk", "ff_board:{lanes}:lease"]);
+}
+
 /// Run the board's walk over every execution (`backend::valkey::lanes`:
 /// lanes and the search index) to the end of a whole pass; nothing on the
 /// SQL backends, which need no walk.

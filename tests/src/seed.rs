@@ -95,17 +95,31 @@ async fn create_unit(c: &Connected, unit: usize, members: usize) -> Result<(), f
     let namespace = Namespace::new("scale");
     let lane = LaneId::new(LANES[unit % LANES.len()]);
     let now = TimestampMs::now();
+    let tags = shop_tags(unit);
     c.backend
         .create_flow(CreateFlowArgs { flow_id: flow_id.clone(), flow_kind: "scale".into(), namespace: namespace.clone(), now })
         .await?;
     for step in 0..members {
         let execution_id = new_execution_id(c, Some(&flow_id), &lane);
-        c.backend.create_execution(execution_args(&execution_id, &namespace, &lane, &format!("step-{step}"), "ff-board-seed", now)).await?;
+        let mut args = execution_args(&execution_id, &namespace, &lane, &format!("step-{step}"), "ff-board-seed", now);
+        args.tags = tags.clone();
+        c.backend.create_execution(args).await?;
         c.backend
             .add_execution_to_flow(AddExecutionToFlowArgs { flow_id: flow_id.clone(), execution_id, now })
             .await?;
     }
     Ok(())
+}
+
+/// The tags an application puts on an order's work (`docs/SEARCH.md`):
+/// one order id per flow, numbered in this process from 0 (so
+/// `tag:shop.order_id=A-7` matches one flow's members however large the
+/// store grows) and one of four regions.
+pub fn shop_tags(unit: usize) -> std::collections::HashMap<String, String> {
+    static ORDERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let order = ORDERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let region = ["eu", "us", "apac", "latam"][unit % 4];
+    [("shop.order_id".to_owned(), format!("A-{order}")), ("shop.region".to_owned(), region.to_owned())].into_iter().collect()
 }
 
 /// A new execution id on `c`'s store: on `flow`'s partition when given,

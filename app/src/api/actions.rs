@@ -77,13 +77,19 @@ pub(crate) mod run {
         Ok(())
     }
 
-    /// Whether this backend supports `action` (`capabilities()`).
-    pub fn supported(action: ExecAction, sup: &ff_core::capability::Supports) -> bool {
+    /// Whether this backend supports `action`: `capabilities()`, or for
+    /// the methods it has no flag for, the board's table (`Quirks`,
+    /// `docs/ENGINE.md`).
+    pub fn supported(action: ExecAction, sup: &ff_core::capability::Supports, q: ff_board_engine::backend::quirks::Quirks) -> bool {
         match action {
             ExecAction::Cancel => sup.cancel_execution,
             ExecAction::RevokeLease => sup.revoke_lease,
             ExecAction::Replay => sup.replay_execution,
             ExecAction::ChangePriority => sup.change_priority,
+            ExecAction::Unblock => q.unblock,
+            // All three backends of 0.15 implement `resume_execution`.
+            ExecAction::Resume => true,
+            ExecAction::ExpireSuspension => q.expire_suspension,
         }
     }
 
@@ -223,9 +229,10 @@ pub async fn execution_action(
     use ff_board_engine::actions;
     let id = super::parse::execution_id(&execution_id)?;
     let sup = super::read::supports()?;
+    let quirks = ff_board_engine::backend::quirks::Quirks::of(crate::state::conn()?.kind);
     use crate::api::states::ExecAction as A;
     let act = A::parse(&action).ok_or_else(|| AppError::BadRequest(format!("unknown action {action:?}")))?;
-    if !run::supported(act, &sup) {
+    if !run::supported(act, &sup, quirks) {
         return Err(AppError::Unsupported { op: act.engine_op().into() });
     }
     if act == A::ChangePriority && !priority.is_some_and(|p| (-1000..=1000).contains(&p)) {
@@ -243,6 +250,18 @@ pub async fn execution_action(
             },
             A::Replay => actions::replay_execution(&c, &id).await,
             A::ChangePriority => actions::change_priority(&c, &id, priority.unwrap_or_default()).await,
+            A::Unblock | A::Resume | A::ExpireSuspension => {
+                let done = match act {
+                    A::Unblock => ff_board_engine::repair::unblock(&c, &id).await,
+                    A::Resume => ff_board_engine::repair::resume(&c, &id).await,
+                    _ => ff_board_engine::repair::expire_suspension(&c, &id).await,
+                };
+                match done {
+                    Ok(actions::Effect::Done(m)) => Ok(m),
+                    Ok(actions::Effect::Nothing(m)) => return Err(AppError::NoEffect(m)),
+                    Err(e) => Err(e),
+                }
+            }
         };
         r.map_err(|e| AppError::engine(act.as_str(), e))
     })
@@ -376,7 +395,6 @@ pub async fn replay_preview(execution_id: String) -> Result<Preview, AppError> {
 pub struct ExecutionPanel {
     pub actor: Option<crate::auth::Actor>,
     pub state: crate::api::states::ExecState,
-    pub has_lease: bool,
     pub flow_id: Option<String>,
     /// Changes whenever the execution changes: part of idempotency keys, so
     /// two tabs looking at the same state act once.
@@ -384,9 +402,45 @@ pub struct ExecutionPanel {
     pub waitpoints: Vec<crate::api::approvals::WaitpointView>,
     /// The approval gate, when the execution is suspended (or why it could not be read).
     pub gate: Result<Option<crate::api::approvals::GateView>, AppError>,
-    /// The actions this backend supports (`capabilities()`).
-    pub supported: Vec<crate::api::states::ExecAction>,
+    /// The actions that apply to it now and this backend supports, each
+    /// with its confirmation text.
+    pub offered: Vec<(crate::api::states::ExecAction, String)>,
+    /// The budget that blocks it (named by the engine's `blocking_detail`):
+    /// its reset is offered beside the execution's actions.
+    pub budget: Option<String>,
     pub backend: String,
+}
+
+/// The actions that apply to execution `s` and this backend supports,
+/// each with the effect its confirmation states.
+#[cfg(feature = "ssr")]
+fn offered(c: &ff_board_engine::connect::Connected, s: &ff_core::contracts::ExecutionSnapshot, backend: &str) -> Vec<(crate::api::states::ExecAction, String)> {
+    use crate::api::states::ExecAction as A;
+    let sup = c.backend.capabilities().supports;
+    let q = ff_board_engine::backend::quirks::Quirks::of(c.kind);
+    let state = ff_board_engine::backend::exec_state(s.public_state);
+    let id = crate::components::text::short_id(&s.execution_id.to_string());
+    let reason = s.blocking_reason.as_deref().unwrap_or("");
+    let suspended = state == crate::api::states::ExecState::Suspended;
+    A::ALL
+        .into_iter()
+        .filter(|a| run::supported(*a, &sup, q))
+        .filter_map(|a| {
+            let text = match a {
+                A::Cancel if !state.is_terminal() => format!("Cancel execution {id} ({state}) on {backend}. Its lease is dropped and it will not run again."),
+                A::RevokeLease if s.current_lease.is_some() => format!("Revoke the lease on {id} on {backend}: its worker loses it and the execution becomes claimable again."),
+                A::ChangePriority if state.is_queued() => String::new(),
+                A::Replay if state.is_terminal() => String::new(),
+                A::Unblock if matches!(reason, "waiting_for_budget" | "waiting_for_quota" | "waiting_for_capable_worker" | "waiting_for_locality_match") => {
+                    format!("Unblock {id} on {backend}: it leaves the {reason} set and is eligible now; the scheduler blocks it again if its cause still holds.")
+                }
+                A::Resume if suspended => format!("Resume {id} on {backend} without a signal: its waitpoint is closed as resumed by an operator and it becomes runnable."),
+                A::ExpireSuspension if suspended => format!("Expire the suspension of {id} on {backend} as its deadline would: its timeout behaviour applies. The engine does nothing before the deadline."),
+                _ => return None,
+            };
+            Some((a, text))
+        })
+        .collect()
 }
 
 #[server(prefix = "/api", endpoint = "execution_panel", output = crate::api::codec::PostcardAnswer)]
@@ -403,17 +457,19 @@ pub async fn get_execution_panel(execution_id: String) -> Result<ExecutionPanel,
         } else {
             (Ok(None), vec![])
         };
-        let sup = c.backend.capabilities().supports;
+        let backend = crate::state::engine()?.spec().redacted();
         Ok(ExecutionPanel {
             actor: crate::state::actor(),
+            offered: offered(&c, &s, &backend),
+            budget: (s.blocking_reason.as_deref() == Some("waiting_for_budget"))
+                .then(|| ff_board_domain::diagnosis::Detail::read(s.blocking_detail.as_deref().unwrap_or("")).budget)
+                .flatten(),
             state: ff_board_engine::backend::exec_state(s.public_state),
-            has_lease: s.current_lease.is_some(),
             flow_id: s.flow_id.map(|f| f.to_string()),
             version: s.last_mutation_at.0,
             waitpoints,
             gate,
-            supported: crate::api::states::ExecAction::ALL.into_iter().filter(|a| run::supported(*a, &sup)).collect(),
-            backend: crate::state::engine()?.spec().redacted(),
+            backend,
         })
     })
     .await

@@ -32,6 +32,9 @@ pub struct ExecutionRow {
     pub tags: Vec<(String, String)>,
     /// How many more tags it has.
     pub more_tags: usize,
+    /// Why it is not moving (its blocking reason), while it waits: the
+    /// list's "why" column, a link to its `blocked:` family.
+    pub why: Option<crate::api::states::BlockingReason>,
 }
 
 /// Tags a list row shows (the rest as "+N").
@@ -258,6 +261,7 @@ pub(crate) fn row(s: ff_core::contracts::ExecutionSnapshot) -> ExecutionRow {
     let attempts = attempts_of(&s);
     let more_tags = s.tags.len().saturating_sub(TAGS_SHOWN);
     ExecutionRow {
+        why: None,
         kind: String::new(),
         tags: s.tags.iter().take(TAGS_SHOWN).map(|(k, v)| (k.clone(), v.clone())).collect(),
         more_tags,
@@ -276,7 +280,9 @@ pub(crate) fn row(s: ff_core::contracts::ExecutionSnapshot) -> ExecutionRow {
 #[cfg(feature = "ssr")]
 pub(crate) fn line_row(l: ff_board_engine::backend::ExecLine) -> ExecutionRow {
     let more_tags = l.tags.len().saturating_sub(TAGS_SHOWN);
+    let state = ff_board_engine::backend::exec_state(l.state);
     ExecutionRow {
+        why: l.blocking_reason.as_deref().and_then(crate::api::states::BlockingReason::parse).filter(|_| !state.is_terminal() && state != crate::api::states::ExecState::Active),
         kind: l.kind,
         tags: l.tags.into_iter().take(TAGS_SHOWN).collect(),
         more_tags,
@@ -284,7 +290,7 @@ pub(crate) fn line_row(l: ff_board_engine::backend::ExecLine) -> ExecutionRow {
         flow_id: l.flow_id,
         lane: l.lane,
         namespace: l.namespace,
-        state: ff_board_engine::backend::exec_state(l.state),
+        state,
         attempts: l.attempts,
         created_at: l.created_at,
         last_mutation_at: l.last_mutation_at,

@@ -1,5 +1,5 @@
-//! Leases and workers (active leases with holder and expiry, expired
-//! leases, `list_workers`) and lanes (`list_lanes`).
+//! Leases (active leases with holder and expiry, expired leases) and
+//! lanes (`list_lanes`). Workers are on /workers (`api::workers`).
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -19,22 +19,11 @@ pub struct LeaseRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WorkerRow {
-    pub worker_id: String,
-    pub instance: String,
-    pub namespace: String,
-    pub lanes: Vec<String>,
-    pub last_heartbeat_at: i64,
-    pub ttl_ms: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeasesView {
     /// Server time the page was read at (ms), for countdowns.
     pub now: i64,
     pub active: Vec<LeaseRow>,
     pub expired: Field<Vec<LeaseRow>>,
-    pub workers: Field<Vec<WorkerRow>>,
 }
 
 /// Active leases shown: the soonest to expire (a page).
@@ -43,7 +32,7 @@ pub const ACTIVE: usize = 50;
 #[server(prefix = "/api", endpoint = "get_leases", output = crate::api::codec::PostcardAnswer)]
 pub async fn get_leases() -> Result<LeasesView, AppError> {
     use crate::api::read::field;
-    use ff_core::contracts::{ListExpiredLeasesArgs, ListWorkersArgs};
+    use ff_core::contracts::ListExpiredLeasesArgs;
     super::read::read(|c| async move {
         let b = &c.backend;
         let now = b.server_time_ms().await.map(|t| t as i64).unwrap_or_else(|_| wall_ms());
@@ -51,10 +40,7 @@ pub async fn get_leases() -> Result<LeasesView, AppError> {
         let mut expired = ListExpiredLeasesArgs::new(ff_core::types::TimestampMs(now));
         expired.limit = Some(100);
         let expired = field(b.list_expired_leases(expired).await, |r| r.entries.into_iter().map(expired_row).collect());
-        let mut workers = ListWorkersArgs::new();
-        workers.limit = Some(200);
-        let workers = field(b.list_workers(workers).await, |r| r.entries.into_iter().map(worker_row).collect());
-        Ok(LeasesView { now, active, expired, workers })
+        Ok(LeasesView { now, active, expired })
     })
     .await
 }
@@ -84,18 +70,6 @@ fn expired_row(e: ff_core::contracts::ExpiredLeaseInfo) -> LeaseRow {
         attempt_index: e.attempt_index.0,
         expires_at: e.expires_at_ms.0,
         last_heartbeat_at: None,
-    }
-}
-
-#[cfg(feature = "ssr")]
-fn worker_row(w: ff_core::contracts::WorkerInfo) -> WorkerRow {
-    WorkerRow {
-        worker_id: w.worker_id.to_string(),
-        instance: w.worker_instance_id.to_string(),
-        namespace: w.namespace.to_string(),
-        lanes: w.lanes.iter().map(|l| l.to_string()).collect(),
-        last_heartbeat_at: w.last_heartbeat_ms.0,
-        ttl_ms: w.liveness_ttl_ms,
     }
 }
 
@@ -143,7 +117,7 @@ pub async fn list_lanes() -> Result<LanesView, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn wall_ms() -> i64 {
+pub(crate) fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -7,6 +7,7 @@ pub mod audit_types;
 pub mod budgets;
 pub mod bulk;
 pub mod codec;
+pub mod diagnosis;
 pub mod executions;
 pub mod flows;
 pub mod jump;
@@ -18,7 +19,9 @@ pub mod rendered;
 pub mod session;
 pub mod states;
 pub mod status;
+pub mod timeline;
 pub mod views;
+pub mod workers;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod parse {

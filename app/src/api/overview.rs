@@ -21,6 +21,22 @@ pub const COUNTED: [ExecState; 4] = [ExecState::Active, ExecState::Waiting, Exec
 pub const RECENT: [ExecState; 2] = [ExecState::Failed, ExecState::Cancelled];
 /// Counts stop here ("100+"): one list page per state, whatever the store holds.
 pub const COUNT_CAP: usize = 50;
+/// The diagnosis families "Stuck now" counts (`blocked:<family>`), each up
+/// to [`COUNT_CAP`] with one list page: signal and approval waits are the
+/// suspended count and /approvals.
+pub const STUCK: [ff_board_domain::BlockedFamily; 7] = {
+    use ff_board_domain::BlockedFamily as F;
+    [F::Budget, F::Quota, F::Children, F::Worker, F::Delay, F::Operator, F::Lane]
+};
+
+/// Executions held by one diagnosis family, capped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StuckCount {
+    pub family: ff_board_domain::BlockedFamily,
+    pub count: usize,
+    pub more: bool,
+}
+
 /// Suspended executions and expired leases listed.
 pub const LISTED: usize = 5;
 
@@ -84,6 +100,8 @@ pub const BUSIEST: usize = 10;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OverviewView {
     pub counts: Vec<StateCount>,
+    /// "Stuck now": executions per diagnosis family ([`STUCK`]).
+    pub stuck: Vec<StuckCount>,
     pub outcomes: Vec<String>,
     pub minutes: Vec<MinuteView>,
     /// When this board process started counting completions.
@@ -109,6 +127,7 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
         let series = throughput::global();
         let hour = series.last_hour(now);
         let mut counts = stored_counts(&c).await?;
+        let stuck = stuck_counts(&c).await?;
         counts.extend(RECENT.map(|state| {
             let slot = OUTCOMES.iter().position(|o| *o == state.as_str()).unwrap_or(OUTCOMES.len() - 1);
             StateCount { state, count: hour.iter().map(|(_, c)| c[slot] as usize).sum(), more: false, last_hour: true }
@@ -121,6 +140,7 @@ pub async fn get_overview() -> Result<OverviewView, AppError> {
         };
         Ok(OverviewView {
             counts,
+            stuck,
             outcomes: OUTCOMES.iter().map(|s| (*s).to_owned()).collect(),
             minutes: hour.into_iter().map(|(at, c)| MinuteView { at, counts: c.to_vec() }).collect(),
             counting_since: series.since(),
@@ -148,6 +168,20 @@ async fn stored_counts(c: &ff_board_engine::connect::Connected) -> Result<Vec<St
         counts.push(StateCount { state, count: page.rows.len(), more: page.next.is_some(), last_hour: false });
     }
     Ok(counts)
+}
+
+/// The capped counts of [`STUCK`]: one `blocked:<family>` page each.
+#[cfg(feature = "ssr")]
+async fn stuck_counts(c: &ff_board_engine::connect::Connected) -> Result<Vec<StuckCount>, AppError> {
+    use ff_board_domain::query::{Query, Scope};
+    let mut out = Vec::new();
+    for family in STUCK {
+        let query = Query::parse(&format!("blocked:{}", family.as_str()), Scope::Executions).map_err(|e| AppError::BadRequest(e.to_string()))?;
+        let q = ff_board_engine::backend::ExecQuery { search: Some(ff_board_engine::backend::search::Search::new(query)), ..Default::default() };
+        let page = c.reads.executions(&q, None, COUNT_CAP).await?;
+        out.push(StuckCount { family, count: page.rows.len(), more: page.next.is_some() || page.cut_short });
+    }
+    Ok(out)
 }
 
 /// Leases past their expiry among the first page of active ones, longest

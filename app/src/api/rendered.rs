@@ -8,7 +8,9 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// The HTML of read-only page `page`: `overview`, `leases`, `lanes` or `status`.
+/// The HTML of read-only page `page`: `overview`, `leases`, `lanes`,
+/// `status`, `workers` (`workers?ns=<namespace>`), `diagnosis:<execution id>` (an execution page's
+/// diagnosis block) or `timeline:<execution id>` (its timeline).
 #[server(prefix = "/api", endpoint = "rendered", output = crate::api::codec::PostcardAnswer)]
 pub async fn rendered(page: String) -> Result<String, AppError> {
     match page.as_str() {
@@ -16,6 +18,10 @@ pub async fn rendered(page: String) -> Result<String, AppError> {
         "leases" => Ok(crate::pages::leases::html(super::leases::get_leases().await?)),
         "lanes" => Ok(crate::pages::leases::lanes_html(super::leases::list_lanes().await?)),
         "status" => Ok(crate::pages::status::html(super::status::get_status().await?)),
-        other => Err(AppError::BadRequest(format!("no rendered page {:?}: overview, leases, lanes or status", other.chars().take(64).collect::<String>()))),
+        "workers" => Ok(crate::pages::workers::html(super::workers::get_workers(None).await?)),
+        p if p.starts_with("workers?ns=") => Ok(crate::pages::workers::html(super::workers::get_workers(Some(p["workers?ns=".len()..].to_owned())).await?)),
+        p if p.starts_with("diagnosis:") => super::diagnosis::html(&p["diagnosis:".len()..]).await,
+        p if p.starts_with("timeline:") => super::timeline::html(&p["timeline:".len()..]).await,
+        other => Err(AppError::BadRequest(format!("no rendered page {:?}: overview, leases, lanes, status, workers, diagnosis:<execution id> or timeline:<execution id>", other.chars().take(64).collect::<String>()))),
     }
 }

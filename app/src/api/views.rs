@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 
 /// The columns a view of the executions list may show (key, title).
-pub const EXECUTION_COLUMNS: [&str; 8] = ["kind", "tags", "flow", "state", "lane", "ns", "attempts", "changed"];
+pub const EXECUTION_COLUMNS: [&str; 9] = ["kind", "tags", "flow", "state", "why", "lane", "ns", "attempts", "changed"];
 /// The columns a view of the flows list may show.
 pub const FLOW_COLUMNS: [&str; 6] = ["kind", "ns", "state", "members", "edges", "created"];
 /// Views counted in a sidebar (the first by name); the rest show no count.

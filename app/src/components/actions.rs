@@ -53,10 +53,14 @@ fn Confirm(
     #[prop(into)] label: String,
     #[prop(into)] testid: String,
     danger: bool,
+    /// A stable id, for buttons elsewhere on the page that open this
+    /// confirmation (`commandfor`: the diagnosis's fixes).
+    #[prop(optional)]
+    id: Option<String>,
     children: Children,
 ) -> impl IntoView {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let id = format!("confirm-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let id = id.unwrap_or_else(|| format!("confirm-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
     let title = format!("{id}-title");
     let (open_for, dialog_id, close_for, labelled_by) = (id.clone(), id.clone(), id, title.clone());
     let heading = label.clone();
@@ -120,7 +124,7 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
     });
     let _ = (execution_action, decide_waitpoint);
     view! {
-        <Card class="mb-4 space-y-3 p-4" attr:data-testid="execution-actions">
+        <Card class="mb-4 space-y-3 p-4" attr:data-testid="execution-actions" attr:id="execution-actions">
             <h2 class="text-lg font-semibold">"Actions"</h2>
             <Outcome value=last/>
             <Suspense fallback=|| ()>
@@ -143,9 +147,6 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                     let eid = id.get_untracked();
                     let version = p.version;
                     let key = move |a: &str| format!("{a}:{}:{version}", id.get_untracked());
-                    let sup = |a: ExecAction| p.supported.contains(&a);
-                    let (sup_cancel, sup_revoke, sup_replay, sup_prio) =
-                        (sup(ExecAction::Cancel), sup(ExecAction::RevokeLease), sup(ExecAction::Replay), sup(ExecAction::ChangePriority));
                     let approvals = p.waitpoints.iter().map(|w| {
                         view! {
                             <div data-testid="waitpoint-decision" data-waitpoint-id=w.waitpoint_id.clone() class="space-y-1">
@@ -157,16 +158,16 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
                             </div>
                         }
                     }).collect_view();
-                    let cancel_text = format!("Cancel execution {} ({}) on {backend}. Its lease is dropped and it will not run again.", short_id(&eid), p.state);
-                    let revoke_text = format!("Revoke the lease on {} on {backend}: its worker loses it and the execution becomes claimable again.", short_id(&eid));
+                    let budget = p.budget.clone().map(|b| view! { <BudgetReset id=Signal::derive(move || b.clone())/> });
                     view! {
                         {gate}
                         {approvals}
+                        {budget}
                         <div class="flex flex-wrap items-start gap-2">
-                            {(!p.state.is_terminal() && sup_cancel).then(|| view! { <ExecForm act=exec action=ExecAction::Cancel.as_str() label="Cancel execution" danger=true text=cancel_text eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::Cancel.as_str()) replay=None/> })}
-                            {(p.has_lease && sup_revoke).then(|| view! { <ExecForm act=exec action=ExecAction::RevokeLease.as_str() label="Revoke lease" danger=true text=revoke_text eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::RevokeLease.as_str()) replay=None/> })}
-                            {(p.state.is_queued() && sup_prio).then(|| view! { <ExecForm act=exec action=ExecAction::ChangePriority.as_str() label="Change priority" danger=false text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::ChangePriority.as_str()) replay=None/> })}
-                            {(p.state.is_terminal() && sup_replay).then(|| view! { <ExecForm act=exec action=ExecAction::Replay.as_str() label="Replay" danger=true text=String::new() eid=eid.clone() csrf=actor.csrf.clone() key=key(ExecAction::Replay.as_str()) replay=Some(replay) flow=p.flow_id.clone().unwrap_or_default()/> })}
+                            {p.offered.iter().map(|(a, text)| {
+                                let replay = (*a == ExecAction::Replay).then_some(replay);
+                                view! { <ExecForm act=exec action=*a text=text.clone() eid=eid.clone() csrf=actor.csrf.clone() key=key(a.as_str()) replay=replay flow=p.flow_id.clone().unwrap_or_default()/> }
+                            }).collect_view()}
                         </div>
                     }.into_any()
                 })}
@@ -180,9 +181,7 @@ pub fn ExecutionActions(id: Signal<String>) -> impl IntoView {
 #[component]
 fn ExecForm(
     act: ServerAction<ExecutionAction>,
-    action: &'static str,
-    label: &'static str,
-    danger: bool,
+    action: ExecAction,
     text: String,
     eid: String,
     csrf: String,
@@ -191,9 +190,11 @@ fn ExecForm(
     #[prop(optional)] flow: Option<String>,
 ) -> impl IntoView {
     let preview = move || replay.and_then(|r| r.get()).and_then(|r| r.ok());
+    let (danger, label) = (action.danger(), action.label());
+    let action = action.as_str();
     let color = if danger { "bg-red-600 text-white" } else { "bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900" };
     view! {
-        <Confirm label=label testid=format!("{action}-open") danger=danger>
+        <Confirm label=label testid=format!("{action}-open") danger=danger id=format!("confirm-{action}")>
             <PostForm act=act read=form::execution_action>
                 {(!text.is_empty()).then(|| view! { <p class="text-sm">{text.clone()}</p> })}
                 {replay.is_some().then(|| view! {
@@ -382,7 +383,7 @@ fn BudgetResetForm(act: ServerAction<ResetBudgetAction>, id: String, version: St
     view! {
         <div class="mt-3 space-y-2">
             <Outcome value=value/>
-            <Confirm label="Reset budget" testid="reset-open" danger=true>
+            <Confirm label="Reset budget" testid="reset-open" danger=true id="confirm-reset-budget".to_owned()>
                 <PostForm act=act read=form::reset_budget_action>
                     <p class="text-sm">{format!("Reset every usage counter of budget {} to zero.", short_id(&id))}</p>
                     <input type="hidden" name="budget_id" value=id.clone()/>

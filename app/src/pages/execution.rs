@@ -1,6 +1,7 @@
-//! /executions/{execution_id}: state vector, lane, priority, attempts,
-//! lease holder and expiry, tags, result (size-capped), stream frames and
-//! summary.
+//! /executions/{execution_id}: why it is not moving (the diagnosis,
+//! rendered on the server: `api::diagnosis`), its actions, state vector,
+//! lane, priority, attempts, lease holder and expiry, tags, result
+//! (size-capped), stream frames and summary.
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -21,13 +22,17 @@ pub fn ExecutionPage() -> impl IntoView {
     let tick = use_topic_tick(10_000, move || format!("execution:{}", id()));
     let data = crate::api::codec::resource(move || (id(), tick.get()), |(id, _)| get_execution(id));
     let id_signal = Signal::derive(id);
+    let diagnosis = crate::api::codec::resource(move || (id(), tick.get()), |(id, _)| crate::api::rendered::rendered(format!("diagnosis:{id}")));
+    let timeline = crate::api::codec::resource(move || (id(), tick.get()), |(id, _)| crate::api::rendered::rendered(format!("timeline:{id}")));
     view! {
-        // Actions first: on a suspended execution the gate and its decision
-        // are what the operator came for.
+        // Why first, then the actions that fix it: on a suspended execution
+        // the gate and its decision are what the operator came for.
+        {loaded(diagnosis, None, |html| view! { <div inner_html=html></div> })}
         <ExecutionActions id=id_signal/>
-        {loaded(data, Some("Execution"), |d| view! {
+        {loaded(data, Some("Execution"), move |d| view! {
             <Title text=format!("Execution {}", short_id(&d.row.execution_id))/>
             <Facts d=d.clone()/>
+            {loaded(timeline, None, |html| view! { <div class="mt-4" inner_html=html></div> })}
             <h2 class=SECTION>"Lease"</h2>
             {match d.lease {
                 None => view! { <Nothing text="No lease held."/> }.into_any(),

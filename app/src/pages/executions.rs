@@ -93,12 +93,13 @@ fn with_term(q: &str, field: Field, value: &str, tag_value: Option<&str>) -> Str
 }
 
 /// The table's columns by their view keys (`crate::api::views::EXECUTION_COLUMNS`).
-const COLUMNS: [(&str, Col); 9] = [
+const COLUMNS: [(&str, Col); 10] = [
     ("id", ("Execution", "")),
     ("kind", ("Step", "")),
     ("tags", ("Tags", "")),
     ("flow", ("Flow", "")),
     ("state", ("State", "")),
+    ("why", ("Why", "")),
     ("lane", ("Lane", "")),
     ("ns", ("Namespace", "")),
     ("attempts", ("Attempts", R)),
@@ -130,6 +131,10 @@ fn ExecutionTable(rows: Vec<ExecutionRow>, q: String, cols: String) -> impl Into
                     </td>
                     <td class=c("flow", "")>{r.flow_id.map(|f| view! { <Id id=f.clone() href=flow_href(&f)/> })}</td>
                     <td class=c("state", "")><StateBadge state=r.state/></td>
+                    <td data-testid="why" class=c("why", "text-xs")>{r.why.as_ref().and_then(|b| b.family().map(|f| (f, b.words().to_owned()))).map(|(f, words)| {
+                        let href = with_term(&q, Field::Blocked, f.as_str(), None);
+                        view! { <a class=link href=href title=words>{f.as_str()}</a> }
+                    })}</td>
                     <td class=c("lane", "")>{r.lane}</td>
                     <td class=c("ns", "text-slate-600 dark:text-slate-400")>{r.namespace}</td>
                     <td class=c("attempts", "text-right tabular-nums")>{r.attempts}</td>

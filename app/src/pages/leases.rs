@@ -1,5 +1,5 @@
-//! /leases (active leases with holder and expiry countdown, expired leases,
-//! workers) and /lanes, both rendered on the server (`api::rendered`).
+//! /leases (active leases with holder and expiry countdown, expired
+//! leases) and /lanes, both rendered on the server (`api::rendered`).
 use leptos::prelude::*;
 
 use crate::components::feedback::titled;
@@ -9,7 +9,7 @@ use crate::components::refresh::use_topic_tick;
 pub fn LeasesPage() -> impl IntoView {
     let tick = use_topic_tick(5_000, || "leases".to_owned());
     let data = crate::api::codec::resource(move || tick.get(), |_| crate::api::rendered::rendered("leases".into()));
-    titled("Leases & workers", data, |html| view! { <div inner_html=html></div> })
+    titled("Leases", data, |html| view! { <div inner_html=html></div> })
 }
 
 #[cfg(feature = "ssr")]
@@ -21,7 +21,7 @@ mod render {
     //! browser only swaps it in).
     use leptos::prelude::*;
 
-    use crate::api::leases::{LeaseRow, WorkerRow};
+    use crate::api::leases::LeaseRow;
     use crate::components::feedback::{field_view, rows_or, Empty};
     use crate::components::refresh::now_ms;
     use crate::components::table::{DataTable, R};
@@ -39,8 +39,7 @@ mod render {
             }}
             <h2 class="mb-2 mt-6 text-lg font-semibold">"Expired leases"</h2>
             {field_view(&v.expired, move |rows| rows_or(rows, "No lease is past its expiry.", move |rows| view! { <LeaseTable rows=rows now=now testid="expired-row"/> }))}
-            <h2 class="mb-2 mt-6 text-lg font-semibold">"Workers"</h2>
-            {field_view(&v.workers, move |rows| rows_or(rows, "No worker is registered.", move |rows| view! { <WorkerTable rows=rows now=now/> }))}
+            <p class="mt-6 text-sm">"Who holds them: "<a class="text-blue-700 underline dark:text-blue-400" href="/workers">"workers"</a></p>
         }
         .into_view()
         .to_html()
@@ -60,27 +59,6 @@ mod render {
                             <td class="text-right tabular-nums">{r.epoch}</td>
                             <td class="text-right tabular-nums">{r.attempt_index}</td>
                             <td class=if overdue { "text-right text-orange-700 font-semibold" } else { "text-right" }><Time t=r.expires_at now=now/></td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </DataTable>
-        }
-    }
-
-    #[component]
-    fn WorkerTable(rows: Vec<WorkerRow>, now: i64) -> impl IntoView {
-        view! {
-            <DataTable head=&[("Worker", ""), ("Instance", ""), ("Namespace", ""), ("Lanes", ""), ("Last heartbeat", R), ("Alive", R)]>
-                {rows.into_iter().map(|w| {
-                    let alive = now - w.last_heartbeat_at <= w.ttl_ms as i64;
-                    view! {
-                        <tr data-testid="worker-row">
-                            <td class="py-1.5">{w.worker_id}</td>
-                            <td class="font-mono text-xs">{w.instance}</td>
-                            <td>{w.namespace}</td>
-                            <td class="text-xs">{w.lanes.join(", ")}</td>
-                            <td class="text-right"><Time t=w.last_heartbeat_at now=now/></td>
-                            <td class="text-right">{if alive { "✓ alive" } else { "✕ stale" }}</td>
                         </tr>
                     }
                 }).collect_view()}

@@ -11,6 +11,7 @@ mod live;
 pub(crate) mod overview;
 mod session;
 pub(crate) mod status;
+pub(crate) mod workers;
 
 pub use approvals::ApprovalsPage;
 pub use budgets::{BudgetPage, BudgetsPage};
@@ -24,3 +25,4 @@ pub use live::LivePage;
 pub use overview::OverviewPage;
 pub use session::{AuditPage, LoginPage};
 pub use status::{NotFoundPage, StatusPage};
+pub use workers::WorkersPage;

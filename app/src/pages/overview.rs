@@ -53,6 +53,21 @@ mod render {
                 }).collect_view()}
             </section>
             <p class="mb-2 text-xs text-slate-500">{format!("Counts stop at {COUNT_CAP} (one page per state: the overview never reads the whole store); failed and cancelled are the last hour's, from the completion stream.")}</p>
+            <section aria-label="Stuck now" class=format!("{CARD} mb-4 p-3") data-testid="stuck">
+                <h2 class="mb-2 text-sm font-semibold">"Stuck now, by cause"</h2>
+                <div class="flex flex-wrap gap-2">
+                    {v.stuck.into_iter().map(|s| {
+                        let f = s.family.as_str();
+                        let label = if s.more { format!("{}+", s.count) } else { s.count.to_string() };
+                        let tone = if s.count > 0 { "border-amber-300 bg-amber-50 dark:border-amber-800 dark:bg-amber-950" } else { "border-slate-200 dark:border-slate-800" };
+                        view! {
+                            <a href=format!("/executions?q=blocked%3A{f}") data-testid="stuck-count" data-family=f class=format!("rounded border px-3 py-1.5 text-sm hover:border-slate-400 {tone}")>
+                                <span class="font-semibold tabular-nums">{label}</span>" "{f}
+                            </a>
+                        }
+                    }).collect_view()}
+                </div>
+            </section>
             <StackedBars title="Completions and retries per minute, last hour" series=v.outcomes.clone() buckets=buckets testid="throughput"/>
             <p class="mt-1 mb-4 text-xs text-slate-500">
                 "Counted by this board from the engine's completion and lease streams since "<Time t=v.counting_since now=now/>

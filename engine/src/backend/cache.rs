@@ -143,6 +143,10 @@ impl Reads for Cached {
         let inner = self.inner.clone();
         self.budgets.run(String::new(), self.ttl, move || async move { inner.budget_ids().await }.boxed()).await
     }
+    async fn history(&self, id: &ExecutionId) -> Result<super::History, ReadError> {
+        // One execution's page: not shared by many tabs, not kept.
+        self.inner.history(id).await
+    }
     async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
         let (inner, ids2) = (self.inner.clone(), ids.to_vec());
         let key = ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(",");
@@ -191,6 +195,9 @@ mod tests {
             unreachable!()
         }
         async fn gates(&self, _: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
+            unreachable!()
+        }
+        async fn history(&self, _: &ExecutionId) -> Result<crate::backend::History, ReadError> {
             unreachable!()
         }
     }

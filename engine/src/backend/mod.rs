@@ -156,6 +156,48 @@ pub struct LeaseLine {
     pub expires_at: i64,
 }
 
+/// One attempt of an execution as the store keeps it (the timeline's bars).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptLine {
+    /// 0-based.
+    pub index: u32,
+    /// The worker instance that ran it.
+    pub worker: String,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    /// As stored: `success`, `failure`, `cancelled`, … (SQL `outcome`),
+    /// or Valkey's `attempt_state` (`ended_success`, `ended_failure`, …);
+    /// empty while it runs.
+    pub outcome: String,
+    /// Why it failed, where the store says.
+    pub failure: Option<String>,
+    /// When its lease expires, while it holds one (the SQL stores keep it
+    /// on the attempt; Valkey's snapshot carries the lease itself).
+    pub lease_expires_at: Option<i64>,
+}
+
+/// One lease event of an execution (`acquired`, `renewed`, `expired`,
+/// `reclaimed`, `revoked`, `released`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseMark {
+    pub at: i64,
+    pub event: String,
+}
+
+/// What an execution's timeline is drawn from: its newest
+/// [`HISTORY_ATTEMPTS`] attempts and [`HISTORY_LEASES`] lease events,
+/// newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    pub attempts: Vec<AttemptLine>,
+    pub leases: Vec<LeaseMark>,
+}
+
+/// Attempts one history read returns at most.
+pub const HISTORY_ATTEMPTS: usize = 50;
+/// Lease events one history read returns at most.
+pub const HISTORY_LEASES: usize = 200;
+
 /// Filter of an execution list (every part optional).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ExecQuery {
@@ -265,6 +307,9 @@ pub trait Reads: Send + Sync + 'static {
     /// The gates (stored suspension and pending waitpoints) of a page of
     /// suspended executions, at most [`MAX_PAGE`], in one or two store reads.
     async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError>;
+    /// One execution's attempts and lease events (a bounded read: at most
+    /// [`HISTORY_ATTEMPTS`] and [`HISTORY_LEASES`], newest first).
+    async fn history(&self, id: &ExecutionId) -> Result<History, ReadError>;
     /// Forget kept answers (after the board changed the store).
     fn invalidate(&self) {}
 }
@@ -376,6 +421,9 @@ impl<R: Reads> Reads for Deadlined<R> {
     }
     async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
         self.run("read gates", self.inner.gates(ids)).await
+    }
+    async fn history(&self, id: &ExecutionId) -> Result<History, ReadError> {
+        self.run("execution history", self.inner.history(id)).await
     }
 }
 

@@ -26,6 +26,13 @@ pub struct Quirks {
     /// Lease events carry the lease id, so a new attempt can be told from a
     /// resume and retries counted (Valkey; the SQL events carry none).
     pub retries_counted: bool,
+    /// `unblock_execution` moves a budget-, quota- or route-blocked
+    /// execution back to eligible (Valkey); the SQL backends keep no
+    /// blocked sets and answer `Unavailable` (no `capabilities()` flag).
+    pub unblock: bool,
+    /// `expire_suspension` times a due suspension out (Valkey, Postgres);
+    /// SQLite answers `Unavailable` (no `capabilities()` flag).
+    pub expire_suspension: bool,
 }
 
 impl Quirks {
@@ -37,6 +44,8 @@ impl Quirks {
             resume_needs_grant: valkey,
             flows_by_id: valkey,
             retries_counted: valkey,
+            unblock: valkey,
+            expire_suspension: kind != BackendKind::Sqlite,
         }
     }
 }

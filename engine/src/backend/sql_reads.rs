@@ -117,6 +117,18 @@ macro_rules! sql_reads {
                 )?;
                 Ok(sql::gate_rows(ids, susp, pend))
             }
+
+            async fn history(&self, id: &ff_core::types::ExecutionId) -> Result<$crate::backend::History, $crate::backend::ReadError> {
+                use $crate::backend::sql::history::{self, RawAttempt, RawLeaseEvent};
+                let (attempts, leases) = futures::try_join!(
+                    fetch::<RawAttempt>(&self.pool, "execution attempts", history::attempts($dialect, id)),
+                    fetch::<RawLeaseEvent>(&self.pool, "execution lease events", history::leases($dialect, id)),
+                )?;
+                Ok($crate::backend::History {
+                    attempts: attempts.into_iter().map(RawAttempt::line).collect(),
+                    leases: leases.into_iter().map(RawLeaseEvent::mark).collect(),
+                })
+            }
         }
     };
 }

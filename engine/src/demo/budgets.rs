@@ -43,6 +43,11 @@ fn id(def: &BudgetDef) -> BudgetId {
     BudgetId::from_uuid(uuid::Uuid::from_u128(def.id))
 }
 
+/// The media team's GPU budget (the one driven into its hard limit).
+pub(super) fn media_gpu() -> BudgetId {
+    id(&MEDIA_GPU)
+}
+
 /// The budget a step on `lane` charges, with this step's usage.
 pub(super) fn usage_for_lane(lane: &str, rng: &mut StdRng) -> (BudgetId, UsageDimensions) {
     let mut dims = UsageDimensions::new();

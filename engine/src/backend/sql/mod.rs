@@ -25,6 +25,7 @@ use super::{ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLine, Read
 
 pub mod audit;
 mod gates;
+pub mod history;
 pub mod pool;
 mod search;
 pub(crate) mod side;
@@ -336,7 +337,7 @@ const PG_INDEXES: [&str; 1] = ["CREATE INDEX IF NOT EXISTS ff_board_exec_tags ON
 /// The board's indexes on `d`.
 pub fn indexes(d: Dialect) -> impl Iterator<Item = &'static str> {
     let only: &[&'static str] = if d == Dialect::Postgres { &PG_INDEXES } else { &[] };
-    INDEXES.iter().chain(only).copied()
+    INDEXES.iter().chain(only).copied().chain([history::INDEX])
 }
 
 /// An execution row as the queries above return it.

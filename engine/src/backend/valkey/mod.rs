@@ -37,6 +37,7 @@ use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLin
 pub mod audit;
 pub mod dial;
 mod follow;
+mod history;
 pub(crate) mod side;
 pub(crate) mod gate;
 mod index;
@@ -519,6 +520,10 @@ impl Reads for ValkeyReads {
             raw.extend(slot.value().map_err(store("list budgets"))?);
         }
         super::budgets(raw)
+    }
+
+    async fn history(&self, id: &ExecutionId) -> Result<super::History, ReadError> {
+        history::history(&self.client, id).await
     }
 
     async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {

@@ -1,0 +1,263 @@
+//! The timeline of one execution (`data-testid="timeline"`), an SVG drawn
+//! on the server on one time axis (`api::rendered`, page
+//! `timeline:<execution id>`): created; the waits before and between
+//! attempts; each attempt a bar from claim to its end coloured by outcome,
+//! with its worker on hover (`data-testid="timeline-attempt"`, oldest
+//! first); lease events as ticks (renewals thinned to one per pixel
+//! column); a suspension to now. A table with the same facts follows for
+//! screen readers. Bounded: one history read (`Reads::history`: at most
+//! 50 attempts and 200 lease events) and the snapshot.
+#![cfg(feature = "ssr")]
+
+use ff_board_engine::backend::{AttemptLine, History, LeaseMark};
+
+use crate::components::chart::{d1, esc};
+use crate::components::text::iso;
+use crate::error::AppError;
+
+/// How an attempt ended, from the stored outcome or attempt state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptEnd {
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    /// Interrupted: its lease expired or was revoked, or it suspended.
+    Interrupted,
+    Ended,
+}
+
+impl AttemptEnd {
+    pub fn of(a: &AttemptLine) -> AttemptEnd {
+        let o = a.outcome.to_ascii_lowercase();
+        match () {
+            _ if o.contains("success") || o == "completed" => AttemptEnd::Succeeded,
+            _ if o.contains("fail") || o == "retry" => AttemptEnd::Failed,
+            _ if o.contains("cancel") => AttemptEnd::Cancelled,
+            _ if o.contains("interrupt") || o.contains("expire") || o.contains("revok") || o.contains("suspend") || o.contains("reclaim") => {
+                AttemptEnd::Interrupted
+            }
+            _ if o.is_empty() && a.ended_at.is_none() => AttemptEnd::Running,
+            _ => AttemptEnd::Ended,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptEnd::Running => "running",
+            AttemptEnd::Succeeded => "succeeded",
+            AttemptEnd::Failed => "failed",
+            AttemptEnd::Cancelled => "cancelled",
+            AttemptEnd::Interrupted => "interrupted",
+            AttemptEnd::Ended => "ended",
+        }
+    }
+
+    /// Its colour, the public states' palette (`docs/ui.md`).
+    fn fill(self) -> &'static str {
+        match self {
+            AttemptEnd::Running => "#2563eb",
+            AttemptEnd::Succeeded => "#16a34a",
+            AttemptEnd::Failed => "#dc2626",
+            AttemptEnd::Cancelled => "#64748b",
+            AttemptEnd::Interrupted => "#ea580c",
+            AttemptEnd::Ended => "#94a3b8",
+        }
+    }
+}
+
+/// The timeline of execution `raw` as HTML (empty for an unknown id: the
+/// page reports that).
+pub async fn html(raw: &str) -> Result<String, AppError> {
+    use crate::api::read::Call;
+    let id = super::parse::execution_id(raw)?;
+    super::read::read(|c| async move {
+        let Some(s) = c.backend.describe_execution(&id).named("describe_execution").await? else { return Ok(String::new()) };
+        let h = c.reads.history(&id).await?;
+        let suspended = s.public_state == ff_core::state::PublicState::Suspended;
+        Ok(render(s.created_at.0, s.last_mutation_at.0, suspended, &h, ff_board_engine::backend::now_ms()))
+    })
+    .await
+}
+
+const W: f64 = 900.0;
+const LEFT: f64 = 90.0;
+const RIGHT: f64 = 16.0;
+
+/// The drawing and its table.
+pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, now: i64) -> String {
+    let mut attempts: Vec<&AttemptLine> = h.attempts.iter().collect();
+    attempts.sort_by_key(|a| a.index);
+    let mut leases: Vec<&LeaseMark> = h.leases.iter().collect();
+    leases.sort_by_key(|l| l.at);
+    let running = attempts.last().is_some_and(|a| a.ended_at.is_none());
+    let end = [Some(last_change), attempts.iter().filter_map(|a| a.ended_at).max(), leases.last().map(|l| l.at)]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(created)
+        .max(if running || suspended { now } else { created });
+    let span = (end - created).max(1) as f64;
+    let x = |t: i64| LEFT + (t.clamp(created, end) - created) as f64 / span * (W - LEFT - RIGHT);
+    let mut svg = format!(
+        r#"<svg viewBox="0 0 {W} 112" class="w-full" role="img" aria-label="timeline of this execution" data-testid="timeline-svg">"#
+    );
+    // Labels and the axis.
+    for (y, label) in [(28.0, "waits"), (58.0, "attempts"), (88.0, "lease")] {
+        svg.push_str(&format!(r#"<text x="4" y="{}" class="fill-slate-500" font-size="11">{label}</text>"#, d1(y + 4.0)));
+    }
+    svg.push_str(&format!(r##"<line x1="{LEFT}" x2="{}" y1="104" y2="104" stroke="#94a3b8" stroke-width="1"/>"##, d1(W - RIGHT)));
+    svg.push_str(&format!(
+        r#"<text x="{LEFT}" y="111" font-size="9" class="fill-slate-500">{}</text><text x="{}" y="111" font-size="9" text-anchor="end" class="fill-slate-500">{}</text>"#,
+        esc(&iso(created)),
+        d1(W - RIGHT),
+        esc(&iso(end))
+    ));
+    // Created.
+    svg.push_str(&format!(
+        r##"<g data-testid="timeline-created"><title>created {}</title><circle cx="{}" cy="28" r="4" fill="#475569"/></g>"##,
+        esc(&iso(created)),
+        d1(x(created))
+    ));
+    // Waits: before the first attempt and between attempts.
+    let mut from = created;
+    for a in &attempts {
+        if let Some(start) = a.started_at {
+            if start > from {
+                svg.push_str(&wait(x(from), x(start), from, start));
+            }
+            from = a.ended_at.unwrap_or(now).max(start);
+        }
+    }
+    if attempts.is_empty() || (!running && from < end) {
+        svg.push_str(&wait(x(from), x(end), from, end));
+    }
+    // Attempts, oldest first.
+    for a in &attempts {
+        let Some(start) = a.started_at else { continue };
+        let stop = a.ended_at.unwrap_or(now);
+        let outcome = AttemptEnd::of(a);
+        let (x0, x1) = (x(start), x(stop));
+        let title = format!(
+            "attempt #{} · {} · worker {} · {} → {} ({} s){}",
+            a.index,
+            outcome.as_str(),
+            if a.worker.is_empty() { "?" } else { &a.worker },
+            iso(start),
+            a.ended_at.map_or_else(|| "now".to_owned(), iso),
+            (stop - start).max(0) / 1000,
+            a.failure.as_ref().map(|f| format!(" · {f}")).unwrap_or_default()
+        );
+        svg.push_str(&format!(
+            r#"<g data-testid="timeline-attempt" data-index="{}" data-outcome="{}"><title>{}</title><rect x="{}" y="50" width="{}" height="16" rx="2" fill="{}"/></g>"#,
+            a.index,
+            outcome.as_str(),
+            esc(&title),
+            d1(x0),
+            d1((x1 - x0).max(2.0)),
+            outcome.fill()
+        ));
+    }
+    // Lease events: renewals thinned to one per pixel column, the rest each.
+    let mut last_renewal_px = f64::NEG_INFINITY;
+    for l in &leases {
+        let px = x(l.at);
+        let renewal = l.event == "renewed";
+        if renewal && px - last_renewal_px < 1.0 {
+            continue;
+        }
+        if renewal {
+            last_renewal_px = px;
+        }
+        let (color, tall) = match l.event.as_str() {
+            "expired" | "revoked" => ("#ea580c", 14.0),
+            "acquired" | "reclaimed" => ("#2563eb", 14.0),
+            "released" => ("#16a34a", 14.0),
+            _ => ("#94a3b8", 6.0),
+        };
+        svg.push_str(&format!(
+            r#"<g data-testid="timeline-lease" data-event="{}"><title>lease {} {}</title><line x1="{p}" x2="{p}" y1="{}" y2="{}" stroke="{color}" stroke-width="1.5"/></g>"#,
+            esc(&l.event),
+            esc(&l.event),
+            esc(&iso(l.at)),
+            d1(88.0 - tall / 2.0),
+            d1(88.0 + tall / 2.0),
+            p = d1(px),
+        ));
+    }
+    if suspended {
+        let from = last_change.min(now);
+        svg.push_str(&format!(
+            r##"<g data-testid="timeline-suspended"><title>suspended since {}</title><rect x="{}" y="22" width="{}" height="12" fill="#7c3aed" opacity="0.5"/></g>"##,
+            esc(&iso(from)),
+            d1(x(from)),
+            d1((x(now) - x(from)).max(2.0))
+        ));
+    }
+    svg.push_str("</svg>");
+    format!(
+        r#"<section data-testid="timeline" class="mb-4"><h2 class="mb-2 text-lg font-semibold">Timeline</h2>{svg}{}{}</section>"#,
+        table(&attempts, &leases),
+        if h.attempts.len() >= ff_board_engine::backend::HISTORY_ATTEMPTS || h.leases.len() >= ff_board_engine::backend::HISTORY_LEASES {
+            r#"<p class="text-xs text-slate-500">The newest 50 attempts and 200 lease events are drawn.</p>"#
+        } else {
+            ""
+        }
+    )
+}
+
+fn wait(x0: f64, x1: f64, from: i64, to: i64) -> String {
+    format!(
+        r##"<g data-testid="timeline-wait"><title>waiting {} s, {} → {}</title><rect x="{}" y="25" width="{}" height="6" fill="#cbd5e1"/></g>"##,
+        (to - from).max(0) / 1000,
+        esc(&iso(from)),
+        esc(&iso(to)),
+        d1(x0),
+        d1((x1 - x0).max(1.0))
+    )
+}
+
+/// The same facts as a table (visually hidden; read by screen readers).
+fn table(attempts: &[&AttemptLine], leases: &[&LeaseMark]) -> String {
+    let mut t = String::from(r#"<table class="sr-only"><caption>Attempts and lease events</caption><thead><tr><th>what</th><th>from</th><th>to</th><th>worker</th></tr></thead><tbody>"#);
+    for a in attempts {
+        t.push_str(&format!(
+            "<tr><td>attempt #{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            a.index,
+            AttemptEnd::of(a).as_str(),
+            a.started_at.map(iso).unwrap_or_default(),
+            a.ended_at.map(iso).unwrap_or_default(),
+            esc(&a.worker)
+        ));
+    }
+    for l in leases {
+        t.push_str(&format!("<tr><td>lease {}</td><td>{}</td><td></td><td></td></tr>", esc(&l.event), iso(l.at)));
+    }
+    t.push_str("</tbody></table>");
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(index: u32, start: i64, end: Option<i64>, outcome: &str) -> AttemptLine {
+        AttemptLine { index, worker: format!("w-{index}"), started_at: Some(start), ended_at: end, outcome: outcome.into(), failure: None, lease_expires_at: None }
+    }
+
+    #[test]
+    fn one_bar_per_attempt_in_order_with_its_outcome() {
+        let h = History {
+            attempts: vec![attempt(2, 5_000, None, ""), attempt(0, 1_000, Some(2_000), "ended_failure"), attempt(1, 3_000, Some(4_000), "interrupted")],
+            leases: (0..500).map(|i| LeaseMark { at: 1_000 + i, event: "renewed".into() }).collect(),
+        };
+        let html = render(0, 5_000, false, &h, 6_000);
+        let bars: Vec<&str> = html.split(r#"data-testid="timeline-attempt" data-index=""#).skip(1).filter_map(|s| s.split('"').next()).collect();
+        assert_eq!(bars, ["0", "1", "2"]);
+        assert!(html.contains(r#"data-index="0" data-outcome="failed""#));
+        assert!(html.contains(r#"data-index="2" data-outcome="running""#));
+        // 500 renewals within one second of a 6-second axis: thinned.
+        assert!(html.matches(r#"data-testid="timeline-lease""#).count() < 200);
+        assert!(html.contains("<table class=\"sr-only\">"));
+    }
+}
