@@ -94,6 +94,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/budgets/:budget_id") view=BudgetPage ssr=SsrMode::Async/>
                     <Route path=path!("/leases") view=LeasesPage ssr=SsrMode::Async/>
                     <Route path=path!("/workers") view=WorkersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/quotas") view=QuotasPage ssr=SsrMode::Async/>
+                    <Route path=path!("/repair") view=RepairPage ssr=SsrMode::Async/>
                     <Route path=path!("/lanes") view=LanesPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async/>
                     <Route path=path!("/live") view=LivePage ssr=SsrMode::Async/>

@@ -23,6 +23,8 @@ pub struct AppState {
     pub audit: Arc<tokio::sync::OnceCell<Arc<AuditLog>>>,
     /// The saved views' store, opened on the backend's store at first use.
     pub views: Arc<tokio::sync::OnceCell<Arc<dyn ff_board_engine::views::ViewStore>>>,
+    /// The two-person requests' store, opened on the backend's store at first use.
+    pub requests: Arc<tokio::sync::OnceCell<Arc<dyn ff_board_engine::requests::RequestStore>>>,
     /// How many refusals this board still writes to the audit log this minute.
     pub refusals: Arc<crate::security::Quota>,
 }
@@ -111,6 +113,16 @@ pub async fn views(c: &Connected) -> Result<Arc<dyn ff_board_engine::views::View
     state()?
         .views
         .get_or_try_init(|| async { c.side.open_views().await.map(Arc::from) })
+        .await
+        .cloned()
+        .map_err(AppError::from)
+}
+
+/// The two-person requests' store.
+pub async fn requests(c: &Connected) -> Result<Arc<dyn ff_board_engine::requests::RequestStore>, AppError> {
+    state()?
+        .requests
+        .get_or_try_init(|| async { c.side.open_requests().await.map(Arc::from) })
         .await
         .cloned()
         .map_err(AppError::from)

@@ -40,7 +40,15 @@ pub enum Cause {
     /// Its budget is exhausted on one dimension.
     Budget { budget: Option<String>, dimension: Option<String>, used: Option<u64>, limit: Option<u64>, resets_at: Option<String> },
     /// Its quota policy's window or concurrency cap is full.
-    Quota { policy: Option<String>, window_secs: Option<u64>, rate: Option<u64>, concurrency: Option<u64> },
+    Quota {
+        policy: Option<String>,
+        window_secs: Option<u64>,
+        rate: Option<u64>,
+        concurrency: Option<u64>,
+        /// Admitted now and admitted within the window (the policy's use).
+        active: Option<u64>,
+        in_window: Option<u64>,
+    },
     /// Upstream members of its flow have not finished (the first few; `more` beyond).
     Children { pending: Vec<Upstream>, more: usize },
     /// No registered worker has its required capabilities (or locality).
@@ -94,13 +102,19 @@ impl Cause {
                 limit.map_or("?".into(), |l| l.to_string()),
                 resets_at.as_ref().map(|r| format!("; it resets at {r}")).unwrap_or_else(|| "; it has no scheduled reset".into())
             ),
-            Cause::Quota { policy, window_secs, rate, concurrency } => {
+            Cause::Quota { policy, window_secs, rate, concurrency, active, in_window } => {
                 let mut caps = Vec::new();
                 if let (Some(r), Some(w)) = (rate, window_secs) {
-                    caps.push(format!("{r} per {w} s"));
+                    caps.push(match in_window {
+                        Some(n) => format!("{n} of {r} admitted in its {w} s window"),
+                        None => format!("{r} per {w} s"),
+                    });
                 }
                 if let Some(c) = concurrency.filter(|c| *c > 0) {
-                    caps.push(format!("{c} at once"));
+                    caps.push(match active {
+                        Some(n) => format!("{n} of {c} running at once"),
+                        None => format!("{c} at once"),
+                    });
                 }
                 format!(
                     "Waiting for quota {}: its window is full{}.",

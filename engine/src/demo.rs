@@ -35,7 +35,10 @@
 //!   one over its soft limit and one into its hard limit.
 //! - `stuck::budget_blocks` (Valkey): while the media budget is at its hard
 //!   limit, a few waiting media steps are blocked for budget, and unblocked
-//!   once it is reset (stand-ins for Valkey's scheduler and unblock scanner).
+//!   once it is reset (stand-ins for Valkey's scheduler and unblock scanner);
+//!   `stuck::quota_blocks`: the search team's API quota refuses `etl`
+//!   steps past its rate, which wait blocked for quota until its window
+//!   moves on.
 //! - `work::register_workers`: the worker registry (`register_worker` /
 //!   `heartbeat_worker`), so the workers list is not empty.
 //!
@@ -123,6 +126,8 @@ pub struct DemoReport {
     pub retired: usize,
     /// Executions blocked for budget by the scheduler's stand-in (Valkey).
     pub budget_blocked: usize,
+    /// Executions blocked for quota by the scheduler's stand-in (Valkey).
+    pub quota_blocked: usize,
     /// Executions unblocked by the unblock scanner's stand-in (Valkey).
     pub unblocked: usize,
     /// Flows created in this round.
@@ -251,6 +256,7 @@ async fn seed_round(c: &Connected, st: &mut DemoState) -> Result<DemoReport, Sto
     work::register_workers(c, &mut report).await.map_err(step("register workers"))?;
     st.last_heartbeat_at = Some(Instant::now());
     budgets::budgets_tick(c, &mut st.rng, &mut report, true).await.map_err(step("budgets"))?;
+    stuck::ensure_quota(c).await.map_err(step("quota policy"))?;
     st.last_budget_at = Some(Instant::now());
     // A store kept from an earlier run may be full: retire its oldest open flows.
     flows::retire_oldest(c, st, &mut report).await.map_err(step("retire flows"))?;
@@ -326,5 +332,6 @@ async fn tick(c: &Connected, st: &mut DemoState) -> Result<DemoReport, EngineErr
         st.last_budget_at = Some(Instant::now());
     }
     stuck::budget_blocks(c, &mut report).await?;
+    stuck::quota_blocks(c, &mut report).await?;
     Ok(report)
 }

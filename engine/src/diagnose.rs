@@ -53,7 +53,7 @@ pub async fn diagnose(c: &Connected, s: &ExecutionSnapshot, now: i64) -> Option<
             }
         }
         (None, Some(R::WaitingForBudget)) => budget(c, &detail).await,
-        (None, Some(R::WaitingForQuota)) => quota(c, &detail).await,
+        (None, Some(R::WaitingForQuota)) => quota(c, &detail, now).await,
         (None, Some(R::WaitingForChildren)) => children(c, s).await,
         (None, Some(r @ (R::WaitingForCapableWorker | R::WaitingForLocalityMatch))) => Cause::Worker {
             locality: r == R::WaitingForLocalityMatch,
@@ -119,9 +119,14 @@ async fn budget(c: &Connected, d: &Detail) -> Cause {
     cause
 }
 
-async fn quota(c: &Connected, d: &Detail) -> Cause {
+async fn quota(c: &Connected, d: &Detail, now: i64) -> Cause {
     let limits = match d.quota.as_deref().and_then(|q| QuotaPolicyId::parse(q).ok()) {
         Some(id) => c.backend.read_quota_policy_limits(&id).await.ok().flatten(),
+        None => None,
+    };
+    // Its current use: the board's bounded read of the policies (few).
+    let used = match &d.quota {
+        Some(q) => c.reads.quotas(now).await.ok().and_then(|all| all.into_iter().find(|l| &l.id == q)),
         None => None,
     };
     Cause::Quota {
@@ -129,6 +134,8 @@ async fn quota(c: &Connected, d: &Detail) -> Cause {
         window_secs: limits.as_ref().map(|l| l.requests_per_window_seconds),
         rate: limits.as_ref().map(|l| l.max_requests_per_window).filter(|r| *r > 0),
         concurrency: limits.as_ref().map(|l| l.active_concurrency_cap),
+        active: used.as_ref().map(|u| u.active),
+        in_window: used.as_ref().map(|u| u.in_window),
     }
 }
 

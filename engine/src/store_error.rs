@@ -34,6 +34,8 @@ pub enum Store {
     Demo,
     /// The engine's tables and keys as the board's list pages read them.
     Reads,
+    /// Two-person requests (`crate::requests`).
+    Requests,
 }
 
 impl Store {
@@ -49,6 +51,7 @@ impl Store {
             Store::Connection => "connection",
             Store::Demo => "demo workload",
             Store::Reads => "list reads",
+            Store::Requests => "two-person requests",
         }
     }
 }

@@ -108,7 +108,7 @@ pub fn router_with(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc
     let routes = route_list();
     let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(ws);
     let pkg = assets(&leptos_options);
-    let state = AppState { leptos_options, engine, auth, audit: Default::default(), views: Default::default(), refusals: Default::default() };
+    let state = AppState { leptos_options, engine, auth, audit: Default::default(), views: Default::default(), requests: Default::default(), refusals: Default::default() };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

@@ -5,7 +5,7 @@
 //! the board's own types and re-serialize them as JSON, so an assertion
 //! sees every field by name and a secret scan sees every string.
 use base64::Engine as _;
-use ff_board_app::api::{actions, approvals, audit_types, budgets, bulk, executions, flows, leases, overview, status, views};
+use ff_board_app::api::{actions, approvals, audit_types, budgets, bulk, executions, flows, leases, overview, status, tail, views};
 use ff_board_app::api::codec::Postcard;
 use leptos::server_fn::{Bytes, Decodes};
 use serde::{de::DeserializeOwned, Serialize};
@@ -41,6 +41,7 @@ pub fn answer(endpoint: &str, bytes: &[u8]) -> String {
         "get_status" => json::<status::StatusView>(bytes),
         "jump" | "save_view" | "delete_view" => json::<String>(bytes),
         "list_views" => json::<views::Views>(bytes),
+        "tail_frames" => json::<tail::Tail>(bytes),
         other => panic!("wire::answer: no answer type listed for {other}"),
     }
 }

@@ -127,6 +127,10 @@ fn blocker(c: &Cause) -> AnyView {
         }
         .into_any(),
         Cause::Budget { budget: Some(b), .. } => view! { <p class="mt-1 text-xs"><a class=LINK href=format!("/budgets/{}", encode(b))>{format!("budget {b}")}</a></p> }.into_any(),
+        Cause::Quota { policy, .. } => view! {
+            <p class="mt-1 text-xs"><a class=LINK href="/quotas" data-testid="diagnosis-quota">{format!("quota policy {}", policy.as_deref().unwrap_or("?"))}" on the quotas page"</a></p>
+        }
+        .into_any(),
         Cause::LeaseExpired { holder, .. } => view! { <p class="mt-1 text-xs"><a class=LINK href=format!("/workers#worker-{}", encode(holder))>{format!("worker {holder}")}</a></p> }.into_any(),
         _ => ().into_any(),
     }

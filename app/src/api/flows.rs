@@ -74,6 +74,9 @@ pub struct DagNode {
     pub blocking_reason: Option<crate::api::states::BlockingReason>,
     /// The member's kind (its step), the node's label.
     pub kind: String,
+    pub created_at: i64,
+    /// When it finished (none while it has not).
+    pub finished_at: Option<i64>,
 }
 
 /// A DAG edge.
@@ -238,6 +241,8 @@ fn node(s: ff_board_engine::backend::ExecLine) -> DagNode {
         attempts: s.attempts,
         blocking_reason: s.blocking_reason.as_deref().and_then(crate::api::states::BlockingReason::parse),
         kind: s.kind,
+        created_at: s.created_at,
+        finished_at: s.finished_at,
     }
 }
 

@@ -13,12 +13,15 @@ pub mod flows;
 pub mod jump;
 pub mod leases;
 pub mod overview;
+pub mod quotas;
 #[cfg(feature = "ssr")]
 pub(crate) mod read;
 pub mod rendered;
+pub mod repair;
 pub mod session;
 pub mod states;
 pub mod status;
+pub mod tail;
 pub mod timeline;
 pub mod views;
 pub mod workers;

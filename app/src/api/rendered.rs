@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 /// The HTML of read-only page `page`: `overview`, `leases`, `lanes`,
-/// `status`, `workers` (`workers?ns=<namespace>`), `diagnosis:<execution id>` (an execution page's
+/// `status`, `workers` (`workers?ns=<namespace>`), `quotas`, `repair`, `diagnosis:<execution id>` (an execution page's
 /// diagnosis block) or `timeline:<execution id>` (its timeline).
 #[server(prefix = "/api", endpoint = "rendered", output = crate::api::codec::PostcardAnswer)]
 pub async fn rendered(page: String) -> Result<String, AppError> {
@@ -20,8 +20,10 @@ pub async fn rendered(page: String) -> Result<String, AppError> {
         "status" => Ok(crate::pages::status::html(super::status::get_status().await?)),
         "workers" => Ok(crate::pages::workers::html(super::workers::get_workers(None).await?)),
         p if p.starts_with("workers?ns=") => Ok(crate::pages::workers::html(super::workers::get_workers(Some(p["workers?ns=".len()..].to_owned())).await?)),
+        "quotas" => super::quotas::html().await,
+        "repair" => Ok(crate::pages::repair::html(super::repair::view().await?)),
         p if p.starts_with("diagnosis:") => super::diagnosis::html(&p["diagnosis:".len()..]).await,
         p if p.starts_with("timeline:") => super::timeline::html(&p["timeline:".len()..]).await,
-        other => Err(AppError::BadRequest(format!("no rendered page {:?}: overview, leases, lanes, status, workers, diagnosis:<execution id> or timeline:<execution id>", other.chars().take(64).collect::<String>()))),
+        other => Err(AppError::BadRequest(format!("no rendered page {:?}: overview, leases, lanes, status, workers, quotas, repair, diagnosis:<execution id> or timeline:<execution id>", other.chars().take(64).collect::<String>()))),
     }
 }

@@ -371,7 +371,7 @@ mod tests {
     use super::*;
 
     fn node(id: &str) -> DagNode {
-        DagNode { execution_id: id.into(), state: crate::api::states::ExecState::Waiting, lane: "l".into(), attempts: 0, blocking_reason: None, kind: String::new() }
+        DagNode { execution_id: id.into(), state: crate::api::states::ExecState::Waiting, lane: "l".into(), attempts: 0, blocking_reason: None, kind: String::new(), created_at: 0, finished_at: None }
     }
     fn edge(a: &str, b: &str) -> DagEdge {
         DagEdge { edge_id: format!("{a}{b}"), from: a.into(), to: b.into(), kind: "".into(), condition: "".into(), state: "pending".into() }

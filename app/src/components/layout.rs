@@ -19,9 +19,11 @@ const NAV: &[(&str, &str)] = &[
     ("/leases", "Leases"),
     ("/workers", "Workers"),
     ("/budgets", "Budgets"),
+    ("/quotas", "Quotas"),
     ("/lanes", "Lanes"),
     ("/live", "Live"),
     ("/audit", "Audit"),
+    ("/repair", "Repair"),
     ("/status", "Status"),
 ];
 

@@ -1,7 +1,8 @@
 //! /executions/{execution_id}: why it is not moving (the diagnosis,
 //! rendered on the server: `api::diagnosis`), its actions, state vector,
 //! lane, priority, attempts, lease holder and expiry, tags, result
-//! (size-capped), stream frames and summary.
+//! (size-capped), summary and stream frames (followed live on request:
+//! `components::tail`).
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -13,6 +14,7 @@ use crate::components::card::Fact;
 use crate::components::feedback::{field_view, loaded, rows_or, Nothing};
 use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
+use crate::components::tail::StreamTail;
 use crate::components::text::{decode, flow_href, short_id, Id, StoredValue, Time};
 
 #[component]
@@ -59,20 +61,22 @@ pub fn ExecutionPage() -> impl IntoView {
                     {(len > RESULT_CAP).then(|| view! { <p class="text-xs text-slate-500">{format!("showing {RESULT_CAP} of {len} bytes")}</p> })}
                 }.into_any(),
             })}
+            <h2 class=SECTION>"Summary"</h2>
+            {field_view(&d.summary, |s| match s {
+                None => view! { <Nothing text="No summary document."/> }.into_any(),
+                Some(doc) => view! { <pre class="overflow-auto rounded bg-slate-100 p-3 text-xs dark:bg-slate-900">{doc}</pre> }.into_any(),
+            })}
             <h2 class=SECTION>"Stream"</h2>
-            {field_view(&d.frames, |frames| rows_or(frames, "No frames on the current attempt.", |frames| view! {
+            {field_view(&d.frames, |frames| rows_or(frames, "No frames on the current attempt yet.", |frames| view! {
                 <ol class="max-h-80 space-y-1 overflow-auto rounded bg-slate-100 p-3 font-mono text-xs dark:bg-slate-900" data-testid="frames">
                     {frames.into_iter().map(|f| view! {
                         <li><span class="text-slate-500">{f.id}" "</span>{f.fields.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")}</li>
                     }).collect_view()}
                 </ol>
             }))}
-            <h2 class=SECTION>"Summary"</h2>
-            {field_view(&d.summary, |s| match s {
-                None => view! { <Nothing text="No summary document."/> }.into_any(),
-                Some(doc) => view! { <pre class="overflow-auto rounded bg-slate-100 p-3 text-xs dark:bg-slate-900">{doc}</pre> }.into_any(),
-            })}
         })}
+        // Outside the refreshed block: following survives each refresh.
+        <StreamTail execution_id=id_signal/>
         <AuditTrail target=id_signal/>
     }
 }

@@ -1,5 +1,6 @@
 //! /flows/{flow_id}: the flow (`describe_flow`), its DAG with edge-group
-//! policies, and its members.
+//! policies, its timeline (members on one axis, the critical path), and
+//! its members.
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -10,6 +11,7 @@ use crate::components::audit::AuditTrail;
 use crate::components::card::Fact;
 use crate::components::dag::Dag;
 use crate::components::feedback::loaded;
+use crate::components::gantt::FlowTimeline;
 use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
 use crate::components::table::{DataTable, R};
@@ -40,6 +42,8 @@ pub fn FlowPage() -> impl IntoView {
                     </p>
                 })}
                 <Dag nodes=d.nodes.clone() edges=d.edges.clone() groups=d.groups.clone() replay=replay().unwrap_or_default() expanded=expanded() base=base/>
+                <h2 class="mb-2 mt-6 text-lg font-semibold">"Timeline"</h2>
+                <FlowTimeline nodes=d.nodes.clone() edges=d.edges.clone() now=now_ms()/>
                 {(!d.groups.is_empty()).then(|| view! {
                     <h2 class="mb-2 mt-6 text-lg font-semibold">"Join policies"</h2>
                     <JoinTable groups=d.groups.clone()/>

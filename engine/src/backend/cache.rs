@@ -147,6 +147,10 @@ impl Reads for Cached {
         // One execution's page: not shared by many tabs, not kept.
         self.inner.history(id).await
     }
+    async fn quotas(&self, now: i64) -> Result<Vec<super::QuotaLine>, ReadError> {
+        // The quotas page alone reads these: nothing to share.
+        self.inner.quotas(now).await
+    }
     async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
         let (inner, ids2) = (self.inner.clone(), ids.to_vec());
         let key = ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(",");
@@ -198,6 +202,9 @@ mod tests {
             unreachable!()
         }
         async fn history(&self, _: &ExecutionId) -> Result<crate::backend::History, ReadError> {
+            unreachable!()
+        }
+        async fn quotas(&self, _: i64) -> Result<Vec<crate::backend::QuotaLine>, ReadError> {
             unreachable!()
         }
     }

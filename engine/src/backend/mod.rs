@@ -193,6 +193,24 @@ pub struct History {
     pub leases: Vec<LeaseMark>,
 }
 
+/// One quota policy with its current use (`Reads::quotas`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuotaLine {
+    pub id: String,
+    /// Admissions a window allows (0: no rate limit).
+    pub max_per_window: u64,
+    pub window_seconds: u64,
+    /// Executions admitted at once (0: no concurrency cap).
+    pub concurrency_cap: u64,
+    /// Admitted now (the engine's counter).
+    pub active: u64,
+    /// Admissions within the current window.
+    pub in_window: u64,
+}
+
+/// Quota policies one read returns at most (policies, not runs: few).
+pub const MAX_QUOTAS: usize = 200;
+
 /// Attempts one history read returns at most.
 pub const HISTORY_ATTEMPTS: usize = 50;
 /// Lease events one history read returns at most.
@@ -310,6 +328,10 @@ pub trait Reads: Send + Sync + 'static {
     /// One execution's attempts and lease events (a bounded read: at most
     /// [`HISTORY_ATTEMPTS`] and [`HISTORY_LEASES`], newest first).
     async fn history(&self, id: &ExecutionId) -> Result<History, ReadError>;
+    /// Quota policies by id with their limits and current use (at most
+    /// [`MAX_QUOTAS`]; `now` bounds the window); `Ok(None)`'s place is an
+    /// empty list: 0.15 lists no policies through the trait.
+    async fn quotas(&self, now: i64) -> Result<Vec<QuotaLine>, ReadError>;
     /// Forget kept answers (after the board changed the store).
     fn invalidate(&self) {}
 }
@@ -424,6 +446,9 @@ impl<R: Reads> Reads for Deadlined<R> {
     }
     async fn history(&self, id: &ExecutionId) -> Result<History, ReadError> {
         self.run("execution history", self.inner.history(id)).await
+    }
+    async fn quotas(&self, now: i64) -> Result<Vec<QuotaLine>, ReadError> {
+        self.run("quota policies", self.inner.quotas(now)).await
     }
 }
 

@@ -67,6 +67,14 @@ impl SideStore {
         })
     }
 
+    /// Open the two-person requests' storage, creating it when missing.
+    pub async fn open_requests(&self) -> Result<Box<dyn crate::requests::RequestStore>, StoreError> {
+        Ok(match self.side() {
+            Side::Sql(pool) => Box::new(sql::requests::open(pool).await?),
+            Side::Valkey(client) => Box::new(valkey::requests::open(client)),
+        })
+    }
+
     /// Start finding lanes outside the engine's registry (Valkey: the walk
     /// of `valkey::lanes`; the SQL backends list every execution without
     /// knowing its lane, so they need none).
@@ -110,6 +118,17 @@ impl SideStore {
             valkey::lanes::note(client, lanes).await?;
         }
         Ok(())
+    }
+
+    /// Per partition, the terminal executions of `lane` finished before
+    /// `cutoff` (epoch ms): a repair tool's count before it trims
+    /// (`crate::maintenance`). Valkey: one `ZCOUNT` per partition in one
+    /// pipeline; SQL: one count (partition 0).
+    pub async fn terminal_before(&self, partitions: &PartitionConfig, lane: &str, cutoff: i64) -> Result<Vec<(u16, u64)>, StoreError> {
+        match self.side() {
+            Side::Valkey(client) => valkey::retention::terminal_before(client, partitions, lane, cutoff).await,
+            Side::Sql(pool) => Ok(vec![(0, sql::retention::terminal_before(&pool, lane, cutoff).await?)]),
+        }
     }
 
     /// Create the session-generation storage when missing.

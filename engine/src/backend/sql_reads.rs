@@ -129,6 +129,12 @@ macro_rules! sql_reads {
                     leases: leases.into_iter().map(RawLeaseEvent::mark).collect(),
                 })
             }
+
+            async fn quotas(&self, now: i64) -> Result<Vec<$crate::backend::QuotaLine>, $crate::backend::ReadError> {
+                use $crate::backend::sql::quotas::{query, RawQuota};
+                let q = $crate::backend::sql::Query { sql: query($dialect, now), ..Default::default() };
+                Ok(fetch::<RawQuota>(&self.pool, "quota policies", q).await?.into_iter().map(Into::into).collect())
+            }
         }
     };
 }

@@ -1,4 +1,4 @@
-//! Budget blocks on `make run`: stand-ins for Valkey's scheduler budget
+//! Budget and quota blocks on `make run`: stand-ins for Valkey's scheduler budget
 //! check and the engine's unblock scanner (ff-scheduler and ff-engine's
 //! scanners, which the board does not run), so the diagnosis of a budget
 //! block shows in the demo and moves once an operator resets the budget.
@@ -11,15 +11,23 @@
 //!   reset), the executions blocked for budget are unblocked, as the
 //!   engine's unblock scanner does.
 //!
+//! - The search team's API quota ([`etl_quota`]: [`QUOTA_RATE`] admissions
+//!   a minute, created on every backend so `/quotas` has a policy) is
+//!   checked for up to [`QUOTA_CHECKS`] waiting `etl` steps a tick with
+//!   `check_admission` on the scheduler's dimension; one refused is blocked
+//!   for quota with the scheduler's words (`quota <id>: rate limit …`), and
+//!   a blocked one is unblocked once a check admits it (the window moved
+//!   on), as the scheduler and the unblock scanner do.
+//!
 //! The SQL backends have no admission blocks in 0.15 (their scheduler is
 //! Valkey's only: `block_execution_for_admission` is not offered there), so
 //! there is nothing to stand in for on them.
 use ff_board_domain::query::{Query, Scope};
-use ff_core::contracts::{BlockExecutionForAdmissionArgs, BlockingReason};
+use ff_core::contracts::{BlockExecutionForAdmissionArgs, BlockingReason, CheckAdmissionArgs, CheckAdmissionResult, CreateQuotaPolicyArgs};
 use ff_core::engine_error::EngineError;
 use ff_core::partition::execution_partition;
 use ff_core::state::PublicState;
-use ff_core::types::{LaneId, TimestampMs};
+use ff_core::types::{ExecutionId, LaneId, QuotaPolicyId, TimestampMs};
 
 use super::DemoReport;
 use crate::backend::{search::Search, ExecLine, ExecQuery};
@@ -43,7 +51,7 @@ pub(super) async fn budget_blocks(c: &Connected, report: &mut DemoReport) -> Res
         let used = st.usage.get(dim).copied().unwrap_or(0);
         (*limit > 0 && used >= *limit).then(|| format!("budget ff:budget:{budget}:usage: {dim} {used}/{limit}"))
     });
-    let blocked = lines(c, ExecQuery { search: Some(blocked_for_budget()), ..Default::default() }, MAX_BLOCKED).await;
+    let blocked = lines(c, ExecQuery { search: Some(blocked_for("budget")), ..Default::default() }, MAX_BLOCKED).await;
     let lane = LaneId::new(LANE);
     match breach {
         Some(detail) if blocked.len() < MAX_BLOCKED => {
@@ -73,8 +81,73 @@ pub(super) async fn budget_blocks(c: &Connected, report: &mut DemoReport) -> Res
     Ok(())
 }
 
-fn blocked_for_budget() -> Search {
-    Search::new(Query::parse("blocked:budget", Scope::Executions).expect("a valid query"))
+fn blocked_for(family: &str) -> Search {
+    Search::new(Query::parse(&format!("blocked:{family}"), Scope::Executions).expect("a valid query"))
+}
+
+/// Admissions the search team's API quota allows per window.
+pub const QUOTA_RATE: u64 = 4;
+/// Its window, in seconds.
+pub const QUOTA_WINDOW_S: u64 = 60;
+/// Waiting `etl` steps checked against it per tick.
+pub const QUOTA_CHECKS: usize = 3;
+const QUOTA_LANE: &str = "etl";
+
+/// The search team's API quota policy (a fixed id, as the budgets have).
+pub fn etl_quota() -> QuotaPolicyId {
+    QuotaPolicyId::from_uuid(uuid::Uuid::from_u128(0x0ffb_0a4d_0100_4000_8000_0000_0000_0001))
+}
+
+/// Create the quota policy (idempotent; a backend without quotas is skipped).
+pub(super) async fn ensure_quota(c: &Connected) -> Result<(), EngineError> {
+    let args = CreateQuotaPolicyArgs { quota_policy_id: etl_quota(), window_seconds: QUOTA_WINDOW_S, max_requests_per_window: QUOTA_RATE, max_concurrent: 0, now: TimestampMs::now() };
+    match c.backend.create_quota_policy(args).await {
+        Ok(_) => Ok(()),
+        Err(e) if crate::connect::is_unavailable(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn admit(c: &Connected, id: &ExecutionId) -> Result<CheckAdmissionResult, EngineError> {
+    let args = CheckAdmissionArgs { execution_id: id.clone(), now: TimestampMs::now(), window_seconds: QUOTA_WINDOW_S, rate_limit: QUOTA_RATE, concurrency_cap: 0, jitter_ms: None };
+    c.backend.check_admission(&etl_quota(), "default", args).await
+}
+
+/// One round of the quota's admission checks: block one refused, unblock
+/// the blocked ones a check admits again.
+pub(super) async fn quota_blocks(c: &Connected, report: &mut DemoReport) -> Result<(), EngineError> {
+    if !c.backend.capabilities().supports.block_execution_for_admission {
+        return Ok(());
+    }
+    let blocked = lines(c, ExecQuery { search: Some(blocked_for("quota")), ..Default::default() }, MAX_BLOCKED).await;
+    for line in &blocked {
+        if matches!(admit(c, &line.id).await, Ok(CheckAdmissionResult::Admitted | CheckAdmissionResult::AlreadyAdmitted)) {
+            let partition = execution_partition(&line.id, &c.partitions);
+            match c.backend.unblock_execution(partition, &LaneId::new(&line.lane), &line.id, "waiting_for_quota", TimestampMs::now()).await {
+                Ok(()) => report.unblocked += 1,
+                Err(e) => report.skip("unblock_execution", &e),
+            }
+        }
+    }
+    if blocked.len() >= MAX_BLOCKED {
+        c.reads.invalidate();
+        return Ok(());
+    }
+    let lane = LaneId::new(QUOTA_LANE);
+    let q = ExecQuery { state: Some(PublicState::Waiting), lane: Some(QUOTA_LANE.to_owned()), ..Default::default() };
+    for line in lines(c, q, QUOTA_CHECKS).await {
+        let Ok(CheckAdmissionResult::RateExceeded { .. }) = admit(c, &line.id).await else { continue };
+        let detail = format!("quota {}: rate limit {QUOTA_RATE}/{QUOTA_RATE} per {QUOTA_WINDOW_S}s window", etl_quota());
+        let partition = execution_partition(&line.id, &c.partitions);
+        let args = BlockExecutionForAdmissionArgs::new(line.id, lane.clone(), partition, BlockingReason::WaitingForQuota, Some(detail), TimestampMs::now());
+        match c.backend.block_execution_for_admission(args).await {
+            Ok(_) => report.quota_blocked += 1,
+            Err(e) => report.skip("block_execution_for_admission", &e),
+        }
+        break;
+    }
+    c.reads.invalidate();
+    Ok(())
 }
 
 /// A page of the board's own list read (the demo reads as the board does).

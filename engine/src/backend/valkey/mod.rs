@@ -45,6 +45,9 @@ pub mod lanes;
 mod leases;
 pub(crate) mod live;
 mod notify;
+mod quotas;
+pub mod requests;
+pub mod retention;
 mod reply;
 mod signals;
 pub mod views;
@@ -524,6 +527,10 @@ impl Reads for ValkeyReads {
 
     async fn history(&self, id: &ExecutionId) -> Result<super::History, ReadError> {
         history::history(&self.client, id).await
+    }
+
+    async fn quotas(&self, now: i64) -> Result<Vec<super::QuotaLine>, ReadError> {
+        quotas::quotas(&self.client, &self.partitions, now).await
     }
 
     async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
