@@ -38,7 +38,8 @@
 //!   once it is reset (stand-ins for Valkey's scheduler and unblock scanner);
 //!   `stuck::quota_blocks`: the search team's API quota refuses `etl`
 //!   steps past its rate, which wait blocked for quota until its window
-//!   moves on.
+//!   moves on; `stuck::delayed_reminders` (Valkey): a scheduled step
+//!   delayed by five minutes every two, so "delayed until" shows.
 //! - `work::register_workers`: the worker registry (`register_worker` /
 //!   `heartbeat_worker`), so the workers list is not empty.
 //!
@@ -128,6 +129,8 @@ pub struct DemoReport {
     pub budget_blocked: usize,
     /// Executions blocked for quota by the scheduler's stand-in (Valkey).
     pub quota_blocked: usize,
+    /// Scheduled steps created with a delay (Valkey).
+    pub delayed: usize,
     /// Executions unblocked by the unblock scanner's stand-in (Valkey).
     pub unblocked: usize,
     /// Flows created in this round.
@@ -164,6 +167,8 @@ struct DemoState {
     last_flows_at: Option<Instant>,
     last_heartbeat_at: Option<Instant>,
     last_budget_at: Option<Instant>,
+    /// When the last delayed reminder was created (`stuck::delayed_reminders`).
+    last_reminder_at: Option<Instant>,
     running: Vec<work::Running>,
     gates: Vec<work::Gate>,
     /// Two-approver gates suspended so far (every other one is left to operators).
@@ -189,6 +194,7 @@ impl DemoState {
             last_flows_at: None,
             last_heartbeat_at: None,
             last_budget_at: None,
+            last_reminder_at: None,
             running: Vec::new(),
             gates: Vec::new(),
             two_approver_gates: 0,
@@ -333,5 +339,6 @@ async fn tick(c: &Connected, st: &mut DemoState) -> Result<DemoReport, EngineErr
     }
     stuck::budget_blocks(c, &mut report).await?;
     stuck::quota_blocks(c, &mut report).await?;
+    stuck::delayed_reminders(c, st, &mut report).await?;
     Ok(report)
 }

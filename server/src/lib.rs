@@ -14,6 +14,7 @@ pub mod auth;
 pub mod authn;
 pub mod cli;
 pub mod export;
+pub mod hosts;
 pub mod limiter;
 pub mod revoke;
 pub mod live;
@@ -129,6 +130,8 @@ pub fn router_with(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc
         .layer(axum::middleware::map_response(error_status))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(measure))
+        // DNS rebinding: only Host names the board knows (`hosts`).
+        .layer(axum::middleware::from_fn_with_state(hosts::Hosts::from_env(), hosts::check))
         // Access log: one line per request at info (target ff_board::access).
         .layer(axum::middleware::from_fn(access_log))
         // Pages and server-function answers compressed on the fly; the

@@ -41,6 +41,16 @@ impl Board {
         Self::serve_with(url, c, true, auth, ws_cap).await
     }
 
+    /// A board whose live socket has per-user and per-address caps.
+    pub async fn start_with_client_caps(url: &str, c: &Connected, auth: Arc<BoardAuth>, per_user: usize, per_address: usize) -> Board {
+        let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
+        let bus = ff_board::live::bus::Bus::new();
+        let dyn_auth: Arc<dyn ff_board_app::auth::Authenticator> = auth.clone();
+        let ws = ff_board::live::ws::WsState::new(bus, dyn_auth.clone()).with_client_caps(per_user, per_address);
+        let app = ff_board::router_with(engine, ff_board::default_options("target/site"), dyn_auth, ws);
+        Board { base: listen(app).await, auth, http: reqwest::Client::new(), bodies: Default::default() }
+    }
+
     async fn serve_with(url: &str, c: &Connected, live: bool, auth: Arc<BoardAuth>, ws_cap: Option<usize>) -> Board {
         let engine = Engine::from_connected(BackendSpec::parse(Some(url)).unwrap(), c.clone());
         let options = ff_board::default_options("target/site");

@@ -483,3 +483,62 @@ async fn shutdown_closes_live_sockets_and_stops_in_time() {
     assert!(took.elapsed() < Duration::from_secs(5), "{:?}", took.elapsed());
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "no longer accepting");
 }
+
+/// DNS rebinding: a Host the board does not know is refused with 421 (and
+/// a message saying what to set), on pages, server functions and the live
+/// socket alike; loopback names and IPs are answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_host_names_are_refused() {
+    let b = sqlite_board(demo_auth(true), None).await;
+    let port = b.base.rsplit(':').next().unwrap().to_owned();
+    for path in ["/", "/executions", "/api/me", "/ws", "/healthz"] {
+        let r = b.http.get(format!("{}{path}", b.base)).header("host", format!("evil.example:{port}")).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 421, "{path}");
+        assert!(r.text().await.unwrap().contains("FF_BOARD_ALLOWED_HOSTS"), "{path}");
+    }
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
+        let r = b.http.get(format!("{}/healthz", b.base)).header("host", &host).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{host}");
+    }
+}
+
+/// One client never holds the board's whole socket cap: a signed-in user
+/// gets 429 past their own cap (another user still connects), and one
+/// address past its cap; a closed socket gives its place back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_sockets_are_capped_per_user_and_per_address() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    dev_mode();
+    let url = format!("sqlite:{}", sqlite_path());
+    let c = connect(&url).await;
+    let b = Board::start_with_client_caps(&url, &c, demo_auth(true), 2, 3).await;
+    let open = |user: Option<&str>| {
+        let mut req = format!("{}/ws", b.base.replacen("http", "ws", 1)).into_client_request().unwrap();
+        if let Some(u) = user {
+            req.headers_mut().insert("cookie", b.auth.session_cookie(u).unwrap().parse().unwrap());
+        }
+        async move {
+            match tokio_tungstenite::connect_async(req).await {
+                Ok((s, _)) => Ok(s),
+                Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+                Err(e) => panic!("ws: {e}"),
+            }
+        }
+    };
+    let alice1 = open(Some("alice")).await.expect("alice's first tab");
+    let _alice2 = open(Some("alice")).await.expect("alice's second tab");
+    assert_eq!(open(Some("alice")).await.err(), Some(429), "alice's own cap");
+    let _bob = open(Some("bob")).await.expect("another user is not held back by alice");
+    // Three sockets from this address now: the address's cap.
+    assert_eq!(open(None).await.err(), Some(429), "the address's cap");
+    drop(alice1);
+    let mut again = None;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(s) = open(Some("alice")).await {
+            again = Some(s);
+            break;
+        }
+    }
+    assert!(again.is_some(), "a closed socket gives its place back");
+}

@@ -174,6 +174,11 @@ async fn stored_counts(c: &ff_board_engine::connect::Connected) -> Result<Vec<St
 #[cfg(feature = "ssr")]
 async fn stuck_counts(c: &ff_board_engine::connect::Connected) -> Result<Vec<StuckCount>, AppError> {
     use ff_board_domain::query::{Query, Scope};
+    // Where the store counts its blocked sets itself (Valkey), that count:
+    // exact, at a cost fixed by partitions and lanes.
+    if let Some(counts) = c.reads.stuck_counts(&STUCK).await? {
+        return Ok(counts.into_iter().map(|(family, n)| StuckCount { family, count: n as usize, more: false }).collect());
+    }
     let mut out = Vec::new();
     for family in STUCK {
         let query = Query::parse(&format!("blocked:{}", family.as_str()), Scope::Executions).map_err(|e| AppError::BadRequest(e.to_string()))?;

@@ -151,6 +151,9 @@ impl Reads for Cached {
         // The quotas page alone reads these: nothing to share.
         self.inner.quotas(now).await
     }
+    async fn stuck_counts(&self, families: &[ff_board_domain::BlockedFamily]) -> Result<Option<Vec<(ff_board_domain::BlockedFamily, u64)>>, ReadError> {
+        self.inner.stuck_counts(families).await
+    }
     async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
         let (inner, ids2) = (self.inner.clone(), ids.to_vec());
         let key = ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(",");

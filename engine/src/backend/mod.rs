@@ -332,6 +332,13 @@ pub trait Reads: Send + Sync + 'static {
     /// [`MAX_QUOTAS`]; `now` bounds the window); `Ok(None)`'s place is an
     /// empty list: 0.15 lists no policies through the trait.
     async fn quotas(&self, now: i64) -> Result<Vec<QuotaLine>, ReadError>;
+    /// Executions per blocked family counted from the store's own blocked
+    /// indexes where it keeps them (Valkey: one pipeline of `ZCARD`s, a
+    /// cost fixed by partitions and lanes), for the families it can count;
+    /// `None` where a capped query per family is as cheap (SQL: indexed).
+    async fn stuck_counts(&self, _families: &[ff_board_domain::BlockedFamily]) -> Result<Option<Vec<(ff_board_domain::BlockedFamily, u64)>>, ReadError> {
+        Ok(None)
+    }
     /// Forget kept answers (after the board changed the store).
     fn invalidate(&self) {}
 }
@@ -449,6 +456,9 @@ impl<R: Reads> Reads for Deadlined<R> {
     }
     async fn quotas(&self, now: i64) -> Result<Vec<QuotaLine>, ReadError> {
         self.run("quota policies", self.inner.quotas(now)).await
+    }
+    async fn stuck_counts(&self, families: &[ff_board_domain::BlockedFamily]) -> Result<Option<Vec<(ff_board_domain::BlockedFamily, u64)>>, ReadError> {
+        self.run("stuck counts", self.inner.stuck_counts(families)).await
     }
 }
 

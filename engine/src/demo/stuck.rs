@@ -19,6 +19,9 @@
 //!   a blocked one is unblocked once a check admits it (the window moved
 //!   on), as the scheduler and the unblock scanner do.
 //!
+//! - A scheduled `billing.reminder` step delayed by five minutes every two
+//!   ([`delayed_reminders`], Valkey).
+//!
 //! The SQL backends have no admission blocks in 0.15 (their scheduler is
 //! Valkey's only: `block_execution_for_admission` is not offered there), so
 //! there is nothing to stand in for on them.
@@ -160,3 +163,46 @@ async fn lines(c: &Connected, q: ExecQuery, limit: usize) -> Vec<ExecLine> {
         }
     }
 }
+
+/// A scheduled reminder is created every this often (Valkey).
+pub const REMINDER_EVERY: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long a reminder waits before it may run.
+pub const REMINDER_DELAY_MS: i64 = 5 * 60_000;
+
+/// Long delays on `make run` (Valkey, whose delayed set the demo's
+/// promoter stands in for): every [`REMINDER_EVERY`] a `billing.reminder`
+/// step is created to run [`REMINDER_DELAY_MS`] later, so a "delayed
+/// until" diagnosis is always on the board; the delayed promoter's
+/// stand-in moves it to eligible once due and the deployer runs it.
+pub(super) async fn delayed_reminders(c: &Connected, st: &mut super::DemoState, report: &mut DemoReport) -> Result<(), EngineError> {
+    if !crate::backend::Quirks::of(c.kind).retries_wait_for_scanner || st.last_reminder_at.is_some_and(|t| t.elapsed() < REMINDER_EVERY) {
+        return Ok(());
+    }
+    st.last_reminder_at = Some(std::time::Instant::now());
+    let lane = LaneId::new("billing");
+    let id = ExecutionId::solo(&lane, &c.partitions);
+    let now = TimestampMs::now();
+    let until = TimestampMs(now.0 + REMINDER_DELAY_MS);
+    let args = ff_core::contracts::CreateExecutionArgs {
+        execution_id: id.clone(),
+        namespace: ff_core::types::Namespace::new("payments"),
+        lane_id: lane.clone(),
+        execution_kind: "billing.reminder".to_owned(),
+        input_payload: serde_json::json!({ "step": "billing.reminder", "simulate": "ok" }).to_string().into_bytes(),
+        payload_encoding: Some("json".to_owned()),
+        priority: 0,
+        creator_identity: "ff-board-demo".to_owned(),
+        idempotency_key: None,
+        tags: [("shop.region".to_owned(), "eu".to_owned())].into_iter().collect(),
+        policy: None,
+        delay_until: Some(until),
+        execution_deadline_at: None,
+        partition_id: id.partition(),
+        now,
+    };
+    c.backend.create_execution(args).await?;
+    st.retries.push(super::work::DelayedRetry { execution_id: id, lane, until });
+    report.delayed += 1;
+    Ok(())
+}
+

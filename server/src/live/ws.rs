@@ -10,7 +10,12 @@
 //! [`MAX_TOPICS`] topics; a browser's `Origin` must be the board's own (or
 //! listed in `FF_BOARD_ALLOWED_ORIGINS`); at most [`WsState::max_connections`]
 //! sockets (`FF_BOARD_MAX_WS`, default [`DEFAULT_MAX_CONNECTIONS`]), the
-//! next one gets 503 with the reason; a ping every [`PING_EVERY`] and the
+//! next one gets 503 with the reason; one signed-in user holds at most
+//! [`WsState::max_per_user`] (`FF_BOARD_MAX_WS_PER_USER`, default
+//! [`DEFAULT_MAX_PER_USER`]) and one client address at most
+//! [`WsState::max_per_address`] (`FF_BOARD_MAX_WS_PER_ADDRESS`, default
+//! [`DEFAULT_MAX_PER_ADDRESS`]; the address behind a trusted proxy as for
+//! sign-in), the next one gets 429 — no one client holds the board's cap; a ping every [`PING_EVERY`] and the
 //! socket closed after [`IDLE_TIMEOUT`] without any client frame (pongs
 //! count); the session re-checked every [`RECHECK_EVERY`] (a signed-out,
 //! expired or removed user's socket is closed).
@@ -34,6 +39,10 @@ pub const MAX_MESSAGE: usize = 16 * 1024;
 pub const MAX_TOPICS: usize = 32;
 /// Sockets open at once unless `FF_BOARD_MAX_WS` says otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+/// Sockets one signed-in user may hold (tabs) unless configured.
+pub const DEFAULT_MAX_PER_USER: usize = 20;
+/// Sockets one client address may hold unless configured.
+pub const DEFAULT_MAX_PER_ADDRESS: usize = 200;
 /// How often the server pings.
 pub const PING_EVERY: Duration = Duration::from_secs(25);
 /// A socket with no client frame (pongs included) this long is closed.
@@ -68,7 +77,11 @@ pub struct WsState {
     pub max_connections: usize,
     /// Origins allowed besides the board's own (`scheme://host[:port]`).
     pub allowed_origins: Arc<Vec<String>>,
+    pub max_per_user: usize,
+    pub max_per_address: usize,
     open: Arc<AtomicUsize>,
+    /// Sockets held per client (`user:<name>`, `addr:<ip>`).
+    held: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
 }
 
 impl WsState {
@@ -81,13 +94,62 @@ impl WsState {
             .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
             .filter(|o| !o.is_empty())
             .collect();
-        WsState { bus, auth, max_connections: max, allowed_origins: Arc::new(origins), open: Arc::default() }
+        let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(d);
+        WsState {
+            bus,
+            auth,
+            max_connections: max,
+            allowed_origins: Arc::new(origins),
+            max_per_user: env("FF_BOARD_MAX_WS_PER_USER", DEFAULT_MAX_PER_USER),
+            max_per_address: env("FF_BOARD_MAX_WS_PER_ADDRESS", DEFAULT_MAX_PER_ADDRESS),
+            open: Arc::default(),
+            held: Arc::default(),
+        }
     }
 
     /// The same with another connection cap (tests).
     pub fn with_max_connections(mut self, max: usize) -> WsState {
         self.max_connections = max;
         self
+    }
+
+    /// The same with other per-client caps (tests).
+    pub fn with_client_caps(mut self, per_user: usize, per_address: usize) -> WsState {
+        self.max_per_user = per_user;
+        self.max_per_address = per_address;
+        self
+    }
+
+    /// Take a place for each of `keys` under its cap, all or none.
+    fn hold(&self, keys: &[(String, usize)]) -> Result<Held, String> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((k, cap)) = keys.iter().find(|(k, cap)| held.get(k).copied().unwrap_or(0) >= *cap) {
+            return Err(format!("too many live connections for {} (at most {cap}): close other tabs of the board", k.split_once(':').map_or(k.as_str(), |(_, v)| v)));
+        }
+        for (k, _) in keys {
+            *held.entry(k.clone()).or_default() += 1;
+        }
+        Ok(Held { keys: keys.iter().map(|(k, _)| k.clone()).collect(), held: self.held.clone() })
+    }
+}
+
+/// A client's places, given back when the socket ends.
+struct Held {
+    keys: Vec<String>,
+    held: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        for k in &self.keys {
+            if let Some(n) = held.get_mut(k) {
+                *n -= 1;
+                if *n == 0 {
+                    held.remove(k);
+                }
+            }
+        }
     }
 }
 
@@ -115,7 +177,8 @@ impl Drop for Slot {
 
 /// axum handler: check the session, the origin and the connection cap,
 /// upgrade and run a [`session`].
-pub async fn handler(ws: WebSocketUpgrade, headers: axum::http::HeaderMap, State(state): State<WsState>) -> Response {
+pub async fn handler(ws: WebSocketUpgrade, parts: axum::http::request::Parts, State(state): State<WsState>) -> Response {
+    let headers = parts.headers.clone();
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
     let header = |name: axum::http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
@@ -131,6 +194,23 @@ pub async fn handler(ws: WebSocketUpgrade, headers: axum::http::HeaderMap, State
     if !allowed() {
         return (StatusCode::UNAUTHORIZED, "sign in to watch live events").into_response();
     }
+    // Per client first: one client never holds the board's whole cap.
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let forwarded: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    let mut keys = Vec::new();
+    if let Some(ip) = ff_board_app::proxy::client_ip(peer, &forwarded.join(","), ff_board_app::proxy::trusted()) {
+        keys.push((format!("addr:{ip}"), state.max_per_address));
+    }
+    if let Some(a) = state.auth.actor(&headers) {
+        keys.push((format!("user:{}", a.user), state.max_per_user));
+    }
+    let held = match state.hold(&keys) {
+        Ok(h) => h,
+        Err(msg) => {
+            tracing::warn!(target: "ff_board::security", "live socket refused: {msg}");
+            return (StatusCode::TOO_MANY_REQUESTS, msg).into_response();
+        }
+    };
     if state.open.fetch_add(1, Ordering::SeqCst) >= state.max_connections {
         state.open.fetch_sub(1, Ordering::SeqCst);
         tracing::warn!(max = state.max_connections, "live socket refused: connection cap reached");
@@ -142,6 +222,7 @@ pub async fn handler(ws: WebSocketUpgrade, headers: axum::http::HeaderMap, State
     let bus = state.bus;
     ws.max_message_size(MAX_MESSAGE).max_frame_size(MAX_MESSAGE).on_upgrade(move |socket: WebSocket| async move {
         let _slot = slot;
+        let _held = held;
         let (sink, stream) = socket.split();
         let sink = sink.with(|text: String| async move {
             Ok::<_, axum::Error>(match text.as_str() {

@@ -46,6 +46,7 @@ mod leases;
 pub(crate) mod live;
 mod notify;
 mod quotas;
+mod stuck;
 pub mod requests;
 pub mod retention;
 mod reply;
@@ -531,6 +532,11 @@ impl Reads for ValkeyReads {
 
     async fn quotas(&self, now: i64) -> Result<Vec<super::QuotaLine>, ReadError> {
         quotas::quotas(&self.client, &self.partitions, now).await
+    }
+
+    async fn stuck_counts(&self, families: &[ff_board_domain::BlockedFamily]) -> Result<Option<Vec<(ff_board_domain::BlockedFamily, u64)>>, ReadError> {
+        let lanes = self.lanes(None).await?;
+        stuck::counts(&self.client, &self.partitions, &lanes, families).await.map(Some)
     }
 
     async fn gates(&self, ids: &[ExecutionId]) -> Result<Vec<crate::gate::GateRows>, ReadError> {
