@@ -114,6 +114,10 @@ pub struct FlowDetail {
     pub nodes: Vec<DagNode>,
     pub edges: Vec<DagEdge>,
     pub groups: Vec<EdgeGroupView>,
+    /// The flow's timeline as SVG, drawn on the server from the members
+    /// and edges above (`components::gantt`: no read of its own, and no
+    /// drawing code in the browser bundle).
+    pub timeline: String,
 }
 
 /// Flows per page.
@@ -186,13 +190,16 @@ pub async fn get_flow(flow_id: String) -> Result<FlowDetail, AppError> {
             tracing::warn!(error = %e, "lanes of a flow's members not kept");
         }
         let edges = edges(&c, &id, members.iter().map(|m| m.id.clone()).collect()).await?;
+        let nodes: Vec<DagNode> = members.into_iter().map(node).collect();
+        let timeline = crate::components::gantt::svg(&nodes, &edges, ff_board_engine::backend::now_ms());
         Ok(FlowDetail {
             graph_revision: snap.graph_revision,
             cancelled_at: snap.cancelled_at.map(|t| t.0),
             cancel_reason: snap.cancel_reason.clone(),
             tags: snap.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            nodes: members.into_iter().map(node).collect(),
+            nodes,
             edges,
+            timeline,
             groups: snap.edge_groups.iter().map(group).collect(),
             flow: row(snap),
         })

@@ -32,6 +32,7 @@ pub const TAIL_BLOCK_MS: u64 = 4_000;
 /// Tails waiting at once per board process.
 pub const MAX_TAILS: usize = 32;
 /// Longest cursor taken (`<ms>-<seq>`).
+#[cfg(feature = "ssr")]
 const MAX_CURSOR: usize = 48;
 
 #[server(prefix = "/api", endpoint = "tail_frames", output = crate::api::codec::PostcardAnswer)]

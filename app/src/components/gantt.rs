@@ -5,11 +5,12 @@
 //! DAG ([`dag::collapse`]: one row spanning its members, their count).
 //! The critical path is outlined: from the member that finished last, back
 //! through the upstream member that finished last before it, to a root —
-//! the chain that decided when the flow was done. Drawn from the flow
-//! page's own answer (members and edges): no store read of its own.
-use std::collections::{HashMap, HashSet};
+//! the chain that decided when the flow was done. Drawn on the server
+//! from the flow page's own answer (members and edges, `api::flows`): no
+//! store read of its own, no drawing code in the browser bundle.
+#![cfg(feature = "ssr")]
 
-use leptos::prelude::*;
+use std::collections::{HashMap, HashSet};
 
 use crate::api::flows::{DagEdge, DagNode};
 use crate::components::chart::{d1, esc};
@@ -182,18 +183,6 @@ fn truncate(s: &str, n: usize) -> String {
     let mut t: String = s.chars().take(n - 1).collect();
     t.push('…');
     t
-}
-
-/// The flow's members on one time axis, the critical path outlined.
-#[component]
-pub fn FlowTimeline(nodes: Vec<DagNode>, edges: Vec<DagEdge>, now: i64) -> impl IntoView {
-    let drawing = svg(&nodes, &edges, now);
-    view! {
-        <p class="mb-2 text-xs text-slate-500">
-            "Each member from its creation to its end (dashed: not finished). Outlined in pink: the critical path, the chain of members that decided when the flow finished."
-        </p>
-        <div class="max-h-[60vh] overflow-auto rounded-lg border border-slate-200 bg-white p-2 text-slate-900 dark:border-slate-800 dark:bg-slate-900 dark:text-slate-100" inner_html=drawing></div>
-    }
 }
 
 #[cfg(test)]

@@ -110,12 +110,12 @@ pub fn StreamTail(execution_id: Signal<String>) -> impl IntoView {
                 }}
             </span>
         </div>
-        <Show when=move || !ctx.frames.with(Vec::is_empty)>
+        {move || (!ctx.frames.with(Vec::is_empty)).then(|| view! {
             <ol class="mt-2 max-h-80 space-y-1 overflow-auto rounded bg-slate-100 p-3 font-mono text-xs dark:bg-slate-900" data-testid="tail" aria-live="polite">
-                <For each=move || ctx.frames.get() key=|f| f.id.clone() let:f>
+                {ctx.frames.get().into_iter().map(|f| view! {
                     <li data-testid="tail-frame"><span class="text-slate-500">{f.id}" "</span>{f.fields.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")}</li>
-                </For>
+                }).collect_view()}
             </ol>
-        </Show>
+        })}
     }
 }

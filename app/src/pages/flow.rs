@@ -11,7 +11,6 @@ use crate::components::audit::AuditTrail;
 use crate::components::card::Fact;
 use crate::components::dag::Dag;
 use crate::components::feedback::loaded;
-use crate::components::gantt::FlowTimeline;
 use crate::components::refresh::{now_ms, use_topic_tick};
 use crate::components::state::StateBadge;
 use crate::components::table::{DataTable, R};
@@ -43,7 +42,10 @@ pub fn FlowPage() -> impl IntoView {
                 })}
                 <Dag nodes=d.nodes.clone() edges=d.edges.clone() groups=d.groups.clone() replay=replay().unwrap_or_default() expanded=expanded() base=base/>
                 <h2 class="mb-2 mt-6 text-lg font-semibold">"Timeline"</h2>
-                <FlowTimeline nodes=d.nodes.clone() edges=d.edges.clone() now=now_ms()/>
+                <p class="mb-2 text-xs text-slate-500">
+                    "Each member from its creation to its end (dashed: not finished). Outlined in pink: the critical path, the chain of members that decided when the flow finished."
+                </p>
+                <div class="max-h-[60vh] overflow-auto rounded-lg border border-slate-200 bg-white p-2 text-slate-900 dark:border-slate-800 dark:bg-slate-900 dark:text-slate-100" inner_html=d.timeline.clone()></div>
                 {(!d.groups.is_empty()).then(|| view! {
                     <h2 class="mb-2 mt-6 text-lg font-semibold">"Join policies"</h2>
                     <JoinTable groups=d.groups.clone()/>
