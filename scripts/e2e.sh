@@ -82,7 +82,7 @@ else:
 PY
 VALKEY="${VALKEYS[*]}"
 mkdir -p "$WORK/vboard"
-for u in alice:operator bob:operator vera:viewer; do
+for u in alice:operator bob:operator vera:viewer ada:admin; do
   name=${u%%:*}; role=${u##*:}
   hash=$(echo -n "$name-demo" | "$FF_BOARD_BIN" hash-password)
   printf '[[user]]\nname = "%s"\nrole = "%s"\npassword_hash = "%s"\n\n' "$name" "$role" "$hash" >>"$WORK/vboard/users.toml"

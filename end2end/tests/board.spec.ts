@@ -91,7 +91,7 @@ test('budgets show bars, one of them over its hard limit', async ({ page }) => {
 
 test('leases, lanes and status pages render', async ({ page }) => {
   await page.goto('/leases');
-  await expect(page.getByRole('heading', { name: 'Leases' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Leases', exact: true })).toBeVisible();
   await shot(page, 'leases');
   await page.goto('/status');
   await expect(page.getByTestId('support').first()).toBeVisible();
