@@ -59,7 +59,8 @@ pub fn critical_path(nodes: &[DagNode], edges: &[DagEdge], now: i64) -> Vec<Stri
     path
 }
 
-/// One drawn row: a member, or a collapsed fan-out.
+/// One drawn row: a member, or a collapsed fan-out (rows in the DAG's
+/// layer order, then by start).
 struct Row {
     id: String,
     label: String,
@@ -74,7 +75,8 @@ struct Row {
 
 fn rows(nodes: &[DagNode], edges: &[DagEdge], now: i64) -> Vec<Row> {
     let critical: HashSet<String> = critical_path(nodes, edges, now).into_iter().collect();
-    let (drawn, _, groups) = collapse(nodes, edges);
+    let (drawn, drawn_edges, groups) = collapse(nodes, edges);
+    let layer = crate::components::dag::layout(&drawn, &drawn_edges);
     let group_of: HashMap<&str, &crate::components::dag::Group> = groups.iter().map(|g| (g.id.as_str(), g)).collect();
     let mut out: Vec<Row> = drawn
         .iter()
@@ -103,7 +105,9 @@ fn rows(nodes: &[DagNode], edges: &[DagEdge], now: i64) -> Vec<Row> {
             },
         })
         .collect();
-    out.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+    // The DAG's order (layer by layer), then by start.
+    let at = |id: &str| layer.get(id).copied().unwrap_or((usize::MAX, usize::MAX));
+    out.sort_by(|a, b| (at(&a.id), a.start, &a.id).cmp(&(at(&b.id), b.start, &b.id)));
     out
 }
 
