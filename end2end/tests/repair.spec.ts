@@ -68,3 +68,35 @@ test('following a running execution\'s stream appends new frames without reload'
   await page.getByTestId('tail-follow').click();
   await expect(page.getByTestId('tail-follow')).toHaveAttribute('aria-pressed', 'false');
 });
+
+test('over the two-person threshold a bulk cancel is asked for, and runs once a different admin approves it', async ({ browser }) => {
+  // The Valkey board runs with FF_BOARD_BULK_APPROVAL=0 (scripts/e2e.sh):
+  // every bulk run needs a second person. The demo delays a reminder every
+  // two minutes for five, so one is always waiting out its delay.
+  test.skip(!process.env.VALKEY_BASE_URL, 'needs VALKEY_BASE_URL (scripts/e2e.sh sets it)');
+  const alice = await operator(browser, 'alice', process.env.VALKEY_BASE_URL);
+  await alice.page.goto(`/executions?state=delayed&q=${encodeURIComponent('kind:billing.reminder')}`);
+  await alice.page.getByTestId('bulk-start').click();
+  const open = alice.page.getByTestId('bulk-open');
+  await expect(open).toBeVisible({ timeout: 30_000 });
+  await expect(open.getByTestId('bulk-two-person')).toContainText('two-person rule');
+  const reason = `drain reminders ${Date.now()}`;
+  await open.locator('input[name="reason"]').fill(reason);
+  await shot(alice.page, 'bulk-two-person');
+  await alice.page.getByTestId('bulk-ask').click();
+  await expect(alice.page).toHaveURL(/\/repair$/);
+  const mine = new RepairPage(alice.page).requests().filter({ hasText: reason });
+  await expect(mine).toHaveAttribute('data-state', 'pending');
+  await expect(mine).toHaveAttribute('data-tool', 'bulk');
+  await expect(mine).toContainText(/cancel \d+ delayed executions matching kind:billing.reminder/);
+  const id = (await mine.getAttribute('data-id'))!;
+  const ada = await operator(browser, 'ada', process.env.VALKEY_BASE_URL);
+  const b = new RepairPage(ada.page);
+  await b.open();
+  await b.request(id).getByTestId('repair-approve').click();
+  await expect(b.request(id)).toHaveAttribute('data-state', 'ran');
+  await expect(b.request(id).getByTestId('repair-outcome')).toContainText(/approved by ada: .*\d+ executions/);
+  await shot(ada.page, 'bulk-approved');
+  await alice.ctx.close();
+  await ada.ctx.close();
+});

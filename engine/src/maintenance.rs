@@ -9,6 +9,8 @@
 //! | reconcile quota counters | `reconcile_quota_counters` per quota partition | none in 0.15 | Valkey |
 //! | rotate the waitpoint HMAC secret | `rotate_waitpoint_hmac_secret_all` (a fresh 32-byte secret made here, never shown; the outgoing one honoured for [`HMAC_GRACE_MS`]) | the partitions it rotates | all three |
 //!
+//! | bulk action over the threshold | one audited action per execution, run by the board's action pipeline (`ff_board_app::api::bulk`), not here | the executions its preview listed | all |
+//!
 //! Every run stops at its deadline between two engine calls and says how
 //! far it got ([`Progress`]); running it again goes on (each pass is
 //! idempotent). The SQL backends keep no indexes or counters that drift
@@ -22,6 +24,8 @@ use ff_core::engine_error::EngineError;
 use ff_core::partition::{Partition, PartitionFamily};
 use ff_core::types::{LaneId, TimestampMs};
 use serde::{Deserialize, Serialize};
+
+use ff_board_domain::{ExecAction, ExecState};
 
 use crate::connect::{BackendKind, Connected};
 
@@ -46,6 +50,19 @@ pub enum Tool {
     ReconcileBudgets,
     ReconcileQuotas,
     RotateHmac,
+    /// A bulk action over more executions than one person may run alone
+    /// (the two-person threshold): exactly the executions its preview listed.
+    Bulk(BulkRun),
+}
+
+/// A bulk action kept for a second person: the action, the state its
+/// executions were in, the query that chose them, and exactly those ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkRun {
+    pub action: ExecAction,
+    pub state: ExecState,
+    pub query: String,
+    pub ids: Vec<String>,
 }
 
 impl Tool {
@@ -57,6 +74,7 @@ impl Tool {
             Tool::ReconcileBudgets => "reconcile_budgets",
             Tool::ReconcileQuotas => "reconcile_quotas",
             Tool::RotateHmac => "rotate_hmac",
+            Tool::Bulk(_) => "bulk",
         }
     }
 
@@ -97,6 +115,10 @@ impl Tool {
             Tool::ReconcileBudgets => "reconcile budget counters".into(),
             Tool::ReconcileQuotas => "reconcile quota counters".into(),
             Tool::RotateHmac => "rotate the waitpoint HMAC secret".into(),
+            Tool::Bulk(b) => {
+                let of = if b.query.is_empty() { String::new() } else { format!(" matching {}", b.query) };
+                format!("{} {} {} executions{of}", b.action.verb().to_lowercase(), b.ids.len(), b.state.as_str())
+            }
         }
     }
 
@@ -188,6 +210,10 @@ pub async fn count(c: &Connected, tool: &Tool, now: i64) -> Result<Option<Progre
             Ok(Some(p))
         }
         Tool::ReconcileBudgets | Tool::ReconcileQuotas => Ok(None),
+        Tool::Bulk(b) => {
+            let n = b.ids.len() as u64;
+            Ok(Some(Progress { count: n, done: 1, of: 1, ..Default::default() }))
+        }
         Tool::RotateHmac => {
             let n = if c.kind == BackendKind::Valkey { u32::from(parts) } else { 1 };
             Ok(Some(Progress { count: u64::from(n), done: n, of: n, ..Default::default() }))
@@ -266,6 +292,9 @@ pub async fn run(c: &Connected, tool: &Tool, now: i64) -> Result<Progress, Engin
             let failed = r.entries.iter().filter(|e| e.result.is_err()).count() as u64;
             Ok(Progress { count: u64::from(n) - failed, errors: failed, done: n, of: n, ..Default::default() })
         }
+        // Each execution is one audited action: the board's action
+        // pipeline runs it, never this module.
+        Tool::Bulk(_) => Err(EngineError::Unavailable { op: "bulk run outside the board's action pipeline" }),
     }
 }
 

@@ -6,7 +6,7 @@
 //! their sessions), and the anonymous-read setting.
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use ff_board_app::auth::{Actor, Authenticator, LoginRefused, Role};
 use ff_board_engine::Engine;
@@ -16,7 +16,7 @@ use crate::auth::{self, ConfigError, DemoAccounts, SessionKey, Users, SESSION_TT
 use crate::limiter::LoginLimiter;
 use crate::revoke::Revocations;
 
-/// How often the users file's modification time is checked.
+/// How often the users file's contents are checked.
 pub const USERS_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 pub struct BoardAuth {
@@ -96,13 +96,14 @@ impl BoardAuth {
         Ok(n)
     }
 
-    /// Reload the users file when its modification time changes (checked
-    /// every [`USERS_CHECK_EVERY`]) or on SIGHUP.
+    /// Reload the users file when its contents change (read every
+    /// [`USERS_CHECK_EVERY`]) or on SIGHUP.
     pub fn watch(self: Arc<Self>) {
-        let Some(path) = self.users_path.clone() else { return };
-        let mtime = move || std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        if self.users_path.is_none() {
+            return;
+        }
         tokio::spawn(async move {
-            let mut seen: Option<SystemTime> = mtime();
+            let mut seen = UsersFileState::now(&self).await;
             #[cfg(unix)]
             let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
             loop {
@@ -119,16 +120,63 @@ impl BoardAuth {
                     _ = tokio::time::sleep(USERS_CHECK_EVERY) => false,
                     got = hangup => got,
                 };
-                let now = mtime();
-                if forced || now != seen {
-                    seen = now;
-                    if let Err(e) = self.reload() {
-                        tracing::error!(target: "ff_board::security", error = %e, "users file not reloaded: the previous users stay");
-                    }
+                if let Err(e) = self.clone().check_users_file(&mut seen, forced).await {
+                    tracing::error!(target: "ff_board::security", error = %e, "users file not reloaded: the previous users stay");
                 }
             }
         });
     }
+
+    /// One check of the users file: reload it when its contents differ
+    /// from the last loaded (and from the last that failed to load), or
+    /// when `forced`. Contents, not modification times: a half-written
+    /// file rewritten within the same second is still reloaded, and the
+    /// contents count as loaded only once they parsed. The parse (and the
+    /// argon2 dummy hash it builds) runs on the blocking pool.
+    pub async fn check_users_file(self: Arc<Self>, seen: &mut UsersFileState, forced: bool) -> Result<Option<usize>, ConfigError> {
+        let Some(path) = self.users_path.clone() else { return Ok(None) };
+        let now = digest(&path).await;
+        if !forced && (now == seen.loaded || now == seen.failed) {
+            return Ok(None);
+        }
+        let me = self.clone();
+        match tokio::task::spawn_blocking(move || me.reload()).await {
+            Ok(Ok(n)) => {
+                *seen = UsersFileState { loaded: now, failed: None };
+                Ok(Some(n))
+            }
+            Ok(Err(e)) => {
+                seen.failed = now;
+                Err(e)
+            }
+            Err(e) => Err(ConfigError::ReadUsers { path, source: std::io::Error::other(format!("the reload stopped: {e}")) }),
+        }
+    }
+}
+
+/// What the users-file watcher has seen: the digest of the contents last
+/// loaded and of the last contents that did not load.
+#[derive(Clone, Debug, Default)]
+pub struct UsersFileState {
+    loaded: Option<[u8; 32]>,
+    failed: Option<[u8; 32]>,
+}
+
+impl UsersFileState {
+    /// The file as it is now, taken as loaded (the board started with it).
+    pub async fn now(auth: &BoardAuth) -> UsersFileState {
+        let loaded = match &auth.users_path {
+            Some(p) => digest(p).await,
+            None => None,
+        };
+        UsersFileState { loaded, failed: None }
+    }
+}
+
+/// SHA-256 of a file's contents (`None`: unreadable).
+async fn digest(path: &std::path::Path) -> Option<[u8; 32]> {
+    use sha2::Digest;
+    tokio::fs::read(path).await.ok().map(|b| sha2::Sha256::digest(&b).into())
 }
 
 impl Authenticator for BoardAuth {

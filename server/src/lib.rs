@@ -16,6 +16,7 @@ pub mod cli;
 pub mod export;
 pub mod hosts;
 pub mod limiter;
+pub mod origin;
 pub mod revoke;
 pub mod live;
 
@@ -130,6 +131,8 @@ pub fn router_with(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc
         .layer(axum::middleware::map_response(error_status))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(measure))
+        // Posts from another site (login CSRF, sign-out): `origin`.
+        .layer(axum::middleware::from_fn_with_state(origin::Origins::from_env(), origin::check))
         // DNS rebinding: only Host names the board knows (`hosts`).
         .layer(axum::middleware::from_fn_with_state(hosts::Hosts::from_env(), hosts::check))
         // Access log: one line per request at info (target ff_board::access).

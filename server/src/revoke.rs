@@ -4,12 +4,15 @@
 //! moves the user's generation on, so every older session of that user is
 //! refused, here at once and on the other replicas within
 //! [`REFRESH_EVERY`] (each replica re-reads the generations, one small
-//! query or `HGETALL`, that often). A password changed or a user removed in
+//! query or `HGETALL`, that often). When those reads fail for longer than
+//! [`MAX_STALE`], this replica can no longer know who signed out elsewhere,
+//! so it refuses every session until a read succeeds again (fail closed:
+//! issue 22, attack 8). A password changed or a user removed in
 //! the users file ends their sessions when the file is reloaded
 //! (`crate::authn`).
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ff_board_engine::sessions::Generations;
 use ff_board_engine::Engine;
@@ -41,11 +44,18 @@ impl RevokeError {
 /// How often the generations are re-read from the store.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
+/// How long sessions are believed without a successful refresh (while
+/// refreshing runs); past it every session is refused until one succeeds.
+pub const MAX_STALE: Duration = Duration::from_secs(60);
+
 /// The generations this process knows, and the store they come from.
 #[derive(Default)]
 pub struct Revocations {
     gens: RwLock<HashMap<String, u64>>,
     store: tokio::sync::OnceCell<Generations>,
+    /// When the generations were last read whole (or the refresh began:
+    /// its grace); `None` while no refresh runs (a board without a store).
+    fresh_at: RwLock<Option<Instant>>,
 }
 
 impl Revocations {
@@ -58,7 +68,22 @@ impl Revocations {
     /// generation above the one known here was issued by a replica that
     /// saw a sign-out first: valid.
     pub fn valid(&self, user: &str, gen: u64) -> bool {
-        gen >= self.current(user)
+        self.valid_at(user, gen, Instant::now())
+    }
+
+    /// [`Self::valid`] at `now`: refused whatever the generation once the
+    /// last successful refresh is older than [`MAX_STALE`].
+    pub fn valid_at(&self, user: &str, gen: u64, now: Instant) -> bool {
+        let stale = self.fresh_at.read().unwrap_or_else(|p| p.into_inner()).is_some_and(|t| now.saturating_duration_since(t) > MAX_STALE);
+        if stale {
+            tracing::debug!(target: "ff_board::security", user, "session refused: sign-outs of other replicas unknown for too long");
+        }
+        !stale && gen >= self.current(user)
+    }
+
+    /// The generations were read whole at `at` (or refreshing began).
+    fn fresh(&self, at: Instant) {
+        *self.fresh_at.write().unwrap_or_else(|p| p.into_inner()) = Some(at);
     }
 
     fn raise(&self, user: &str, gen: u64) {
@@ -91,6 +116,7 @@ impl Revocations {
 
     /// Re-read the generations every [`REFRESH_EVERY`], forever.
     pub fn spawn_refresh(self: Arc<Self>, engine: Arc<Engine>) {
+        self.fresh(Instant::now());
         tokio::spawn(async move {
             let mut warned = false;
             loop {
@@ -107,10 +133,11 @@ impl Revocations {
                         for (user, gen) in all {
                             self.raise(&user, gen);
                         }
+                        self.fresh(Instant::now());
                     }
                     Err(e) if !warned => {
                         warned = true;
-                        tracing::warn!(error = %e, "session generations not refreshed (sign-outs on other replicas wait)");
+                        tracing::warn!(error = %e, "session generations not refreshed (sign-outs on other replicas wait; sessions are refused after {} s)", MAX_STALE.as_secs());
                     }
                     Err(_) => {}
                 }
@@ -135,5 +162,18 @@ mod tests {
         r.raise("alice", 1);
         assert_eq!(r.current("alice"), 2, "never goes back");
         assert!(r.valid("bob", 0));
+    }
+
+    #[test]
+    fn sessions_are_refused_once_the_generations_are_too_old() {
+        let r = Revocations::default();
+        let t0 = Instant::now();
+        assert!(r.valid_at("alice", 0, t0 + MAX_STALE * 10), "no refresh runs: nothing to be stale");
+        r.fresh(t0);
+        assert!(r.valid_at("alice", 0, t0 + MAX_STALE - Duration::from_secs(1)));
+        assert!(!r.valid_at("alice", 0, t0 + MAX_STALE + Duration::from_secs(1)), "unknown for too long: refused");
+        assert!(!r.valid_at("bob", 7, t0 + MAX_STALE + Duration::from_secs(1)), "whatever the generation");
+        r.fresh(t0 + MAX_STALE + Duration::from_secs(2));
+        assert!(r.valid_at("alice", 0, t0 + MAX_STALE + Duration::from_secs(3)), "a read succeeded again");
     }
 }

@@ -264,6 +264,23 @@ async fn users_file_reload_ends_removed_and_changed_users_sessions() {
     assert!(auth.reload().is_err());
     let fresh = auth.session_cookie("ann").unwrap();
     assert_eq!(me(&b, &fresh).await["actor"]["user"], "ann");
+    // Attack 9 of issue 22: the watcher compares contents, and counts them
+    // loaded only once they parse. A half-written file, then the whole one
+    // written within the same modification time, is still reloaded.
+    std::fs::write(&path, file(&[("ann", "operator", hash("new-pass"))])).unwrap();
+    let mut seen = ff_board::authn::UsersFileState::now(&auth).await;
+    assert_eq!(auth.clone().check_users_file(&mut seen, false).await.expect("unchanged"), None, "the same contents: nothing to do");
+    let whole = file(&[("ann", "operator", hash("new-pass")), ("cy", "admin", hash("c-pass"))]);
+    std::fs::write(&path, &whole[..whole.len() - 20]).unwrap();
+    let stamp = std::fs::metadata(&path).unwrap().modified().unwrap();
+    assert!(auth.clone().check_users_file(&mut seen, false).await.is_err(), "half a file does not load");
+    assert!(auth.session_cookie("cy").is_none());
+    std::fs::write(&path, &whole).unwrap();
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(stamp).unwrap();
+    assert_eq!(auth.clone().check_users_file(&mut seen, false).await.expect("reloaded"), Some(2));
+    let cy = auth.session_cookie("cy").expect("the new user");
+    assert_eq!(me(&b, &cy).await["actor"]["user"], "cy");
+    assert_eq!(auth.clone().check_users_file(&mut seen, false).await.expect("loaded"), None, "loaded once");
     let _ = std::fs::remove_file(&path);
 }
 
@@ -432,13 +449,19 @@ async fn refusals_reach_the_audit_log_within_a_bound() {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut total = 0;
-    for a in ["refused_sign_in", "refused_sign_in_limited", "refused_role", "refused_csrf", "refused_audit_read"] {
+    for a in ["refused_sign_in", "refused_sign_in_limited"] {
         total += audit_rows(&b, &admin, a).await.len();
     }
     let unaudited = metric(&b, &admin, "ffboard_security_refusals_unaudited_total").await - before;
     // Counted across a minute boundary at most twice the quota.
     assert!(total <= 2 * ff_board_app::security::PER_MINUTE as usize, "{total} rows");
     assert!(unaudited >= 1, "a flood past the quota leaves refusals out (and counts them)");
+    // Attack 4 of issue 22: the flood of failed sign-ins spent the
+    // anonymous quota only; a signed-in user's refused write is still audited.
+    let csrf_before = audit_rows(&b, &admin, "refused_csrf").await.len();
+    assert_eq!(b.post("cancel_flow_action", Some(&alice), &cancel("forged-after-flood".into())).await.0, 403);
+    let csrf_after = audited(&b, &admin, "refused_csrf", csrf_before + 1).await;
+    assert_eq!(csrf_after.len(), csrf_before + 1, "a sign-in flood does not silence refusals of signed-in users");
 }
 
 /// A counter of `/metrics` (its value in this process), read signed in.
@@ -541,4 +564,40 @@ async fn live_sockets_are_capped_per_user_and_per_address() {
         }
     }
     assert!(again.is_some(), "a closed socket gives its place back");
+}
+
+/// Attack 7 of issue 22: a page on another (sibling) origin cannot sign a
+/// user in as someone else, nor sign them out; the board's own pages, and
+/// clients that are no browser, still can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_and_out_refuse_other_origins() {
+    let b = sqlite_board(demo_auth(false), None).await;
+    let own = b.base.clone();
+    let post = |path: &str, origin: Option<&str>, site: Option<&str>, cookie: Option<&str>| {
+        let mut r = b.http.post(format!("{}{path}", b.base)).form(&[("username", "alice"), ("password", "alice-demo")]);
+        for (k, v) in [("origin", origin), ("sec-fetch-site", site), ("cookie", cookie)] {
+            if let Some(v) = v {
+                r = r.header(k, v);
+            }
+        }
+        r
+    };
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (origin, site) in [(Some("http://evil.localhost:3000"), Some("same-site")), (Some("null"), None), (None, Some("cross-site"))] {
+        let r = no_redirects.execute(post("/api/login", origin, site, None).build().unwrap()).await.unwrap();
+        assert_eq!(r.status().as_u16(), 403, "sign-in from {origin:?} / {site:?}");
+        assert!(r.headers().get("set-cookie").is_none(), "no session for a foreign page");
+    }
+    // From the board's own page: signed in.
+    let r = no_redirects.execute(post("/api/login", Some(&own), Some("same-origin"), None).build().unwrap()).await.unwrap();
+    assert!(r.status().is_redirection() || r.status().is_success(), "{}", r.status());
+    let cookie = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).map(str::to_owned).expect("a session");
+    // A foreign page's sign-out is refused and the session still works.
+    let r = no_redirects.execute(post("/api/logout", Some("http://evil.localhost:3000"), Some("same-site"), Some(&cookie)).build().unwrap()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(me(&b, &cookie).await["actor"]["user"], "alice", "still signed in");
+    // A client that is no browser (no Origin) signs out.
+    let r = no_redirects.execute(post("/api/logout", None, None, Some(&cookie)).build().unwrap()).await.unwrap();
+    assert!(r.status().as_u16() < 400, "{}", r.status());
+    assert!(me(&b, &cookie).await["actor"].is_null(), "signed out");
 }

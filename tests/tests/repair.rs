@@ -161,3 +161,61 @@ async fn two_person_rule(s: Store) {
     assert!(audit.contains("repair_approve"), "{audit}");
 }
 matrix!(two_person_rule);
+
+/// Over the two-person threshold a bulk action is refused when run alone
+/// and asked for instead: the request keeps exactly the previewed
+/// executions, the asker cannot approve it, and an admin's approval acts
+/// on each of them, one audited action each, as the approver.
+async fn bulk_over_the_threshold_waits_for_a_second_person(s: Store) {
+    static THRESHOLD: std::sync::Once = std::sync::Once::new();
+    // Read per call by `approval_over`; this binary's other tests run no bulk.
+    THRESHOLD.call_once(|| std::env::set_var("FF_BOARD_BULK_APPROVAL", "3"));
+    let c = s.connect().await;
+    let ids = executions(&c, "bulk-l", 5, false).await;
+    let b = Board::start_quiet(&s.url, &c).await;
+    let (alice, ada, vera) = (b.op("alice").await, b.op("ada").await, b.op("vera").await);
+    let q = [("state", "waiting"), ("q", "lane:bulk-l")];
+    let (st, body) = b.post("bulk_preview", Some(&alice.cookie), &form(&q)).await;
+    assert_eq!(st, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((v["count"].as_u64(), v["approval_over"].as_u64()), (Some(5), Some(3)), "{body}");
+    // Run alone: refused on the server, nothing touched.
+    let mut step = form(&[("state", "waiting"), ("reason", "drain"), ("idempotency_key", "alone"), ("csrf", &alice.csrf)]);
+    for (i, id) in ids.iter().enumerate() {
+        step.push((Box::leak(format!("ids[{i}]").into_boxed_str()), id.to_string()));
+    }
+    let (st, body) = b.post("bulk_step", Some(&alice.cookie), &step).await;
+    assert_eq!(st, 429, "{body}");
+    assert!(body.contains("second person"), "{body}");
+    let waiting = |c: &Connected, id: &ExecutionId| {
+        let (c, id) = (c.clone(), id.clone());
+        async move { c.backend.describe_execution(&id).await.expect("describe").expect("exists").public_state }
+    };
+    for id in &ids {
+        assert_eq!(waiting(&c, id).await, ff_core::state::PublicState::Waiting, "{id} untouched");
+    }
+    // Asked for: a viewer may not; nothing matching is a 400; Alice may.
+    let bulk = |who: &ff_board_tests::board::Op, q: &str, key: &str| form(&[("tool", "bulk"), ("state", "waiting"), ("q", q), ("reason", "drain bulk-l"), ("idempotency_key", key), ("csrf", &who.csrf)]);
+    assert_eq!(b.post("repair_request", Some(&vera.cookie), &bulk(&vera, "lane:bulk-l", "bv")).await.0, 403);
+    let (st, body) = b.post("repair_request", Some(&alice.cookie), &bulk(&alice, "lane:nothing-here", "b0")).await;
+    assert_eq!(st, 400, "{body}");
+    let (st, body) = b.post("repair_request", Some(&alice.cookie), &bulk(&alice, "lane:bulk-l", "b1")).await;
+    assert!(st == 200 || st == 302, "{st} {body}");
+    let page = b.get("/repair").await;
+    let (id, state) = rows(&page).remove(0);
+    assert_eq!(state, "pending");
+    assert!(page.contains("cancel 5 waiting executions matching lane:bulk-l"), "the request names what it will do");
+    let decide = |who: &ff_board_tests::board::Op, key: &str| form(&[("id", id.as_str()), ("decision", "approve"), ("reason", "ok"), ("idempotency_key", key), ("csrf", &who.csrf)]);
+    assert_eq!(b.post("repair_decide", Some(&alice.cookie), &decide(&alice, "d1")).await.0, 403, "not the asker, and not an operator");
+    let (st, body) = b.post("repair_decide", Some(&ada.cookie), &decide(&ada, "d2")).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains(": 5 executions"), "{body}");
+    assert_eq!(rows(&b.get("/repair").await)[0], (id.clone(), "ran".to_owned()));
+    for e in &ids {
+        assert_eq!(waiting(&c, e).await, ff_core::state::PublicState::Cancelled, "{e} cancelled");
+        let (st, audit) = b.post("list_audit", Some(&ada.cookie), &[("target", e.to_string())]).await;
+        assert_eq!(st, 200);
+        assert!(audit.contains("cancel") && audit.contains("ada"), "one audited action as the approver: {audit}");
+    }
+}
+matrix!(bulk_over_the_threshold_waits_for_a_second_person);

@@ -2,8 +2,13 @@
 //! (at most [`BULK_MAX`]), and the browser sends them back in steps of
 //! [`BULK_BATCH`]; each step re-reads every execution and acts through the
 //! same audited pipeline as a single action. The server holds the cap too:
-//! one user acts on at most [`BULK_MAX`] executions through bulk steps per
-//! [`BULK_WINDOW_MS`], whatever the browser sends.
+//! one user acts on at most the two-person threshold ([`approval_over`],
+//! `FF_BOARD_BULK_APPROVAL`, default [`DEFAULT_APPROVAL_OVER`]) through
+//! bulk steps per [`BULK_WINDOW_MS`], whatever the browser sends. A larger
+//! run is asked for instead (`repair_request` with the tool `bulk`: the
+//! server takes its own preview and keeps exactly those ids) and runs when
+//! a different admin approves it ([`run_approved`]), each execution still
+//! its own audited action.
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +23,7 @@ mod budget {
     use std::collections::{HashMap, VecDeque};
     use std::sync::Mutex;
 
-    use super::{BULK_MAX, BULK_WINDOW_MS};
+    use super::BULK_WINDOW_MS;
     use crate::error::AppError;
 
     fn used() -> &'static Mutex<HashMap<String, VecDeque<(i64, usize)>>> {
@@ -28,16 +33,16 @@ mod budget {
 
     /// Take `n` from `user`'s budget at `now`, or refuse with 429. The map
     /// holds users of the users file only (writers are signed in).
-    pub fn take(user: &str, n: usize, now: i64) -> Result<(), AppError> {
+    pub fn take(user: &str, n: usize, now: i64, cap: usize) -> Result<(), AppError> {
         let mut all = used().lock().unwrap_or_else(|p| p.into_inner());
         let steps = all.entry(user.to_owned()).or_default();
         while steps.front().is_some_and(|(at, _)| now - at >= BULK_WINDOW_MS) {
             steps.pop_front();
         }
         let so_far: usize = steps.iter().map(|(_, k)| k).sum();
-        if so_far + n > BULK_MAX {
+        if so_far + n > cap {
             return Err(AppError::TooMany(format!(
-                "bulk actions are capped at {BULK_MAX} executions per user every {} minutes ({so_far} used): wait, or act on fewer",
+                "one person acts on at most {cap} executions through bulk actions every {} minutes ({so_far} used): ask for a second person's approval, or wait",
                 BULK_WINDOW_MS / 60_000
             )));
         }
@@ -49,13 +54,14 @@ mod budget {
     mod tests {
         #[test]
         fn capped_per_user_and_window() {
-            let t = 1_000_000;
-            assert!(super::take("cap-a", super::BULK_MAX - 5, t).is_ok());
-            assert!(super::take("cap-a", 5, t + 1).is_ok());
-            let e = super::take("cap-a", 1, t + 2).unwrap_err();
+            let (t, cap) = (1_000_000, 100);
+            assert!(super::take("cap-a", cap - 5, t, cap).is_ok());
+            assert!(super::take("cap-a", 5, t + 1, cap).is_ok());
+            let e = super::take("cap-a", 1, t + 2, cap).unwrap_err();
             assert_eq!(e.status(), 429);
-            assert!(super::take("cap-b", 25, t + 2).is_ok(), "per user");
-            assert!(super::take("cap-a", 25, t + super::BULK_WINDOW_MS).is_ok(), "the window slides");
+            assert!(e.to_string().contains("second person"), "{e}");
+            assert!(super::take("cap-b", 25, t + 2, cap).is_ok(), "per user");
+            assert!(super::take("cap-a", 25, t + super::BULK_WINDOW_MS, cap).is_ok(), "the window slides");
         }
     }
 }
@@ -64,6 +70,16 @@ mod budget {
 pub const BULK_MAX: usize = 1000;
 /// Executions handled per bulk step.
 pub const BULK_BATCH: usize = 25;
+/// The two-person threshold when `FF_BOARD_BULK_APPROVAL` is not set.
+pub const DEFAULT_APPROVAL_OVER: usize = 100;
+
+/// Executions one person may act on through bulk steps per
+/// [`BULK_WINDOW_MS`]; a larger run needs a second person
+/// (`FF_BOARD_BULK_APPROVAL`, at most [`BULK_MAX`]; 0: every bulk run).
+#[cfg(feature = "ssr")]
+pub fn approval_over() -> usize {
+    std::env::var("FF_BOARD_BULK_APPROVAL").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_APPROVAL_OVER).min(BULK_MAX)
+}
 
 /// What a bulk run will act on: exactly these executions, no more.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,6 +94,10 @@ pub struct BulkCount {
     pub action: crate::api::states::ExecAction,
     /// The executions a run acts on, sent back in steps of [`BULK_BATCH`].
     pub ids: Vec<String>,
+    /// The query that chose them (canonical form; empty: the whole state).
+    pub q: String,
+    /// Over this many, the run waits for a second person ([`approval_over`]).
+    pub approval_over: usize,
 }
 
 /// One bounded batch of a bulk action.
@@ -90,13 +110,21 @@ pub struct BulkProgress {
 
 #[server(prefix = "/api", endpoint = "bulk_preview", output = crate::api::codec::PostcardAnswer)]
 pub async fn bulk_preview(state: String, #[server(default)] q: Option<String>) -> Result<BulkCount, AppError> {
+    preview(&state, q.as_deref().unwrap_or("")).await
+}
+
+/// The executions in `state` matching `q` a bulk run would act on (at most
+/// [`BULK_MAX`]), read page by page as the list reads them.
+#[cfg(feature = "ssr")]
+pub async fn preview(state: &str, q: &str) -> Result<BulkCount, AppError> {
     use ff_board_domain::query::{Query, Scope};
     use ff_board_engine::backend::{search::Search, ExecQuery};
-    let st = crate::api::states::ExecState::filter(Some(&state)).map_err(AppError::BadRequest)?
+    let st = crate::api::states::ExecState::filter(Some(state)).map_err(AppError::BadRequest)?
         .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
     // The query narrows the state's executions (docs/SEARCH.md); the state
     // still decides the action, and each step re-reads it.
-    let search = Query::parse(q.as_deref().unwrap_or(""), Scope::Executions).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let search = Query::parse(q, Scope::Executions).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let q = search.to_string();
     let query = ExecQuery {
         state: ff_board_engine::backend::public_state(st),
         search: (!search.is_empty()).then(|| Search::new(search)),
@@ -119,7 +147,7 @@ pub async fn bulk_preview(state: String, #[server(default)] q: Option<String>) -
     .await?;
     let more = more || ids.len() > BULK_MAX;
     ids.truncate(BULK_MAX);
-    Ok(BulkCount { count: ids.len(), more, action: crate::api::states::ExecAction::bulk_for(st), ids, state: st.as_str().to_owned() })
+    Ok(BulkCount { count: ids.len(), more, action: crate::api::states::ExecAction::bulk_for(st), ids, state: st.as_str().to_owned(), q, approval_over: approval_over() })
 }
 
 /// Act on one batch of the executions a preview listed. Each one is
@@ -133,49 +161,79 @@ pub async fn bulk_step(
     idempotency_key: String,
     csrf: String,
 ) -> Result<BulkProgress, AppError> {
-    use super::read::Call;
     super::actions::run::status(
         async move {
             let actor = crate::state::writer(crate::auth::Role::Operator, &csrf)?;
             let state = crate::api::states::ExecState::filter(Some(&state)).map_err(AppError::BadRequest)?
                 .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
-            let st = state.as_str();
             if ids.is_empty() || ids.len() > BULK_BATCH {
                 return Err(AppError::BadRequest(format!("a bulk step acts on 1 to {BULK_BATCH} executions, not {}", ids.len())));
             }
             let ids = ids.iter().map(|raw| super::parse::execution_id(raw)).collect::<Result<Vec<_>, _>>()?;
-            budget::take(&actor.user, ids.len(), ff_core::types::TimestampMs::now().0)?;
-            let action = crate::api::states::ExecAction::bulk_for(state);
-            super::read::read(|c| async move {
-                let mut done = 0;
-                let mut failures = vec![];
-                for id in ids {
-                    if let Some(why) = left_alone(&c, &id, st).await {
-                        failures.push((id.to_string(), why));
-                        continue;
-                    }
-                    let key = format!("{idempotency_key}:{id}");
-                    let why = reason.clone();
-                    let target = id.to_string();
-                    let r = super::actions::run::act(crate::auth::Role::Operator, &csrf, action.as_str(), &target, &reason, &[], &key, |c, _| async move {
-                        if action == crate::api::states::ExecAction::Replay {
-                            ff_board_engine::actions::replay_execution(&c, &id).named(action.as_str()).await
-                        } else {
-                            ff_board_engine::actions::cancel_execution(&c, &id, &why).named(action.as_str()).await
-                        }
-                    })
-                    .await;
-                    match r {
-                        Ok(_) => done += 1,
-                        Err(e) => failures.push((target, e.to_string())),
-                    }
-                }
-                Ok(BulkProgress { done, failures })
-            })
-            .await
+            budget::take(&actor.user, ids.len(), ff_core::types::TimestampMs::now().0, approval_over())?;
+            super::read::read(|c| async move { Ok(act_on(&c, state, &ids, &reason, &idempotency_key, &csrf, None).await) }).await
         }
         .await,
     )
+}
+
+/// Act on `ids` (each re-read first, left alone when it is no longer in
+/// `state`), one audited action each under the key `<key>:<id>`, stopping
+/// before `deadline` when one is given.
+#[cfg(feature = "ssr")]
+async fn act_on(
+    c: &ff_board_engine::connect::Connected,
+    state: crate::api::states::ExecState,
+    ids: &[ff_core::types::ExecutionId],
+    reason: &str,
+    key: &str,
+    csrf: &str,
+    deadline: Option<std::time::Instant>,
+) -> BulkProgress {
+    use super::read::Call;
+    let action = crate::api::states::ExecAction::bulk_for(state);
+    let mut done = 0;
+    let mut failures = vec![];
+    for id in ids {
+        if deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            break;
+        }
+        if let Some(why) = left_alone(c, id, state.as_str()).await {
+            failures.push((id.to_string(), why));
+            continue;
+        }
+        let (why, target, id) = (reason.to_owned(), id.to_string(), id.clone());
+        let r = super::actions::run::act(crate::auth::Role::Operator, csrf, action.as_str(), &target, reason, &[], &format!("{key}:{target}"), |c, _| async move {
+            if action == crate::api::states::ExecAction::Replay {
+                ff_board_engine::actions::replay_execution(&c, &id).named(action.as_str()).await
+            } else {
+                ff_board_engine::actions::cancel_execution(&c, &id, &why).named(action.as_str()).await
+            }
+        })
+        .await;
+        match r {
+            Ok(_) => done += 1,
+            Err(e) => failures.push((target, e.to_string())),
+        }
+    }
+    BulkProgress { done, failures }
+}
+
+/// Run a bulk action a second person approved: exactly its ids, until the
+/// repair deadline; what it did as a repair's progress.
+#[cfg(feature = "ssr")]
+pub async fn run_approved(c: &ff_board_engine::connect::Connected, run: &ff_board_engine::maintenance::BulkRun, request: &str, reason: &str, csrf: &str) -> ff_board_engine::maintenance::Progress {
+    let ids: Vec<_> = run.ids.iter().filter_map(|raw| ff_core::types::ExecutionId::parse(raw).ok()).collect();
+    let deadline = std::time::Instant::now() + ff_board_engine::maintenance::RUN_DEADLINE;
+    let p = act_on(c, run.state, &ids, reason, &format!("bulk:{request}"), csrf, Some(deadline)).await;
+    let handled = (p.done + p.failures.len()) as u32;
+    ff_board_engine::maintenance::Progress {
+        count: p.done as u64,
+        errors: p.failures.len() as u64,
+        done: handled,
+        of: run.ids.len() as u32,
+        by_partition: vec![],
+    }
 }
 
 /// Why a bulk step leaves `id` alone: it is no longer in `state` (or gone),

@@ -77,6 +77,7 @@ mod server {
             Tool::ReconcileBudgets => "budgets corrected",
             Tool::ReconcileQuotas => "quota policies corrected",
             Tool::RotateHmac => "partitions rotated",
+            Tool::Bulk(_) => "executions",
         }
     }
 
@@ -157,6 +158,7 @@ mod server {
     pub async fn decide(id: String, approve: bool, reason: String, key: String, csrf: String) -> Result<String, AppError> {
         let target = format!("repair:{id}");
         let action = if approve { "repair_approve" } else { "repair_refuse" };
+        let token = csrf.clone();
         let r = crate::api::actions::run::act(Role::Admin, &csrf, action, &target, &reason, &[], &key, |c, _| async move {
             let actor = crate::state::actor().ok_or_else(|| AppError::Unauthorized("sign in to decide".into()))?;
             let store = crate::state::requests(&c).await?;
@@ -183,7 +185,11 @@ mod server {
             if !store.swap(&req, &running).await? {
                 return Err(AppError::Conflict { op: "repair".into(), error: "it moved on: someone decided it meanwhile".into() });
             }
-            let result = maintenance::run(&c, &req.tool, now).await;
+            let result = match &req.tool {
+                // Each execution is its own audited action, as the approver.
+                Tool::Bulk(run) => Ok(crate::api::bulk::run_approved(&c, run, &req.id, &req.reason, &token).await),
+                tool => maintenance::run(&c, tool, now).await,
+            };
             let at = ff_board_engine::backend::now_ms();
             let (state, answer) = match result {
                 Ok(p) => (RequestState::Ran { by: actor.user.clone(), at, progress: p.clone() }, Ok(message(&req.tool, &p))),
@@ -207,27 +213,50 @@ mod server {
 pub use server::view;
 
 /// Ask for a repair tool (operator or admin): counted first, kept until a
-/// different admin approves it.
+/// different admin approves it. The tool `bulk` (with `state` and `q`) is a
+/// bulk action over the two-person threshold, asked for from the bulk panel.
 #[server(prefix = "/api", endpoint = "repair_request")]
 pub async fn repair_request(
     tool: String,
     #[server(default)] lane: String,
     #[server(default)] hours: String,
+    #[server(default)] state: String,
+    #[server(default)] q: String,
     reason: String,
     idempotency_key: String,
     csrf: String,
 ) -> Result<String, AppError> {
+    use ff_board_engine::maintenance::{BulkRun, Tool};
     super::actions::run::status(
         async move {
-            let hours = match hours.trim() {
-                "" => None,
-                h => Some(h.parse::<u64>().map_err(|_| AppError::BadRequest("hours is a whole number".into()))?),
-            };
-            let tool = ff_board_engine::maintenance::Tool::parse(tool.trim(), &lane, hours).map_err(AppError::BadRequest)?;
             if reason.trim().is_empty() {
                 return Err(AppError::BadRequest("say why (the reason goes to the audit log and to the approver)".into()));
             }
-            server::request(tool, reason, idempotency_key, csrf).await
+            let tool = if tool.trim() == "bulk" {
+                // The server takes its own preview: the request keeps
+                // exactly the executions it will act on.
+                crate::state::writer(crate::auth::Role::Operator, &csrf)?;
+                let p = crate::api::bulk::preview(&state, &q).await?;
+                if p.count == 0 {
+                    return Err(AppError::BadRequest("nothing matches: no bulk action to ask for".into()));
+                }
+                let state = crate::api::states::ExecState::filter(Some(&p.state)).map_err(AppError::BadRequest)?
+                    .ok_or_else(|| AppError::BadRequest("choose a state to act on".into()))?;
+                Tool::Bulk(BulkRun { action: p.action, state, query: p.q, ids: p.ids })
+            } else {
+                let hours = match hours.trim() {
+                    "" => None,
+                    h => Some(h.parse::<u64>().map_err(|_| AppError::BadRequest("hours is a whole number".into()))?),
+                };
+                Tool::parse(tool.trim(), &lane, hours).map_err(AppError::BadRequest)?
+            };
+            let bulk = matches!(tool, Tool::Bulk(_));
+            let said = server::request(tool, reason, idempotency_key, csrf).await?;
+            // Asked from the bulk panel: the request waits on /repair.
+            if bulk {
+                leptos_axum::redirect("/repair");
+            }
+            Ok(said)
         }
         .await,
     )

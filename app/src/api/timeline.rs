@@ -4,9 +4,11 @@
 //! attempts; each attempt a bar from claim to its end coloured by outcome,
 //! with its worker on hover (`data-testid="timeline-attempt"`, oldest
 //! first); lease events as ticks (renewals thinned to one per pixel
-//! column); a suspension to now. A table with the same facts follows for
-//! screen readers. Bounded: one history read (`Reads::history`: at most
-//! 50 attempts and 200 lease events) and the snapshot.
+//! column); a suspension to now; the newest attempt's stream frames as
+//! ticks (one per pixel column, its title saying how many). A table with
+//! the same facts follows for screen readers. Bounded: the snapshot, one
+//! history read (`Reads::history`: at most 50 attempts and 200 lease
+//! events) and one `read_stream` of at most [`FRAMES`] frames.
 #![cfg(feature = "ssr")]
 
 use ff_board_engine::backend::{AttemptLine, History, LeaseMark};
@@ -75,23 +77,36 @@ pub async fn html(raw: &str) -> Result<String, AppError> {
         let Some(s) = c.backend.describe_execution(&id).named("describe_execution").await? else { return Ok(String::new()) };
         let h = c.reads.history(&id).await?;
         let suspended = s.public_state == ff_core::state::PublicState::Suspended;
-        Ok(render(s.created_at.0, s.last_mutation_at.0, suspended, &h, ff_board_engine::backend::now_ms()))
+        // The newest attempt's frames; a backend that cannot read its
+        // stream leaves the row empty rather than the timeline missing.
+        let frames = match h.attempts.iter().map(|a| a.index).max() {
+            Some(i) => {
+                let (from, to) = (ff_core::contracts::StreamCursor::Start, ff_core::contracts::StreamCursor::End);
+                c.backend.read_stream(&id, ff_core::types::AttemptIndex::new(i), from, to, FRAMES).named("read_stream").await.map(|f| f.frames).unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
+        let frames: Vec<i64> = frames.iter().filter_map(|f| f.id.split('-').next()?.parse().ok()).collect();
+        Ok(render(s.created_at.0, s.last_mutation_at.0, suspended, &h, &frames, ff_board_engine::backend::now_ms()))
     })
     .await
 }
+
+/// Stream frames of the newest attempt drawn at most (its first ones).
+pub const FRAMES: u64 = 500;
 
 const W: f64 = 900.0;
 const LEFT: f64 = 90.0;
 const RIGHT: f64 = 16.0;
 
 /// The drawing and its table.
-pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, now: i64) -> String {
+pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, frames: &[i64], now: i64) -> String {
     let mut attempts: Vec<&AttemptLine> = h.attempts.iter().collect();
     attempts.sort_by_key(|a| a.index);
     let mut leases: Vec<&LeaseMark> = h.leases.iter().collect();
     leases.sort_by_key(|l| l.at);
     let running = attempts.last().is_some_and(|a| a.ended_at.is_none());
-    let end = [Some(last_change), attempts.iter().filter_map(|a| a.ended_at).max(), leases.last().map(|l| l.at)]
+    let end = [Some(last_change), attempts.iter().filter_map(|a| a.ended_at).max(), leases.last().map(|l| l.at), frames.iter().max().copied()]
         .into_iter()
         .flatten()
         .max()
@@ -100,15 +115,15 @@ pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, now:
     let span = (end - created).max(1) as f64;
     let x = |t: i64| LEFT + (t.clamp(created, end) - created) as f64 / span * (W - LEFT - RIGHT);
     let mut svg = format!(
-        r#"<svg viewBox="0 0 {W} 112" class="w-full" role="img" aria-label="timeline of this execution" data-testid="timeline-svg">"#
+        r#"<svg viewBox="0 0 {W} 136" class="w-full" role="img" aria-label="timeline of this execution" data-testid="timeline-svg">"#
     );
     // Labels and the axis.
-    for (y, label) in [(28.0, "waits"), (58.0, "attempts"), (88.0, "lease")] {
+    for (y, label) in [(28.0, "waits"), (58.0, "attempts"), (88.0, "lease"), (112.0, "frames")] {
         svg.push_str(&format!(r#"<text x="4" y="{}" class="fill-slate-500" font-size="11">{label}</text>"#, d1(y + 4.0)));
     }
-    svg.push_str(&format!(r##"<line x1="{LEFT}" x2="{}" y1="104" y2="104" stroke="#94a3b8" stroke-width="1"/>"##, d1(W - RIGHT)));
+    svg.push_str(&format!(r##"<line x1="{LEFT}" x2="{}" y1="126" y2="126" stroke="#94a3b8" stroke-width="1"/>"##, d1(W - RIGHT)));
     svg.push_str(&format!(
-        r#"<text x="{LEFT}" y="111" font-size="9" class="fill-slate-500">{}</text><text x="{}" y="111" font-size="9" text-anchor="end" class="fill-slate-500">{}</text>"#,
+        r#"<text x="{LEFT}" y="134" font-size="9" class="fill-slate-500">{}</text><text x="{}" y="134" font-size="9" text-anchor="end" class="fill-slate-500">{}</text>"#,
         esc(&iso(created)),
         d1(W - RIGHT),
         esc(&iso(end))
@@ -185,6 +200,7 @@ pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, now:
             p = d1(px),
         ));
     }
+    svg.push_str(&frame_ticks(frames, &x));
     if suspended {
         let from = last_change.min(now);
         svg.push_str(&format!(
@@ -197,13 +213,37 @@ pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, now:
     svg.push_str("</svg>");
     format!(
         r#"<section data-testid="timeline" class="mb-4"><h2 class="mb-2 text-lg font-semibold">Timeline</h2>{svg}{}{}</section>"#,
-        table(&attempts, &leases),
-        if h.attempts.len() >= ff_board_engine::backend::HISTORY_ATTEMPTS || h.leases.len() >= ff_board_engine::backend::HISTORY_LEASES {
-            r#"<p class="text-xs text-slate-500">The newest 50 attempts and 200 lease events are drawn.</p>"#
+        table(&attempts, &leases, frames),
+        if h.attempts.len() >= ff_board_engine::backend::HISTORY_ATTEMPTS || h.leases.len() >= ff_board_engine::backend::HISTORY_LEASES || frames.len() as u64 >= FRAMES {
+            r#"<p class="text-xs text-slate-500">The newest 50 attempts, 200 lease events and the newest attempt's first 500 stream frames are drawn.</p>"#
         } else {
             ""
         }
     )
+}
+
+/// Stream frames as ticks, one per pixel column (its title: how many).
+fn frame_ticks(frames: &[i64], x: &impl Fn(i64) -> f64) -> String {
+    let mut sorted = frames.to_vec();
+    sorted.sort_unstable();
+    let mut columns: Vec<(i64, i64, usize)> = Vec::new();
+    for t in sorted {
+        let px = x(t).round() as i64;
+        match columns.last_mut() {
+            Some((col, _, n)) if *col == px => *n += 1,
+            _ => columns.push((px, t, 1)),
+        }
+    }
+    columns
+        .into_iter()
+        .map(|(px, t, n)| {
+            format!(
+                r##"<g data-testid="timeline-frame" data-count="{n}"><title>{n} frame{} from {}</title><line x1="{px}" x2="{px}" y1="106" y2="118" stroke="#0891b2" stroke-width="1.5"/></g>"##,
+                if n == 1 { "" } else { "s" },
+                esc(&iso(t))
+            )
+        })
+        .collect()
 }
 
 fn wait(x0: f64, x1: f64, from: i64, to: i64) -> String {
@@ -218,7 +258,7 @@ fn wait(x0: f64, x1: f64, from: i64, to: i64) -> String {
 }
 
 /// The same facts as a table (visually hidden; read by screen readers).
-fn table(attempts: &[&AttemptLine], leases: &[&LeaseMark]) -> String {
+fn table(attempts: &[&AttemptLine], leases: &[&LeaseMark], frames: &[i64]) -> String {
     let mut t = String::from(r#"<table class="sr-only"><caption>Attempts and lease events</caption><thead><tr><th>what</th><th>from</th><th>to</th><th>worker</th></tr></thead><tbody>"#);
     for a in attempts {
         t.push_str(&format!(
@@ -232,6 +272,9 @@ fn table(attempts: &[&AttemptLine], leases: &[&LeaseMark]) -> String {
     }
     for l in leases {
         t.push_str(&format!("<tr><td>lease {}</td><td>{}</td><td></td><td></td></tr>", esc(&l.event), iso(l.at)));
+    }
+    if let (Some(first), Some(last)) = (frames.iter().min(), frames.iter().max()) {
+        t.push_str(&format!("<tr><td>{} stream frames</td><td>{}</td><td>{}</td><td></td></tr>", frames.len(), iso(*first), iso(*last)));
     }
     t.push_str("</tbody></table>");
     t
@@ -251,7 +294,8 @@ mod tests {
             attempts: vec![attempt(2, 5_000, None, ""), attempt(0, 1_000, Some(2_000), "ended_failure"), attempt(1, 3_000, Some(4_000), "interrupted")],
             leases: (0..500).map(|i| LeaseMark { at: 1_000 + i, event: "renewed".into() }).collect(),
         };
-        let html = render(0, 5_000, false, &h, 6_000);
+        let frames: Vec<i64> = (0..300).map(|i| 5_000 + i).chain([1_500]).collect();
+        let html = render(0, 5_000, false, &h, &frames, 6_000);
         let bars: Vec<&str> = html.split(r#"data-testid="timeline-attempt" data-index=""#).skip(1).filter_map(|s| s.split('"').next()).collect();
         assert_eq!(bars, ["0", "1", "2"]);
         assert!(html.contains(r#"data-index="0" data-outcome="failed""#));
@@ -259,5 +303,10 @@ mod tests {
         // 500 renewals within one second of a 6-second axis: thinned.
         assert!(html.matches(r#"data-testid="timeline-lease""#).count() < 200);
         assert!(html.contains("<table class=\"sr-only\">"));
+        // 301 frames: one alone, 300 within a few pixel columns, counted.
+        let counts: Vec<usize> = html.split(r#"data-testid="timeline-frame" data-count=""#).skip(1).filter_map(|s| s.split('"').next()?.parse().ok()).collect();
+        assert_eq!(counts.iter().sum::<usize>(), 301);
+        assert!(counts.len() < 100 && counts[0] == 1, "{counts:?}");
+        assert!(html.contains("301 stream frames"));
     }
 }

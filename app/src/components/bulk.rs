@@ -99,9 +99,15 @@ fn BulkForm(p: BulkCount, csrf: String, progress: RwSignal<Progress>, reason: Rw
     } else {
         format!("{verb} {} execution(s) in state {}", p.count, p.state)
     };
-    let first: Vec<String> = p.ids.iter().take(crate::api::bulk::BULK_BATCH).cloned().collect();
+    // Over the two-person threshold the form asks instead (a plain post:
+    // the request then waits on /repair for a different admin).
+    let ask = p.count > p.approval_over;
+    let first: Vec<String> = if ask { vec![] } else { p.ids.iter().take(crate::api::bulk::BULK_BATCH).cloned().collect() };
     let (st, csrf2, key2, ids) = (p.state.clone(), csrf.clone(), key.clone(), p.ids.clone());
     let run = move |ev: leptos::ev::SubmitEvent| {
+        if ask {
+            return;
+        }
         ev.prevent_default();
         let (st, csrf, key, ids) = (st.clone(), csrf2.clone(), key2.clone(), ids.clone());
         progress.set(Progress { running: true, ..Default::default() });
@@ -118,10 +124,15 @@ fn BulkForm(p: BulkCount, csrf: String, progress: RwSignal<Progress>, reason: Rw
         });
     };
     view! {
-        <form method="post" action="/api/bulk_step" on:submit=run role="dialog" data-testid="confirm-dialog"
+        <form method="post" action=if ask { "/api/repair_request" } else { "/api/bulk_step" } on:submit=run role="dialog" data-testid="confirm-dialog"
             class="mt-2 w-[28rem] space-y-2 rounded-lg border border-slate-300 bg-white p-3 shadow-lg dark:border-slate-700 dark:bg-slate-900">
             <p data-testid="bulk-count" class="text-sm font-medium">{summary}</p>
             <p class="text-xs text-slate-500">{format!("Runs in batches of {}; each execution gets its own audit entry; one that left the state since is left alone.", crate::api::bulk::BULK_BATCH)}</p>
+            {ask.then(|| view! {
+                <p data-testid="bulk-two-person" class="text-xs text-amber-700">{format!("Over {}: a different admin approves it on /repair before it runs (two-person rule).", p.approval_over)}</p>
+                <input type="hidden" name="tool" value="bulk"/>
+                <input type="hidden" name="q" value=p.q.clone()/>
+            })}
             <input type="hidden" name="state" value=p.state.clone()/>
             // Without wasm the form posts the first batch.
             {first.into_iter().enumerate().map(|(i, id)| view! { <input type="hidden" name=format!("ids[{i}]") value=id/> }).collect_view()}
@@ -131,7 +142,7 @@ fn BulkForm(p: BulkCount, csrf: String, progress: RwSignal<Progress>, reason: Rw
                 <input name="reason" required maxlength="500" on:input=move |e| reason.set(event_target_value(&e))
                     class="w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"/>
             </label>
-            <button type="submit" data-testid="bulk-confirm" class="rounded bg-red-600 px-3 py-1.5 text-sm font-medium text-white">{verb}" all"</button>
+            <button type="submit" data-testid=if ask { "bulk-ask" } else { "bulk-confirm" } class="rounded bg-red-600 px-3 py-1.5 text-sm font-medium text-white">{if ask { "Ask for approval".to_owned() } else { format!("{verb} all") }}</button>
         </form>
     }
 }

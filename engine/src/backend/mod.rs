@@ -78,6 +78,11 @@ pub struct ExecLine {
     pub finished_at: Option<i64>,
     /// Its tags, by key (FlowFabric's namespaced keys, `shop.order_id`).
     pub tags: Vec<(String, String)>,
+    /// Its flow's kind and its attempts' worker instances, read only where a
+    /// query names `flowkind:` or `worker:` and the store's statement does
+    /// not answer it itself (Valkey); `None`: not read.
+    pub flow_kind: Option<String>,
+    pub workers: Option<Vec<String>>,
 }
 
 pub use ff_board_domain::{ExecState, FlowState};

@@ -110,7 +110,10 @@ pub fn id_prefix(word: &str, id: &str) -> bool {
 fn term(t: &Term, l: &ExecLine, now_ms: i64) -> bool {
     match t {
         Term::State(states) => states.contains(&exec_state(l.state)),
-        Term::FlowState(_) | Term::FlowKind(_) | Term::Worker(_) => true,
+        Term::FlowState(_) => true,
+        // Answered by the store's statement where the row does not carry it.
+        Term::FlowKind(ps) => l.flow_kind.as_ref().is_none_or(|k| ps.iter().any(|p| pattern(p, k))),
+        Term::Worker(v) => l.workers.as_ref().is_none_or(|ws| ws.iter().any(|w| v.contains(w))),
         Term::Kind(ps) => ps.iter().any(|p| pattern(p, &l.kind)),
         Term::Lane(v) => v.contains(&l.lane),
         Term::Ns(v) => v.contains(&l.namespace),
@@ -167,6 +170,8 @@ mod tests {
             blocking_reason: Some("waiting_for_budget".into()),
             kind: "render-pdfs".into(),
             tags: vec![("shop.order_id".into(), "A-1234".into())],
+            flow_kind: Some("billing.invoice-run".into()),
+            workers: Some(vec!["w-1".into(), "w-2".into()]),
         }
     }
 
@@ -180,15 +185,20 @@ mod tests {
             "state:failed,cancelled", "kind:render*", "kind:render-pdfs", "lane:deploy", "ns:payments", "flow:9a0c1d2e",
             "tag:shop.order_id", "tag:shop.order_id=A-1234", "created:<1000s", "finished:<2m", "attempts:>2", "attempts:3",
             "blocked:budget", "0b6e3c2a", "{fp:7}:0b6e", "0B6E3C2A-1111", "-state:completed", "-tag:shop.region",
+            "flowkind:billing.invoice-run", "flowkind:billing*", "worker:w-2", "worker:w-9,w-1", "-worker:w-3", "-flowkind:deploy",
         ] {
             assert!(holds(yes), "{yes} should hold");
         }
         for no in [
             "state:completed", "kind:render", "kind:x*", "lane:batch", "ns:shop", "flow:ffff", "tag:shop.order_id=A-9",
             "tag:shop.region", "created:>1000s", "finished:>2m", "attempts:<3", "blocked:quota", "0b6f", "-kind:render*",
+            "flowkind:deploy", "worker:w-3", "-worker:w-1", "-flowkind:billing*",
         ] {
             assert!(!holds(no), "{no} should not hold");
         }
+        // A row read without them (the SQL statements answer these terms) is not refused by them.
+        let bare = ExecLine { flow_kind: None, workers: None, ..line() };
+        assert!(matches(&Query::parse("worker:w-3 flowkind:x", Scope::Executions).unwrap(), &bare, 1_700_000));
     }
 
     #[test]

@@ -88,12 +88,7 @@ impl WsState {
     /// Limits from `FF_BOARD_MAX_WS` and `FF_BOARD_ALLOWED_ORIGINS`.
     pub fn new(bus: Arc<Bus>, auth: Arc<dyn ff_board_app::auth::Authenticator>) -> WsState {
         let max = std::env::var("FF_BOARD_MAX_WS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_MAX_CONNECTIONS);
-        let origins = std::env::var("FF_BOARD_ALLOWED_ORIGINS")
-            .unwrap_or_default()
-            .split(',')
-            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
-            .filter(|o| !o.is_empty())
-            .collect();
+        let origins = allowed_origins_from_env();
         let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(d);
         WsState {
             bus,
@@ -151,6 +146,17 @@ impl Drop for Held {
             }
         }
     }
+}
+
+/// `FF_BOARD_ALLOWED_ORIGINS`: origins (`scheme://host[:port]`, comma
+/// separated) allowed besides the board's own, lowercase.
+pub fn allowed_origins_from_env() -> Vec<String> {
+    std::env::var("FF_BOARD_ALLOWED_ORIGINS")
+        .unwrap_or_default()
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+        .filter(|o| !o.is_empty())
+        .collect()
 }
 
 /// Whether a browser's `Origin` may open the socket: the board's own host

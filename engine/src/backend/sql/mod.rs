@@ -412,6 +412,8 @@ impl RawExec {
             kind: self.kind.unwrap_or_default(),
             finished_at: self.terminal_at_ms,
             tags: tags(self.tags.as_deref()),
+            flow_kind: None,
+            workers: None,
         })
     }
 

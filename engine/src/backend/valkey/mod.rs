@@ -36,6 +36,7 @@ use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLin
 
 pub mod audit;
 pub mod dial;
+mod enrich;
 mod follow;
 mod history;
 pub(crate) mod side;
@@ -81,8 +82,8 @@ const EXEC_FIELDS: [&str; 10] = [
     "completed_at",
 ];
 
-/// The query fields a Valkey row answers (the flow's kind and the worker
-/// are not on it; see `docs/SEARCH.md`).
+/// The query fields a Valkey row answers (the flow's kind and the attempts'
+/// workers read for the rows when asked, `enrich`; see `docs/SEARCH.md`).
 const ANSWERED: &[Field] = &[
     Field::State,
     Field::Kind,
@@ -94,6 +95,8 @@ const ANSWERED: &[Field] = &[
     Field::Finished,
     Field::Attempts,
     Field::Blocked,
+    Field::FlowKind,
+    Field::Worker,
 ];
 
 /// The query fields a Valkey flow row answers (it holds no finish time).
@@ -169,8 +172,9 @@ impl ValkeyReads {
     }
 
     /// One pipeline: the row of every id (`None` where the core is gone),
-    /// its core fields and its tags (two commands a row).
-    async fn rows(&self, ids: &[ExecutionId]) -> Result<Vec<Option<ExecLine>>, ReadError> {
+    /// its core fields and its tags (two commands a row); one more when the
+    /// query `needs` its flow's kind or its attempts' workers.
+    async fn rows(&self, ids: &[ExecutionId], needs: enrich::Needs) -> Result<Vec<Option<ExecLine>>, ReadError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -184,7 +188,8 @@ impl ValkeyReads {
             })
             .collect();
         pipe.execute().await.map_err(store("read executions"))?;
-        ids.iter()
+        let mut lines = ids
+            .iter()
             .zip(slots)
             .map(|(id, (core, tags))| {
                 let line = exec_line(id, core.value().map_err(store("read executions"))?);
@@ -192,7 +197,9 @@ impl ValkeyReads {
                 tags.sort();
                 Ok(line.map(|l| ExecLine { tags, ..l }))
             })
-            .collect()
+            .collect::<Result<Vec<_>, ReadError>>()?;
+        enrich::fill(&self.client, &self.partitions, needs, &mut lines).await?;
+        Ok(lines)
     }
 
     /// One pipeline: `fields` of each hash of `keys`, in order.
@@ -226,6 +233,7 @@ impl ValkeyReads {
         keys: impl Fn(Family) -> Vec<String>,
         after: Option<&str>,
         limit: usize,
+        needs: enrich::Needs,
         keep: impl Fn(&ExecLine) -> bool,
     ) -> Result<Page<(Cand, ExecLine)>, ReadError> {
         let mut from = after.map(walk::parse_cursor).transpose()?;
@@ -241,7 +249,7 @@ impl ValkeyReads {
                 let want = limit + 1 - out.len();
                 let cands = self.candidates(family, &family_keys, start, want).await?;
                 let ids: Vec<ExecutionId> = cands.iter().map(|c| c.id.clone()).collect();
-                let lines = self.rows(&ids).await?;
+                let lines = self.rows(&ids, needs).await?;
                 let got = cands.len();
                 for (mut cand, line) in cands.into_iter().zip(lines) {
                     cand.family = fi;
@@ -316,6 +324,8 @@ fn exec_line(id: &ExecutionId, v: Vec<Option<String>>) -> Option<ExecLine> {
         kind: s(8).unwrap_or_default(),
         finished_at: num(9),
         tags: Vec::new(),
+        flow_kind: None,
+        workers: None,
     })
 }
 
@@ -381,15 +391,16 @@ impl Reads for ValkeyReads {
                 && q.namespace.as_ref().is_none_or(|n| &l.namespace == n)
                 && q.search.as_ref().is_none_or(|s| super::search::matches(s.query(), l, now))
         };
+        let needs = enrich::Needs::of(q.search.as_ref().map(|s| s.query()));
         // A step or tag term is read from the board's own index.
         let page = match q.search.as_ref().and_then(|s| index::Plan::of(s.query())) {
             Some(plan) => {
                 let keys = plan.keys(&self.partitions);
-                self.walk(&[Family::Indexed], |_| keys.clone(), after, limit, keep).await?
+                self.walk(&[Family::Indexed], |_| keys.clone(), after, limit, needs, keep).await?
             }
             None => {
                 let lanes = self.lanes(q.lane.as_deref()).await?;
-                self.walk(&Family::for_state(q.state), |f| self.lane_keys(f, &lanes), after, limit, keep).await?
+                self.walk(&Family::for_state(q.state), |f| self.lane_keys(f, &lanes), after, limit, needs, keep).await?
             }
         };
         Ok(Page { rows: page.rows.into_iter().map(|(_, l)| l).collect(), next: page.next, cut_short: page.cut_short })
@@ -403,7 +414,7 @@ impl Reads for ValkeyReads {
         let lanes = self.lanes(None).await?;
         let now = super::now_ms();
         let page = self
-            .walk(&[Family::Suspended], |f| self.lane_keys(f, &lanes), after, limit, |l| {
+            .walk(&[Family::Suspended], |f| self.lane_keys(f, &lanes), after, limit, enrich::Needs::of(search.map(|s| s.query())), |l| {
                 l.state == PublicState::Suspended && search.is_none_or(|s| super::search::matches(s.query(), l, now))
             })
             .await?;
@@ -440,7 +451,7 @@ impl Reads for ValkeyReads {
             .iter()
             .map(|r| ExecutionId::parse(r).map_err(|e| ReadError::store("flow members", format!("{r:?}: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut lines: Vec<ExecLine> = self.rows(&ids).await?.into_iter().flatten().collect();
+        let mut lines: Vec<ExecLine> = self.rows(&ids, enrich::Needs::default()).await?.into_iter().flatten().collect();
         lines.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
         Ok(lines)
     }
@@ -469,7 +480,7 @@ impl Reads for ValkeyReads {
             .iter()
             .map(|(r, _)| ExecutionId::parse(r).map_err(|e| ReadError::store("active leases", format!("{r:?}: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
-        let lines = self.rows(&ids).await?;
+        let lines = self.rows(&ids, enrich::Needs::default()).await?;
         let mut pipe = self.client.pipeline();
         let leases: Vec<_> = ids
             .iter()
