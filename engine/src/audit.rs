@@ -113,10 +113,25 @@ pub struct AuditFilter {
     pub user: Option<String>,
     /// Exact action name.
     pub action: Option<String>,
-    /// A substring of the target (a flow / execution / budget id).
+    /// A substring of the target (a flow / execution / budget id): the
+    /// admins' search, read page by page (at most [`MAX_SCANNED`] entries).
     pub target_contains: Option<String>,
+    /// Exactly the entries about this id ([`subject_of`] their target):
+    /// what a flow's or an execution's page reads, from an index by subject.
+    pub subject: Option<String>,
     /// At most this many entries (newest first).
     pub limit: usize,
+}
+
+/// Entries a substring search looks at, at most (newest first).
+pub const MAX_SCANNED: usize = 20_000;
+/// How long one read of the audit log may take.
+pub const LIST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What an entry is about: its target's first word (an approval's target
+/// is `"<execution id> <waitpoint id>"`: it is about the execution).
+pub fn subject_of(target: &str) -> &str {
+    target.split(' ').next().unwrap_or_default()
 }
 
 /// An [`AuditFilter`] as a store applies it: `None` matches anything.
@@ -126,6 +141,8 @@ pub struct Wanted<'a> {
     pub action: Option<&'a str>,
     /// A substring of the target.
     pub target: Option<&'a str>,
+    /// Exactly this subject ([`subject_of`]).
+    pub subject: Option<&'a str>,
     /// At most this many entries (at least one), newest first.
     pub limit: usize,
 }
@@ -133,7 +150,7 @@ pub struct Wanted<'a> {
 impl Wanted<'_> {
     /// Whether any filter is set.
     pub fn filtered(&self) -> bool {
-        self.user.is_some() || self.action.is_some() || self.target.is_some()
+        self.user.is_some() || self.action.is_some() || self.target.is_some() || self.subject.is_some()
     }
 
     /// Whether `e` passes the filters.
@@ -141,6 +158,7 @@ impl Wanted<'_> {
         self.user.is_none_or(|u| e.user == u)
             && self.action.is_none_or(|a| e.action == a)
             && self.target.is_none_or(|t| e.target.contains(t))
+            && self.subject.is_none_or(|s| subject_of(&e.target) == s)
     }
 }
 
@@ -245,9 +263,10 @@ impl AuditLog {
             user: non_empty(&filter.user),
             action: non_empty(&filter.action),
             target: non_empty(&filter.target_contains),
+            subject: non_empty(&filter.subject),
             limit: filter.limit,
         };
-        self.store.list(wanted).await
+        tokio::time::timeout(LIST_DEADLINE, self.store.list(wanted)).await.map_err(|_| StoreError::timeout(Store::Audit, "list", LIST_DEADLINE))?
     }
 }
 

@@ -84,7 +84,7 @@ fn supported(yes: bool, status: u16) -> bool {
 /// Every entry of the audit log.
 async fn audit_entries(c: &Connected) -> Vec<AuditEntry> {
     let audit = AuditLog::open(&c.side).await.unwrap();
-    audit.list(&AuditFilter { user: None, action: None, target_contains: None, limit: 1000 }).await.unwrap()
+    audit.list(&AuditFilter { limit: 1000, ..Default::default() }).await.unwrap()
 }
 
 /// The audit log after any run of actions: refusals apart under keys of

@@ -4,7 +4,8 @@
 //! entry, the existing one returned, also under concurrent attempts),
 //! unfinished attempts listed with `outcome: None`, filters by user /
 //! action / target, newest first, entries surviving a reopen from a second
-//! connection, and retention.
+//! connection, and retention; one subject's entries read by its index
+//! (issue 22, attack 3), at a cost that does not grow with the log.
 use std::sync::Arc;
 
 use ff_board_engine::audit::{Attempt, AuditEntry, AuditFilter, AuditLog, Recorded};
@@ -17,7 +18,7 @@ fn all(limit: usize) -> AuditFilter {
 }
 
 fn by(user: Option<&str>, action: Option<&str>, target: Option<&str>) -> AuditFilter {
-    AuditFilter { user: user.map(Into::into), action: action.map(Into::into), target_contains: target.map(Into::into), limit: 50 }
+    AuditFilter { user: user.map(Into::into), action: action.map(Into::into), target_contains: target.map(Into::into), subject: None, limit: 50 }
 }
 
 fn ids_of(v: Vec<AuditEntry>) -> Vec<String> {
@@ -211,3 +212,59 @@ async fn trim_drops_older_entries(s: Store) {
     assert!(matches!(again, Recorded::New(_)), "a trimmed attempt's key is free again: {again:?}");
 }
 matrix!(trim_drops_older_entries);
+
+/// Issue 22, attack 3: a flow's or an execution's page reads its own
+/// entries (an approval's `"<execution> <waitpoint>"` included, another id
+/// sharing its prefix not) by subject, from an index: on Valkey the
+/// commands of one read do not grow from 200 to 2,000 other entries, and
+/// entries written before the index existed are found once the backfill ran.
+async fn one_subjects_entries_are_read_by_its_index(s: Store) {
+    let (c, log) = open(&s).await;
+    let subject = "{fp:1}:0f8fad5b-d9cb-469f-a165-70867728950e";
+    let (approval, longer) = (format!("{subject} wp-1"), format!("{subject}0"));
+    let mut mine = Vec::new();
+    for (i, target) in [subject, approval.as_str(), subject].into_iter().enumerate() {
+        mine.push(new(attempt(&log, ["alice", "operator", "cancel_execution", target, "stuck", &format!("s-{i}")]).await).id);
+    }
+    new(attempt(&log, ["alice", "operator", "cancel_execution", &longer, "stuck", "s-x"]).await);
+    let noise = |from: usize, to: usize| {
+        let log = log.clone();
+        async move {
+            for i in from..to {
+                let target = format!("{{fp:2}}:{i:08}-d9cb-469f-a165-70867728950e");
+                log.record_attempt(Attempt { user: "bob", role: "operator", action: "cancel_execution", target: &target, reason: "noise", idempotency_key: &format!("n-{i}") }).await.expect("noise");
+            }
+        }
+    };
+    noise(0, 200).await;
+    let by_subject = AuditFilter { subject: Some(subject.into()), limit: 50, ..AuditFilter::default() };
+    mine.reverse();
+    assert_eq!(ids_of(log.list(&by_subject).await.expect("by subject")), mine, "its entries, newest first, not the longer id's");
+    let only_approvals = AuditFilter { user: Some("alice".into()), ..by_subject.clone() };
+    assert_eq!(log.list(&only_approvals).await.expect("filtered").len(), 3);
+    let port = s.url.strip_prefix("valkey://127.0.0.1:").filter(|_| !s.url.contains("cluster")).and_then(|p| p.split(['?', '/']).next()?.parse::<u16>().ok());
+    let Some(port) = port else { return };
+    let cost = || async {
+        let before = ff_board_tests::count::valkey_calls(port).await;
+        log.list(&by_subject).await.expect("by subject");
+        ff_board_tests::count::valkey_calls(port).await - before - 1
+    };
+    let small = cost().await;
+    noise(200, 2_000).await;
+    let large = cost().await;
+    assert!(small > 0 && small == large, "one subject's read: {small} commands at 200 other entries, {large} at 2,000");
+    // An entry written as before the index existed (the stream only).
+    let ff_board_engine::connect::SideStore::Valkey(client) = &c.side else { panic!("valkey") };
+    let old: String = client
+        .cmd("XADD")
+        .arg("ff_board:{audit}")
+        .arg("*")
+        .arg(["at_ms", "1", "user", "ada", "role", "admin", "action", "cancel_execution", "target", subject, "reason", "old", "idempotency_key", "old-1", "scope", "old"].as_slice())
+        .execute()
+        .await
+        .expect("XADD");
+    assert!(!ids_of(log.list(&by_subject).await.expect("before")).contains(&old));
+    ff_board_engine::backend::valkey::audit::backfill(client).await.expect("backfill");
+    assert!(ids_of(log.list(&by_subject).await.expect("after")).contains(&old), "found once backfilled");
+}
+matrix!(one_subjects_entries_are_read_by_its_index);

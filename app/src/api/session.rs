@@ -152,7 +152,12 @@ pub async fn list_audit(user: Option<String>, action: Option<String>, target: Op
         })?)
     };
     let nonempty = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let filter = AuditFilter { user: nonempty(user), action: nonempty(action), target_contains: nonempty(target), limit: 500 };
+    // One flow's or execution's entries (its page; everyone): read by
+    // subject from the store's index. Anything else (an admin's search):
+    // a substring, read page by page within the store's bound.
+    let subject = crate::api::session::audit_scope(target.as_deref()).ok();
+    let target_contains = if subject.is_some() { None } else { nonempty(target) };
+    let filter = AuditFilter { user: nonempty(user), action: nonempty(action), target_contains, subject, limit: 500 };
     let rows = super::read::read(|c| async move {
         let audit = crate::state::audit(&c).await?;
         Ok(audit.list(&filter).await?)
