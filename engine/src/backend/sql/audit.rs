@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::pool::Pool;
 use super::{Bind, Dialect, Query};
-use crate::audit::{Attempt, AuditEntry, AuditStore, Recorded, Wanted};
+use crate::audit::{Attempt, AuditEntry, AuditStore, Recorded, Wanted, MAX_SCANNED};
 use crate::store_error::{Store, StoreError};
 
 /// The columns an entry is read with.
@@ -72,14 +72,19 @@ impl Dialect {
 
     /// The entries matching the filters `$1` (user), `$2` (action), `$3`
     /// (a substring of the target), each NULL for any, newest first, at
-    /// most `$4`.
+    /// most `$4`, among the newest [`MAX_SCANNED`] written (a range of the
+    /// primary key: a search never reads the whole table).
     fn audit_list(self) -> String {
         let (text, contains) = match self {
             Dialect::Postgres => ("::text", "strpos(target, $3) > 0"),
             Dialect::Sqlite => ("", "instr(target, $3) > 0"),
         };
+        // Materialized: the planner reads the newest rows by the primary
+        // key first, whatever index the ORDER BY would favour.
         self.finish(format!(
-            "SELECT {COLUMNS} FROM ff_board_audit \
+            "WITH recent AS MATERIALIZED (SELECT seq, {COLUMNS} FROM ff_board_audit \
+             WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM ff_board_audit) - {MAX_SCANNED}) \
+             SELECT {COLUMNS} FROM recent \
              WHERE ($1{text} IS NULL OR user_name = $1) AND ($2{text} IS NULL OR action = $2) \
              AND ($3{text} IS NULL OR {contains}) \
              ORDER BY at_ms DESC, seq DESC LIMIT $4"
