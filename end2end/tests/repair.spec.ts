@@ -88,7 +88,7 @@ test('over the two-person threshold a bulk cancel is asked for, and runs once a 
   const mine = new RepairPage(alice.page).requests().filter({ hasText: reason });
   await expect(mine).toHaveAttribute('data-state', 'pending');
   await expect(mine).toHaveAttribute('data-tool', 'bulk');
-  await expect(mine).toContainText(/cancel \d+ delayed executions matching kind:billing.reminder/);
+  await expect(mine).toContainText(/cancel \d+ delayed executions? matching kind:billing.reminder/);
   const id = (await mine.getAttribute('data-id'))!;
   const ada = await operator(browser, 'ada', process.env.VALKEY_BASE_URL);
   const b = new RepairPage(ada.page);

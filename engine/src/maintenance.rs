@@ -117,7 +117,8 @@ impl Tool {
             Tool::RotateHmac => "rotate the waitpoint HMAC secret".into(),
             Tool::Bulk(b) => {
                 let of = if b.query.is_empty() { String::new() } else { format!(" matching {}", b.query) };
-                format!("{} {} {} executions{of}", b.action.verb().to_lowercase(), b.ids.len(), b.state.as_str())
+                let n = b.ids.len();
+                format!("{} {n} {} execution{}{of}", b.action.verb().to_lowercase(), b.state.as_str(), if n == 1 { "" } else { "s" })
             }
         }
     }

@@ -31,6 +31,8 @@ pub struct BoardAuth {
     anonymous_read: bool,
     /// Listed on /login (demo mode only).
     demo: DemoAccounts,
+    /// Users named by an authenticating proxy (`crate::trusted`), when on.
+    trusted: Option<crate::trusted::TrustedHeaders>,
 }
 
 impl BoardAuth {
@@ -44,7 +46,14 @@ impl BoardAuth {
             secure,
             anonymous_read,
             demo,
+            trusted: None,
         }
+    }
+
+    /// Believe the user a trusted proxy names in headers (`crate::trusted`).
+    pub fn with_trusted_headers(mut self, t: Option<crate::trusted::TrustedHeaders>) -> BoardAuth {
+        self.trusted = t;
+        self
     }
 
     /// Reload the users from `path` whenever it changes ([`BoardAuth::watch`]).
@@ -61,6 +70,27 @@ impl BoardAuth {
 
     fn users(&self) -> Arc<Users> {
         self.users.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The signed session cookie's user, if valid (users file, revocation).
+    fn cookie_actor(&self, headers: &http::HeaderMap) -> Option<Actor> {
+        let name = auth::cookie_name(self.secure);
+        let value = headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .find_map(|h| auth::session_cookie_named(h, name))?;
+        let session = self.key.decode(value, auth::now_ms()).ok()?;
+        // The role comes from the users file now, not from the cookie: a
+        // demoted or removed user loses rights at once; a changed password
+        // or a sign-out (any replica) ends the session.
+        let users = self.users();
+        let user = users.get(&session.user)?;
+        let pw = users.hash_of(&session.user).map(|h| self.key.fingerprint(h)).unwrap_or_default();
+        if session.pw != pw || !self.revocations.valid(&session.user, session.gen) {
+            return None;
+        }
+        Some(Actor { user: user.name.clone(), role: user.role, csrf: self.key.csrf_token(&session) })
     }
 
     /// A fresh session of `user`, at their current generation and password.
@@ -181,23 +211,11 @@ async fn digest(path: &std::path::Path) -> Option<[u8; 32]> {
 
 impl Authenticator for BoardAuth {
     fn actor(&self, headers: &http::HeaderMap) -> Option<Actor> {
-        let name = auth::cookie_name(self.secure);
-        let value = headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|h| h.to_str().ok())
-            .find_map(|h| auth::session_cookie_named(h, name))?;
-        let session = self.key.decode(value, auth::now_ms()).ok()?;
-        // The role comes from the users file now, not from the cookie: a
-        // demoted or removed user loses rights at once; a changed password
-        // or a sign-out (any replica) ends the session.
-        let users = self.users();
-        let user = users.get(&session.user)?;
-        let pw = users.hash_of(&session.user).map(|h| self.key.fingerprint(h)).unwrap_or_default();
-        if session.pw != pw || !self.revocations.valid(&session.user, session.gen) {
-            return None;
-        }
-        Some(Actor { user: user.name.clone(), role: user.role, csrf: self.key.csrf_token(&session) })
+        self.cookie_actor(headers).or_else(|| {
+            let (user, role) = self.trusted.as_ref()?.user(headers)?;
+            let csrf = self.key.header_csrf(&user);
+            Some(Actor { user, role, csrf })
+        })
     }
 
     fn admit(&self, user: &str, addr: &str) -> Result<(), LoginRefused> {

@@ -18,6 +18,7 @@ pub mod hosts;
 pub mod limiter;
 pub mod origin;
 pub mod revoke;
+pub mod trusted;
 pub mod live;
 
 /// The largest request body accepted (413 beyond): a bulk action of the
@@ -131,6 +132,8 @@ pub fn router_with(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc
         .layer(axum::middleware::map_response(error_status))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(measure))
+        // Requests from a trusted proxy marked (its user headers believed): `trusted`.
+        .layer(axum::middleware::from_fn(trusted::mark))
         // Posts from another site (login CSRF, sign-out): `origin`.
         .layer(axum::middleware::from_fn_with_state(origin::Origins::from_env(), origin::check))
         // DNS rebinding: only Host names the board knows (`hosts`).

@@ -129,7 +129,7 @@ fn BulkForm(p: BulkCount, csrf: String, progress: RwSignal<Progress>, reason: Rw
             <p data-testid="bulk-count" class="text-sm font-medium">{summary}</p>
             <p class="text-xs text-slate-500">{format!("Runs in batches of {}; each execution gets its own audit entry; one that left the state since is left alone.", crate::api::bulk::BULK_BATCH)}</p>
             {ask.then(|| view! {
-                <p data-testid="bulk-two-person" class="text-xs text-amber-700">{format!("Over {}: a different admin approves it on /repair before it runs (two-person rule).", p.approval_over)}</p>
+                <p data-testid="bulk-two-person" class="text-xs text-amber-700">{format!("More than {} executions: a different admin approves it on /repair before it runs (two-person rule).", p.approval_over)}</p>
                 <input type="hidden" name="tool" value="bulk"/>
                 <input type="hidden" name="q" value=p.q.clone()/>
             })}

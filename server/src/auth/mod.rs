@@ -514,6 +514,12 @@ impl SessionKey {
         B64.encode(self.mac(CSRF_LABEL, session.id.as_bytes()).finalize().into_bytes())
     }
 
+    /// The CSRF token of a user named by a trusted proxy (no session of
+    /// the board's own): HMAC over ("header csrf", user), base64url.
+    pub fn header_csrf(&self, user: &str) -> String {
+        B64.encode(self.mac(b"ff-board header csrf", user.as_bytes()).finalize().into_bytes())
+    }
+
     /// Whether `token` is `session`'s CSRF token (constant-time comparison).
     pub fn check_csrf(&self, session: &Session, token: &str) -> bool {
         self.csrf_token(session).as_bytes().ct_eq(token.as_bytes()).into()
