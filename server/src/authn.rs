@@ -33,6 +33,8 @@ pub struct BoardAuth {
     demo: DemoAccounts,
     /// Users named by an authenticating proxy (`crate::trusted`), when on.
     trusted: Option<crate::trusted::TrustedHeaders>,
+    /// Sign-in by an OpenID provider (`crate::oidc`), when on.
+    sso: Option<Arc<crate::oidc::Sso>>,
 }
 
 impl BoardAuth {
@@ -47,7 +49,16 @@ impl BoardAuth {
             anonymous_read,
             demo,
             trusted: None,
+            sso: None,
         }
+    }
+
+    /// Sign in by an OpenID provider too (`crate::oidc`).
+    pub fn with_sso(mut self, cfg: Option<crate::oidc::OidcConfig>) -> Result<BoardAuth, String> {
+        if let Some(cfg) = cfg {
+            self.sso = Some(Arc::new(crate::oidc::Sso::new(cfg, self.key.clone(), self.revocations.clone(), self.secure)?));
+        }
+        Ok(self)
     }
 
     /// Believe the user a trusted proxy names in headers (`crate::trusted`).
@@ -81,6 +92,12 @@ impl BoardAuth {
             .filter_map(|h| h.to_str().ok())
             .find_map(|h| auth::session_cookie_named(h, name))?;
         let session = self.key.decode(value, auth::now_ms()).ok()?;
+        if session.sso {
+            // Signed in by the identity provider: its role was mapped then;
+            // valid while single sign-on is on and nobody signed the user out.
+            self.sso.as_ref().filter(|s| s.valid(&session))?;
+            return Some(Actor { user: session.user.clone(), role: session.role, csrf: self.key.csrf_token(&session) });
+        }
         // The role comes from the users file now, not from the cookie: a
         // demoted or removed user loses rights at once; a changed password
         // or a sign-out (any replica) ends the session.
@@ -265,5 +282,26 @@ impl Authenticator for BoardAuth {
 
     fn demo_accounts(&self) -> Vec<(String, String, Role)> {
         self.demo.clone()
+    }
+
+    fn routes(&self) -> axum::Router {
+        self.sso.clone().map(crate::oidc::routes).unwrap_or_default()
+    }
+
+    fn sso_label(&self) -> Option<String> {
+        self.sso.as_ref().map(|s| s.label().to_owned())
+    }
+
+    fn after_sign_out(&self, headers: &http::HeaderMap) -> Option<String> {
+        let value = headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .find_map(|h| auth::session_cookie_named(h, auth::cookie_name(self.secure)))?;
+        let session = self.key.decode(value, auth::now_ms()).ok()?;
+        if !session.sso {
+            return None;
+        }
+        self.sso.as_ref()?.end_session_cached()
     }
 }

@@ -18,6 +18,7 @@ pub mod hosts;
 pub mod limiter;
 pub mod origin;
 pub mod revoke;
+pub mod oidc;
 pub mod trusted;
 pub mod live;
 
@@ -109,7 +110,7 @@ pub fn router(
 /// The router with the live socket's state (and limits) given.
 pub fn router_with(engine: Arc<Engine>, leptos_options: LeptosOptions, auth: Arc<dyn Authenticator>, ws: live::ws::WsState) -> Router {
     let routes = route_list();
-    let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(ws);
+    let ws = Router::new().route("/ws", get(live::ws::handler)).with_state(ws).merge(auth.routes());
     let pkg = assets(&leptos_options);
     let state = AppState { leptos_options, engine, auth, audit: Default::default(), views: Default::default(), requests: Default::default(), refusals: Default::default() };
     Router::new()

@@ -71,7 +71,11 @@ async fn serve(opts: cli::Options) {
         eprintln!("{e}");
         std::process::exit(2)
     });
-    let auth = match board_auth(&opts, trusted) {
+    let sso = ff_board::oidc::OidcConfig::from_env().unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
+    let auth = match board_auth(&opts, trusted, sso) {
         Ok(a) => {
             a.clone().watch();
             a
@@ -117,7 +121,11 @@ async fn shutdown_signal() {
 
 /// Users and sessions: the users file when given, the demo accounts in the
 /// embedded demo; anything else can only be a read-only board.
-fn board_auth(opts: &cli::Options, trusted: Option<ff_board::trusted::TrustedHeaders>) -> Result<std::sync::Arc<ff_board::authn::BoardAuth>, ff_board::auth::ConfigError> {
+fn board_auth(
+    opts: &cli::Options,
+    trusted: Option<ff_board::trusted::TrustedHeaders>,
+    sso: Option<ff_board::oidc::OidcConfig>,
+) -> Result<std::sync::Arc<ff_board::authn::BoardAuth>, ff_board::auth::ConfigError> {
     use ff_board::auth::{ConfigError, SessionKey, Users, DEFAULT_SECRET_FILE};
     use ff_board::authn::BoardAuth;
     let key = SessionKey::from_env_or_file(DEFAULT_SECRET_FILE)?;
@@ -129,15 +137,16 @@ fn board_auth(opts: &cli::Options, trusted: Option<ff_board::trusted::TrustedHea
             let (users, listed) = ff_board::auth::demo_users()?;
             BoardAuth::new(users, key, opts.behind_tls_proxy, opts.anonymous_read, listed)
         }
-        // Users named by an authenticating proxy only.
-        (None, false) if trusted.is_some() => BoardAuth::new(Users::none(), key, opts.behind_tls_proxy, opts.anonymous_read, vec![]),
+        // Users named by an authenticating proxy or an identity provider only.
+        (None, false) if trusted.is_some() || sso.is_some() => BoardAuth::new(Users::none(), key, opts.behind_tls_proxy, opts.anonymous_read, vec![]),
         (None, false) if opts.anonymous_read => {
             tracing::warn!("no FF_BOARD_USERS: read-only board, nobody can sign in");
             BoardAuth::new(Users::none(), key, opts.behind_tls_proxy, true, vec![])
         }
         (None, false) => return Err(ConfigError::Unconfigured),
     };
-    Ok(std::sync::Arc::new(auth.with_trusted_headers(trusted)))
+    let auth = auth.with_trusted_headers(trusted).with_sso(sso).map_err(ConfigError::Sso)?;
+    Ok(std::sync::Arc::new(auth))
 }
 
 #[cfg(test)]
@@ -151,10 +160,10 @@ mod tests {
         let args: Vec<String> = ["--backend", "valkey://127.0.0.1:1", "--anonymous-read"].iter().map(|s| s.to_string()).collect();
         let opts = crate::cli::parse(&args, None, None).unwrap();
         assert!(opts.users.is_none() && opts.anonymous_read);
-        assert!(super::board_auth(&opts, None).is_ok(), "a read-only board starts");
+        assert!(super::board_auth(&opts, None, None).is_ok(), "a read-only board starts");
         let args: Vec<String> = ["--backend", "valkey://127.0.0.1:1"].iter().map(|s| s.to_string()).collect();
         let opts = crate::cli::parse(&args, None, None).unwrap();
-        let refused = super::board_auth(&opts, None).err().expect("no users and no read-only flag is refused").to_string();
+        let refused = super::board_auth(&opts, None, None).err().expect("no users and no read-only flag is refused").to_string();
         assert!(refused.contains("--anonymous-read"), "it says what to do: {refused}");
     }
 }

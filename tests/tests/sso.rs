@@ -5,9 +5,17 @@
 //! access; the same headers (and the board's own marker) sent by a client
 //! that is no trusted proxy (127.0.0.2) are ignored; the header user acts
 //! with its CSRF token, and without it is refused.
+//!
+//! Single sign-on by OpenID Connect (`server/src/oidc/`): on a board that
+//! needs a sign-in, an anonymous visitor's /login carries the provider's
+//! button; a provider that cannot be reached, a callback this browser did
+//! not start and a provider's refusal each answer a page with the reason
+//! and a 4xx/502 status. (The whole flow against a real provider:
+//! end2end/tests/sso.spec.ts.)
 use std::sync::Arc;
 
 use ff_board::auth::{SessionKey, Users};
+use ff_board::oidc::OidcConfig;
 use ff_board::authn::BoardAuth;
 use ff_board::trusted::TrustedHeaders;
 use ff_board_tests::board::Board;
@@ -67,4 +75,38 @@ async fn a_trusted_proxy_names_the_user_and_no_client_can() {
     assert_eq!(cancel("forged").await.unwrap().status().as_u16(), 403);
     let s = cancel(&csrf).await.unwrap().status().as_u16();
     assert!(s != 401 && s != 403, "the operator's action passes role and CSRF checks: {s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_sign_on_routes_answer_and_refuse_with_their_reason() {
+    let url = format!("sqlite:{}", sqlite_path());
+    let c = connect(&url).await;
+    // A provider nobody listens on (port 9, discard).
+    let cfg = OidcConfig::new("http://127.0.0.1:9", "ff-board", Some("s".into()), "http://127.0.0.1:1", "ops:operator").unwrap();
+    let auth = BoardAuth::new(Users::none(), SessionKey::from_secret(&[9u8; 32]).unwrap(), false, false, vec![]).with_sso(Some(cfg)).unwrap();
+    let b = Board::start_with(&url, &c, Arc::new(auth), None).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // Sign-in is needed here, yet /login's server-built part answers anyone.
+    let login = http.post(format!("{}/api/rendered", b.base)).form(&[("page", "login?next=/executions?q=a&b")]).send().await.unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    let body = String::from_utf8_lossy(&login.bytes().await.unwrap()).into_owned();
+    assert!(body.contains(r#"data-testid="sso""#) && body.contains("/auth/sso?next=%2Fexecutions%3Fq%3Da%26b"), "{body}");
+    assert!(!body.contains("demo-accounts"), "no demo accounts outside the demo");
+    let page = |path: &'static str| {
+        let http = http.clone();
+        let base = b.base.clone();
+        async move {
+            let r = http.get(format!("{base}{path}")).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, text) = page("/auth/sso?next=/flows").await;
+    assert_eq!(status, 502, "{text}");
+    assert!(text.contains(r#"data-testid="sso-error""#) && text.contains("cannot be reached"), "{text}");
+    let (status, text) = page("/auth/callback?code=abc&state=forged").await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("no sign-in is in progress"), "{text}");
+    let (status, text) = page("/auth/callback?error=access_denied&error_description=%3Cscript%3Ex").await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("access_denied: &lt;script&gt;x"), "the provider's words are escaped: {text}");
 }

@@ -9,7 +9,8 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 /// The HTML of read-only page `page`: `overview`, `leases`, `lanes`,
-/// `status`, `workers` (`workers?ns=<namespace>`), `quotas`, `repair`, `diagnosis:<execution id>` (an execution page's
+/// `status`, `workers` (`workers?ns=<namespace>`), `quotas`, `repair`,
+/// `login?next=<path>` (the sign-in page's provider button and demo accounts), `diagnosis:<execution id>` (an execution page's
 /// diagnosis block) or `timeline:<execution id>` (its timeline).
 #[server(prefix = "/api", endpoint = "rendered", output = crate::api::codec::PostcardAnswer)]
 pub async fn rendered(page: String) -> Result<String, AppError> {
@@ -21,6 +22,10 @@ pub async fn rendered(page: String) -> Result<String, AppError> {
         "workers" => Ok(crate::pages::workers::html(super::workers::get_workers(None).await?)),
         p if p.starts_with("workers?ns=") => Ok(crate::pages::workers::html(super::workers::get_workers(Some(p["workers?ns=".len()..].to_owned())).await?)),
         "quotas" => super::quotas::html().await,
+        p if p.starts_with("login?next=") => {
+            let auth = crate::state::auth()?;
+            Ok(crate::pages::session::login_html(auth.sso_label(), &auth.demo_accounts(), &p["login?next=".len()..]))
+        }
         "repair" => Ok(crate::pages::repair::html(super::repair::view().await?)),
         p if p.starts_with("diagnosis:") => super::diagnosis::html(&p["diagnosis:".len()..]).await,
         p if p.starts_with("timeline:") => super::timeline::html(&p["timeline:".len()..]).await,

@@ -7,7 +7,7 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "me", output = crate::api::codec::JsonAnswer)]
 pub async fn get_me() -> Result<Me, AppError> {
     let auth = crate::state::auth()?;
-    Ok(Me { actor: crate::state::actor(), anonymous_read: auth.anonymous_read(), demo_accounts: auth.demo_accounts() })
+    Ok(Me { actor: crate::state::actor(), anonymous_read: auth.anonymous_read() })
 }
 
 /// Longest user name accepted (checked before any hashing).
@@ -107,10 +107,11 @@ pub async fn logout() -> Result<(), AppError> {
     let auth = crate::state::auth()?;
     let engine = crate::state::engine()?;
     let headers = use_context::<http::request::Parts>().map(|p| p.headers).unwrap_or_default();
+    let after = auth.after_sign_out(&headers);
     let (cookie, revoked) = auth.logout(engine, &headers).await;
     set_cookie(&cookie);
     revoked.map_err(|e| AppError::BackendDown { backend: "session store".into(), error: format!("signed out here, but other copies of the session may still work: {e}") })?;
-    leptos_axum::redirect("/login");
+    leptos_axum::redirect(after.as_deref().unwrap_or("/login"));
     Ok(())
 }
 

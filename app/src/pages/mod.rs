@@ -11,7 +11,7 @@ mod live;
 pub(crate) mod overview;
 mod quotas;
 pub(crate) mod repair;
-mod session;
+pub(crate) mod session;
 pub(crate) mod status;
 pub(crate) mod workers;
 

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::session::{get_me, list_audit, Login};
+use crate::api::session::{list_audit, Login};
 use crate::components::audit::AuditTable;
 use crate::components::feedback::loaded;
 use crate::components::form::{self, PostForm};
@@ -15,8 +15,8 @@ const INPUT: &str = "w-full rounded border border-slate-300 bg-white px-2 py-1.5
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
-    let info = crate::api::codec::resource(|| (), |_| get_me());
     let next = move || use_query_map().get().get("next").unwrap_or_else(|| "/flows".into());
+    let extra = crate::api::codec::resource(next, |n| crate::api::rendered::rendered(format!("login?next={n}")));
     view! {
         <Title text="Sign in"/>
         <div class="mx-auto mt-8 max-w-sm rounded-lg border border-slate-200 bg-white p-6 dark:border-slate-800 dark:bg-slate-900">
@@ -28,18 +28,37 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit" data-testid="login-submit" class="w-full rounded bg-slate-900 px-3 py-2 text-sm font-medium text-white dark:bg-slate-100 dark:text-slate-900">"Sign in"</button>
             </PostForm>
             {move || login.value().get().and_then(|r| r.err()).map(|e| view! { <p data-testid="login-error" role="alert" class="mt-3 text-sm text-red-700">{e.to_string()}</p> })}
+            // Single sign-on's button and the demo accounts: server-built
+            // HTML (`login_html`), so the bundle carries neither.
             <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    info.await.ok().filter(|m| !m.demo_accounts.is_empty()).map(|m| view! {
-                        <div class="mt-6 rounded bg-amber-50 p-3 text-xs text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-testid="demo-accounts">
-                            <p class="mb-1 font-semibold">"Demo accounts (embedded demo only)"</p>
-                            <ul>{m.demo_accounts.into_iter().map(|(n, p, r)| view! { <li><code>{n}</code>" / "<code>{p}</code>" — "{r.as_str()}</li> }).collect_view()}</ul>
-                        </div>
-                    })
-                })}
+                {move || Suspend::new(async move { extra.await.ok().map(|html| view! { <div inner_html=html></div> }) })}
             </Suspense>
         </div>
     }
+}
+
+/// The sign-in page's server-built part: the identity provider's button
+/// (`data-testid="sso"`, when single sign-on is on; it comes back to
+/// `next`) and the demo accounts (embedded demo only).
+#[cfg(feature = "ssr")]
+pub fn login_html(sso: Option<String>, demo: &[(String, String, crate::auth::Role)], next: &str) -> String {
+    use crate::components::chart::esc;
+    let mut out = String::new();
+    if let Some(label) = sso {
+        out += &format!(
+            r#"<a href="/auth/sso?next={}" rel="external" data-testid="sso" class="mt-4 block w-full rounded border border-slate-300 px-3 py-2 text-center text-sm font-medium dark:border-slate-700">{}</a>"#,
+            crate::components::text::encode(next),
+            esc(&label)
+        );
+    }
+    if !demo.is_empty() {
+        out += r#"<div class="mt-6 rounded bg-amber-50 p-3 text-xs text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-testid="demo-accounts"><p class="mb-1 font-semibold">Demo accounts (embedded demo only)</p><ul>"#;
+        for (n, p, r) in demo {
+            out += &format!("<li><code>{}</code> / <code>{}</code> — {}</li>", esc(n), esc(p), r.as_str());
+        }
+        out += "</ul></div>";
+    }
+    out
 }
 
 #[component]

@@ -62,6 +62,9 @@ pub enum ConfigError {
     /// Neither a users file nor a read-only board outside the embedded demo.
     #[error("no users: set FF_BOARD_USERS to a users TOML file (see README), or pass --anonymous-read for a read-only board")]
     Unconfigured,
+    /// Single sign-on's settings are unusable.
+    #[error("single sign-on: {0}")]
+    Sso(String),
     #[error("session secret too short: {0} bytes, need at least {MIN_SECRET_LEN}")]
     SecretTooShort(usize),
     /// `FF_BOARD_SECRET` is set but unusable.

@@ -359,6 +359,10 @@ pub struct Session {
     /// password in the users file ends the older sessions.
     #[serde(default)]
     pub pw: String,
+    /// Signed in through the identity provider (`crate::oidc`): the role
+    /// was mapped from its groups at sign-in, no users-file entry holds it.
+    #[serde(default)]
+    pub sso: bool,
 }
 
 impl Session {
@@ -374,6 +378,7 @@ impl Session {
             id: B64.encode(id),
             gen: 0,
             pw: String::new(),
+            sso: false,
         }
     }
 }
@@ -492,6 +497,26 @@ impl SessionKey {
             return Err(SessionError::Expired);
         }
         Ok(session)
+    }
+
+    /// Any small value signed for the browser to hold (a sign-in in
+    /// progress, `crate::oidc`): `base64url(json) "." base64url(hmac)`,
+    /// the MAC keyed under `label` so no other signed value passes for it.
+    pub fn seal(&self, label: &str, value: &impl Serialize) -> String {
+        let payload = B64.encode(serde_json::to_vec(value).unwrap_or_default());
+        let sig = self.mac(label.as_bytes(), payload.as_bytes()).finalize().into_bytes();
+        format!("{payload}.{}", B64.encode(sig))
+    }
+
+    /// A value [`SessionKey::seal`]ed under `label` by this key, if intact.
+    pub fn open<T: serde::de::DeserializeOwned>(&self, label: &str, value: &str) -> Option<T> {
+        if value.len() > MAX_COOKIE_LEN {
+            return None;
+        }
+        let (payload, sig) = value.split_once('.')?;
+        let sig = B64.decode(sig).ok()?;
+        self.mac(label.as_bytes(), payload.as_bytes()).verify_slice(&sig).ok()?;
+        serde_json::from_slice(&B64.decode(payload).ok()?).ok()
     }
 
     /// A short keyed fingerprint of a password hash (the hash itself never
