@@ -4,10 +4,14 @@
 //! log too; the audit log is where an admin looks (`/audit?action=refused_sign_in`).
 //!
 //! Bounded: an attacker decides how many refusals there are, so at most
-//! [`PER_MINUTE`] are written per board ([`Quota`], one per process) and
-//! minute, counted apart for anonymous refusals (sign-ins) and signed-in
-//! ones (CSRF, role, audit reads): failed sign-ins from anyone cannot spend
-//! the quota that keeps a signed-in user's refused writes audited. Every refusal
+//! [`PER_MINUTE`] are written a minute, counted apart for anonymous
+//! refusals (sign-ins) and signed-in ones (CSRF, role, audit reads):
+//! failed sign-ins from anyone cannot spend the quota that keeps a
+//! signed-in user's refused writes audited. The quota is shared by every
+//! replica (an allowance in the deployment's store,
+//! `ff_board_engine::allowance`); each process first holds its own copy of
+//! it ([`Quota`]), so a flood costs the store at most [`PER_MINUTE`] takes a
+//! minute and class per replica. Every refusal
 //! is counted in `/metrics` (`ffboard_security_refusals_total{kind}`), the
 //! ones not written in `ffboard_security_refusals_unaudited_total`, and the
 //! next written entry says how many were left out before it. Each write
@@ -76,6 +80,12 @@ pub struct Quota {
 impl Quota {
     /// `Some(n)`: write this refusal, `n` of its class were left out before
     /// it; `None`: the minute's quota of its class is spent.
+    /// `n` more of `kind`'s class left out (the shared quota was spent).
+    fn left_out(&self, kind: Refusal, n: u64) {
+        let window = if kind.anonymous() { &self.anonymous } else { &self.signed_in };
+        window.lock().unwrap_or_else(|p| p.into_inner()).left_out += n;
+    }
+
     fn admit(&self, kind: Refusal, now_ms: i64) -> Option<u64> {
         let window = if kind.anonymous() { &self.anonymous } else { &self.signed_in };
         let mut w = window.lock().unwrap_or_else(|p| p.into_inner());
@@ -105,7 +115,8 @@ pub fn record(kind: Refusal, user: &str, role: &str, detail: &str) {
     let Ok(c) = state.engine.connected() else {
         return;
     };
-    let Some(left_out) = state.refusals.admit(kind, ff_core::types::TimestampMs::now().0) else {
+    let now = ff_core::types::TimestampMs::now().0;
+    let Some(left_out) = state.refusals.admit(kind, now) else {
         ff_board_engine::metrics::global().refusal_unaudited();
         return;
     };
@@ -116,6 +127,14 @@ pub fn record(kind: Refusal, user: &str, role: &str, detail: &str) {
     let (action, user, role, target) = (kind.action(), user.to_owned(), role.to_owned(), path());
     tokio::spawn(async move {
         let write = async {
+            // The quota every replica shares.
+            let class = if kind.anonymous() { "refusals:anonymous" } else { "refusals:signed_in" };
+            let shared = ff_board_engine::allowance::take(&c.side, class, 1, u64::from(PER_MINUTE), 60_000, now).await.map_err(|e| e.to_string())?;
+            if let ff_board_engine::allowance::Allowance::Refused { .. } = shared {
+                state.refusals.left_out(kind, left_out + 1);
+                ff_board_engine::metrics::global().refusal_unaudited();
+                return Ok(());
+            }
             let audit = crate::state::audit_in(&state, &c)
                 .await
                 .map_err(|e| e.to_string())?;

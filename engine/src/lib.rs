@@ -13,6 +13,7 @@
 //!   progress, deadline) and the effects `deliver_signal` answers;
 //! - [`demo`]: the embedded demo workload.
 pub mod actions;
+pub mod allowance;
 pub mod backend;
 pub mod audit;
 pub mod gate;

@@ -36,6 +36,8 @@ pub enum Store {
     Reads,
     /// Two-person requests (`crate::requests`).
     Requests,
+    /// Allowances every replica shares (`crate::allowance`).
+    Allowances,
 }
 
 impl Store {
@@ -52,6 +54,7 @@ impl Store {
             Store::Demo => "demo workload",
             Store::Reads => "list reads",
             Store::Requests => "two-person requests",
+            Store::Allowances => "shared allowances",
         }
     }
 }

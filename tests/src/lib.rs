@@ -376,7 +376,8 @@ pub fn walk_again(port: u16) {
 /// SQL backends, which need no walk.
 pub async fn walk_whole(c: &Connected) {
     let holder = format!("test-{}", uuid::Uuid::new_v4());
-    let most = 10 * usize::from(c.partitions.num_flow_partitions) + 100;
+    // A step reads at most `STEP` executions (100): 100,000 steps walk 10M.
+    let most = 100_000 + 10 * usize::from(c.partitions.num_flow_partitions);
     for _ in 0..most {
         match c.side.lane_walk_step(&c.partitions, &holder).await.expect("walk step") {
             None => return,

@@ -19,49 +19,24 @@ pub const BULK_WINDOW_MS: i64 = 5 * 60 * 1000;
 
 #[cfg(feature = "ssr")]
 mod budget {
-    //! Executions acted on through bulk steps, per user, in the window.
-    use std::collections::{HashMap, VecDeque};
-    use std::sync::Mutex;
+    //! Executions acted on through bulk steps, per user, in the window: an
+    //! allowance every replica shares (`ff_board_engine::allowance`), so a
+    //! second board behind the balancer does not give a person a second
+    //! budget.
+    use ff_board_engine::allowance::{self, Allowance};
+    use ff_board_engine::backend::side::SideStore;
 
     use super::BULK_WINDOW_MS;
     use crate::error::AppError;
 
-    fn used() -> &'static Mutex<HashMap<String, VecDeque<(i64, usize)>>> {
-        static USED: std::sync::OnceLock<Mutex<HashMap<String, VecDeque<(i64, usize)>>>> = std::sync::OnceLock::new();
-        USED.get_or_init(Mutex::default)
-    }
-
-    /// Take `n` from `user`'s budget at `now`, or refuse with 429. The map
-    /// holds users of the users file only (writers are signed in).
-    pub fn take(user: &str, n: usize, now: i64, cap: usize) -> Result<(), AppError> {
-        let mut all = used().lock().unwrap_or_else(|p| p.into_inner());
-        let steps = all.entry(user.to_owned()).or_default();
-        while steps.front().is_some_and(|(at, _)| now - at >= BULK_WINDOW_MS) {
-            steps.pop_front();
-        }
-        let so_far: usize = steps.iter().map(|(_, k)| k).sum();
-        if so_far + n > cap {
-            return Err(AppError::TooMany(format!(
-                "one person acts on at most {cap} executions through bulk actions every {} minutes ({so_far} used): ask for a second person's approval, or wait",
+    /// Take `n` from `user`'s budget at `now`, or refuse with 429.
+    pub async fn take(side: &SideStore, user: &str, n: usize, now: i64, cap: usize) -> Result<(), AppError> {
+        match allowance::take(side, &format!("bulk:{user}"), n as u64, cap as u64, BULK_WINDOW_MS, now).await? {
+            Allowance::Taken { .. } => Ok(()),
+            Allowance::Refused { used } => Err(AppError::TooMany(format!(
+                "one person acts on at most {cap} executions through bulk actions every {} minutes ({used} used): ask for a second person's approval, or wait",
                 BULK_WINDOW_MS / 60_000
-            )));
-        }
-        steps.push_back((now, n));
-        Ok(())
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn capped_per_user_and_window() {
-            let (t, cap) = (1_000_000, 100);
-            assert!(super::take("cap-a", cap - 5, t, cap).is_ok());
-            assert!(super::take("cap-a", 5, t + 1, cap).is_ok());
-            let e = super::take("cap-a", 1, t + 2, cap).unwrap_err();
-            assert_eq!(e.status(), 429);
-            assert!(e.to_string().contains("second person"), "{e}");
-            assert!(super::take("cap-b", 25, t + 2, cap).is_ok(), "per user");
-            assert!(super::take("cap-a", 25, t + super::BULK_WINDOW_MS, cap).is_ok(), "the window slides");
+            ))),
         }
     }
 }
@@ -170,8 +145,11 @@ pub async fn bulk_step(
                 return Err(AppError::BadRequest(format!("a bulk step acts on 1 to {BULK_BATCH} executions, not {}", ids.len())));
             }
             let ids = ids.iter().map(|raw| super::parse::execution_id(raw)).collect::<Result<Vec<_>, _>>()?;
-            budget::take(&actor.user, ids.len(), ff_core::types::TimestampMs::now().0, approval_over())?;
-            super::read::read(|c| async move { Ok(act_on(&c, state, &ids, &reason, &idempotency_key, &csrf, None).await) }).await
+            super::read::read(|c| async move {
+                budget::take(&c.side, &actor.user, ids.len(), ff_core::types::TimestampMs::now().0, approval_over()).await?;
+                Ok(act_on(&c, state, &ids, &reason, &idempotency_key, &csrf, None).await)
+            })
+            .await
         }
         .await,
     )

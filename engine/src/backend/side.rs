@@ -147,6 +147,14 @@ impl SideStore {
         }
     }
 
+    /// Take `n` from allowance `name` in `slice` (`crate::allowance`).
+    pub(crate) async fn take_allowance(&self, name: &str, n: u64, cap: u64, window_ms: i64, slice: i64) -> Result<crate::allowance::Allowance, StoreError> {
+        match self.side() {
+            Side::Sql(pool) => sql::side::take_allowance(&pool, name, n, cap, slice).await,
+            Side::Valkey(client) => valkey::side::take_allowance(client, name, n, cap, window_ms, slice).await,
+        }
+    }
+
     /// Move `user` to their next session generation; the new value.
     pub async fn bump_session_generation(&self, user: &str) -> Result<i64, StoreError> {
         match self.side() {

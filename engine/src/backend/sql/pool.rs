@@ -86,6 +86,23 @@ impl Pool {
         }
     }
 
+    /// The first row `q` answers, run alone among the callers naming the
+    /// same `lock`: on Postgres in a transaction holding an advisory lock
+    /// on the name's hash (each statement of a transaction sees what the
+    /// last holder committed); SQLite runs one write at a time anyway.
+    pub async fn fetch_optional_locked<R: AnyRow>(&self, lock: &str, q: Query) -> Result<Option<R>, sqlx::Error> {
+        match self {
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(lock).execute(&mut *tx).await?;
+                let row = bind_all!(sqlx::query_as::<_, R>(&q.sql), q.binds).fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(row)
+            }
+            Pool::Sqlite(_) => self.fetch_optional(q).await,
+        }
+    }
+
     /// Run `q`; how many rows it changed.
     pub async fn execute(&self, q: Query) -> Result<u64, sqlx::Error> {
         Ok(match self {

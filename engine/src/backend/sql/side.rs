@@ -17,6 +17,16 @@ const SESSION_SELECT: &str = "SELECT user_name, gen FROM ff_board_session_gen";
 const SESSION_UPSERT: &str = "INSERT INTO ff_board_session_gen (user_name, gen) VALUES ($1, 1) \
      ON CONFLICT (user_name) DO UPDATE SET gen = ff_board_session_gen.gen + 1 RETURNING gen";
 
+const ALLOWANCE_TABLE: &str = "CREATE TABLE IF NOT EXISTS ff_board_allowance \
+     (name TEXT NOT NULL, slice BIGINT NOT NULL, used BIGINT NOT NULL, PRIMARY KEY (name, slice))";
+/// Adds `$3` to slice `$2` of `$1` only when the window's slices (those
+/// above `$4`) plus `$3` stay at most `$5`; returns the slice's new count.
+const ALLOWANCE_TAKE: &str = "INSERT INTO ff_board_allowance (name, slice, used) \
+     SELECT $1, $2, $3 WHERE (SELECT COALESCE(SUM(used), 0) FROM ff_board_allowance WHERE name = $1 AND slice > $4) + $3 <= $5 \
+     ON CONFLICT (name, slice) DO UPDATE SET used = ff_board_allowance.used + excluded.used RETURNING used";
+const ALLOWANCE_USED: &str = "SELECT CAST(COALESCE(SUM(used), 0) AS BIGINT) FROM ff_board_allowance WHERE name = $1 AND slice > $2";
+const ALLOWANCE_TRIM: &str = "DELETE FROM ff_board_allowance WHERE name = $1 AND slice <= $2";
+
 /// A statement without parameters.
 fn plain(sql: &str) -> Query {
     Query { sql: sql.to_owned(), binds: Vec::new() }
@@ -31,6 +41,35 @@ pub(crate) async fn open_sessions(pool: &Pool) -> Result<(), StoreError> {
         other => other.map_err(fail)?,
     };
     Ok(())
+}
+
+/// Take `n` from allowance `name` in `slice` (`crate::allowance`): one
+/// statement; the table is created on first use.
+pub(crate) async fn take_allowance(pool: &Pool, name: &str, n: u64, cap: u64, slice: i64) -> Result<crate::allowance::Allowance, StoreError> {
+    use crate::allowance::{Allowance, SLICES};
+    let d = pool.dialect();
+    let oldest = slice - SLICES;
+    let take = || Query {
+        sql: d.finish(ALLOWANCE_TAKE.to_owned()),
+        binds: vec![Bind::Text(name.to_owned()), Bind::Int(slice), Bind::Int(n as i64), Bind::Int(oldest), Bind::Int(cap as i64)],
+    };
+    let lock = format!("ff_board_allowance:{name}");
+    let row: Option<(i64,)> = match pool.fetch_optional_locked(&lock, take()).await {
+        Ok(r) => r,
+        // The table is missing (first use): create it, once more.
+        Err(_) => {
+            pool.create(&[ALLOWANCE_TABLE.to_owned()]).await.map_err(StoreError::at(Store::Allowances, "create table"))?;
+            pool.fetch_optional_locked(&lock, take()).await.map_err(StoreError::at(Store::Allowances, "take"))?
+        }
+    };
+    let trim = Query { sql: d.finish(ALLOWANCE_TRIM.to_owned()), binds: vec![Bind::Text(name.to_owned()), Bind::Int(oldest)] };
+    pool.execute(trim).await.map_err(StoreError::at(Store::Allowances, "trim"))?;
+    let used_q = Query { sql: d.finish(ALLOWANCE_USED.to_owned()), binds: vec![Bind::Text(name.to_owned()), Bind::Int(oldest)] };
+    let (used,): (i64,) = pool.fetch_optional(used_q).await.map_err(StoreError::at(Store::Allowances, "read"))?.unwrap_or((0,));
+    Ok(match row {
+        Some(_) => Allowance::Taken { used: used.max(0) as u64 },
+        None => Allowance::Refused { used: used.max(0) as u64 },
+    })
 }
 
 /// Every user's session generation.

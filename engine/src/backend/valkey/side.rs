@@ -31,6 +31,38 @@ pub(crate) async fn bump_session_generation(client: &Client, user: &str) -> Resu
         .map_err(|e| StoreError::new(Store::Sessions, "revoke", format!("{user:?}: {e}")))
 }
 
+/// Reads the window's slices (KEYS, the current one first) and adds
+/// ARGV[1] to the current one only when the sum stays at most ARGV[2];
+/// the slice expires after ARGV[3] ms. Returns {taken 1/0, used}.
+const ALLOWANCE_LUA: &str = r#"
+local used = 0
+for i = 1, #KEYS do used = used + tonumber(redis.call('GET', KEYS[i]) or '0') end
+local n, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+if used + n > cap then return {0, used} end
+redis.call('INCRBY', KEYS[1], n)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {1, used + n}
+"#;
+
+/// Take `n` from allowance `name` in `slice` (`crate::allowance`): one
+/// script over the window's slices, all under one hash tag.
+pub(crate) async fn take_allowance(client: &Client, name: &str, n: u64, cap: u64, window_ms: i64, slice: i64) -> Result<crate::allowance::Allowance, StoreError> {
+    use crate::allowance::{Allowance, SLICES};
+    let mut cmd = client.cmd("EVAL").arg(ALLOWANCE_LUA).arg(SLICES.to_string());
+    for s in 0..SLICES {
+        cmd = cmd.arg(format!("ff_board:{{allowance}}:{name}:{}", slice - s));
+    }
+    let (taken, used): (i64, i64) = cmd
+        .arg(n.to_string())
+        .arg(cap.to_string())
+        .arg((window_ms + window_ms / SLICES).to_string())
+        .execute()
+        .await
+        .map_err(StoreError::at(Store::Allowances, "take"))?;
+    let used = used.max(0) as u64;
+    Ok(if taken == 1 { Allowance::Taken { used } } else { Allowance::Refused { used } })
+}
+
 /// The waitpoint hash's key on `partition` (the engine's
 /// `ExecKeyContext::waitpoint`, which needs an execution only for the tag).
 pub(crate) fn waitpoint_key(partition: &Partition, wp: &WaitpointId) -> String {

@@ -1,0 +1,170 @@
+//! Several replicas on one store (issue 22), on every backend: two board
+//! processes' worth of state (two connections, two routers, one secret)
+//! over one store.
+//! - The shared allowance (`ff_board_engine::allowance`) is one limit for
+//!   both: what one replica took, the other cannot take again; it is per
+//!   name and slides out of its window; concurrent takes from both never
+//!   pass the cap.
+//! - Signed in on one replica, a user reads and writes on the other; one
+//!   person's bulk budget is spent on one and refused on the other; the
+//!   audited-refusal quota is spent across both; signed out on one, the
+//!   other refuses the cookie within the refresh period.
+use std::sync::Arc;
+use std::time::Duration;
+
+use ff_board::auth::{SessionKey, Users};
+use ff_board::authn::BoardAuth;
+use ff_board_engine::allowance::{take, Allowance};
+use ff_board_tests::board::{form, Board};
+use ff_board_tests::matrix;
+use ff_board_tests::matrix::Store;
+use ff_board_tests::seed::{execution_args, new_execution_id};
+use ff_core::types::{LaneId, Namespace, TimestampMs};
+
+/// One allowance, two replicas.
+async fn one_allowance_across_replicas(s: Store) {
+    let (a, b) = (s.connect().await, s.connect().await);
+    let (w, now) = (300_000, 1_000_000_000_000i64);
+    assert_eq!(take(&a.side, "t:x", 6, 10, w, now).await.unwrap(), Allowance::Taken { used: 6 });
+    assert_eq!(take(&b.side, "t:x", 5, 10, w, now + 1).await.unwrap(), Allowance::Refused { used: 6 }, "the other replica sees it");
+    assert_eq!(take(&b.side, "t:x", 4, 10, w, now + 2).await.unwrap(), Allowance::Taken { used: 10 });
+    assert_eq!(take(&a.side, "t:y", 10, 10, w, now).await.unwrap(), Allowance::Taken { used: 10 }, "per name");
+    assert_eq!(take(&a.side, "t:z", 11, 10, w, now).await.unwrap(), Allowance::Refused { used: 0 }, "more than the cap at once");
+    // Three fifths of a window later it still counts; a window and a fifth later it has slid out.
+    assert!(matches!(take(&a.side, "t:x", 1, 10, w, now + 3 * w / 5).await.unwrap(), Allowance::Refused { .. }));
+    assert_eq!(take(&b.side, "t:x", 1, 10, w, now + w + w / 5).await.unwrap(), Allowance::Taken { used: 1 });
+    // 24 takes at once, half from each replica, against a cap of 10.
+    let takes = (0..24).map(|i| {
+        let side = if i % 2 == 0 { a.side.clone() } else { b.side.clone() };
+        tokio::spawn(async move { take(&side, "t:race", 1, 10, w, now).await.unwrap() })
+    });
+    let mut taken = 0;
+    for t in takes {
+        if let Allowance::Taken { .. } = t.await.unwrap() {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 10, "atomic on {}", s.url);
+}
+matrix!(one_allowance_across_replicas);
+
+/// A board over its own connection to `s`: the same users (one users
+/// file: the same hashes) and one shared secret, as replicas have.
+async fn replica(s: &Store, users: &Users) -> Board {
+    let c = s.connect().await;
+    let auth = BoardAuth::new(users.clone(), SessionKey::from_secret(&[5u8; 32]).unwrap(), false, true, vec![]);
+    Board::start_with(&s.url, &c, Arc::new(auth), None).await
+}
+
+async fn me(b: &Board, cookie: &str) -> serde_json::Value {
+    let (_, body) = b.post("me", Some(cookie), &[]).await;
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn sessions_bulk_and_refusals_hold_across_replicas(s: Store) {
+    static THRESHOLD: std::sync::Once = std::sync::Once::new();
+    // Read per call by `approval_over`; this binary's only bulk test.
+    THRESHOLD.call_once(|| std::env::set_var("FF_BOARD_BULK_APPROVAL", "3"));
+    let (users, _) = ff_board::auth::demo_users().unwrap();
+    let (a, b) = (replica(&s, &users).await, replica(&s, &users).await);
+    // Signed in on A, known on B; its CSRF token works there.
+    let (alice, csrf) = a.sign_in("alice").await;
+    // A replica knows sessions once it has read the sign-out generations
+    // (fail closed before: `server/src/revoke.rs`), within its first refresh.
+    let mut known = serde_json::Value::Null;
+    for _ in 0..50 {
+        known = me(&b, &alice).await;
+        if !known["actor"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(known["actor"]["user"], "alice", "{known}");
+    let cancel = |csrf: &str| {
+        form(&[
+            ("flow_id", &uuid::Uuid::new_v4().to_string()),
+            ("policy", "cancel_all"),
+            ("wait", "none"),
+            ("reason", "replicas"),
+            ("idempotency_key", &uuid::Uuid::new_v4().to_string()),
+            ("csrf", csrf),
+        ])
+    };
+    let (st, body) = b.post("cancel_flow_action", Some(&alice), &cancel(&csrf)).await;
+    assert!(st != 401 && st != 403, "a write on the other replica passes sign-in and CSRF: {st} {body}");
+    // One bulk budget (3) for both: 2 on A, then 2 on B is over it.
+    let c = s.connect().await;
+    let lane = LaneId::new("replica-l");
+    ff_board_engine::backend::declare_lanes(&c, &["replica-l"]).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let id = new_execution_id(&c, None, &lane);
+        c.backend.create_execution(execution_args(&id, &Namespace::new("replicas"), &lane, "step", "replicas", TimestampMs::now())).await.unwrap();
+        ids.push(id.to_string());
+    }
+    ff_board_engine::demo::promote_submitted(&c).await.unwrap();
+    let step = |ids: &[String], key: &str| {
+        let mut f = form(&[("state", "waiting"), ("reason", "drain"), ("idempotency_key", key), ("csrf", &csrf)]);
+        for (i, id) in ids.iter().enumerate() {
+            f.push((Box::leak(format!("ids[{i}]").into_boxed_str()), id.clone()));
+        }
+        f
+    };
+    let (st, body) = a.post("bulk_step", Some(&alice), &step(&ids[..2], "r1")).await;
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = b.post("bulk_step", Some(&alice), &step(&ids[2..], "r2")).await;
+    assert_eq!(st, 429, "the other replica knows the budget is spent: {body}");
+    assert!(body.contains("(2 used)"), "{body}");
+    // Refusals: CSRF refusals on both replicas, more than one minute's
+    // quota in all, fewer on each: at most the quota is written.
+    let quota = ff_board_app::security::PER_MINUTE as usize;
+    let (bob, _) = a.sign_in("bob").await;
+    let minute = || TimestampMs::now().0 / 60_000;
+    let first_minute = minute();
+    for i in 0..quota {
+        let board = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(board.post("cancel_flow_action", Some(&bob), &cancel("forged")).await.0, 403);
+    }
+    for i in 0..10 {
+        let board = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(board.post("cancel_flow_action", Some(&bob), &cancel("forged")).await.0, 403);
+    }
+    let one_minute = minute() == first_minute;
+    let (ada, _) = a.sign_in("ada").await;
+    // The writes run beside the answers: let them land.
+    let mut written = 0;
+    for _ in 0..50 {
+        written = csrf_rows(&a, &ada).await;
+        if written >= quota {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    written = written.max(csrf_rows(&b, &ada).await);
+    if one_minute {
+        assert_eq!(written, quota, "{written} of {} refusals written, quota {quota} for both replicas", quota + 10);
+    } else {
+        // Across a minute's turn: two quotas' worth may be written.
+        assert!(written >= quota, "{written}");
+    }
+    // Signed out on A: B refuses the cookie within the refresh period.
+    let (st, _) = a.post("logout", Some(&alice), &[]).await;
+    assert!(st == 200 || st == 302, "{st}");
+    let mut refused = false;
+    for _ in 0..50 {
+        if me(&b, &alice).await["actor"].is_null() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused, "the other replica ends the session within 5 s");
+}
+matrix!(sessions_bulk_and_refusals_hold_across_replicas);
+
+async fn csrf_rows(board: &Board, admin: &str) -> usize {
+    let (st, body) = board.post("list_audit", Some(admin), &[("action", "refused_csrf".to_owned())]).await;
+    assert_eq!(st, 200, "{body}");
+    serde_json::from_str::<Vec<serde_json::Value>>(&body).unwrap().len()
+}
