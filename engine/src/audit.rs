@@ -182,7 +182,8 @@ pub const TRIM_BATCH: usize = 1_000;
 /// (0 keeps everything).
 pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 
-/// Trim the audit log of `side` every hour, keeping `days` (0: forever).
+/// Trim the audit log of `side` every hour, keeping `days` (0: forever);
+/// once an hour across all replicas (`crate::allowance`).
 pub fn retain(side: SideStore, days: u64) {
     if days == 0 {
         return;
@@ -200,6 +201,16 @@ pub fn retain(side: SideStore, days: u64) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            // One trim an hour across every replica (a shared allowance):
+            // the others skip theirs.
+            match crate::allowance::take(&side, "audit-retention", 1, 1, 3_600_000, now_ms()).await {
+                Ok(crate::allowance::Allowance::Taken { .. }) => {}
+                Ok(crate::allowance::Allowance::Refused { .. }) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit retention: cannot reach the shared allowance; skipped this hour");
+                    continue;
+                }
+            }
             let before = now_ms() - (days as i64) * 86_400_000;
             match log.trim(before).await {
                 Ok(0) => {}

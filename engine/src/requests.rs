@@ -77,12 +77,32 @@ impl Request {
     }
 }
 
-/// Why a second person may not decide `r` (`None`: `who` may).
-pub fn second_person(r: &Request, who: &str) -> Option<String> {
+/// How long a run may hold `Running` before a second admin may continue
+/// it: its deadline and 40 s more. Longer means its replica stopped
+/// (killed, restarted) in the middle of the run.
+pub const STALE_RUN_MS: i64 = crate::maintenance::RUN_DEADLINE.as_millis() as i64 + 40_000;
+
+/// Whether `r` is an approved bulk run that stopped short at `now_ms`: it
+/// ran to its deadline with executions left, or its replica stopped while
+/// it ran ([`STALE_RUN_MS`]). A second admin may continue it: each
+/// execution is re-read first and left alone once it moved on, so none is
+/// acted on twice.
+pub fn unfinished(r: &Request, now_ms: i64) -> bool {
+    matches!(r.tool, Tool::Bulk(_))
+        && match &r.state {
+            RequestState::Ran { progress, .. } => progress.done < progress.of,
+            RequestState::Running { at, .. } => now_ms - at > STALE_RUN_MS,
+            _ => false,
+        }
+}
+
+/// Why a second person may not decide `r` at `now_ms` (`None`: `who` may):
+/// a waiting request, or an [`unfinished`] bulk run to continue.
+pub fn second_person(r: &Request, who: &str, now_ms: i64) -> Option<String> {
     if r.requested_by == who {
         return Some(format!("{who} asked for this: a different admin must approve it (two-person rule)"));
     }
-    if r.state != RequestState::Pending {
+    if r.state != RequestState::Pending && !unfinished(r, now_ms) {
         return Some(format!("it is {} already", r.state.key()));
     }
     None
@@ -115,10 +135,17 @@ mod tests {
             estimate: None,
             state: RequestState::Pending,
         };
-        assert!(second_person(&r, "ada").unwrap().contains("two-person rule"));
-        assert_eq!(second_person(&r, "grace"), None);
+        assert!(second_person(&r, "ada", 1).unwrap().contains("two-person rule"));
+        assert_eq!(second_person(&r, "grace", 1), None);
         r.state = RequestState::Refused { by: "grace".into(), at: 2 };
-        assert!(second_person(&r, "linus").unwrap().contains("refused"));
+        assert!(second_person(&r, "linus", 3).unwrap().contains("refused"));
+        // A running tool is never taken over; a bulk run whose replica stopped is.
+        r.state = RequestState::Running { by: "grace".into(), at: 2 };
+        assert!(second_person(&r, "linus", 2 + STALE_RUN_MS + 1).is_some());
+        r.tool = Tool::Bulk(crate::maintenance::BulkRun { action: ff_board_domain::ExecAction::Cancel, state: ff_board_domain::ExecState::Waiting, query: String::new(), ids: vec![] });
+        assert!(second_person(&r, "linus", 2 + STALE_RUN_MS).is_some(), "still within its deadline");
+        assert_eq!(second_person(&r, "linus", 2 + STALE_RUN_MS + 1), None);
+        assert!(second_person(&r, "ada", 2 + STALE_RUN_MS + 1).is_some(), "not by the asker");
         assert_eq!(Request::decode(&r.encode().unwrap()).unwrap(), r);
         assert!(Request::decode("{").is_err());
     }

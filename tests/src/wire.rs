@@ -39,7 +39,7 @@ pub fn answer(endpoint: &str, bytes: &[u8]) -> String {
         "list_audit" => json::<Vec<audit_types::AuditRow>>(bytes),
         "get_board_info" => json::<status::BoardInfo>(bytes),
         "get_status" => json::<status::StatusView>(bytes),
-        "jump" | "save_view" | "delete_view" => json::<String>(bytes),
+        "jump" | "save_view" | "delete_view" | "rendered" => json::<String>(bytes),
         "list_views" => json::<views::Views>(bytes),
         "tail_frames" => json::<tail::Tail>(bytes),
         other => panic!("wire::answer: no answer type listed for {other}"),

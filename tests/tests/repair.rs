@@ -167,9 +167,7 @@ matrix!(two_person_rule);
 /// executions, the asker cannot approve it, and an admin's approval acts
 /// on each of them, one audited action each, as the approver.
 async fn bulk_over_the_threshold_waits_for_a_second_person(s: Store) {
-    static THRESHOLD: std::sync::Once = std::sync::Once::new();
-    // Read per call by `approval_over`; this binary's other tests run no bulk.
-    THRESHOLD.call_once(|| std::env::set_var("FF_BOARD_BULK_APPROVAL", "3"));
+    bulk_threshold_3();
     let c = s.connect().await;
     let ids = executions(&c, "bulk-l", 5, false).await;
     let b = Board::start_quiet(&s.url, &c).await;
@@ -199,6 +197,10 @@ async fn bulk_over_the_threshold_waits_for_a_second_person(s: Store) {
     assert_eq!(b.post("repair_request", Some(&vera.cookie), &bulk(&vera, "lane:bulk-l", "bv")).await.0, 403);
     let (st, body) = b.post("repair_request", Some(&alice.cookie), &bulk(&alice, "lane:nothing-here", "b0")).await;
     assert_eq!(st, 400, "{body}");
+    // An oversize query is refused with the limit, before any read.
+    let (st, body) = b.post("repair_request", Some(&alice.cookie), &bulk(&alice, &format!("lane:{}", "x".repeat(600)), "bq")).await;
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("512"), "the limit is named: {body}");
     let (st, body) = b.post("repair_request", Some(&alice.cookie), &bulk(&alice, "lane:bulk-l", "b1")).await;
     assert!(st == 200 || st == 302, "{st} {body}");
     let page = b.get("/repair").await;
@@ -219,3 +221,55 @@ async fn bulk_over_the_threshold_waits_for_a_second_person(s: Store) {
     }
 }
 matrix!(bulk_over_the_threshold_waits_for_a_second_person);
+
+/// The two-person threshold of this binary's bulk tests.
+fn bulk_threshold_3() {
+    static THRESHOLD: std::sync::Once = std::sync::Once::new();
+    // Read per call by `approval_over`; this binary's other tests run no bulk.
+    THRESHOLD.call_once(|| std::env::set_var("FF_BOARD_BULK_APPROVAL", "3"));
+}
+
+/// An approved bulk run whose replica stopped in the middle (its request
+/// left `running` past the run's deadline) is continued by a second admin:
+/// the executions the stopped run acted on are left alone, the others are
+/// acted on once each, and the request ends `ran`.
+async fn a_bulk_run_its_replica_left_is_continued(s: Store) {
+    use ff_board_engine::requests::{RequestState, STALE_RUN_MS};
+    bulk_threshold_3();
+    let c = s.connect().await;
+    let ids = executions(&c, "cont-l", 5, false).await;
+    let b = Board::start_quiet(&s.url, &c).await;
+    let (alice, ada) = (b.op("alice").await, b.op("ada").await);
+    let ask = form(&[("tool", "bulk"), ("state", "waiting"), ("q", "lane:cont-l"), ("reason", "drain cont-l"), ("idempotency_key", "c1"), ("csrf", &alice.csrf)]);
+    let (st, body) = b.post("repair_request", Some(&alice.cookie), &ask).await;
+    assert!(st == 200 || st == 302, "{st} {body}");
+    let (id, _) = rows(&b.get("/repair").await).remove(0);
+    // The replica running it acted on two executions, then stopped.
+    let mut step = form(&[("state", "waiting"), ("reason", "the stopped run"), ("idempotency_key", "stopped"), ("csrf", &ada.csrf)]);
+    for (i, e) in ids[..2].iter().enumerate() {
+        step.push((Box::leak(format!("ids[{i}]").into_boxed_str()), e.to_string()));
+    }
+    assert_eq!(b.post("bulk_step", Some(&ada.cookie), &step).await.0, 200);
+    let store = c.side.open_requests().await.unwrap();
+    let req = store.get(&id).await.unwrap().unwrap();
+    let stopped = ff_board_engine::requests::Request { state: RequestState::Running { by: "ada".into(), at: ff_board_engine::backend::now_ms() - STALE_RUN_MS - 1_000 }, ..req.clone() };
+    assert!(store.swap(&req, &stopped).await.unwrap());
+    let as_ada = || async { b.post("rendered", Some(&ada.cookie), &[("page", "repair".to_owned())]).await.1 };
+    assert!(as_ada().await.contains("Continue the run"), "a second admin is offered to continue it");
+    let decide = |who: &ff_board_tests::board::Op, key: &str| form(&[("id", id.as_str()), ("decision", "approve"), ("reason", "continue"), ("idempotency_key", key), ("csrf", &who.csrf)]);
+    assert_eq!(b.post("repair_decide", Some(&alice.cookie), &decide(&alice, "k1")).await.0, 403, "not by the asker");
+    let (st, body) = b.post("repair_decide", Some(&ada.cookie), &decide(&ada, "k2")).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains(": 3 executions"), "the three the stopped run left: {body}");
+    assert_eq!(rows(&b.get("/repair").await)[0], (id.clone(), "ran".to_owned()));
+    for e in &ids {
+        assert_eq!(c.backend.describe_execution(e).await.unwrap().unwrap().public_state, ff_core::state::PublicState::Cancelled, "{e}");
+        let (_, audit) = b.post("list_audit", Some(&ada.cookie), &[("target", e.to_string())]).await;
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&audit).unwrap();
+        let cancels = entries.iter().filter(|x| x["action"].as_str().is_some_and(|a| a.contains("cancel"))).count();
+        assert_eq!(cancels, 1, "acted on once: {audit}");
+    }
+    // Finished: nothing left to continue.
+    assert!(!as_ada().await.contains("Continue the run"));
+}
+matrix!(a_bulk_run_its_replica_left_is_continued);

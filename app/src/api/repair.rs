@@ -28,6 +28,9 @@ pub struct RequestRow {
     pub outcome: Option<String>,
     /// Why the reader may not decide it (`None`: they may).
     pub blocked: Option<String>,
+    /// A bulk run that stopped short (its deadline, or its replica stopped
+    /// running it): a second admin may continue it.
+    pub unfinished: bool,
 }
 
 /// One tool as the page offers it.
@@ -53,7 +56,7 @@ pub struct RepairView {
 #[cfg(feature = "ssr")]
 mod server {
     use ff_board_engine::maintenance::{self, Progress, Tool};
-    use ff_board_engine::requests::{second_person, Request, RequestState};
+    use ff_board_engine::requests::{second_person, unfinished, Request, RequestState};
 
     use super::{RepairView, RequestRow, ToolRow};
     use crate::auth::Role;
@@ -83,7 +86,7 @@ mod server {
 
     fn row(r: Request, reader: Option<&crate::auth::Actor>) -> RequestRow {
         let blocked = match reader {
-            Some(a) if a.role.can(Role::Admin) => second_person(&r, &a.user),
+            Some(a) if a.role.can(Role::Admin) => second_person(&r, &a.user, ff_board_engine::backend::now_ms()),
             Some(_) => Some("approving needs the admin role".into()),
             None => Some("sign in to decide".into()),
         };
@@ -103,6 +106,7 @@ mod server {
             requested_at: r.requested_at,
             estimate: r.estimate.as_ref().map(|p| format!("would touch {}", p.describe(what(&r.tool)))),
             state: r.state.key().to_owned(),
+            unfinished: unfinished(&r, ff_board_engine::backend::now_ms()),
             outcome,
             blocked,
         }
@@ -164,12 +168,15 @@ mod server {
             let store = crate::state::requests(&c).await?;
             let req = store.get(&id).await?.ok_or_else(|| AppError::not_found("repair request", id.clone()))?;
             if req.requested_by == actor.user {
-                return Err(AppError::Forbidden(second_person(&req, &actor.user).unwrap_or_default()));
-            }
-            if let Some(why) = second_person(&req, &actor.user) {
-                return Err(AppError::Conflict { op: "repair".into(), error: format!("it moved on: {why}") });
+                return Err(AppError::Forbidden(second_person(&req, &actor.user, 0).unwrap_or_default()));
             }
             let now = ff_board_engine::backend::now_ms();
+            if let Some(why) = second_person(&req, &actor.user, now) {
+                return Err(AppError::Conflict { op: "repair".into(), error: format!("it moved on: {why}") });
+            }
+            if !approve && req.state != RequestState::Pending {
+                return Err(AppError::Conflict { op: "repair".into(), error: "it moved on: it ran already (continue it or leave it)".into() });
+            }
             if !approve {
                 let refused = Request { state: RequestState::Refused { by: actor.user.clone(), at: now }, ..req.clone() };
                 return if store.swap(&req, &refused).await? {

@@ -77,18 +77,19 @@ mod render {
 
     #[component]
     fn Request(r: RequestRow, csrf: Option<String>, now: i64) -> impl IntoView {
-        let decide = (r.state == "pending").then(|| match (&r.blocked, csrf) {
+        let decisions: &[&str] = if r.unfinished { &["approve"] } else { &["approve", "refuse"] };
+        let decide = (r.state == "pending" || r.unfinished).then(|| match (&r.blocked, csrf) {
             (None, Some(csrf)) => view! {
                 <div class="flex justify-end gap-1">
-                    {["approve", "refuse"].into_iter().map(|d| view! {
+                    {decisions.iter().map(|&d| view! {
                         <form method="post" action="/api/repair_decide">
                             <input type="hidden" name="id" value=r.id.clone()/>
                             <input type="hidden" name="decision" value=d/>
                             <input type="hidden" name="reason" value=format!("{d} {}", r.tool)/>
                             <input type="hidden" name="csrf" value=csrf.clone()/>
-                            <input type="hidden" name="idempotency_key" value=format!("{d}:{}", r.id)/>
+                            <input type="hidden" name="idempotency_key" value=if r.unfinished { format!("continue:{}:{now}", r.id) } else { format!("{d}:{}", r.id) }/>
                             <button type="submit" data-testid=format!("repair-{d}") class=if d == "approve" { "rounded bg-red-600 px-2 py-0.5 text-xs text-white" } else { "rounded border px-2 py-0.5 text-xs" }>
-                                {if d == "approve" { "Approve and run" } else { "Refuse" }}
+                                {match (d, r.unfinished) { ("approve", false) => "Approve and run", ("approve", true) => "Continue the run", _ => "Refuse" }}
                             </button>
                         </form>
                     }).collect_view()}
