@@ -2,7 +2,7 @@
 //! load, run against the release binary as a separate process (the
 //! embedded demo on SQLite, its workload running), for `LOAD_SECS` (60):
 //! - 500 live sockets, from five loopback addresses (the per-address cap
-//!   is 200), each reading its frames;
+//!   is 200), each subscribed to every event and reading its frames;
 //! - 50 page requests a second (`/`, `/flows`, `/executions`, `/approvals`);
 //! - a sign-in flood: 100 wrong passwords a second from 250 addresses,
 //!   each hung up after 50 ms (issue 22's attack 1: hashing that outlived
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 
 const SOCKETS: usize = 500;
 const PAGES_PER_S: u64 = 50;
@@ -79,8 +79,9 @@ async fn main() {
     let open = Arc::new(AtomicU64::new(0));
     let frames = Arc::new(AtomicU64::new(0));
     let refused_ws = Arc::new(AtomicU64::new(0));
+    let closes: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     for i in 0..SOCKETS {
-        let (open, frames, refused, stop) = (open.clone(), frames.clone(), refused_ws.clone(), stop.clone());
+        let (open, frames, refused, stop, closes) = (open.clone(), frames.clone(), refused_ws.clone(), stop.clone(), closes.clone());
         let local: std::net::IpAddr = format!("127.0.0.{}", 2 + i % 5).parse().unwrap();
         let url = format!("ws://{addr}/ws");
         let addr = addr.clone();
@@ -95,13 +96,26 @@ async fn main() {
                 refused.fetch_add(1, Ordering::Relaxed);
                 return;
             };
+            // As the browser does: every event, within the 10 s the board waits for it.
+            let subscribe = tokio_tungstenite::tungstenite::Message::Text(r#"{"type":"subscribe","topics":["all"]}"#.into());
+            if ws.send(subscribe).await.is_err() {
+                refused.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
             open.fetch_add(1, Ordering::Relaxed);
             while !stop.load(Ordering::Relaxed) {
                 match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
+                    Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(why)))) => {
+                        *closes.lock().unwrap().entry(why.map_or("no reason".into(), |f| format!("{} {}", f.code, f.reason))).or_default() += 1;
+                        break;
+                    }
                     Ok(Some(Ok(_))) => {
                         frames.fetch_add(1, Ordering::Relaxed);
                     }
-                    Ok(_) => break,
+                    Ok(other) => {
+                        *closes.lock().unwrap().entry(format!("{other:?}").chars().take(80).collect()).or_default() += 1;
+                        break;
+                    }
                     Err(_) => {}
                 }
             }
@@ -182,7 +196,13 @@ async fn main() {
     println!("| sign-in attempts | {n_sign_in} ({}) |", answers.join(", "));
     println!("| resident memory MB: before / max / after | {} / {} / {} |", rss0 / 1024, max_rss / 1024, rss_end / 1024);
     println!("| threads: before / max / after | {threads0} / {max_threads} / {threads_end} |");
-    println!("| live sockets open at the end | {} of {SOCKETS}, {} frames received |", open.load(Ordering::Relaxed), frames.load(Ordering::Relaxed));
+    let closed: Vec<String> = closes.lock().unwrap().iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    println!(
+        "| live sockets open at the end | {} of {SOCKETS}, {} frames received; closed by the board: {} |",
+        open.load(Ordering::Relaxed),
+        frames.load(Ordering::Relaxed),
+        if closed.is_empty() { "none".into() } else { closed.join(", ") }
+    );
     stop.store(true, Ordering::Relaxed);
     let t = Instant::now();
     // SIGTERM, as Kubernetes stops a pod.
