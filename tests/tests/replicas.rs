@@ -9,6 +9,9 @@
 //!   person's bulk budget is spent on one and refused on the other; the
 //!   audited-refusal quota is spent across both; signed out on one, the
 //!   other refuses the cookie within the refresh period.
+//! - Behind a round-robin balancer (a TCP proxy here: each connection to
+//!   the next replica), a session reaches both and live sockets on either
+//!   replica get the store's events (two epochs: two buses).
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -168,3 +171,73 @@ async fn csrf_rows(board: &Board, admin: &str) -> usize {
     assert_eq!(st, 200, "{body}");
     serde_json::from_str::<Vec<serde_json::Value>>(&body).unwrap().len()
 }
+
+/// A round-robin TCP balancer in front of `backends` (`http://host:port`):
+/// each new connection goes to the next one. Its own base URL.
+async fn balancer(backends: Vec<String>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let targets: Vec<String> = backends.iter().map(|b| b.trim_start_matches("http://").to_owned()).collect();
+    tokio::spawn(async move {
+        let mut n = 0usize;
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = targets[n % targets.len()].clone();
+            n += 1;
+            tokio::spawn(async move {
+                if let Ok(mut out) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn behind_a_balancer_sessions_and_live_updates_reach_every_replica(s: Store) {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (users, _) = ff_board::auth::demo_users().unwrap();
+    let (a, b) = (replica(&s, &users).await, replica(&s, &users).await);
+    let lb = balancer(vec![a.base.clone(), b.base.clone()]).await;
+    // Live sockets: the first connection to A, the second to B.
+    let ws_url = format!("{}/ws", lb.replacen("http", "ws", 1));
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.expect("ws through the balancer");
+        ws.send(Message::Text(r#"{"type":"subscribe","topics":["all"]}"#.into())).await.unwrap();
+        sockets.push(ws);
+    }
+    // A session signed on A, read through the balancer (a new connection each: both replicas).
+    let (alice, _) = a.sign_in("alice").await;
+    for _ in 0..2 {
+        let mut known = serde_json::Value::Null;
+        for _ in 0..50 {
+            let r = reqwest::Client::new().post(format!("{lb}/api/me")).header("cookie", &alice).send().await.unwrap();
+            known = r.json().await.unwrap();
+            if !known["actor"].is_null() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(known["actor"]["user"], "alice", "{known}");
+    }
+    // Work in the store: both sockets see its events, each from its own replica's bus.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let c = s.connect().await;
+    ff_board_engine::demo::seed(&c).await.expect("seed");
+    let mut epochs = Vec::new();
+    for ws in &mut sockets {
+        let mut got = None;
+        let until = std::time::Instant::now() + Duration::from_secs(15);
+        while got.is_none() && std::time::Instant::now() < until {
+            let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_secs(1), ws.next()).await else { continue };
+            let f: ff_board_app::live::Frame = serde_json::from_str(&t).unwrap();
+            if matches!(f.event, ff_board_app::live::LiveEvent::Completion { .. }) {
+                got = Some(f.epoch);
+            }
+        }
+        epochs.push(got.expect("a completion frame on each replica's socket"));
+    }
+    assert_ne!(epochs[0], epochs[1], "two replicas answered the two sockets");
+}
+matrix!(behind_a_balancer_sessions_and_live_updates_reach_every_replica);
