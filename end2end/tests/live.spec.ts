@@ -103,9 +103,12 @@ test('the indicator shows reconnecting while the server restarts, then live', as
   let { board, port } = await startBoard(0, dir);
   try {
     await healthy(port);
-    await page.goto(`http://127.0.0.1:${port}/flows`);
+    await page.goto(`http://127.0.0.1:${port}/live`);
     const indicator = page.getByTestId('live-indicator');
     await expect(indicator).toHaveAttribute('data-state', 'live');
+    // An event first, so the client knows where it was (its seq and the
+    // process's epoch): only then does the next process owe it a resync.
+    await expect(page.getByTestId('live-event').first()).toBeVisible({ timeout: 30_000 });
     // A crash: the socket just drops.
     board.kill('SIGKILL');
     await expect(indicator).toHaveAttribute('data-state', 'reconnecting');
