@@ -183,6 +183,11 @@ async fn count_gate(g: &mut Gates) -> (ExecutionId, String) {
     assert!(body.contains("1 of 2"), "{body}");
     assert_eq!(state(&g.c, &count).await, PublicState::Suspended);
     assert!(b.get("/approvals").await.contains("1 of 2 approvals"), "progress after one approval");
+    // The timeline marks the signal received, by the gate's own name and its sender.
+    let h = g.c.reads.history(&count).await.expect("history");
+    assert!(h.signals.iter().any(|m| m.name == "cab-7f-go" && m.source.contains("alice")), "signals in the history: {:?}", h.signals);
+    let page = b.get(&format!("/executions/{}", enc(count.as_str()))).await;
+    assert!(page.contains(r#"data-testid="timeline-signal" data-name="cab-7f-go""#), "the signal on the timeline");
     // alice again: the engine takes the call, nothing counts: a 409 naming why.
     let (s, body) = g.decide(alice, &count, &wp, "approve", None, "c-alice-2").await;
     assert_eq!(s, 409, "{body}");

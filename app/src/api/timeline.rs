@@ -4,14 +4,15 @@
 //! attempts; each attempt a bar from claim to its end coloured by outcome,
 //! with its worker on hover (`data-testid="timeline-attempt"`, oldest
 //! first); lease events as ticks (renewals thinned to one per pixel
-//! column); a suspension to now; the newest attempt's stream frames as
+//! column); a suspension to now; each signal received as a diamond
+//! (`data-testid="timeline-signal"`, its name and sender on hover); the newest attempt's stream frames as
 //! ticks (one per pixel column, its title saying how many). A table with
 //! the same facts follows for screen readers. Bounded: the snapshot, one
-//! history read (`Reads::history`: at most 50 attempts and 200 lease
-//! events) and one `read_stream` of at most [`FRAMES`] frames.
+//! history read (`Reads::history`: at most 50 attempts, 200 lease
+//! events and 50 signals) and one `read_stream` of at most [`FRAMES`] frames.
 #![cfg(feature = "ssr")]
 
-use ff_board_engine::backend::{AttemptLine, History, LeaseMark};
+use ff_board_engine::backend::{AttemptLine, History, LeaseMark, SignalMark};
 
 use crate::components::chart::{d1, esc};
 use crate::components::text::iso;
@@ -99,58 +100,136 @@ const W: f64 = 900.0;
 const LEFT: f64 = 90.0;
 const RIGHT: f64 = 16.0;
 
-/// The drawing and its table.
+/// What one execution's timeline draws, in time order.
+struct Marks<'a> {
+    attempts: Vec<&'a AttemptLine>,
+    leases: Vec<&'a LeaseMark>,
+    signals: Vec<&'a SignalMark>,
+    frames: &'a [i64],
+    created: i64,
+    last_change: i64,
+    suspended: bool,
+    running: bool,
+    now: i64,
+    /// The whole timeline's end.
+    end: i64,
+}
+
+/// Zoomed views drawn at most (the newest attempts).
+pub const ZOOMS: usize = 5;
+
+/// The drawing, zoomed views of the newest attempts (`<details>`, no
+/// script: `data-testid="timeline-zoom"`), and the table.
 pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, frames: &[i64], now: i64) -> String {
     let mut attempts: Vec<&AttemptLine> = h.attempts.iter().collect();
     attempts.sort_by_key(|a| a.index);
     let mut leases: Vec<&LeaseMark> = h.leases.iter().collect();
     leases.sort_by_key(|l| l.at);
+    let mut signals: Vec<&SignalMark> = h.signals.iter().collect();
+    signals.sort_by_key(|m| m.at);
     let running = attempts.last().is_some_and(|a| a.ended_at.is_none());
-    let end = [Some(last_change), attempts.iter().filter_map(|a| a.ended_at).max(), leases.last().map(|l| l.at), frames.iter().max().copied()]
+    let end = [Some(last_change), attempts.iter().filter_map(|a| a.ended_at).max(), leases.last().map(|l| l.at), signals.last().map(|s| s.at), frames.iter().max().copied()]
         .into_iter()
         .flatten()
         .max()
         .unwrap_or(created)
         .max(if running || suspended { now } else { created });
-    let span = (end - created).max(1) as f64;
-    let x = |t: i64| LEFT + (t.clamp(created, end) - created) as f64 / span * (W - LEFT - RIGHT);
+    let m = Marks { attempts, leases, signals, frames, created, last_change, suspended, running, now, end };
+    let svg = draw(&m, created, end, true);
+    // Zoom: each of the newest attempts on its own axis, a tenth of its length either side.
+    let zooms: String = m
+        .attempts
+        .iter()
+        .rev()
+        .filter_map(|a| Some((a, a.started_at?)))
+        .take(ZOOMS)
+        .filter_map(|(a, start)| {
+            let stop = a.ended_at.unwrap_or(now).max(start);
+            let pad = ((stop - start) / 10).max(500);
+            // Not worth a zoom when it already fills most of the axis.
+            ((stop - start + 2 * pad) * 2 < end - created).then(|| {
+                format!(
+                    r#"<details data-testid="timeline-zoom" data-index="{}" class="mt-1 text-xs"><summary class="cursor-pointer text-slate-600">Zoom to attempt #{} ({} s)</summary>{}</details>"#,
+                    a.index,
+                    a.index,
+                    (stop - start) / 1000,
+                    draw(&m, start - pad, stop + pad, false)
+                )
+            })
+        })
+        .collect();
+    format!(
+        r#"<section data-testid="timeline" class="mb-4"><h2 class="mb-2 text-lg font-semibold">Timeline</h2>{svg}{zooms}{}{}</section>"#,
+        table(&m.attempts, &m.leases, &m.signals, frames),
+        if h.attempts.len() >= ff_board_engine::backend::HISTORY_ATTEMPTS
+            || h.leases.len() >= ff_board_engine::backend::HISTORY_LEASES
+            || h.signals.len() >= ff_board_engine::backend::HISTORY_SIGNALS
+            || frames.len() as u64 >= FRAMES
+        {
+            r#"<p class="text-xs text-slate-500">The newest 50 attempts, 200 lease events and 50 signals and the newest attempt's first 500 stream frames are drawn.</p>"#
+        } else {
+            ""
+        }
+    )
+}
+
+/// The SVG of `m` on the axis `from`‥`to`. The main drawing names its
+/// parts (`data-testid="timeline-…"`); a zoomed one does not (the page's
+/// tests count the main drawing's parts), and leaves out what falls
+/// outside its window.
+fn draw(m: &Marks, from: i64, to: i64, main: bool) -> String {
+    let span = (to - from).max(1) as f64;
+    let x = |t: i64| LEFT + (t.clamp(from, to) - from) as f64 / span * (W - LEFT - RIGHT);
+    let inside = |t: i64| (from..=to).contains(&t);
+    let tid = |name: &str| if main { format!(r#" data-testid="timeline-{name}""#) } else { String::new() };
+    let now = m.now;
     let mut svg = format!(
-        r#"<svg viewBox="0 0 {W} 136" class="w-full" role="img" aria-label="timeline of this execution" data-testid="timeline-svg">"#
+        r#"<svg viewBox="0 0 {W} 160" class="w-full" role="img" aria-label="timeline of this execution{}"{}>"#,
+        if main { String::new() } else { format!(", {} to {}", iso(from), iso(to)) },
+        if main { r#" data-testid="timeline-svg""# } else { r#" data-testid="timeline-zoom-svg""# },
     );
     // Labels and the axis.
-    for (y, label) in [(28.0, "waits"), (58.0, "attempts"), (88.0, "lease"), (112.0, "frames")] {
+    for (y, label) in [(28.0, "waits"), (58.0, "attempts"), (88.0, "lease"), (112.0, "signals"), (136.0, "frames")] {
         svg.push_str(&format!(r#"<text x="4" y="{}" class="fill-slate-500" font-size="11">{label}</text>"#, d1(y + 4.0)));
     }
-    svg.push_str(&format!(r##"<line x1="{LEFT}" x2="{}" y1="126" y2="126" stroke="#94a3b8" stroke-width="1"/>"##, d1(W - RIGHT)));
+    svg.push_str(&format!(r##"<line x1="{LEFT}" x2="{}" y1="150" y2="150" stroke="#94a3b8" stroke-width="1"/>"##, d1(W - RIGHT)));
     svg.push_str(&format!(
-        r#"<text x="{LEFT}" y="134" font-size="9" class="fill-slate-500">{}</text><text x="{}" y="134" font-size="9" text-anchor="end" class="fill-slate-500">{}</text>"#,
-        esc(&iso(created)),
+        r#"<text x="{LEFT}" y="158" font-size="9" class="fill-slate-500">{}</text><text x="{}" y="158" font-size="9" text-anchor="end" class="fill-slate-500">{}</text>"#,
+        esc(&iso(from)),
         d1(W - RIGHT),
-        esc(&iso(end))
+        esc(&iso(to))
     ));
     // Created.
-    svg.push_str(&format!(
-        r##"<g data-testid="timeline-created"><title>created {}</title><circle cx="{}" cy="28" r="4" fill="#475569"/></g>"##,
-        esc(&iso(created)),
-        d1(x(created))
-    ));
+    if inside(m.created) {
+        svg.push_str(&format!(
+            r##"<g{}><title>created {}</title><circle cx="{}" cy="28" r="4" fill="#475569"/></g>"##,
+            tid("created"),
+            esc(&iso(m.created)),
+            d1(x(m.created))
+        ));
+    }
     // Waits: before the first attempt and between attempts.
-    let mut from = created;
-    for a in &attempts {
+    let overlaps = |a: i64, b: i64| b >= from && a <= to;
+    let mut waited = m.created;
+    for a in &m.attempts {
         if let Some(start) = a.started_at {
-            if start > from {
-                svg.push_str(&wait(x(from), x(start), from, start));
+            if start > waited && overlaps(waited, start) {
+                svg.push_str(&wait(x(waited), x(start), waited, start, &tid("wait")));
             }
-            from = a.ended_at.unwrap_or(now).max(start);
+            waited = a.ended_at.unwrap_or(now).max(start);
         }
     }
-    if attempts.is_empty() || (!running && from < end) {
-        svg.push_str(&wait(x(from), x(end), from, end));
+    let end = m.end;
+    if (m.attempts.is_empty() || (!m.running && waited < end)) && overlaps(waited, end) {
+        svg.push_str(&wait(x(waited), x(end), waited, end, &tid("wait")));
     }
     // Attempts, oldest first.
-    for a in &attempts {
+    for a in &m.attempts {
         let Some(start) = a.started_at else { continue };
         let stop = a.ended_at.unwrap_or(now);
+        if !overlaps(start, stop) {
+            continue;
+        }
         let outcome = AttemptEnd::of(a);
         let (x0, x1) = (x(start), x(stop));
         let title = format!(
@@ -164,7 +243,8 @@ pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, fram
             a.failure.as_ref().map(|f| format!(" · {f}")).unwrap_or_default()
         );
         svg.push_str(&format!(
-            r#"<g data-testid="timeline-attempt" data-index="{}" data-outcome="{}"><title>{}</title><rect x="{}" y="50" width="{}" height="16" rx="2" fill="{}"/></g>"#,
+            r#"<g{} data-index="{}" data-outcome="{}"><title>{}</title><rect x="{}" y="50" width="{}" height="16" rx="2" fill="{}"/></g>"#,
+            tid("attempt"),
             a.index,
             outcome.as_str(),
             esc(&title),
@@ -175,7 +255,7 @@ pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, fram
     }
     // Lease events: renewals thinned to one per pixel column, the rest each.
     let mut last_renewal_px = f64::NEG_INFINITY;
-    for l in &leases {
+    for l in m.leases.iter().filter(|l| inside(l.at)) {
         let px = x(l.at);
         let renewal = l.event == "renewed";
         if renewal && px - last_renewal_px < 1.0 {
@@ -191,7 +271,8 @@ pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, fram
             _ => ("#94a3b8", 6.0),
         };
         svg.push_str(&format!(
-            r#"<g data-testid="timeline-lease" data-event="{}"><title>lease {} {}</title><line x1="{p}" x2="{p}" y1="{}" y2="{}" stroke="{color}" stroke-width="1.5"/></g>"#,
+            r#"<g{} data-event="{}"><title>lease {} {}</title><line x1="{p}" x2="{p}" y1="{}" y2="{}" stroke="{color}" stroke-width="1.5"/></g>"#,
+            tid("lease"),
             esc(&l.event),
             esc(&l.event),
             esc(&iso(l.at)),
@@ -200,30 +281,37 @@ pub fn render(created: i64, last_change: i64, suspended: bool, h: &History, fram
             p = d1(px),
         ));
     }
-    svg.push_str(&frame_ticks(frames, &x));
-    if suspended {
-        let from = last_change.min(now);
+    for s in m.signals.iter().filter(|s| inside(s.at)) {
+        let title = format!("signal {} from {} at {}", if s.name.is_empty() { "(name not kept)" } else { &s.name }, if s.source.is_empty() { "?" } else { &s.source }, iso(s.at));
         svg.push_str(&format!(
-            r##"<g data-testid="timeline-suspended"><title>suspended since {}</title><rect x="{}" y="22" width="{}" height="12" fill="#7c3aed" opacity="0.5"/></g>"##,
-            esc(&iso(from)),
-            d1(x(from)),
-            d1((x(now) - x(from)).max(2.0))
+            r##"<g{} data-name="{}"><title>{}</title><path d="M{} {}l5 5l-5 5l-5 -5z" fill="#7c3aed"/></g>"##,
+            tid("signal"),
+            esc(&s.name),
+            esc(&title),
+            d1(x(s.at)),
+            d1(112.0 - 5.0),
         ));
     }
-    svg.push_str("</svg>");
-    format!(
-        r#"<section data-testid="timeline" class="mb-4"><h2 class="mb-2 text-lg font-semibold">Timeline</h2>{svg}{}{}</section>"#,
-        table(&attempts, &leases, frames),
-        if h.attempts.len() >= ff_board_engine::backend::HISTORY_ATTEMPTS || h.leases.len() >= ff_board_engine::backend::HISTORY_LEASES || frames.len() as u64 >= FRAMES {
-            r#"<p class="text-xs text-slate-500">The newest 50 attempts, 200 lease events and the newest attempt's first 500 stream frames are drawn.</p>"#
-        } else {
-            ""
+    let frames: Vec<i64> = m.frames.iter().copied().filter(|t| inside(*t)).collect();
+    svg.push_str(&frame_ticks(&frames, &x, &tid("frame")));
+    if m.suspended {
+        let since = m.last_change.min(now);
+        if overlaps(since, now) {
+            svg.push_str(&format!(
+                r##"<g{}><title>suspended since {}</title><rect x="{}" y="22" width="{}" height="12" fill="#7c3aed" opacity="0.5"/></g>"##,
+                tid("suspended"),
+                esc(&iso(since)),
+                d1(x(since)),
+                d1((x(now) - x(since)).max(2.0))
+            ));
         }
-    )
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 /// Stream frames as ticks, one per pixel column (its title: how many).
-fn frame_ticks(frames: &[i64], x: &impl Fn(i64) -> f64) -> String {
+fn frame_ticks(frames: &[i64], x: &impl Fn(i64) -> f64, tid: &str) -> String {
     let mut sorted = frames.to_vec();
     sorted.sort_unstable();
     let mut columns: Vec<(i64, i64, usize)> = Vec::new();
@@ -238,7 +326,7 @@ fn frame_ticks(frames: &[i64], x: &impl Fn(i64) -> f64) -> String {
         .into_iter()
         .map(|(px, t, n)| {
             format!(
-                r##"<g data-testid="timeline-frame" data-count="{n}"><title>{n} frame{} from {}</title><line x1="{px}" x2="{px}" y1="106" y2="118" stroke="#0891b2" stroke-width="1.5"/></g>"##,
+                r##"<g{tid} data-count="{n}"><title>{n} frame{} from {}</title><line x1="{px}" x2="{px}" y1="130" y2="142" stroke="#0891b2" stroke-width="1.5"/></g>"##,
                 if n == 1 { "" } else { "s" },
                 esc(&iso(t))
             )
@@ -246,9 +334,9 @@ fn frame_ticks(frames: &[i64], x: &impl Fn(i64) -> f64) -> String {
         .collect()
 }
 
-fn wait(x0: f64, x1: f64, from: i64, to: i64) -> String {
+fn wait(x0: f64, x1: f64, from: i64, to: i64, tid: &str) -> String {
     format!(
-        r##"<g data-testid="timeline-wait"><title>waiting {} s, {} → {}</title><rect x="{}" y="25" width="{}" height="6" fill="#cbd5e1"/></g>"##,
+        r##"<g{tid}><title>waiting {} s, {} → {}</title><rect x="{}" y="25" width="{}" height="6" fill="#cbd5e1"/></g>"##,
         (to - from).max(0) / 1000,
         esc(&iso(from)),
         esc(&iso(to)),
@@ -258,8 +346,8 @@ fn wait(x0: f64, x1: f64, from: i64, to: i64) -> String {
 }
 
 /// The same facts as a table (visually hidden; read by screen readers).
-fn table(attempts: &[&AttemptLine], leases: &[&LeaseMark], frames: &[i64]) -> String {
-    let mut t = String::from(r#"<table class="sr-only"><caption>Attempts and lease events</caption><thead><tr><th>what</th><th>from</th><th>to</th><th>worker</th></tr></thead><tbody>"#);
+fn table(attempts: &[&AttemptLine], leases: &[&LeaseMark], signals: &[&SignalMark], frames: &[i64]) -> String {
+    let mut t = String::from(r#"<table class="sr-only"><caption>Attempts, lease events and signals</caption><thead><tr><th>what</th><th>from</th><th>to</th><th>worker</th></tr></thead><tbody>"#);
     for a in attempts {
         t.push_str(&format!(
             "<tr><td>attempt #{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -272,6 +360,9 @@ fn table(attempts: &[&AttemptLine], leases: &[&LeaseMark], frames: &[i64]) -> St
     }
     for l in leases {
         t.push_str(&format!("<tr><td>lease {}</td><td>{}</td><td></td><td></td></tr>", esc(&l.event), iso(l.at)));
+    }
+    for m in signals {
+        t.push_str(&format!("<tr><td>signal {}</td><td>{}</td><td></td><td>{}</td></tr>", esc(&m.name), iso(m.at), esc(&m.source)));
     }
     if let (Some(first), Some(last)) = (frames.iter().min(), frames.iter().max()) {
         t.push_str(&format!("<tr><td>{} stream frames</td><td>{}</td><td>{}</td><td></td></tr>", frames.len(), iso(*first), iso(*last)));
@@ -293,6 +384,7 @@ mod tests {
         let h = History {
             attempts: vec![attempt(2, 5_000, None, ""), attempt(0, 1_000, Some(2_000), "ended_failure"), attempt(1, 3_000, Some(4_000), "interrupted")],
             leases: (0..500).map(|i| LeaseMark { at: 1_000 + i, event: "renewed".into() }).collect(),
+            signals: vec![SignalMark { at: 4_500, name: "qa-<ok>".into(), source: "operator:ada".into() }],
         };
         let frames: Vec<i64> = (0..300).map(|i| 5_000 + i).chain([1_500]).collect();
         let html = render(0, 5_000, false, &h, &frames, 6_000);
@@ -308,5 +400,32 @@ mod tests {
         assert_eq!(counts.iter().sum::<usize>(), 301);
         assert!(counts.len() < 100 && counts[0] == 1, "{counts:?}");
         assert!(html.contains("301 stream frames"));
+        // The signal: named, escaped, its sender on hover and in the table.
+        assert!(html.contains(r#"data-testid="timeline-signal" data-name="qa-&lt;ok&gt;""#), "{html}");
+        assert!(html.contains("signal qa-&lt;ok&gt; from operator:ada"));
+        assert!(html.contains("<td>signal qa-&lt;ok&gt;</td>"));
+    }
+
+    #[test]
+    fn short_attempts_on_a_long_axis_get_zoomed_views_that_name_nothing_twice() {
+        // Three one-second attempts over an hour: each gets a zoom, newest first.
+        let h = History {
+            attempts: vec![attempt(0, 1_000, Some(2_000), "ended_failure"), attempt(1, 1_800_000, Some(1_801_000), "interrupted"), attempt(2, 3_599_000, Some(3_600_000), "ended_success")],
+            leases: vec![LeaseMark { at: 1_500, event: "acquired".into() }, LeaseMark { at: 3_599_500, event: "released".into() }],
+            signals: Vec::new(),
+        };
+        let html = render(0, 3_600_000, false, &h, &[], 3_600_000);
+        let zooms: Vec<&str> = html.split(r#"data-testid="timeline-zoom" data-index=""#).skip(1).filter_map(|s| s.split('"').next()).collect();
+        assert_eq!(zooms, ["2", "1", "0"]);
+        assert_eq!(html.matches(r#"data-testid="timeline-zoom-svg""#).count(), 3);
+        // The main drawing's parts are counted once: zooms carry no part ids.
+        assert_eq!(html.matches(r#"data-testid="timeline-attempt""#).count(), 3);
+        assert_eq!(html.matches(r#"data-testid="timeline-lease""#).count(), 2);
+        // The zoom of attempt 0 draws its own lease event and not the last one.
+        let zoom0 = html.split(r#"data-index="0" class="mt-1"#).nth(1).unwrap().split("</details>").next().unwrap();
+        assert!(zoom0.contains("lease acquired") && !zoom0.contains("lease released"), "{zoom0}");
+        // An attempt that fills the axis needs no zoom.
+        let one = History { attempts: vec![attempt(0, 0, Some(10_000), "ended_success")], ..History::default() };
+        assert!(!render(0, 10_000, false, &one, &[], 10_000).contains("timeline-zoom\""));
     }
 }

@@ -189,13 +189,24 @@ pub struct LeaseMark {
     pub event: String,
 }
 
+/// One signal an execution received: when, its name (empty where the
+/// store kept none: a SQL store names only the current suspension's
+/// signals) and who sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignalMark {
+    pub at: i64,
+    pub name: String,
+    pub source: String,
+}
+
 /// What an execution's timeline is drawn from: its newest
-/// [`HISTORY_ATTEMPTS`] attempts and [`HISTORY_LEASES`] lease events,
-/// newest first.
+/// [`HISTORY_ATTEMPTS`] attempts, [`HISTORY_LEASES`] lease events and
+/// [`HISTORY_SIGNALS`] signals, newest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
     pub attempts: Vec<AttemptLine>,
     pub leases: Vec<LeaseMark>,
+    pub signals: Vec<SignalMark>,
 }
 
 /// One quota policy with its current use (`Reads::quotas`).
@@ -220,6 +231,8 @@ pub const MAX_QUOTAS: usize = 200;
 pub const HISTORY_ATTEMPTS: usize = 50;
 /// Lease events one history read returns at most.
 pub const HISTORY_LEASES: usize = 200;
+/// Signals a timeline draws at most (the newest).
+pub const HISTORY_SIGNALS: usize = 50;
 
 /// Filter of an execution list (every part optional).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

@@ -119,14 +119,17 @@ macro_rules! sql_reads {
             }
 
             async fn history(&self, id: &ff_core::types::ExecutionId) -> Result<$crate::backend::History, $crate::backend::ReadError> {
-                use $crate::backend::sql::history::{self, RawAttempt, RawLeaseEvent};
-                let (attempts, leases) = futures::try_join!(
+                use $crate::backend::sql::history::{self, RawAttempt, RawLeaseEvent, RawMemberMap, RawSignal};
+                let (attempts, leases, signals, maps) = futures::try_join!(
                     fetch::<RawAttempt>(&self.pool, "execution attempts", history::attempts($dialect, id)),
                     fetch::<RawLeaseEvent>(&self.pool, "execution lease events", history::leases($dialect, id)),
+                    fetch::<RawSignal>(&self.pool, "execution signals", history::signals($dialect, id)),
+                    fetch::<RawMemberMap>(&self.pool, "execution signal names", history::member_map($dialect, id)),
                 )?;
                 Ok($crate::backend::History {
                     attempts: attempts.into_iter().map(RawAttempt::line).collect(),
                     leases: leases.into_iter().map(RawLeaseEvent::mark).collect(),
+                    signals: history::signal_marks(signals, &maps),
                 })
             }
 

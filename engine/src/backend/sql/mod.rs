@@ -340,7 +340,7 @@ const PG_INDEXES: [&str; 1] = ["CREATE INDEX IF NOT EXISTS ff_board_exec_tags ON
 /// The board's indexes on `d`.
 pub fn indexes(d: Dialect) -> impl Iterator<Item = &'static str> {
     let only: &[&'static str] = if d == Dialect::Postgres { &PG_INDEXES } else { &[] };
-    INDEXES.iter().chain(only).copied().chain([history::INDEX])
+    INDEXES.iter().chain(only).copied().chain([history::INDEX, history::SIGNAL_INDEX])
 }
 
 /// An execution row as the queries above return it.

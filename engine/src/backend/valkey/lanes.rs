@@ -12,7 +12,9 @@
 //!   search index (`super::index`): one `SSCAN … COUNT` [`STEP`], one
 //!   pipeline reading those executions (`HMGET` of the core, `HGETALL` of
 //!   the tags) and one writing their index entries (a `ZADD` per kind, tag
-//!   and tag key) per step, one step every [`STEP_EVERY`] (with three tags
+//!   and tag key) per step, and, as it leaves a partition, one script
+//!   bringing the board's flow list of that partition up to date
+//!   (`super::flows::sync`), one step every [`STEP_EVERY`] (with three tags
 //!   an execution, about 9 × [`STEP`] commands a second; a step moves
 //!   through at most [`PARTITIONS_PER_STEP`] partitions, so over an empty
 //!   stretch it costs about 12 commands; a new pass starts [`PASS_EVERY`]
@@ -182,7 +184,7 @@ pub async fn step(client: &Client, partitions: &PartitionConfig, holder: &str) -
     let passes = field(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
     // Up to STEP executions, over at most PARTITIONS_PER_STEP partitions
     // (empty ones are passed quickly), never past the end of a pass.
-    let (mut part, mut cursor, mut ids, mut ended) = (part, cursor, Vec::new(), false);
+    let (mut part, mut cursor, mut ids, mut ended, mut left) = (part, cursor, Vec::new(), false, Vec::new());
     for _ in 0..PARTITIONS_PER_STEP {
         let key = IndexKeys::new(&partition(part)).all_executions();
         let reply: Value =
@@ -194,6 +196,7 @@ pub async fn step(client: &Client, partitions: &PartitionConfig, holder: &str) -
             cursor = next;
             break;
         }
+        left.push(part);
         (part, cursor) = (part + 1, "0".to_owned());
         if part >= count {
             (part, ended) = (0, true);
@@ -206,6 +209,9 @@ pub async fn step(client: &Client, partitions: &PartitionConfig, holder: &str) -
     let passes = passes + u64::from(ended);
     let (lanes, _) = super::index::index_ids(client, &ids).await?;
     note(client, &lanes).await?;
+    for p in left {
+        super::flows::sync(client, p).await?;
+    }
     let _: i64 = client
         .cmd("HSET")
         .arg(WALK)

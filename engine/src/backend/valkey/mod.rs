@@ -8,8 +8,8 @@
 //!   deadline, `9999999999999` without one), `eligible` (priority),
 //!   `delayed` (due time), `blocked:*`, `terminal` (finish time);
 //! - `ff:idx:{fp:N}:lease_expiry` (score: lease expiry);
-//! - `ff:idx:{fp:N}:flow_index` (set of flow ids) and each flow's
-//!   `members` set;
+//! - `ff:idx:{fp:N}:flow_index` (set of flow ids; the board lists flows
+//!   from its own ordered copy, [`flows`]) and each flow's `members` set;
 //! - the global lane registry `ff:idx:lanes`. The engine only adds the
 //!   lanes a deployment declares at boot (ff-server's `initialize_deployment`),
 //!   not lanes first seen at runtime, so the board adds the lanes it has
@@ -24,7 +24,7 @@
 //! `partitions × lanes` commands per family it touches plus one per row,
 //! whatever the store holds.
 use async_trait::async_trait;
-use ff_core::keys::{budget_policies_index, lanes_index_key, ExecKeyContext, FlowIndexKeys, FlowKeyContext, IndexKeys};
+use ff_core::keys::{budget_policies_index, lanes_index_key, ExecKeyContext, FlowKeyContext, IndexKeys};
 use ff_core::partition::{flow_partition, Partition, PartitionConfig, PartitionFamily};
 use ff_core::state::PublicState;
 use ff_core::types::{BudgetId, ExecutionId, FlowId, LaneId};
@@ -37,6 +37,7 @@ use super::{clamp, ExecLine, ExecQuery, FlowLine, FlowQuery, FlowState, LeaseLin
 pub mod audit;
 pub mod dial;
 mod enrich;
+mod flows;
 mod follow;
 mod history;
 pub(crate) mod side;
@@ -340,24 +341,20 @@ impl Reads for ValkeyReads {
         let after = after
             .map(|raw| FlowId::parse(raw).map_err(|_| ReadError::BadCursor(raw.to_owned())))
             .transpose()?;
-        // Every partition's flow set, one pipeline, ordered by id bytes.
-        let mut pipe = self.client.pipeline();
-        let slots: Vec<_> = (0..self.partitions.num_flow_partitions)
-            .map(|index| pipe.cmd::<Vec<String>>("SMEMBERS").arg(FlowIndexKeys::new(&self.partition(index)).flow_index()).finish())
-            .collect();
-        pipe.execute().await.map_err(store("read flow index"))?;
-        let mut ids = Vec::new();
-        for slot in slots {
-            for raw in slot.value().map_err(store("read flow index"))? {
-                ids.push(FlowId::parse(&raw).map_err(|e| ReadError::store("read flow index", format!("{raw:?}: {e}")))?);
-            }
-        }
-        ids.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        let start = after.map_or(0, |c| ids.partition_point(|f| f.as_bytes() <= c.as_bytes()));
+        // The board's ordered flow index, merged across partitions (`flows`).
+        let mut merge = flows::Merge::open(&self.client, self.partitions.num_flow_partitions, after.as_ref(), limit + 1).await?;
         let mut out = Vec::new();
         let mut scanned = 0;
-        for chunk in ids[start..].chunks(limit + 1) {
-            for line in self.flow_lines(chunk).await?.into_iter().flatten() {
+        loop {
+            let chunk = merge.next(limit + 1).await?;
+            if chunk.is_empty() {
+                return Ok(Page::new(out, None));
+            }
+            let lines = self.flow_lines(&chunk).await?;
+            let gone: Vec<FlowId> = chunk.iter().zip(&lines).filter(|(_, l)| l.is_none()).map(|(id, _)| id.clone()).collect();
+            scanned += gone.len();
+            flows::Merge::forget(&self.client, &self.partitions, &gone).await?;
+            for line in lines.into_iter().flatten() {
                 scanned += 1;
                 let keep = q.state.is_none_or(|s| line.state == s)
                     && q.namespace.as_ref().is_none_or(|n| &line.namespace == n)
@@ -376,7 +373,6 @@ impl Reads for ValkeyReads {
                 return Ok(Page { rows: out, next, cut_short: true });
             }
         }
-        Ok(Page::new(out, None))
     }
 
     async fn executions(&self, q: &ExecQuery, after: Option<&str>, limit: usize) -> Result<Page<ExecLine>, ReadError> {
