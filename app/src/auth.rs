@@ -58,6 +58,15 @@ mod server {
         Wrong(String),
     }
 
+    /// A sign-in limit kept in the deployment's store, which every replica
+    /// counts against: the allowance `name`, `cap` attempts per `window_ms`.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct SharedLimit {
+        pub name: String,
+        pub cap: u64,
+        pub window_ms: i64,
+    }
+
     /// The board's authenticator, implemented by the server crate.
     pub trait Authenticator: Send + Sync + 'static {
         /// The session of this request, if any and valid.
@@ -67,6 +76,12 @@ mod server {
         /// holds. Call it before waiting for a hashing slot, so attempts
         /// that hang up still spend their budget.
         fn admit(&self, user: &str, addr: &str) -> Result<(), LoginRefused>;
+        /// The store-kept limit an admitted attempt of `user` from `addr`
+        /// also counts against (every replica shares it); `None` when it
+        /// is exempt (an address this user signed in from).
+        fn shared_limit(&self, _user: &str, _addr: &str) -> Option<SharedLimit> {
+            None
+        }
         /// Verify the credentials of an admitted attempt (slow: call it
         /// off the async workers); on success the `Set-Cookie` value.
         fn login(&self, user: &str, password: &str, addr: &str) -> Result<(Actor, String), LoginRefused>;

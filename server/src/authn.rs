@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use ff_board_app::auth::{Actor, Authenticator, LoginRefused, Role};
+use ff_board_app::auth::{Actor, Authenticator, LoginRefused, Role, SharedLimit};
 use ff_board_engine::Engine;
 use futures::future::BoxFuture;
 
@@ -239,6 +239,18 @@ impl Authenticator for BoardAuth {
         self.limiter.attempt(user, addr, auth::now_ms()).map_err(|wait| {
             tracing::warn!(target: "ff_board::security", user = %self.shown_name(user), addr, wait_s = wait.as_secs(), "sign-in refused: too many failures");
             LoginRefused::Limited(format!("too many failed sign-ins: try again in {} s", wait.as_secs().max(1)))
+        })
+    }
+
+    fn shared_limit(&self, user: &str, addr: &str) -> Option<SharedLimit> {
+        use crate::limiter::{SHARED_BUCKETS, SHARED_PER_ACCOUNT, SHARED_WINDOW};
+        if self.limiter.known(user, addr, auth::now_ms()) {
+            return None;
+        }
+        Some(SharedLimit {
+            name: format!("sign-in:{:04x}", self.key.name_bucket(user, SHARED_BUCKETS)),
+            cap: SHARED_PER_ACCOUNT,
+            window_ms: SHARED_WINDOW.as_millis() as i64,
         })
     }
 

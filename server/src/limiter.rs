@@ -19,6 +19,12 @@
 //! - IPv6 addresses count by their /64 (one host usually holds a whole
 //!   /64, so single addresses cost an attacker nothing).
 //!
+//! - across replicas: an attempt these limits admit, from an address the
+//!   user is not known at, also takes one from a count kept in the store
+//!   ([`SHARED_PER_ACCOUNT`] per [`SHARED_WINDOW`], per bucket of a keyed
+//!   hash of the typed name: `ff_board_app::api::session`), so N replicas
+//!   do not give an attacker N times the guesses.
+//!
 //! Counters are forgotten a window after their last failure. The maps hold
 //! at most [`MAX_KEYS`] keys each: past that, expired keys go first, then
 //! the key idle longest, so memory stays bounded under a flood of random
@@ -40,6 +46,18 @@ pub const ACCOUNT_MAX_WAIT: Duration = Duration::from_secs(60);
 /// How long an address where a user signed in stays exempt from their
 /// account limit.
 pub const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// Sign-in attempts one account may make across every replica in
+/// [`SHARED_WINDOW`] (from addresses it is not known at): the store-kept
+/// limit beside this process's own (`ff_board_app::api::session`). One
+/// replica's own limits let about 17 through in that window; N replicas
+/// would let 17 × N without it.
+pub const SHARED_PER_ACCOUNT: u64 = 15;
+/// The shared limit's window.
+pub const SHARED_WINDOW: Duration = Duration::from_secs(5 * 60);
+/// Buckets typed user names are counted in (a keyed hash of the name):
+/// the store holds at most this many counters however many names an
+/// attacker types, and a name that is no account counts like one that is.
+pub const SHARED_BUCKETS: u32 = 4096;
 /// Keys kept per map.
 pub const MAX_KEYS: usize = 10_000;
 /// The first wait; each further failure doubles it.
@@ -143,6 +161,12 @@ impl LoginLimiter {
         }
         let known = known_ms();
         bump(&mut state.known, pair, known, now_ms);
+    }
+
+    /// Whether `user` signed in from `addr` within [`KNOWN_FOR`] (on this replica).
+    pub fn known(&self, user: &str, addr: &str, now_ms: i64) -> bool {
+        let pair = (user.to_owned(), addr_key(addr));
+        self.state().known.get(&pair).is_some_and(|e| now_ms - e.last_ms < known_ms())
     }
 
     /// Keys held (pairs, addresses, accounts).

@@ -15,7 +15,8 @@
 //!    events arrive), store commands or queries per second.
 //!
 //! `make bench`, or `cargo run --release -p ff-board-tests --example page_bench`;
-//! `BENCH_FLOWS=1000,10000` and `BENCH_BACKENDS=valkey,postgres` choose.
+//! `BENCH_FLOWS=1000,10000` and `BENCH_BACKENDS=valkey,postgres` choose
+//! (`sqlite` too: times only, its queries run in-process, uncounted).
 use std::time::{Duration, Instant};
 
 use ff_board_tests::board::Board;
@@ -62,6 +63,9 @@ fn pct(v: &[f64], p: f64) -> f64 {
 enum Counter {
     Valkey(u16),
     Postgres(PgCounter),
+    /// SQLite runs in the board's process: no wire to count on (its
+    /// pages are one query each, `tests/tests/scale.rs`).
+    Uncounted,
 }
 
 impl Counter {
@@ -69,6 +73,7 @@ impl Counter {
         match self {
             Counter::Valkey(port) => valkey_calls(*port).await,
             Counter::Postgres(p) => p.queries(),
+            Counter::Uncounted => 0,
         }
     }
 }
@@ -133,6 +138,10 @@ async fn bench(backend: &str, sizes: &[usize]) {
             let port = v.port;
             (Some(v), url.clone(), url, Counter::Valkey(port))
         }
+        "sqlite" => {
+            let url = format!("sqlite:{}", ff_board_tests::sqlite_path());
+            (None, url.clone(), url, Counter::Uncounted)
+        }
         _ => {
             let direct = fresh_postgres().await;
             let host = direct.split_once('@').map_or(direct.as_str(), |(_, r)| r).split('/').next().unwrap().to_owned();
@@ -140,7 +149,11 @@ async fn bench(backend: &str, sizes: &[usize]) {
             (None, proxy.url(&direct), direct, Counter::Postgres(proxy))
         }
     };
-    let unit = if backend == "valkey" { "commands" } else { "queries" };
+    let unit = match backend {
+        "valkey" => "commands",
+        "sqlite" => "queries (not counted)",
+        _ => "queries",
+    };
     let seeder = connect(&seed_url).await;
     let c = connect(&url).await;
     let b = Board::start_quiet(&url, &c).await;

@@ -241,3 +241,45 @@ async fn behind_a_balancer_sessions_and_live_updates_reach_every_replica(s: Stor
     assert_ne!(epochs[0], epochs[1], "two replicas answered the two sockets");
 }
 matrix!(behind_a_balancer_sessions_and_live_updates_reach_every_replica);
+
+/// A sign-in from address `from` (a loopback address of its own).
+async fn login_from(b: &Board, from: [u8; 4], user: &str, password: &str) -> (u16, String) {
+    let client = reqwest::Client::builder().local_address(std::net::IpAddr::from(from)).timeout(Duration::from_secs(30)).build().unwrap();
+    let r = client.post(format!("{}/api/login", b.base)).form(&[("username", user), ("password", password)]).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+/// One account guessed from many addresses on two replicas: the store's
+/// shared count stops it where each replica alone would let more through,
+/// on both replicas; the owner's own address is not held.
+async fn one_account_guessed_on_two_replicas_is_limited_by_the_store(s: Store) {
+    use ff_board::limiter::{FREE_PER_ACCOUNT, SHARED_PER_ACCOUNT};
+    let (users, _) = ff_board::auth::demo_users().unwrap();
+    let (a, b) = (replica(&s, &users).await, replica(&s, &users).await);
+    let (status, _) = login_from(&a, [127, 0, 4, 1], "ada", "ada-demo").await;
+    assert!(matches!(status, 200 | 302), "ada signs in on A before the attack: {status}");
+    let mut statuses = Vec::new();
+    for i in 0..(2 * SHARED_PER_ACCOUNT as u8) {
+        let board = if i % 2 == 0 { &a } else { &b };
+        let (st, body) = login_from(board, [127, 0, 5, 10 + i], "ada", &format!("guess-{i}")).await;
+        // The first refusal is the store's (each replica's own limit would
+        // not hold yet); after it either may answer.
+        if st == 429 && !statuses.contains(&429) {
+            assert!(body.contains("for this account"), "guess {i}: {body} after {statuses:?}");
+        }
+        statuses.push(st);
+    }
+    let wrong = statuses.iter().filter(|&&s| s == 401).count();
+    let limited = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(wrong + limited, statuses.len(), "{statuses:?}");
+    // Each replica alone would have let 2 × 10 through; the store lets
+    // the cap through in all (ada's own first sign-in on A counted too).
+    assert!(2 * FREE_PER_ACCOUNT as usize > SHARED_PER_ACCOUNT as usize);
+    assert_eq!(wrong, SHARED_PER_ACCOUNT as usize - 1, "{statuses:?}");
+    let first = statuses.iter().position(|&s| s == 429).expect("refused");
+    assert!(statuses[first..].iter().all(|&s| s == 429), "refused from then on, on both replicas: {statuses:?}");
+    // ada from where she signed in is not held by strangers.
+    let (status, _) = login_from(&a, [127, 0, 4, 1], "ada", "ada-demo").await;
+    assert!(matches!(status, 200 | 302), "ada from her own address on A: {status}");
+}
+matrix!(one_account_guessed_on_two_replicas_is_limited_by_the_store);

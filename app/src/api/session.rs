@@ -40,6 +40,33 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         refused(Refusal::SignInLimited, &m);
         return Err(AppError::TooMany(m));
     }
+    // The same account across every replica (the store's count). A store
+    // that does not answer leaves this process's own limits in force.
+    if let Some(limit) = auth.shared_limit(&user, &addr) {
+        use ff_board_engine::allowance::{take, Allowance};
+        // Not `state::conn`: an anonymous request may not read, yet signs in.
+        let took = match crate::state::engine()?.connected() {
+            Ok(c) => {
+                let now = ff_board_engine::backend::now_ms();
+                tokio::time::timeout(SHARED_LIMIT_DEADLINE, take(&c.side, &limit.name, 1, limit.cap, limit.window_ms, now)).await
+            }
+            Err(down) => Ok(Err(ff_board_engine::store_error::StoreError::new(
+                ff_board_engine::store_error::Store::Allowances,
+                "take",
+                down.error.unwrap_or_else(|| "not connected".into()),
+            ))),
+        };
+        match took {
+            Ok(Ok(Allowance::Taken { .. })) => {}
+            Ok(Ok(Allowance::Refused { .. })) => {
+                let m = format!("too many failed sign-ins for this account: try again in up to {} minutes", limit.window_ms / 60_000);
+                refused(Refusal::SignInLimited, &m);
+                return Err(AppError::TooMany(m));
+            }
+            Ok(Err(e)) => tracing::warn!(target: "ff_board::security", error = %e, "shared sign-in limit unreadable; this replica's own limits hold"),
+            Err(_) => tracing::warn!(target: "ff_board::security", "shared sign-in limit did not answer in time; this replica's own limits hold"),
+        }
+    }
     let busy = || AppError::TooMany("sign-in is busy: try again in a few seconds".into());
     let permit = tokio::time::timeout(std::time::Duration::from_secs(5), login_slots().clone().acquire_owned())
         .await
@@ -85,6 +112,10 @@ fn login_slots() -> &'static std::sync::Arc<tokio::sync::Semaphore> {
     static SLOTS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
     SLOTS.get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_SIGN_IN_CHECKS)))
 }
+
+/// How long a sign-in waits for the store's shared count (`Authenticator::shared_limit`).
+#[cfg(feature = "ssr")]
+const SHARED_LIMIT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Password checks (argon2) running at once, process-wide.
 pub const MAX_SIGN_IN_CHECKS: usize = 2;

@@ -529,6 +529,14 @@ impl SessionKey {
     /// log: `unknown user #` and a keyed hash, so the same typo is
     /// recognisable but a password typed into the name field is never
     /// stored (nor guessable offline without the secret).
+    /// The shared sign-in bucket a typed user name counts in (of
+    /// `buckets`): a keyed hash, so which names share a bucket is secret,
+    /// and known and unknown names are treated alike.
+    pub fn name_bucket(&self, name: &str, buckets: u32) -> u32 {
+        let tag = self.mac(NAME_TAG_LABEL, name.as_bytes()).finalize().into_bytes();
+        u32::from_be_bytes([tag[6], tag[7], tag[8], tag[9]]) % buckets.max(1)
+    }
+
     pub fn unknown_name(&self, name: &str) -> String {
         let tag = self.mac(NAME_TAG_LABEL, name.as_bytes()).finalize().into_bytes();
         format!("unknown user #{}", B64.encode(&tag[..6]))

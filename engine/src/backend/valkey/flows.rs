@@ -33,7 +33,7 @@ use ff_core::keys::FlowIndexKeys;
 use ff_core::partition::{Partition, PartitionFamily};
 use ff_core::types::FlowId;
 
-use super::super::{FlowLine, ReadError};
+use super::super::ReadError;
 
 /// How long a partition's synced count holds before its set is read again
 /// even though its count did not change (seconds).
@@ -129,8 +129,6 @@ pub struct Merge<'a> {
     lanes: Vec<Lane>,
     /// Ids each refill asks a partition for.
     refill: usize,
-    /// Ids the opening read added to the zsets (flows new since the last page).
-    pub added: i64,
 }
 
 impl<'a> Merge<'a> {
@@ -173,7 +171,10 @@ impl<'a> Merge<'a> {
             added += n_added;
             lanes.push(Lane::filled(ids, from.clone(), share));
         }
-        Ok(Merge { client, lanes, refill: share.max(8), added })
+        if added > 0 {
+            tracing::debug!(added, "flow index: flows new since the last page copied");
+        }
+        Ok(Merge { client, lanes, refill: share.max(8) })
     }
 
     /// The next `n` ids in order (fewer at the end).
