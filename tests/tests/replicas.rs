@@ -9,6 +9,9 @@
 //!   person's bulk budget is spent on one and refused on the other; the
 //!   audited-refusal quota is spent across both; signed out on one, the
 //!   other refuses the cookie within the refresh period.
+//! - One account guessed from many addresses, alternately on both
+//!   replicas, is refused by the store-kept sign-in count before either
+//!   replica's own limit would hold; its owner's address is not held.
 //! - Behind a round-robin balancer (a TCP proxy here: each connection to
 //!   the next replica), a session reaches both and live sockets on either
 //!   replica get the store's events (two epochs: two buses).
