@@ -38,6 +38,8 @@ pub enum Store {
     Requests,
     /// Allowances every replica shares (`crate::allowance`).
     Allowances,
+    /// Budget usage samples every replica shares (`crate::usage`).
+    Usage,
 }
 
 impl Store {
@@ -55,6 +57,7 @@ impl Store {
             Store::Reads => "list reads",
             Store::Requests => "two-person requests",
             Store::Allowances => "shared allowances",
+            Store::Usage => "budget usage samples",
         }
     }
 }

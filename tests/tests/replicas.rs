@@ -12,6 +12,8 @@
 //! - One account guessed from many addresses, alternately on both
 //!   replicas, is refused by the store-kept sign-in count before either
 //!   replica's own limit would hold; its owner's address is not held.
+//! - Budget usage is sampled once a minute between both (a shared
+//!   allowance), its samples kept in the store for the other.
 //! - Behind a round-robin balancer (a TCP proxy here: each connection to
 //!   the next replica), a session reaches both and live sockets on either
 //!   replica get the store's events (two epochs: two buses).
@@ -286,3 +288,22 @@ async fn one_account_guessed_on_two_replicas_is_limited_by_the_store(s: Store) {
     assert!(matches!(status, 200 | 302), "ada from her own address on A: {status}");
 }
 matrix!(one_account_guessed_on_two_replicas_is_limited_by_the_store);
+
+/// Budget usage is sampled once a minute between both replicas: one takes
+/// the minute and keeps its samples in the store, the other samples
+/// nothing and reads the same samples from the store.
+async fn usage_is_sampled_once_across_replicas(s: Store) {
+    use ff_board_engine::usage::{sample_once, shared, Sampled};
+    let (a, b) = (s.connect().await, s.connect().await);
+    ff_board_engine::demo::seed(&a).await.expect("seed (budgets)");
+    let budgets = a.reads.budget_ids().await.expect("budgets").len();
+    assert!(budgets > 0, "the demo has budgets");
+    let now = TimestampMs::now().0;
+    let (on_a, on_b) = (sample_once(&a, now).await.expect("sample on A"), sample_once(&b, now + 1).await.expect("sample on B"));
+    assert_eq!(on_a, Sampled::Here(budgets.min(ff_board_engine::usage::MAX_BUDGETS)), "A samples the minute");
+    assert_eq!(on_b, Sampled::Elsewhere, "B does not sample it again");
+    let seen = shared(&b, now).await.expect("samples from the store");
+    assert_eq!(seen.len(), budgets.min(ff_board_engine::usage::MAX_BUDGETS), "B reads every budget A sampled");
+    assert!(seen.iter().all(|(_, u)| !u.is_empty()), "with their usage: {seen:?}");
+}
+matrix!(usage_is_sampled_once_across_replicas);

@@ -155,6 +155,23 @@ impl SideStore {
         }
     }
 
+    /// Keep minute `minute`'s budget usage samples (budget, usage as JSON)
+    /// for every replica (`crate::usage`); samples older than an hour go.
+    pub(crate) async fn put_usage(&self, minute: i64, rows: &[(String, String)]) -> Result<(), StoreError> {
+        match self.side() {
+            Side::Sql(pool) => sql::side::put_usage(&pool, minute, rows).await,
+            Side::Valkey(client) => valkey::side::put_usage(client, minute, rows).await,
+        }
+    }
+
+    /// Minute `minute`'s budget usage samples, as [`SideStore::put_usage`] kept them.
+    pub(crate) async fn usage_at(&self, minute: i64) -> Result<Vec<(String, String)>, StoreError> {
+        match self.side() {
+            Side::Sql(pool) => sql::side::usage_at(&pool, minute).await,
+            Side::Valkey(client) => valkey::side::usage_at(client, minute).await,
+        }
+    }
+
     /// Move `user` to their next session generation; the new value.
     pub async fn bump_session_generation(&self, user: &str) -> Result<i64, StoreError> {
         match self.side() {

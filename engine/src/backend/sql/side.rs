@@ -72,6 +72,39 @@ pub(crate) async fn take_allowance(pool: &Pool, name: &str, n: u64, cap: u64, sl
     })
 }
 
+const USAGE_TABLE: &str = "CREATE TABLE IF NOT EXISTS ff_board_usage \
+     (minute BIGINT NOT NULL, budget TEXT NOT NULL, usage TEXT NOT NULL, PRIMARY KEY (minute, budget))";
+const USAGE_PUT: &str = "INSERT INTO ff_board_usage (minute, budget, usage) VALUES ($1, $2, $3) \
+     ON CONFLICT (minute, budget) DO UPDATE SET usage = excluded.usage";
+const USAGE_TRIM: &str = "DELETE FROM ff_board_usage WHERE minute < $1";
+const USAGE_AT: &str = "SELECT budget, usage FROM ff_board_usage WHERE minute = $1";
+
+/// Keep a minute's usage samples (`crate::usage`): one statement a budget,
+/// then the samples older than an hour deleted; the table is created on first use.
+pub(crate) async fn put_usage(pool: &Pool, minute: i64, rows: &[(String, String)]) -> Result<(), StoreError> {
+    let d = pool.dialect();
+    pool.create(&[USAGE_TABLE.to_owned()]).await.map_err(StoreError::at(Store::Usage, "create table"))?;
+    for (budget, usage) in rows {
+        let q = Query { sql: d.finish(USAGE_PUT.to_owned()), binds: vec![Bind::Int(minute), Bind::Text(budget.clone()), Bind::Text(usage.clone())] };
+        pool.execute(q).await.map_err(StoreError::at(Store::Usage, "write"))?;
+    }
+    let trim = Query { sql: d.finish(USAGE_TRIM.to_owned()), binds: vec![Bind::Int(minute - crate::usage::KEPT_MS)] };
+    pool.execute(trim).await.map_err(StoreError::at(Store::Usage, "trim"))?;
+    Ok(())
+}
+
+/// A minute's usage samples; none when the table does not exist yet.
+pub(crate) async fn usage_at(pool: &Pool, minute: i64) -> Result<Vec<(String, String)>, StoreError> {
+    let q = Query { sql: pool.dialect().finish(USAGE_AT.to_owned()), binds: vec![Bind::Int(minute)] };
+    match pool.fetch_all::<(String, String)>(q).await {
+        Ok(rows) => Ok(rows),
+        Err(_) => {
+            pool.create(&[USAGE_TABLE.to_owned()]).await.map_err(StoreError::at(Store::Usage, "create table"))?;
+            Ok(Vec::new())
+        }
+    }
+}
+
 /// Every user's session generation.
 pub(crate) async fn session_generations(pool: &Pool) -> Result<Vec<(String, i64)>, StoreError> {
     pool.fetch_all(plain(SESSION_SELECT)).await.map_err(StoreError::at(Store::Sessions, "read"))

@@ -63,6 +63,36 @@ pub(crate) async fn take_allowance(client: &Client, name: &str, n: u64, cap: u64
     Ok(if taken == 1 { Allowance::Taken { used } } else { Allowance::Refused { used } })
 }
 
+/// Minute `minute`'s usage samples: one hash under one hash tag (at most
+/// `crate::usage::MAX_BUDGETS` fields), expiring after an hour.
+fn usage_key(minute: i64) -> String {
+    format!("ff_board:{{usage}}:{minute}")
+}
+
+/// Keep a minute's usage samples (`crate::usage`): one `HSET` and one `PEXPIRE`.
+pub(crate) async fn put_usage(client: &Client, minute: i64, rows: &[(String, String)]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let key = usage_key(minute);
+    let mut p = client.pipeline();
+    let mut hset = p.cmd::<i64>("HSET").arg(key.as_str());
+    for (budget, usage) in rows {
+        hset = hset.arg(budget.as_str()).arg(usage.as_str());
+    }
+    let _ = hset.finish();
+    let _ = p.cmd::<i64>("PEXPIRE").arg(key.as_str()).arg(crate::usage::KEPT_MS.to_string()).finish();
+    p.execute().await.map_err(StoreError::at(Store::Usage, "write"))?;
+    Ok(())
+}
+
+/// A minute's usage samples (one `HGETALL`).
+pub(crate) async fn usage_at(client: &Client, minute: i64) -> Result<Vec<(String, String)>, StoreError> {
+    let all: std::collections::HashMap<String, String> =
+        client.cmd("HGETALL").arg(usage_key(minute)).execute().await.map_err(StoreError::at(Store::Usage, "read"))?;
+    Ok(all.into_iter().collect())
+}
+
 /// The waitpoint hash's key on `partition` (the engine's
 /// `ExecKeyContext::waitpoint`, which needs an execution only for the tag).
 pub(crate) fn waitpoint_key(partition: &Partition, wp: &WaitpointId) -> String {
