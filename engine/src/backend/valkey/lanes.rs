@@ -12,9 +12,9 @@
 //!   search index (`super::index`): one `SSCAN … COUNT` [`STEP`], one
 //!   pipeline reading those executions (`HMGET` of the core, `HGETALL` of
 //!   the tags) and one writing their index entries (a `ZADD` per kind, tag
-//!   and tag key) per step, and, as it leaves a partition, one script
-//!   bringing the board's flow list of that partition up to date
-//!   (`super::flows::sync`), one step every [`STEP_EVERY`] (with three tags
+//!   and tag key) per step, and, as it leaves a partition that holds
+//!   executions, one script bringing the board's flow list of that
+//!   partition up to date (`super::flows::sync`), one step every [`STEP_EVERY`] (with three tags
 //!   an execution, about 9 × [`STEP`] commands a second; a step moves
 //!   through at most [`PARTITIONS_PER_STEP`] partitions, so over an empty
 //!   stretch it costs about 12 commands; a new pass starts [`PASS_EVERY`]
@@ -186,6 +186,7 @@ pub async fn step(client: &Client, partitions: &PartitionConfig, holder: &str) -
     // (empty ones are passed quickly), never past the end of a pass.
     let (mut part, mut cursor, mut ids, mut ended, mut left) = (part, cursor, Vec::new(), false, Vec::new());
     for _ in 0..PARTITIONS_PER_STEP {
+        let (resumed, before) = (cursor != "0", ids.len());
         let key = IndexKeys::new(&partition(part)).all_executions();
         let reply: Value =
             client.cmd("SSCAN").arg(key).arg(&cursor).arg("COUNT").arg(STEP.to_string()).execute().await.map_err(fail("walk executions"))?;
@@ -196,7 +197,11 @@ pub async fn step(client: &Client, partitions: &PartitionConfig, holder: &str) -
             cursor = next;
             break;
         }
-        left.push(part);
+        // A partition with executions has its flow list brought up to
+        // date as the walk leaves it (an empty one costs nothing more).
+        if resumed || ids.len() > before {
+            left.push(part);
+        }
         (part, cursor) = (part + 1, "0".to_owned());
         if part >= count {
             (part, ended) = (0, true);
