@@ -30,10 +30,10 @@
 use std::collections::VecDeque;
 
 use ff_core::keys::FlowIndexKeys;
-use ff_core::partition::{Partition, PartitionFamily};
 use ff_core::types::FlowId;
 
 use super::super::ReadError;
+use super::reply::partition;
 
 /// How long a partition's synced count holds before its set is read again
 /// even though its count did not change (seconds).
@@ -96,10 +96,6 @@ pub async fn sync(client: &ferriskey::Client, index: u16) -> Result<(), crate::s
 /// partitions' counts do not all expire together), in seconds.
 fn lifetime(index: u16) -> u64 {
     RESYNC_EVERY + u64::from(index) % (RESYNC_EVERY / 2)
-}
-
-fn partition(index: u16) -> Partition {
-    Partition { family: PartitionFamily::Flow, index }
 }
 
 /// The range start after `pos` (exclusive), or from the first id.
