@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests: serve the built board on a free port with a fresh embedded
-# demo store, and a second one on a fresh 3-primary Valkey cluster with the demo workload; wait
-# until both answer, run Playwright (Debian Chromium), stop them.
+# demo store, and a second one on a fresh 3-primary Valkey cluster with the demo workload (with a
+# second replica process and a balancer in front of both); wait until all answer, run
+# Playwright (Debian Chromium), stop them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${CARGO_TARGET_DIR:=$HOME/.cache/ffb-target}"
@@ -88,6 +89,8 @@ VALKEY="${VALKEYS[*]}"
 # (end2end/tests/sso.spec.ts). The board's port is chosen first, since the
 # provider must know its callback.
 VBOARD=$(free); OIDC=$(free)
+# One session secret for the cluster board and its second replica (below).
+CLUSTER_SECRET=$(python3 -c 'import secrets;print(secrets.token_hex(32))')
 node end2end/oidc/provider.mjs "$OIDC" "http://127.0.0.1:$VBOARD" >"$WORK/oidc.log" 2>&1 &
 OIDC_PID=$!
 mkdir -p "$WORK/vboard"
@@ -99,7 +102,7 @@ done
 (
   cd "$WORK/vboard"
   exec env LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg \
-    LEPTOS_SITE_ADDR=127.0.0.1:0 FF_BOARD_ADDR="127.0.0.1:$VBOARD" FF_BOARD_USERS="$WORK/vboard/users.toml" FF_BOARD_BULK_APPROVAL=0 \
+    LEPTOS_SITE_ADDR=127.0.0.1:0 FF_BOARD_ADDR="127.0.0.1:$VBOARD" FF_BOARD_SECRET="$CLUSTER_SECRET" FF_BOARD_USERS="$WORK/vboard/users.toml" FF_BOARD_BULK_APPROVAL=0 \
     FF_BOARD_OIDC_ISSUER="http://127.0.0.1:$OIDC" FF_BOARD_OIDC_CLIENT_ID=ff-board FF_BOARD_OIDC_CLIENT_SECRET=ff-board-oidc-test-secret \
     FF_BOARD_PUBLIC_URL="http://127.0.0.1:$VBOARD" FF_BOARD_OIDC_ROLES="ops-admins:admin,ops:operator" FF_BOARD_OIDC_LABEL="Sign in with Example SSO" \
     RUST_LOG=info "$FF_BOARD_BIN" --backend "valkey://127.0.0.1:${VPORTS[0]},127.0.0.1:${VPORTS[1]}?cluster=true" --demo --anonymous-read
@@ -116,7 +119,33 @@ curl -fs "http://127.0.0.1:$VBOARD/healthz" || { echo "valkey cluster board did 
 echo
 export VALKEY_BASE_URL="http://127.0.0.1:$VBOARD"
 
+# A second board process on the same cluster (same secret and users file, no
+# workload of its own) and a round-robin TCP balancer in front of both:
+# end2end/tests/replicas.spec.ts signs in through the balancer and acts,
+# watches and signs out on each process.
+mkdir -p "$WORK/replica"
+(
+  cd "$WORK/replica"
+  exec env LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg \
+    LEPTOS_SITE_ADDR=127.0.0.1:0 FF_BOARD_ADDR=127.0.0.1:0 FF_BOARD_SECRET="$CLUSTER_SECRET" FF_BOARD_USERS="$WORK/vboard/users.toml" FF_BOARD_BULK_APPROVAL=0 \
+    RUST_LOG=info "$FF_BOARD_BIN" --backend "valkey://127.0.0.1:${VPORTS[1]},127.0.0.1:${VPORTS[2]}?cluster=true" --anonymous-read
+) >"$WORK/replica.log" 2>&1 &
+RSERVER=$!
+LB=$(free)
+trap 'kill $SERVER $VSERVER $RSERVER $VALKEY $OIDC_PID ${LB_PID:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+RBOUND=$(bound "$WORK/replica.log")
+for _ in $(seq 1 120); do
+  curl -fs "http://$RBOUND/healthz" | grep -q '"backend_ok":true' && break
+  sleep 0.5
+done
+curl -fs "http://$RBOUND/healthz" || { echo "second replica did not come up"; cat "$WORK/replica.log"; exit 1; }
+echo
+node end2end/replicas/balancer.mjs "$LB" "127.0.0.1:$VBOARD" "$RBOUND" >"$WORK/balancer.log" 2>&1 &
+LB_PID=$!
+for _ in $(seq 1 40); do grep -q "balancer on" "$WORK/balancer.log" && break; sleep 0.25; done
+export REPLICA_A_URL="http://127.0.0.1:$VBOARD" REPLICA_B_URL="http://$RBOUND" REPLICAS_LB_URL="http://127.0.0.1:$LB"
+
 cd end2end
 export BOARD_BIN="$FF_BOARD_BIN"
 export LEPTOS_OUTPUT_NAME=ff-board LEPTOS_SITE_ROOT="$OLDPWD/target/site" LEPTOS_SITE_PKG_DIR=pkg
-BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@" || { tail -50 "$LOG"; tail -30 "$WORK/vboard.log"; tail -20 "$WORK/oidc.log"; exit 1; }
+BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@" || { tail -50 "$LOG"; tail -30 "$WORK/vboard.log"; tail -20 "$WORK/replica.log"; tail -20 "$WORK/oidc.log"; exit 1; }

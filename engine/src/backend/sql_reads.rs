@@ -1,8 +1,9 @@
 //! The `Reads` impl both SQL backends share, written once as a macro over
 //! the pool type (sqlx's row and argument types differ per database, and
 //! generic sqlx code over both costs more than it saves). Each backend
-//! module supplies its struct (with `pool` and a `flow_partition` method),
-//! its dialect and its budget query.
+//! module supplies its struct (with `pool`, a `pool_for` method naming the
+//! pool a query's [`Plan`](crate::backend::sql::Plan) runs on, and a
+//! `flow_partition` method), its dialect and its budget query.
 
 /// `sql_reads!(Struct, Pool, Row, Dialect, "budget query")` writes
 /// `migrate`, `fetch` and `impl Reads for Struct`.
@@ -21,19 +22,20 @@ macro_rules! sql_reads {
             Ok(())
         }
 
-        async fn fetch<R>(pool: &$pool, op: &'static str, q: $crate::backend::sql::Query) -> Result<Vec<R>, $crate::backend::ReadError>
+        /// Run `q` on the pool its plan asks for (`pool_for`).
+        async fn fetch<R>(reads: &$ty, op: &'static str, q: $crate::backend::sql::Query) -> Result<Vec<R>, $crate::backend::ReadError>
         where
             R: for<'r> sqlx::FromRow<'r, $row> + Send + Unpin,
         {
             $crate::backend::sql::pool::bind_all!(sqlx::query_as::<_, R>(&q.sql), q.binds)
-                .fetch_all(pool)
+                .fetch_all(reads.pool_for(q.plan))
                 .await
                 .map_err(|e| $crate::backend::ReadError::store(op, e))
         }
 
         /// One page of rows `R` read by `q` (the row past `limit` says there is more).
         async fn page<R, T>(
-            pool: &$pool,
+            reads: &$ty,
             op: &'static str,
             q: $crate::backend::sql::Query,
             limit: usize,
@@ -43,7 +45,7 @@ macro_rules! sql_reads {
         where
             R: for<'r> sqlx::FromRow<'r, $row> + Send + Unpin,
         {
-            $crate::backend::sql::page(fetch(pool, op, q).await?, limit, cursor, line)
+            $crate::backend::sql::page(fetch(reads, op, q).await?, limit, cursor, line)
         }
 
         #[async_trait::async_trait]
@@ -52,21 +54,21 @@ macro_rules! sql_reads {
                 -> Result<$crate::backend::Page<$crate::backend::FlowLine>, $crate::backend::ReadError> {
                 let limit = $crate::backend::clamp(limit);
                 let q = $crate::backend::sql::flows($dialect, q, after, limit)?;
-                page(&self.pool, "list flows", q, limit, RawFlow::cursor, RawFlow::line).await
+                page(self, "list flows", q, limit, RawFlow::cursor, RawFlow::line).await
             }
 
             async fn executions(&self, q: &$crate::backend::ExecQuery, after: Option<&str>, limit: usize)
                 -> Result<$crate::backend::Page<$crate::backend::ExecLine>, $crate::backend::ReadError> {
                 let limit = $crate::backend::clamp(limit);
                 let q = $crate::backend::sql::executions($dialect, q, after, limit)?;
-                page(&self.pool, "list executions", q, limit, RawExec::cursor, RawExec::line).await
+                page(self, "list executions", q, limit, RawExec::cursor, RawExec::line).await
             }
 
             async fn suspended(&self, search: Option<&$crate::backend::search::Search>, after: Option<&str>, limit: usize)
                 -> Result<$crate::backend::Page<$crate::backend::SuspendedLine>, $crate::backend::ReadError> {
                 let limit = $crate::backend::clamp(limit);
                 let q = $crate::backend::sql::suspended($dialect, search, after, limit)?;
-                page(&self.pool, "list suspended", q, limit, RawSuspended::cursor, RawSuspended::line).await
+                page(self, "list suspended", q, limit, RawSuspended::cursor, RawSuspended::line).await
             }
 
             async fn flow_members(
@@ -76,7 +78,7 @@ macro_rules! sql_reads {
             ) -> Result<Vec<$crate::backend::ExecLine>, $crate::backend::ReadError> {
                 use $crate::backend::sql::{self, RawExec};
                 let q = sql::members($dialect, self.flow_partition(flow), flow, limit);
-                let rows: Vec<RawExec> = fetch(&self.pool, "flow members", q).await?;
+                let rows: Vec<RawExec> = fetch(self, "flow members", q).await?;
                 rows.into_iter().map(RawExec::line).collect()
             }
 
@@ -85,12 +87,12 @@ macro_rules! sql_reads {
                 let limit = $crate::backend::clamp(limit);
                 // Twice the page: an attempt of a finished execution may keep its expiry.
                 let heads: Vec<RawLeaseHead> =
-                    fetch(&self.pool, "active leases", sql::lease_heads($dialect, 2 * limit)).await?;
+                    fetch(self, "active leases", sql::lease_heads($dialect, 2 * limit)).await?;
                 let ids: Vec<_> = heads.iter().filter_map(RawLeaseHead::id).collect();
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let rows: Vec<RawExecAt> = fetch(&self.pool, "active leases", sql::exec_rows($dialect, &ids)?).await?;
+                let rows: Vec<RawExecAt> = fetch(self, "active leases", sql::exec_rows($dialect, &ids)?).await?;
                 sql::lease_lines(heads, rows, limit)
             }
 
@@ -112,8 +114,8 @@ macro_rules! sql_reads {
                     return Ok(Vec::new());
                 }
                 let (susp, pend) = futures::try_join!(
-                    fetch::<RawSuspension>(&self.pool, "read gates", sql::suspensions($dialect, ids)?),
-                    fetch::<RawPending>(&self.pool, "read waitpoints", sql::pending($dialect, ids)?),
+                    fetch::<RawSuspension>(self, "read gates", sql::suspensions($dialect, ids)?),
+                    fetch::<RawPending>(self, "read waitpoints", sql::pending($dialect, ids)?),
                 )?;
                 Ok(sql::gate_rows(ids, susp, pend))
             }
@@ -121,10 +123,10 @@ macro_rules! sql_reads {
             async fn history(&self, id: &ff_core::types::ExecutionId) -> Result<$crate::backend::History, $crate::backend::ReadError> {
                 use $crate::backend::sql::history::{self, RawAttempt, RawLeaseEvent, RawMemberMap, RawSignal};
                 let (attempts, leases, signals, maps) = futures::try_join!(
-                    fetch::<RawAttempt>(&self.pool, "execution attempts", history::attempts($dialect, id)),
-                    fetch::<RawLeaseEvent>(&self.pool, "execution lease events", history::leases($dialect, id)),
-                    fetch::<RawSignal>(&self.pool, "execution signals", history::signals($dialect, id)),
-                    fetch::<RawMemberMap>(&self.pool, "execution signal names", history::member_map($dialect, id)),
+                    fetch::<RawAttempt>(self, "execution attempts", history::attempts($dialect, id)),
+                    fetch::<RawLeaseEvent>(self, "execution lease events", history::leases($dialect, id)),
+                    fetch::<RawSignal>(self, "execution signals", history::signals($dialect, id)),
+                    fetch::<RawMemberMap>(self, "execution signal names", history::member_map($dialect, id)),
                 )?;
                 Ok($crate::backend::History {
                     attempts: attempts.into_iter().map(RawAttempt::line).collect(),
@@ -135,8 +137,8 @@ macro_rules! sql_reads {
 
             async fn quotas(&self, now: i64) -> Result<Vec<$crate::backend::QuotaLine>, $crate::backend::ReadError> {
                 use $crate::backend::sql::quotas::{query, RawQuota};
-                let q = $crate::backend::sql::Query { sql: query($dialect, now), ..Default::default() };
-                Ok(fetch::<RawQuota>(&self.pool, "quota policies", q).await?.into_iter().map(Into::into).collect())
+                let q = $crate::backend::sql::Query::new(query($dialect, now), Vec::new());
+                Ok(fetch::<RawQuota>(self, "quota policies", q).await?.into_iter().map(Into::into).collect())
             }
         }
     };

@@ -9,7 +9,7 @@ use ff_core::partition::{flow_partition, PartitionConfig};
 use ff_core::types::FlowId;
 use sqlx::PgPool;
 
-use super::sql::Dialect;
+use super::sql::{Dialect, Plan};
 
 pub mod dial;
 pub mod fill;
@@ -17,11 +17,23 @@ pub(crate) mod live;
 
 /// The board's reads on a Postgres store.
 pub struct PostgresReads {
+    /// Custom plans (`force_custom_plan`), shared with the engine backend.
     pub pool: PgPool,
+    /// Kept plans (`force_generic_plan`) for pages over every partition
+    /// ([`Plan::Generic`]), a few connections of the board's own.
+    pub wide: PgPool,
     pub partitions: PartitionConfig,
 }
 
 impl PostgresReads {
+    /// The pool that plans a query the way `plan` says.
+    fn pool_for(&self, plan: Plan) -> &PgPool {
+        match plan {
+            Plan::Custom => &self.pool,
+            Plan::Generic => &self.wide,
+        }
+    }
+
     /// The partition a flow and its members live on.
     fn flow_partition(&self, flow: &FlowId) -> i64 {
         i64::from(flow_partition(flow, &self.partitions).index)

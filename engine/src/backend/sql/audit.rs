@@ -139,7 +139,7 @@ impl AuditStore for SqlAudit {
         let binds = [Bind::Text(id), Bind::Int(at_ms)].into_iter().chain(texts).collect();
         let new: Option<AuditEntry> = self
             .pool
-            .fetch_optional(Query { sql: d.insert_attempt(), binds })
+            .fetch_optional(Query::new(d.insert_attempt(), binds))
             .await
             .map_err(StoreError::at(Store::Audit, "record attempt"))?;
         if let Some(entry) = new {
@@ -151,7 +151,7 @@ impl AuditStore for SqlAudit {
         let binds = [a.idempotency_key, a.action, a.target].map(|t| Bind::Text(t.to_owned())).into();
         let existing: Option<AuditEntry> = self
             .pool
-            .fetch_optional(Query { sql, binds })
+            .fetch_optional(Query::new(sql, binds))
             .await
             .map_err(StoreError::at(Store::Audit, "read existing attempt"))?;
         existing
@@ -164,7 +164,7 @@ impl AuditStore for SqlAudit {
         let binds = vec![Bind::Text(outcome.to_owned()), Bind::Int(at_ms), Bind::Text(id.to_owned())];
         let changed = self
             .pool
-            .execute(Query { sql, binds })
+            .execute(Query::new(sql, binds))
             .await
             .map_err(|e| StoreError::new(Store::Audit, "record outcome", format!("{id}: {e}")))?;
         Ok(changed == 1)
@@ -177,7 +177,7 @@ impl AuditStore for SqlAudit {
             None => (d.audit_list(), w.target),
         };
         let binds = vec![maybe(w.user), maybe(w.action), maybe(third), count(w.limit)];
-        let rows: Vec<AuditEntry> = self.pool.fetch_all(Query { sql, binds }).await.map_err(StoreError::at(Store::Audit, "list"))?;
+        let rows: Vec<AuditEntry> = self.pool.fetch_all(Query::new(sql, binds)).await.map_err(StoreError::at(Store::Audit, "list"))?;
         // A subject read with a substring as well: the substring filters it.
         Ok(rows.into_iter().filter(|e| w.subject.is_none() || w.target.is_none_or(|t| e.target.contains(t))).collect())
     }
@@ -190,7 +190,7 @@ impl AuditStore for SqlAudit {
         );
         let gone = self
             .pool
-            .execute(Query { sql, binds: vec![Bind::Int(before_ms), count(max)] })
+            .execute(Query::new(sql, vec![Bind::Int(before_ms), count(max)]))
             .await
             .map_err(StoreError::at(Store::Audit, "trim"))?;
         Ok(gone as usize)

@@ -88,18 +88,60 @@ pub enum Bind {
     MaybeText(Option<String>),
 }
 
-/// A query and its parameters, in order (`$1`, `$2`, …).
+/// A query and its parameters, in order (`$1`, `$2`, …), and how
+/// Postgres should plan it.
 #[derive(Debug, Default)]
 pub struct Query {
     pub sql: String,
     pub binds: Vec<Bind>,
+    pub plan: Plan,
+    /// A term whose plan depends on its value (a `LIKE` prefix, a
+    /// partition key): never [`Plan::Generic`].
+    pinned: bool,
+}
+
+/// How Postgres plans a query (`plan_cache_mode` of the pool it runs on;
+/// SQLite plans every query the same way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Plan {
+    /// For its values, each time it runs: the default. A query naming a
+    /// partition key is planned for that one partition.
+    #[default]
+    Custom,
+    /// Once per connection, then kept: for a page over every partition.
+    /// Planning such a query over FlowFabric's 256 partitions costs 40–70 ms
+    /// warm each time (custom plans), running it 5–10 ms; a kept plan runs
+    /// in the 5–10 ms (measured at 10k executions, `docs/BENCHMARKS.md`).
+    /// A kept plan cannot use a `LIKE` prefix's index range, and prunes
+    /// partitions named by a parameter only as it starts, after locking
+    /// every one: such queries stay [`Plan::Custom`] (a page of ids spread
+    /// over many partitions is kept: `gates::any_of`).
+    Generic,
 }
 
 impl Query {
+    /// `sql` with its parameters, planned for its values ([`Plan::Custom`]).
+    pub fn new(sql: String, binds: Vec<Bind>) -> Query {
+        Query { sql, binds, ..Default::default() }
+    }
+
     /// Bind `b` and return its placeholder number.
     fn bind(&mut self, b: Bind) -> usize {
         self.binds.push(b);
         self.binds.len()
+    }
+
+    /// This query's plan depends on a value (see [`Plan::Generic`]).
+    fn pin(&mut self) {
+        self.pinned = true;
+    }
+
+    /// A page over every partition: a kept plan, unless pinned.
+    pub(super) fn spanning(mut self) -> Query {
+        if !self.pinned {
+            self.plan = Plan::Generic;
+        }
+        self
     }
 }
 
@@ -212,7 +254,7 @@ pub fn executions(d: Dialect, q: &ExecQuery, after: Option<&str>, limit: usize) 
         exec_cols(d),
         where_clause(&terms)
     ));
-    Ok(query)
+    Ok(query.spanning())
 }
 
 /// One page of live suspended executions, oldest suspension first.
@@ -233,7 +275,7 @@ pub fn suspended(d: Dialect, search: Option<&super::search::Search>, after: Opti
         exec_cols(d),
         where_clause(&terms)
     ));
-    Ok(query)
+    Ok(query.spanning())
 }
 
 /// The members of one flow (which live on the flow's partition).
@@ -266,7 +308,7 @@ pub fn lease_heads(d: Dialect, limit: usize) -> Query {
          FROM ff_attempt la WHERE la.lease_expires_at_ms IS NOT NULL ORDER BY la.lease_expires_at_ms LIMIT ${n}",
         eid = d.id("la.execution_id"),
     ));
-    query
+    query.spanning()
 }
 
 /// The live rows of `ids`, with their current attempt index.
@@ -278,7 +320,7 @@ pub fn exec_rows(d: Dialect, ids: &[ExecutionId]) -> Result<Query, ReadError> {
          WHERE {filter} AND ec.lifecycle_phase = 'active'",
         exec_cols(d)
     ));
-    Ok(query)
+    Ok(query.spanning())
 }
 
 /// One page of flows, newest first.
@@ -311,7 +353,7 @@ pub fn flows(d: Dialect, q: &FlowQuery, after: Option<&str>, limit: usize) -> Re
         where_clause(&terms),
         fid = d.id("fc.flow_id"),
     ));
-    Ok(query)
+    Ok(query.spanning())
 }
 
 /// The board's own indexes (`ff_board_*`), created by `--migrate`. Each

@@ -48,32 +48,32 @@ impl RequestStore for SqlRequests {
                 .into(),
         );
         let binds = vec![text(&r.id), text(r.state.key()), Bind::Int(r.requested_at), text(&r.encode()?), Bind::Int(MAX_PENDING as i64)];
-        let added = self.pool.execute(Query { sql, binds }).await.map_err(StoreError::at(Store::Requests, "add"))? == 1;
+        let added = self.pool.execute(Query::new(sql, binds)).await.map_err(StoreError::at(Store::Requests, "add"))? == 1;
         if added {
             let prune = d.finish(format!(
                 "DELETE FROM ff_board_requests WHERE state IN ('ran', 'failed', 'refused') \
                  AND id NOT IN (SELECT id FROM ff_board_requests ORDER BY requested_at DESC LIMIT {MAX_KEPT})"
             ));
-            self.pool.execute(Query { sql: prune, binds: vec![] }).await.map_err(StoreError::at(Store::Requests, "prune"))?;
+            self.pool.execute(Query::new(prune, vec![])).await.map_err(StoreError::at(Store::Requests, "prune"))?;
         }
         Ok(added)
     }
 
     async fn list(&self) -> Result<Vec<Request>, StoreError> {
         let sql = format!("SELECT body FROM ff_board_requests ORDER BY requested_at DESC, id LIMIT {MAX_KEPT}");
-        let rows: Vec<Row> = self.pool.fetch_all(Query { sql, binds: vec![] }).await.map_err(StoreError::at(Store::Requests, "list"))?;
+        let rows: Vec<Row> = self.pool.fetch_all(Query::new(sql, vec![])).await.map_err(StoreError::at(Store::Requests, "list"))?;
         rows.iter().map(|r| Request::decode(&r.body)).collect()
     }
 
     async fn get(&self, id: &str) -> Result<Option<Request>, StoreError> {
         let sql = self.pool.dialect().finish("SELECT body FROM ff_board_requests WHERE id = $1".into());
-        let row: Option<Row> = self.pool.fetch_optional(Query { sql, binds: vec![text(id)] }).await.map_err(StoreError::at(Store::Requests, "get"))?;
+        let row: Option<Row> = self.pool.fetch_optional(Query::new(sql, vec![text(id)])).await.map_err(StoreError::at(Store::Requests, "get"))?;
         row.map(|r| Request::decode(&r.body)).transpose()
     }
 
     async fn swap(&self, old: &Request, new: &Request) -> Result<bool, StoreError> {
         let sql = self.pool.dialect().finish("UPDATE ff_board_requests SET body = $1, state = $2 WHERE id = $3 AND body = $4".into());
         let binds = vec![text(&new.encode()?), text(new.state.key()), text(&old.id), text(&old.encode()?)];
-        Ok(self.pool.execute(Query { sql, binds }).await.map_err(StoreError::at(Store::Requests, "swap"))? == 1)
+        Ok(self.pool.execute(Query::new(sql, binds)).await.map_err(StoreError::at(Store::Requests, "swap"))? == 1)
     }
 }

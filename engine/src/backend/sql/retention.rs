@@ -13,7 +13,7 @@ pub async fn terminal_before(pool: &Pool, lane: &str, cutoff: i64) -> Result<u64
             .into(),
     );
     let n: Option<(i64,)> = pool
-        .fetch_optional(Query { sql, binds: vec![Bind::Text(lane.to_owned()), Bind::Int(cutoff)] })
+        .fetch_optional(Query::new(sql, vec![Bind::Text(lane.to_owned()), Bind::Int(cutoff)]))
         .await
         .map_err(StoreError::at(Store::Reads, "count terminal executions"))?;
     Ok(n.map_or(0, |(n,)| n.max(0) as u64))

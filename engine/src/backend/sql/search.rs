@@ -51,7 +51,10 @@ fn patterns(col: &str, ps: &[Pattern], query: &mut Query) -> String {
         .iter()
         .map(|p| match p {
             Pattern::Exact(x) => format!("{col} = ${}", text(query, x)),
-            Pattern::Prefix(x) => format!("{col} LIKE ${} ESCAPE '\\'", text(query, &like_prefix(x))),
+            Pattern::Prefix(x) => {
+                query.pin();
+                format!("{col} LIKE ${} ESCAPE '\\'", text(query, &like_prefix(x)))
+            }
         })
         .collect())
 }
@@ -110,6 +113,7 @@ fn id(d: Dialect, word: &str, query: &mut Query) -> String {
     };
     let mut parts = Vec::new();
     if let Some(p) = part {
+        query.pin();
         parts.push(format!("ec.partition_key = {}", d.part(query.bind(Bind::Int(p)))));
     }
     parts.push(uuid_prefix(d, "ec.execution_id", rest, query));
@@ -129,6 +133,7 @@ fn uuid_prefix(d: Dialect, col: &str, word: &str, query: &mut Query) -> String {
         Dialect::Postgres => format!("replace({col}::text, '-', '')"),
         Dialect::Sqlite => d.id(col),
     };
+    query.pin();
     format!("{col} IS NOT NULL AND {text_col} LIKE ${} ESCAPE '\\'", text(query, &like_prefix(&hex)))
 }
 

@@ -29,7 +29,7 @@ const ALLOWANCE_TRIM: &str = "DELETE FROM ff_board_allowance WHERE name = $1 AND
 
 /// A statement without parameters.
 fn plain(sql: &str) -> Query {
-    Query { sql: sql.to_owned(), binds: Vec::new() }
+    Query::new(sql.to_owned(), Vec::new())
 }
 
 /// Create the session-generation table when missing.
@@ -49,9 +49,11 @@ pub(crate) async fn take_allowance(pool: &Pool, name: &str, n: u64, cap: u64, sl
     use crate::allowance::{Allowance, SLICES};
     let d = pool.dialect();
     let oldest = slice - SLICES;
-    let take = || Query {
-        sql: d.finish(ALLOWANCE_TAKE.to_owned()),
-        binds: vec![Bind::Text(name.to_owned()), Bind::Int(slice), Bind::Int(n as i64), Bind::Int(oldest), Bind::Int(cap as i64)],
+    let take = || {
+        Query::new(
+            d.finish(ALLOWANCE_TAKE.to_owned()),
+            vec![Bind::Text(name.to_owned()), Bind::Int(slice), Bind::Int(n as i64), Bind::Int(oldest), Bind::Int(cap as i64)],
+        )
     };
     let lock = format!("ff_board_allowance:{name}");
     let row: Option<(i64,)> = match pool.fetch_optional_locked(&lock, take()).await {
@@ -62,9 +64,9 @@ pub(crate) async fn take_allowance(pool: &Pool, name: &str, n: u64, cap: u64, sl
             pool.fetch_optional_locked(&lock, take()).await.map_err(StoreError::at(Store::Allowances, "take"))?
         }
     };
-    let trim = Query { sql: d.finish(ALLOWANCE_TRIM.to_owned()), binds: vec![Bind::Text(name.to_owned()), Bind::Int(oldest)] };
+    let trim = Query::new(d.finish(ALLOWANCE_TRIM.to_owned()), vec![Bind::Text(name.to_owned()), Bind::Int(oldest)]);
     pool.execute(trim).await.map_err(StoreError::at(Store::Allowances, "trim"))?;
-    let used_q = Query { sql: d.finish(ALLOWANCE_USED.to_owned()), binds: vec![Bind::Text(name.to_owned()), Bind::Int(oldest)] };
+    let used_q = Query::new(d.finish(ALLOWANCE_USED.to_owned()), vec![Bind::Text(name.to_owned()), Bind::Int(oldest)]);
     let (used,): (i64,) = pool.fetch_optional(used_q).await.map_err(StoreError::at(Store::Allowances, "read"))?.unwrap_or((0,));
     Ok(match row {
         Some(_) => Allowance::Taken { used: used.max(0) as u64 },
@@ -85,17 +87,17 @@ pub(crate) async fn put_usage(pool: &Pool, minute: i64, rows: &[(String, String)
     let d = pool.dialect();
     pool.create(&[USAGE_TABLE.to_owned()]).await.map_err(StoreError::at(Store::Usage, "create table"))?;
     for (budget, usage) in rows {
-        let q = Query { sql: d.finish(USAGE_PUT.to_owned()), binds: vec![Bind::Int(minute), Bind::Text(budget.clone()), Bind::Text(usage.clone())] };
+        let q = Query::new(d.finish(USAGE_PUT.to_owned()), vec![Bind::Int(minute), Bind::Text(budget.clone()), Bind::Text(usage.clone())]);
         pool.execute(q).await.map_err(StoreError::at(Store::Usage, "write"))?;
     }
-    let trim = Query { sql: d.finish(USAGE_TRIM.to_owned()), binds: vec![Bind::Int(minute - crate::usage::KEPT_MS)] };
+    let trim = Query::new(d.finish(USAGE_TRIM.to_owned()), vec![Bind::Int(minute - crate::usage::KEPT_MS)]);
     pool.execute(trim).await.map_err(StoreError::at(Store::Usage, "trim"))?;
     Ok(())
 }
 
 /// A minute's usage samples; none when the table does not exist yet.
 pub(crate) async fn usage_at(pool: &Pool, minute: i64) -> Result<Vec<(String, String)>, StoreError> {
-    let q = Query { sql: pool.dialect().finish(USAGE_AT.to_owned()), binds: vec![Bind::Int(minute)] };
+    let q = Query::new(pool.dialect().finish(USAGE_AT.to_owned()), vec![Bind::Int(minute)]);
     match pool.fetch_all::<(String, String)>(q).await {
         Ok(rows) => Ok(rows),
         Err(_) => {
@@ -112,7 +114,7 @@ pub(crate) async fn session_generations(pool: &Pool) -> Result<Vec<(String, i64)
 
 /// Move `user` to the next generation; the new value.
 pub(crate) async fn bump_session_generation(pool: &Pool, user: &str) -> Result<i64, StoreError> {
-    let q = Query { sql: pool.dialect().finish(SESSION_UPSERT.to_owned()), binds: vec![Bind::Text(user.to_owned())] };
+    let q = Query::new(pool.dialect().finish(SESSION_UPSERT.to_owned()), vec![Bind::Text(user.to_owned())]);
     let row: Option<(i64,)> =
         pool.fetch_optional(q).await.map_err(|e| StoreError::new(Store::Sessions, "revoke", format!("{user:?}: {e}")))?;
     row.map(|(gen,)| gen).ok_or_else(|| StoreError::invalid(Store::Sessions, "revoke", format!("{user:?}: no generation returned")))
@@ -128,7 +130,7 @@ pub(crate) async fn suspension(pool: &Pool, id: &ExecutionId) -> Result<Option<G
 
 /// The execution a pending waitpoint belongs to (one row).
 pub(crate) async fn waitpoint_execution(pool: &Pool, wp: &WaitpointId) -> Result<Option<ExecutionId>, EngineError> {
-    let q = Query { sql: waitpoint_owner(pool.dialect()), binds: vec![Bind::Text(wp.to_string())] };
+    let q = Query::new(waitpoint_owner(pool.dialect()), vec![Bind::Text(wp.to_string())]);
     let row: Option<(i64, String)> = pool.fetch_optional(q).await.map_err(lookup_error)?;
     Ok(row.and_then(|(part, eid)| exec_id(part, &eid)))
 }

@@ -96,7 +96,7 @@ impl ViewStore for SqlViews {
         ));
         let rows: Vec<Row> = self
             .pool
-            .fetch_all(Query { sql, binds: vec![text(user), Bind::Int((MAX_PRIVATE + MAX_SHARED) as i64)] })
+            .fetch_all(Query::new(sql, vec![text(user), Bind::Int((MAX_PRIVATE + MAX_SHARED) as i64)]))
             .await
             .map_err(StoreError::at(Store::Views, "list"))?;
         Ok(rows.into_iter().map(SavedView::from).collect())
@@ -116,7 +116,7 @@ impl ViewStore for SqlViews {
         ];
         let written = self
             .pool
-            .execute(Query { sql: self.pool.dialect().insert_view(), binds })
+            .execute(Query::new(self.pool.dialect().insert_view(), binds))
             .await
             .map_err(StoreError::at(Store::Views, "save"))?;
         if written == 1 {
@@ -132,7 +132,7 @@ impl ViewStore for SqlViews {
         let sql = self.pool.dialect().finish(format!("SELECT {COLUMNS} FROM ff_board_views WHERE scope = $1 AND name = $2"));
         let row: Option<Row> = self
             .pool
-            .fetch_optional(Query { sql, binds: vec![text(scope.key()), text(name)] })
+            .fetch_optional(Query::new(sql, vec![text(scope.key()), text(name)]))
             .await
             .map_err(StoreError::at(Store::Views, "get"))?;
         Ok(row.map(SavedView::from))
@@ -142,7 +142,7 @@ impl ViewStore for SqlViews {
         let sql = self.pool.dialect().finish("DELETE FROM ff_board_views WHERE scope = $1 AND name = $2".into());
         let gone = self
             .pool
-            .execute(Query { sql, binds: vec![text(scope.key()), text(name)] })
+            .execute(Query::new(sql, vec![text(scope.key()), text(name)]))
             .await
             .map_err(StoreError::at(Store::Views, "delete"))?;
         Ok(gone == 1)

@@ -17,6 +17,11 @@ pub struct SqliteReads {
 }
 
 impl SqliteReads {
+    /// SQLite plans every query the same way: one pool.
+    fn pool_for(&self, _: super::sql::Plan) -> &SqlitePool {
+        &self.pool
+    }
+
     /// The SQLite backend is one partition (key 0).
     fn flow_partition(&self, _: &FlowId) -> i64 {
         0

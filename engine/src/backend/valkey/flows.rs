@@ -74,22 +74,26 @@ fn synced_key(tag: &str) -> String {
 /// Bring partition `index`'s zset up to date (the walk calls this as it
 /// leaves a partition, so pages rarely pay for it).
 pub async fn sync(client: &ferriskey::Client, index: u16) -> Result<(), crate::store_error::StoreError> {
-    let p = partition(index);
-    let tag = p.hash_tag();
     let _: (i64, Vec<String>) = client
         .cmd("EVAL")
         .arg(PAGE_LUA)
-        .arg("3")
-        .arg(FlowIndexKeys::new(&p).flow_index())
-        .arg(zset_key(&tag))
-        .arg(synced_key(&tag))
-        .arg("-")
-        .arg("0")
-        .arg(lifetime(index).to_string())
+        .arg(script_args(index, start(None), 0))
         .execute()
         .await
         .map_err(crate::store_error::StoreError::at(crate::store_error::Store::Lanes, "sync flow index"))?;
     Ok(())
+}
+
+/// [`PAGE_LUA`]'s key count, keys and arguments for partition `index`:
+/// `count` ids from `start` (a count of 0 only syncs).
+fn script_args(index: u16, start: String, count: usize) -> Vec<String> {
+    let p = partition(index);
+    let tag = p.hash_tag();
+    let keys = [FlowIndexKeys::new(&p).flow_index(), zset_key(&tag), synced_key(&tag)];
+    let mut args = vec![keys.len().to_string()];
+    args.extend(keys);
+    args.extend([start, count.to_string(), lifetime(index).to_string()]);
+    args
 }
 
 /// How long partition `index`'s synced count holds (spread so that the
@@ -145,17 +149,9 @@ impl<'a> Merge<'a> {
         let mut pipe = client.pipeline();
         let slots: Vec<_> = (0..partitions)
             .map(|i| {
-                let p = partition(i);
-                let tag = p.hash_tag();
                 pipe.cmd::<(i64, Vec<String>)>(if by_digest { "EVALSHA" } else { "EVAL" })
                     .arg(if by_digest { digest.as_str() } else { PAGE_LUA })
-                    .arg("3")
-                    .arg(FlowIndexKeys::new(&p).flow_index())
-                    .arg(zset_key(&tag))
-                    .arg(synced_key(&tag))
-                    .arg(start(from.as_deref()))
-                    .arg(share.to_string())
-                    .arg(lifetime(i).to_string())
+                    .arg(script_args(i, start(from.as_deref()), share))
                     .finish()
             })
             .collect();
