@@ -146,7 +146,10 @@ impl Templates {
             executions += self.copy_once(&mut conn, copy).await;
         }
         self.copies = self.copies.max(want);
-        sqlx::query("ANALYZE").execute(&mut conn).await.expect("analyze");
+        // As autovacuum would after such a load: statistics, and the GIN
+        // index's pending list merged (scanning it is linear: a tag lookup
+        // took 166 ms before, 8 ms after).
+        sqlx::query("VACUUM ANALYZE").execute(&mut conn).await.expect("vacuum analyze");
         Replicated { flows: made * self.flows.len(), executions, secs: started.elapsed().as_secs_f64() }
     }
 

@@ -59,8 +59,16 @@ macro_rules! sql_reads {
 
             async fn executions(&self, q: &$crate::backend::ExecQuery, after: Option<&str>, limit: usize)
                 -> Result<$crate::backend::Page<$crate::backend::ExecLine>, $crate::backend::ReadError> {
+                use $crate::backend::sql::{tag_probe, Order, RARE};
                 let limit = $crate::backend::clamp(limit);
-                let q = $crate::backend::sql::executions($dialect, q, after, limit)?;
+                let order = match tag_probe($dialect, q) {
+                    Some(probe) => {
+                        let hits: Vec<(i64,)> = fetch(self, "probe tags", probe).await?;
+                        if hits.first().is_some_and(|h| h.0 <= RARE) { Order::Sorted } else { Order::Index }
+                    }
+                    None => Order::Index,
+                };
+                let q = $crate::backend::sql::executions($dialect, q, after, limit, order)?;
                 page(self, "list executions", q, limit, RawExec::cursor, RawExec::line).await
             }
 

@@ -240,8 +240,39 @@ fn where_clause(terms: &[String]) -> String {
     }
 }
 
+/// Rows a `tag:key=value` may match for [`Order::Sorted`] to pay.
+pub const RARE: i64 = 1000;
+
+/// Postgres, a query with a positive `tag:key=value` term: how many rows
+/// hold its exact tags (at most [`RARE`] + 1), read from the GIN index
+/// alone. Postgres cannot tell a rare tag value (an order id: a handful of
+/// rows) from a common one (a region: a quarter of the store), so it walks
+/// the newest-first index and tests each row's tags: for an order id that
+/// is every row, 880 ms at 1M executions. The probe tells which, for 5–10 ms.
+pub fn tag_probe(d: Dialect, q: &ExecQuery) -> Option<Query> {
+    if d != Dialect::Postgres {
+        return None;
+    }
+    let mut query = Query::default();
+    let tags = search::exact_tags(q.search.as_ref()?.query(), &mut query)?;
+    let n = query.bind(Bind::Int(RARE + 1));
+    query.sql = format!("SELECT CAST(count(*) AS BIGINT) FROM (SELECT 1 FROM ff_exec_core ec WHERE {tags} LIMIT ${n}) hits");
+    Some(query.spanning())
+}
+
+/// How a page of executions is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Along the newest-first index, filtering as it goes: a page costs
+    /// about as many rows as its terms skip.
+    Index,
+    /// The matching rows found by their own index (a rare tag's, see
+    /// [`tag_probe`]), then sorted: a page costs the matches (≤ [`RARE`]).
+    Sorted,
+}
+
 /// One page of executions, newest first.
-pub fn executions(d: Dialect, q: &ExecQuery, after: Option<&str>, limit: usize) -> Result<Query, ReadError> {
+pub fn executions(d: Dialect, q: &ExecQuery, after: Option<&str>, limit: usize, order: Order) -> Result<Query, ReadError> {
     let mut query = Query::default();
     let mut terms = exec_filter(d, q, &mut query);
     if let Some(raw) = after {
@@ -250,9 +281,11 @@ pub fn executions(d: Dialect, q: &ExecQuery, after: Option<&str>, limit: usize) 
     let n = query.bind(Bind::Int(limit as i64 + 1));
     query.sql = d.finish(format!(
         "SELECT {} FROM ff_exec_core ec {} \
-         ORDER BY ec.created_at_ms DESC, ec.partition_key DESC, ec.execution_id DESC LIMIT ${n}",
+         ORDER BY ec.created_at_ms{} DESC, ec.partition_key DESC, ec.execution_id DESC LIMIT ${n}",
         exec_cols(d),
-        where_clause(&terms)
+        where_clause(&terms),
+        // `+ 0`: the same order, which no index provides.
+        if order == Order::Sorted { " + 0" } else { "" },
     ));
     Ok(query.spanning())
 }
@@ -594,23 +627,51 @@ mod tests {
 
     #[test]
     fn sqlite_numbers_its_parameters() {
-        let q = executions(Dialect::Sqlite, &ExecQuery { lane: Some("x".into()), ..Default::default() }, None, 5).unwrap();
+        let q = executions(Dialect::Sqlite, &ExecQuery { lane: Some("x".into()), ..Default::default() }, None, 5, Order::Index).unwrap();
         assert!(q.sql.contains("ec.lane_id = ?1") && q.sql.ends_with("LIMIT ?2"), "{}", q.sql);
         assert!(!q.sql.contains('$'));
     }
 
     #[test]
     fn cursors_are_checked() {
-        let bad = executions(Dialect::Postgres, &ExecQuery::default(), Some("1.2.not-a-uuid"), 5);
+        let bad = executions(Dialect::Postgres, &ExecQuery::default(), Some("1.2.not-a-uuid"), 5, Order::Index);
         assert!(matches!(bad, Err(ReadError::BadCursor(_))));
-        let ok = executions(Dialect::Postgres, &ExecQuery::default(), Some(&format!("5.3.{}", uuid::Uuid::nil())), 5).unwrap();
+        let ok = executions(Dialect::Postgres, &ExecQuery::default(), Some(&format!("5.3.{}", uuid::Uuid::nil())), 5, Order::Index).unwrap();
         assert!(ok.sql.contains("< ($1, $2::smallint, $3::uuid)"), "{}", ok.sql);
+    }
+
+    fn searching(q: &str) -> ExecQuery {
+        use ff_board_domain::query::{Query as Parsed, Scope};
+        let parsed = Parsed::parse(q, Scope::Executions).expect("query");
+        ExecQuery { search: Some(super::super::search::Search::new(parsed)), ..Default::default() }
+    }
+
+    #[test]
+    fn pages_over_every_partition_keep_their_plan_unless_a_value_shapes_it() {
+        let plan = |q: &str| executions(Dialect::Postgres, &searching(q), None, 5, Order::Index).unwrap().plan;
+        assert_eq!(plan("state:waiting tag:shop.order_id=A-1"), Plan::Generic);
+        assert_eq!(plan("kind:deploy*"), Plan::Custom, "a LIKE prefix needs its value");
+        assert_eq!(plan("kind:deploy"), Plan::Generic);
+        assert_eq!(plan("3f2a"), Plan::Custom, "an id prefix is a LIKE");
+        assert_eq!(members(Dialect::Postgres, 3, &FlowId::new(), 5).plan, Plan::Custom, "one partition");
+    }
+
+    #[test]
+    fn only_positive_exact_tags_are_probed_and_only_on_postgres() {
+        let probe = tag_probe(Dialect::Postgres, &searching("state:waiting tag:shop.order_id=A-1 tag:shop.region=eu")).expect("probe");
+        assert_eq!(probe.sql.matches("@>").count(), 2, "{}", probe.sql);
+        assert!(probe.sql.contains("LIMIT $5"), "{}", probe.sql);
+        assert!(tag_probe(Dialect::Postgres, &searching("-tag:shop.order_id=A-1")).is_none());
+        assert!(tag_probe(Dialect::Postgres, &searching("tag:shop.order_id")).is_none());
+        assert!(tag_probe(Dialect::Sqlite, &searching("tag:shop.order_id=A-1")).is_none());
+        let sorted = executions(Dialect::Postgres, &searching("tag:shop.order_id=A-1"), None, 5, Order::Sorted).unwrap().sql;
+        assert!(sorted.contains("ORDER BY ec.created_at_ms + 0 DESC"), "{sorted}");
     }
 
     #[test]
     fn terminal_states_are_recomputed() {
         let q = ExecQuery { state: Some(PublicState::Completed), ..Default::default() };
-        let sql = executions(Dialect::Postgres, &q, None, 5).unwrap().sql;
+        let sql = executions(Dialect::Postgres, &q, None, 5, Order::Index).unwrap().sql;
         assert!(sql.contains(DONE) && sql.contains("= 'completed'"));
     }
 }

@@ -82,6 +82,21 @@ fn state(s: ff_core::state::PublicState) -> String {
     }
 }
 
+/// Postgres: the positive `tag:key=value` terms of `search`, ANDed, as
+/// the WHERE of a probe ([`super::tag_probe`]); `None` without any.
+pub fn exact_tags(search: &Search, query: &mut Query) -> Option<String> {
+    let terms: Vec<String> = search
+        .clauses
+        .iter()
+        .filter(|c| !c.negated)
+        .filter_map(|c| match &c.term {
+            Term::Tag { key, value: Some(v) } => Some(tag(Dialect::Postgres, key, Some(v), query)),
+            _ => None,
+        })
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
 /// `tag:key` (`value: None`) or `tag:key=value`: containment on Postgres
 /// (served by the GIN index `ff_board_exec_tags`), the JSON path on SQLite.
 fn tag(d: Dialect, key: &str, value: Option<&str>, query: &mut Query) -> String {
