@@ -157,6 +157,84 @@ pub trait ViewStore: Send + Sync {
     async fn delete(&self, scope: &Scope, name: &str) -> Result<bool, StoreError>;
 }
 
+/// A [`ViewStore`] whose lists are reused for the board's read window
+/// (`FF_BOARD_READ_CACHE_MS`, 1 s) per user: the sidebar lists a user's
+/// views on every page load, so a hundred tabs refetching a page each
+/// second read the store once a second, not a hundred times (measured on
+/// Postgres before: 84 queries/s for 100 tabs on `/flows` against 2 for
+/// one, `docs/BENCHMARKS.md`). A save or delete through this replica drops
+/// every kept list, so its author sees it at once; another replica's
+/// lists catch up within the window. At most [`RECENT_USERS`] lists kept.
+pub struct Recent {
+    inner: Box<dyn ViewStore>,
+    lists: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<SavedView>)>>,
+    /// Bumped by every write: a list read while one ran is not kept.
+    writes: std::sync::atomic::AtomicU64,
+}
+
+/// Users whose lists [`Recent`] keeps at once (past it, expired ones are
+/// dropped, and all if none has).
+pub const RECENT_USERS: usize = 1024;
+
+impl Recent {
+    pub fn new(inner: Box<dyn ViewStore>) -> Recent {
+        Recent { inner, lists: Default::default(), writes: Default::default() }
+    }
+
+    /// After a write: drop every kept list, and any list being read.
+    fn forget(&self) {
+        let mut lists = self.lists();
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        lists.clear();
+    }
+
+    fn lists(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (std::time::Instant, Vec<SavedView>)>> {
+        self.lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl ViewStore for Recent {
+    async fn list(&self, user: &str) -> Result<Vec<SavedView>, StoreError> {
+        let window = crate::backend::cache::read_cache_setting();
+        if let Some((at, views)) = self.lists().get(user) {
+            if at.elapsed() < window {
+                return Ok(views.clone());
+            }
+        }
+        let before = self.writes.load(std::sync::atomic::Ordering::SeqCst);
+        let views = self.inner.list(user).await?;
+        let mut lists = self.lists();
+        if self.writes.load(std::sync::atomic::Ordering::SeqCst) != before {
+            return Ok(views);
+        }
+        if lists.len() >= RECENT_USERS {
+            lists.retain(|_, (at, _)| at.elapsed() < window);
+            if lists.len() >= RECENT_USERS {
+                lists.clear();
+            }
+        }
+        lists.insert(user.to_owned(), (std::time::Instant::now(), views.clone()));
+        Ok(views)
+    }
+
+    async fn save(&self, view: &SavedView) -> Result<Saved, StoreError> {
+        let saved = self.inner.save(view).await;
+        self.forget();
+        saved
+    }
+
+    async fn get(&self, scope: &Scope, name: &str) -> Result<Option<SavedView>, StoreError> {
+        self.inner.get(scope, name).await
+    }
+
+    async fn delete(&self, scope: &Scope, name: &str) -> Result<bool, StoreError> {
+        let gone = self.inner.delete(scope, name).await;
+        self.forget();
+        gone
+    }
+}
+
 /// The cap of a scope, for the stores.
 pub(crate) fn cap(scope: &Scope) -> usize {
     scope.cap()

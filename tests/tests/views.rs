@@ -3,7 +3,8 @@
 //! listed to its owner only and a shared one to everybody; names are unique
 //! per scope (the same name may be private to two users and shared once);
 //! each scope stops at its cap without writing; a delete removes exactly
-//! one view; what one connection saves another reads.
+//! one view; what one connection saves another reads (after the read
+//! window, 1 s, for which a replica reuses a user's list).
 use ff_board_engine::views::{Saved, SavedView, Scope, ViewStore, MAX_PRIVATE};
 use ff_board_tests::matrix;
 use ff_board_tests::matrix::Store;
@@ -85,6 +86,25 @@ async fn a_delete_removes_exactly_one_view(s: Store) {
     assert_eq!(names(&views.list("bob").await.unwrap()), [("same".into(), false)]);
 }
 matrix!(a_delete_removes_exactly_one_view);
+
+/// The sidebar lists a user's views on every page load: a replica reuses
+/// a list for the read window (1 s), drops every kept list when it saves
+/// or deletes one, and reads another replica's save once the window passed.
+async fn a_list_is_reused_for_the_read_window_and_dropped_by_a_write(s: Store) {
+    let (a, b) = (open(&s).await, open(&s).await);
+    assert!(a.list("ana").await.unwrap().is_empty());
+    assert_eq!(b.save(&view("ana", "from b", false)).await.unwrap(), Saved::Saved);
+    assert!(a.list("ana").await.unwrap().is_empty(), "A reuses its list within the window");
+    assert_eq!(names(&b.list("ana").await.unwrap()), [("from b".into(), false)], "B dropped its lists when it saved");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(names(&a.list("ana").await.unwrap()), [("from b".into(), false)], "past the window A reads the store");
+    assert_eq!(a.save(&view("ana", "from a", false)).await.unwrap(), Saved::Saved);
+    assert_eq!(a.list("ana").await.unwrap().len(), 2, "A's own save is listed at once");
+    assert!(a.delete(&Scope::Private("ana".into()), "from b").await.unwrap());
+    assert_eq!(names(&a.list("ana").await.unwrap()), [("from a".into(), false)], "and so is its delete");
+}
+
+matrix!(a_list_is_reused_for_the_read_window_and_dropped_by_a_write);
 
 /// The board's HTTP side on SQLite: saving (private by anyone signed in,
 /// shared by operators), the sidebar's list with counts, a view's link

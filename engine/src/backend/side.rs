@@ -61,10 +61,11 @@ impl SideStore {
 
     /// Open the saved views' storage, creating it when missing.
     pub async fn open_views(&self) -> Result<Box<dyn crate::views::ViewStore>, StoreError> {
-        Ok(match self.side() {
+        let store: Box<dyn crate::views::ViewStore> = match self.side() {
             Side::Sql(pool) => Box::new(sql::views::open(pool).await?),
             Side::Valkey(client) => Box::new(valkey::views::open(client)),
-        })
+        };
+        Ok(Box::new(crate::views::Recent::new(store)))
     }
 
     /// Open the two-person requests' storage, creating it when missing.

@@ -59,7 +59,7 @@ macro_rules! sql_reads {
 
             async fn executions(&self, q: &$crate::backend::ExecQuery, after: Option<&str>, limit: usize)
                 -> Result<$crate::backend::Page<$crate::backend::ExecLine>, $crate::backend::ReadError> {
-                use $crate::backend::sql::{tag_probe, Order, RARE};
+                use $crate::backend::sql::{done_only, done_window, tag_probe, Order, RARE};
                 let limit = $crate::backend::clamp(limit);
                 let order = match tag_probe($dialect, q) {
                     Some(probe) => {
@@ -68,8 +68,22 @@ macro_rules! sql_reads {
                     }
                     None => Order::Index,
                 };
-                let q = $crate::backend::sql::executions($dialect, q, after, limit, order)?;
-                page(self, "list executions", q, limit, RawExec::cursor, RawExec::line).await
+                // A recomputed terminal state reads a window of finished rows at most.
+                let floor = if done_only(q) {
+                    let end: Vec<(i64, i64, String)> = fetch(self, "window finished rows", done_window($dialect, after)?).await?;
+                    end.into_iter().next().map(|(t, p, e)| format!("{t}.{p}.{e}"))
+                } else {
+                    None
+                };
+                let sql = $crate::backend::sql::executions($dialect, q, after, limit, order, floor.as_deref())?;
+                let mut found = page(self, "list executions", sql, limit, RawExec::cursor, RawExec::line).await?;
+                if let (Some(end), None) = (floor, &found.next) {
+                    // Rows older than the window may match: go on after it, and
+                    // say "at least" when the page did not fill.
+                    found.cut_short = found.rows.len() < limit;
+                    found.next = Some(end);
+                }
+                Ok(found)
             }
 
             async fn suspended(&self, search: Option<&$crate::backend::search::Search>, after: Option<&str>, limit: usize)
